@@ -1,0 +1,193 @@
+"""Load the CIS control catalogue (cis_catalogue.yml) and evaluate its settings for a set of
+validated hardening variables and a node layout.
+
+The catalogue is the one source both paths read: ``desired_flags`` / ``desired_kubelet_fields``
+(apply) and ``controls`` (verify).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from .tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
+
+CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
+
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+
+
+@dataclass(frozen=True)
+class Setting:
+    component: str
+    key: str            # flag name (without dashes) or dotted KubeletConfiguration field
+    is_field: bool
+    value: str          # expression
+    when: Optional[str]
+    variables: Tuple[str, ...]
+    controls: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a node keeps its files: kubeadm and kubespray differ."""
+    name: str
+    config_dir: str
+    manifests_dir: str
+    pki_dir: str
+    kubelet_config: str
+    kubelet_kubeconfig: str
+    kubelet_service: str
+    kubelet_env: Optional[str]
+    admin_conf: str
+    scheduler_conf: str
+    controller_manager_conf: str
+    client_ca_file: str
+    proxy_kubeconfig: str
+    cni_conf_dir: str = "/etc/cni/net.d"
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def layout_for(name: str, config_dir: str = "/etc/kubernetes") -> Layout:
+    if name == "kubeadm":
+        return Layout(
+            name="kubeadm", config_dir=config_dir, manifests_dir=f"{config_dir}/manifests",
+            pki_dir=f"{config_dir}/pki", kubelet_config="/var/lib/kubelet/config.yaml",
+            kubelet_kubeconfig=f"{config_dir}/kubelet.conf",
+            kubelet_service="/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+            kubelet_env="/var/lib/kubelet/kubeadm-flags.env",
+            admin_conf=f"{config_dir}/admin.conf", scheduler_conf=f"{config_dir}/scheduler.conf",
+            controller_manager_conf=f"{config_dir}/controller-manager.conf",
+            client_ca_file=f"{config_dir}/pki/ca.crt", proxy_kubeconfig="/var/lib/kube-proxy/kubeconfig.conf")
+    if name == "kubespray":
+        return Layout(
+            name="kubespray", config_dir=config_dir, manifests_dir=f"{config_dir}/manifests",
+            pki_dir=f"{config_dir}/ssl", kubelet_config=f"{config_dir}/kubelet-config.yaml",
+            kubelet_kubeconfig=f"{config_dir}/kubelet.conf", kubelet_service="/etc/systemd/system/kubelet.service",
+            kubelet_env=f"{config_dir}/kubelet.env",
+            admin_conf=f"{config_dir}/admin.conf", scheduler_conf=f"{config_dir}/scheduler.conf",
+            controller_manager_conf=f"{config_dir}/controller-manager.conf",
+            client_ca_file=f"{config_dir}/ssl/ca.crt", proxy_kubeconfig=f"{config_dir}/kube-proxy-kubeconfig.yaml")
+    raise ValueError(f"layout: {name!r} must be one of: kubeadm, kubespray")
+
+
+def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:
+    """The files our settings point components at (kubespray's locations)."""
+    admission_dir = f"{layout.config_dir}/admission-controls"
+    return {
+        "admission_dir": admission_dir,
+        "admission_config": f"{admission_dir}/admission-controls.yaml",
+        "eventratelimit_config": f"{admission_dir}/eventratelimit.yaml",
+        "podsecurity_config": f"{admission_dir}/podsecurity.yaml",
+        "podnodeselector_config": f"{admission_dir}/podnodeselector.yaml",
+        "authentication_dir": f"{layout.config_dir}/authentication",
+        "authentication_config": f"{layout.config_dir}/authentication/authentication-config.yaml",
+        "encryption_config": f"{layout.pki_dir}/secrets_encryption.yaml",
+        "audit_policy_file": values["audit_policy_file"],
+        "audit_log_path": values["audit_log_path"],
+    }
+
+
+@lru_cache(maxsize=4)
+def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def settings(path: str = CATALOGUE_PATH) -> List[Setting]:
+    result = []
+    for raw in load(path)["settings"]:
+        is_field = "field" in raw
+        result.append(Setting(
+            component=raw["component"], key=raw["field"] if is_field else raw["flag"], is_field=is_field,
+            value=raw["value"], when=raw.get("when"), variables=tuple(raw.get("variables", ())),
+            controls=tuple(raw.get("controls", ()))))
+    return result
+
+
+def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
+    return list(load(path)["controls"])
+
+
+# --- expression evaluation ----------------------------------------------------------------------------
+
+def _kbool(value: Any) -> str:
+    """A boolean as Kubernetes flags spell it."""
+    return "true" if value else "false"
+
+
+def _feature_gate_map(gates: List[str]) -> Dict[str, bool]:
+    result: Dict[str, bool] = {}
+    for gate in gates:
+        name, _, flag = gate.partition("=")
+        result[name] = flag == "true"
+    return result
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from jinja2.nativetypes import NativeEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Env(ImmutableSandboxedEnvironment, NativeEnvironment):
+        pass
+
+    env = _Env()
+    env.filters["kbool"] = _kbool
+    env.filters["feature_gate_map"] = _feature_gate_map
+    return env
+
+
+@lru_cache(maxsize=512)
+def _compiled(expression: str):
+    return _environment().compile_expression(expression, undefined_to_none=False)
+
+
+def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    return _compiled(expression)(**context)
+
+
+def render_template_string(text: str, context: Mapping[str, Any]) -> str:
+    """Render a '{{ ... }}' string (used for file paths in checks)."""
+    if "{{" not in text:
+        return text
+    return str(_environment().from_string(text).render(**context))
+
+
+def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+    context = dict(values)
+    context["layout"] = layout.as_dict()
+    context["paths"] = hardening_paths(values, layout)
+    context["tls"] = {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
+    return context
+
+
+REMOVE = None  # a desired flag value of None means: remove the flag
+
+
+def desired_settings(values: Mapping[str, Any], layout: Layout, component: str) -> Dict[str, Any]:
+    """Managed keys of one component -> desired value (None removes a flag), in catalogue order."""
+    context = expression_context(values, layout)
+    result: Dict[str, Any] = {}
+    for setting in settings():
+        if setting.component != component:
+            continue
+        if setting.when is not None and not evaluate(setting.when, context):
+            continue
+        result[setting.key] = evaluate(setting.value, context)
+    return result
+
+
+def controls_for_key(component: str, key: str) -> Tuple[str, ...]:
+    """The CIS controls a managed flag/field satisfies (for reports and --diff annotations)."""
+    found: List[str] = []
+    for setting in settings():
+        if setting.component == component and setting.key == key:
+            found.extend(c for c in setting.controls if c not in found)
+    return tuple(found)
