@@ -153,11 +153,15 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     return _compiled(expression)(**context)
 
 
-def render_template_string(text: str, context: Mapping[str, Any]) -> str:
-    """Render a '{{ ... }}' string (used for file paths in checks)."""
-    if "{{" not in text:
-        return text
-    return str(_environment().from_string(text).render(**context))
+def render_value(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render '{{ ... }}' strings (file paths, value lists) anywhere inside a check."""
+    if isinstance(value, str):
+        return _environment().from_string(value).render(**context) if "{{" in value else value
+    if isinstance(value, list):
+        return [render_value(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item, context) for key, item in value.items()}
+    return value
 
 
 def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:

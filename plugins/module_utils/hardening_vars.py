@@ -354,7 +354,6 @@ VARIABLES: Tuple[Var, ...] = (
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- cluster facts the settings depend on -----------------------------------------------------------
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster", "Pod network (kubespray)"),
-    _v("kube_service_addresses", "10.233.0.0/18", _is_cidr, "cluster", "Service network (kubespray)"),
     _v("kube_config_dir", "/etc/kubernetes", _is_abs_path, "cluster", "Kubernetes config directory"),
     # --- ownership ------------------------------------------------------------------------------------
     _v("kube_owner", "kube", _is_posix_name, "files", "Owner of Kubernetes files (CIS wants root)"),

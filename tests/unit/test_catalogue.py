@@ -1,0 +1,187 @@
+"""The catalogue is one consistent source: settings only use modelled variables and known controls,
+every variable has an effect, and the controls a setting claims pass on what that setting writes."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, checks, desired, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+KUBEADM = catalogue.layout_for("kubeadm")
+MANIFESTS = {"kube-apiserver": "kube-apiserver.yaml", "kube-controller-manager": "kube-controller-manager.yaml",
+             "kube-scheduler": "kube-scheduler.yaml", "etcd": "etcd.yaml"}
+
+
+def test_catalogue_shape():
+    controls = catalogue.controls()
+    ids = [str(c["id"]) for c in controls]
+    assert len(ids) == len(set(ids)) >= 120
+    for control in controls:
+        assert {"id", "title", "component", "level", "automated", "remediation"} <= set(control)
+        if "check" in control:
+            for leaf in checks.flag_checks(control):
+                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "set", "unset", "valid_elements")
+
+
+def test_settings_reference_known_variables_and_controls():
+    ids = {str(c["id"]) for c in catalogue.controls()}
+    for setting in catalogue.settings():
+        assert set(setting.variables) <= set(hv.VARIABLES_BY_NAME), setting
+        assert set(setting.controls) <= ids, setting
+        assert setting.component in catalogue.COMPONENTS
+
+
+# A valid non-default value for each variable; the test proves it changes what we compute.
+ALTERNATIVES = {
+    "authorization_modes": ["Node", "RBAC", "Webhook"], "kube_api_anonymous_auth": False,
+    "kube_apiserver_feature_gates": ["AppArmor=true"], "kube_apiserver_request_timeout": "120s",
+    "kube_apiserver_service_account_lookup": False, "kube_profiling": True,
+    "kube_kubeadm_apiserver_extra_args": {"event-ttl": "1h"}, "kubernetes_audit": True,
+    "audit_log_path": "/var/log/k.json", "audit_log_maxage": 31, "audit_log_maxbackups": 11, "audit_log_maxsize": 101,
+    "audit_policy_file": "/etc/kubernetes/p/policy.yaml", "audit_policy_custom_rules": [{"level": "Metadata"}],
+    "tls_min_version": "VersionTLS13", "tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    "kube_encrypt_secret_data": True, "kube_encryption_resources": ["secrets", "configmaps"],
+    "kube_encryption_algorithm": "aescbc",
+    "kube_apiserver_enable_admission_plugins": ["NodeRestriction", "AlwaysPullImages"],
+    "kube_apiserver_disable_admission_plugins": ["DefaultStorageClass"],
+    "kube_apiserver_admission_control_config_file": True,
+    "kube_apiserver_admission_plugins_needs_configuration": ["EventRateLimit"],
+    "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 9, "burst": 9}},
+    "kube_apiserver_admission_plugins_podnodeselector_default_node_selector": "os=linux",
+    "kube_pod_security_use_default": True, "kube_pod_security_default_enforce": "restricted",
+    "kube_pod_security_default_enforce_version": "v1.33", "kube_pod_security_default_audit": "baseline",
+    "kube_pod_security_default_audit_version": "v1.33", "kube_pod_security_default_warn": "baseline",
+    "kube_pod_security_default_warn_version": "v1.33", "kube_pod_security_exemptions_usernames": ["ci"],
+    "kube_pod_security_exemptions_runtime_class_names": ["kata"], "kube_pod_security_exemptions_namespaces": ["kube-system", "x"],
+    "kube_controller_manager_bind_address": "127.0.0.1", "kube_controller_terminated_pod_gc_threshold": 50,
+    "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
+    "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "127.0.0.1",
+    "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
+    "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
+    "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": True,
+    "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
+    "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",
+    "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["SeccompDefault=true"],
+    "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_secure_addresses": "192.168.10.110",
+    "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes",
+}
+# Variables that act through a role task rather than computed settings (tested with the roles).
+ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
+              "kube_owner", "kube_cert_group"}
+# Variables whose effect shows only together with another one.
+PREREQUISITES = {
+    "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,
+                                                              "kube_apiserver_enable_admission_plugins": ["EventRateLimit", "PodNodeSelector"],
+                                                              "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 1, "burst": 1}}},
+    "kube_apiserver_admission_event_rate_limits": {"kube_apiserver_admission_control_config_file": True,
+                                                   "kube_apiserver_enable_admission_plugins": ["EventRateLimit"],
+                                                   "kube_apiserver_admission_event_rate_limits": {"l": {"type": "User", "qps": 1, "burst": 1}}},
+    "kube_apiserver_admission_plugins_podnodeselector_default_node_selector": {
+        "kube_apiserver_admission_control_config_file": True, "kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
+    "kube_apiserver_admission_control_config_file": {"kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
+}
+for _name in ("audit_log_path", "audit_log_maxage", "audit_log_maxbackups", "audit_log_maxsize", "audit_policy_file",
+              "audit_policy_custom_rules"):
+    PREREQUISITES[_name] = {"kubernetes_audit": True}
+for _name in [n for n in ALTERNATIVES if n.startswith("kube_pod_security_") and n != "kube_pod_security_use_default"]:
+    PREREQUISITES[_name] = {"kube_pod_security_use_default": True}
+PREREQUISITES["kube_config_dir"] = {"kube_pod_security_use_default": True}
+for _name in ("kube_encryption_resources", "kube_encryption_algorithm"):
+    PREREQUISITES[_name] = {"kube_encrypt_secret_data": True}
+
+
+def everything_computed(values):
+    layout = catalogue.layout_for("kubeadm", values["kube_config_dir"])
+    return {
+        "flags": {c: desired.component_flags(values, layout, c) for c in desired.FLAG_COMPONENTS},
+        "kubelet": desired.kubelet_fields(values, layout),
+        "files": desired.apiserver_files(values, layout),
+        "mounts": desired.apiserver_host_paths(values, layout),
+        "secure": desired.kubelet_secure_addresses(values, ["10.0.0.1"], ["10.0.0.9"]),
+        "encryption": catalogue.hardening_paths(values, layout)["encryption_config"] if values["kube_encrypt_secret_data"] else None,
+        "encryption_config": desired.encryption_config(None, values["kube_encryption_algorithm"],
+                                                       values["kube_encryption_resources"], lambda n: b"k" * n),
+    }
+
+
+def test_every_variable_is_covered_by_this_test():
+    assert set(hv.VARIABLES_BY_NAME) == set(ALTERNATIVES) | ROLE_LEVEL
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_every_variable_has_an_effect(name):
+    base = dict(PREREQUISITES.get(name, {}))
+    before = everything_computed(hv.validate(base))
+    after = everything_computed(hv.validate(dict(base, **{name: ALTERNATIVES[name]})))
+    assert before != after, f"{name} changes nothing"
+
+
+def _load(name):
+    with open(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes", "manifests", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
+    """Apply and verify read the same catalogue: after applying the seed, the controls its settings
+    relate to pass, except where the seed itself chose otherwise."""
+    values = hv.validate(seed_vars)
+    context = catalogue.expression_context(values, KUBEADM)
+    index = checks.control_index(catalogue.controls())
+    state = {}
+    for component, manifest in MANIFESTS.items():
+        pod, _ = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
+        state[component] = {"flags": parse_flags(pod["spec"]["containers"][0]["command"])}
+    encryption = desired.encryption_config(None, values["kube_encryption_algorithm"], values["kube_encryption_resources"])
+    state["kube-apiserver"]["encryption_providers"] = [next(iter(p)) for p in encryption["resources"][0]["providers"]]
+    with open(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet", "config.yaml"), encoding="utf-8") as handle:
+        kubelet_config, _ = merge_fields(yaml.safe_load(handle), desired.kubelet_fields(values, KUBEADM))
+    state["kubelet"] = {"flags": {}, "config": kubelet_config}
+    checked, failing = 0, set()
+    for setting in catalogue.settings():
+        if setting.when is not None and not catalogue.evaluate(setting.when, context):
+            continue  # not applied with these variables
+        for control_id in setting.controls:
+            control = index[control_id]
+            if "check" not in control or control["component"] not in state:
+                continue
+            outcome = checks.evaluate(catalogue.render_value(control["check"], context), state[control["component"]])
+            if not outcome.passed:
+                failing.add(control_id)
+            checked += 1
+    assert checked >= 30
+    # The seed's plugin list lacks DenyServiceExternalIPs (CIS 1.2.3, a Manual control); all else passes.
+    assert failing == {"1.2.3"}
+
+
+def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars):
+    context = catalogue.expression_context(hv.validate(seed_vars), KUBEADM)
+    index = checks.control_index(catalogue.controls())
+    flags = parse_flags(_load("kube-apiserver.yaml")["spec"]["containers"][0]["command"])
+    failing = [cid for cid in ("1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27")
+               if not checks.evaluate(catalogue.render_value(index[cid]["check"], context), {"flags": flags}).passed]
+    assert failing == ["1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27"]
+
+
+@pytest.mark.parametrize("op,found,expected,result", [
+    ("eq", "false", False, True), ("eq", "true", "false", False), ("noteq", "0", "0", False),
+    ("has", "Node,RBAC", "RBAC", True), ("has", "Node", "RBAC", False), ("nothave", "Node,RBAC", "AlwaysAllow", True),
+    ("gte", "30", 30, True), ("gte", "29", 30, False), ("gte", "abc", 30, False), ("set", None, None, False),
+    ("unset", None, None, True), ("valid_elements", "A,B", ["A", "B", "C"], True), ("valid_elements", "A,D", "A,B", False),
+    ("eq", None, "x", False),
+])
+def test_compare_ops(op, found, expected, result):
+    assert checks.compare(op, found, expected) is result
+
+
+def test_kubelet_flag_wins_over_config():
+    check = {"kubelet": "readOnlyPort", "flag": "read-only-port", "op": "eq", "value": "0", "default": "0"}
+    assert checks.evaluate(check, {"flags": {}, "config": {"readOnlyPort": 0}}).passed
+    assert not checks.evaluate(check, {"flags": {"read-only-port": "10255"}, "config": {"readOnlyPort": 0}}).passed
+    assert checks.evaluate(check, {"flags": {}, "config": {}}).passed  # kubelet default for config files is 0
