@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Idempotent test bed: podman configured for this kind of machine, a Debian node image built from
+# debootstrap (no registry), the pinned Kubernetes binaries, and node images whose Kubernetes files
+# were written by the real kubeadm. Everything is cached under $KG_CACHE.
+#   KG_CACHE   cache dir (default ~/.cache/kubeguard-testbed)
+# Prints the environment to source: eval "$(bash testbed/setup.sh --print-env)"
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
+source "$here/versions.env"
+export KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
+mkdir -p "$KG_CACHE/containers"
+t() { local s=$SECONDS; "$@"; echo "### $((SECONDS-s))s: $*" >&2; }
+
+print_env() {
+  echo "export KG_CACHE='$KG_CACHE'"
+  echo "export CONTAINERS_CONF='$KG_CACHE/containers/containers.conf'"
+  echo "export CONTAINERS_STORAGE_CONF='$KG_CACHE/containers/storage.conf'"
+  echo "export PATH='$KG_CACHE/venv/bin:$KG_CACHE/k8s/$KUBE_VERSION/bin':\"\$PATH\""
+}
+if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
+
+# 1. host packages
+need=()
+for p in podman runc debootstrap uidmap; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+command -v go >/dev/null || need+=(golang-go)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  t apt-get update -qq
+  t apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. podman settings this machine needs (see docs/testbed.md): runc, not crun (cgroup v1 hybrid host);
+#    ulimits within the hard limits (root here lacks CAP_SYS_RESOURCE).
+NOFILE=$(ulimit -Hn); NPROC=$(cat /proc/sys/kernel/pid_max)
+cat > "$KG_CACHE/containers/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
+[engine]
+runtime = "runc"
+CONF
+cat > "$KG_CACHE/containers/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$KG_CACHE/containers/storage"
+runroot = "$KG_CACHE/containers/run"
+CONF
+eval "$(print_env)"
+
+# 3. Python toolchain (pinned)
+req_hash=$(sha256sum "$root/requirements-dev.txt" | cut -c1-16)
+if [ ! -f "$KG_CACHE/venv/.req-$req_hash" ]; then
+  rm -rf "$KG_CACHE/venv"
+  t python3 -m venv "$KG_CACHE/venv"
+  t "$KG_CACHE/venv/bin/pip" install -q -r "$root/requirements-dev.txt"
+  touch "$KG_CACHE/venv/.req-$req_hash"
+fi
+
+# 4. Kubernetes binaries from source (cached by version)
+t bash "$here/build-k8s.sh"
+
+# 5. base image: Debian with systemd + python3 from debootstrap
+base=localhost/kubeguard-base-$DEBIAN_SUITE:latest
+if ! podman image exists "$base"; then
+  R=$KG_CACHE/rootfs; rm -rf "$R"
+  t debootstrap --variant=minbase \
+      --include=systemd,systemd-sysv,dbus,python3,python3-apt,python3-yaml,sudo,procps,iproute2,kmod,ca-certificates,openssl,iptables,conntrack \
+      "$DEBIAN_SUITE" "$R" >/dev/null
+  chroot "$R" apt-get clean; rm -rf "$R"/var/lib/apt/lists/*; : > "$R/etc/machine-id"
+  for u in getty.target console-getty.service systemd-udevd.service systemd-modules-load.service \
+           sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount; do
+    ln -sf /dev/null "$R/etc/systemd/system/$u"; done
+  t sh -c "tar -C '$R' -c . | podman import \
+      --change 'CMD [\"/sbin/init\"]' --change 'STOPSIGNAL=SIGRTMIN+3' --change 'ENV container=podman' \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      - '$base' >/dev/null"
+  rm -rf "$R"
+fi
+
+# 6. node images: the binaries plus /etc/kubernetes written by kubeadm itself (kubeadm and kubespray layouts)
+bin=$KG_CACHE/k8s/$KUBE_VERSION/bin
+ctx=$KG_CACHE/node-context; mkdir -p "$ctx"
+for b in kubeadm kubectl kubelet; do cmp -s "$bin/$b" "$ctx/$b" || cp "$bin/$b" "$ctx/$b"; done
+cp "$here"/fixtures/* "$ctx/"
+cp "$here/node/Containerfile" "$here/node/prepare-node.sh" "$ctx/"
+node_tag=$(cat "$ctx/Containerfile" "$ctx/prepare-node.sh" "$here"/fixtures/* | sha256sum | cut -c1-12)-$KUBE_VERSION
+node=localhost/kubeguard-node:$node_tag
+if ! podman image exists "$node"; then
+  t podman build -q --build-arg BASE="$base" -t "$node" -f "$ctx/Containerfile" "$ctx" >/dev/null
+fi
+podman tag "$node" localhost/kubeguard-node:latest
+echo "test bed ready: image localhost/kubeguard-node:latest ($node)"
