@@ -8,12 +8,35 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars
 
 
+def _plain(data):
+    """Plain Python types: ansible-core 2.19 hands filters tagged str/dict subclasses that PyYAML
+    and equality checks in the core do not expect."""
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, int):
+        return int(data)
+    if isinstance(data, float):
+        return float(data)
+    if isinstance(data, str):
+        return str(data)
+    if isinstance(data, dict):
+        return {_plain(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(item) for item in data]
+    return data
+
+
 def _values(values):
     # Filters accept either the raw variables or the output of kubeguard_validate.
     try:
-        return hardening_vars.validate(values)
+        return hardening_vars.validate(_plain(values))
     except hardening_vars.HardeningVarsError as exc:
         raise AnsibleFilterError(str(exc)) from None
+
+
+def kubeguard_variable_names(_unused=None):
+    """Names of every hardening variable (to collect them from inventory and extra vars)."""
+    return [v.name for v in hardening_vars.VARIABLES]
 
 
 def kubeguard_validate(variables):
@@ -46,11 +69,66 @@ def kubeguard_paths(values, layout):
 
 
 def kubeguard_etcd_env(flags):
-    return desired.etcd_env(flags)
+    return desired.etcd_env(_plain(flags))
 
 
 def kubeguard_secure_addresses(values, node_addresses, control_plane_endpoints):
-    return desired.kubelet_secure_addresses(_values(values), list(node_addresses), list(control_plane_endpoints))
+    return desired.kubelet_secure_addresses(_values(values), _plain(list(node_addresses)), _plain(list(control_plane_endpoints)))
+
+
+def kubeguard_encryption_config(existing_texts, values):
+    """EncryptionConfiguration for all control planes; existing node keys are kept (see module_utils.desired)."""
+    values = _values(values)
+    try:
+        return desired.merge_node_encryption_configs(_plain(list(existing_texts)), values["kube_encryption_algorithm"],
+                                                     values["kube_encryption_resources"])
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def kubeguard_config_hash(data):
+    """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
+    import hashlib
+    import json
+    return hashlib.sha256(json.dumps(_plain(data), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def kubeguard_probe_host(bind_address):
+    """The address to probe a component bound to bind_address (None: keep kubeadm's 127.0.0.1)."""
+    return None if bind_address in ("0.0.0.0", "::", "127.0.0.1", "::1", "", None) else bind_address
+
+
+def kubeguard_node_addresses(hosts, hostvars):
+    """Each host's address as kubespray picks it: ip, then access_ip, then ansible_host, then its name."""
+    addresses = []
+    for host in hosts:
+        host_vars = hostvars[host]
+        for key in ("ip", "access_ip", "ansible_host"):
+            if host_vars.get(key):
+                addresses.append(str(host_vars[key]))
+                break
+        else:
+            addresses.append(str(host))
+    return addresses
+
+
+def kubeguard_sysctl_mismatch(actual):
+    """Kernel parameters (name=value lines or a dict) that differ from what protectKernelDefaults needs."""
+    actual = _plain(actual)
+    if isinstance(actual, (list, tuple)):
+        actual = dict(line.split("=", 1) for line in actual if "=" in line)
+    return {key: {"actual": actual.get(key), "wanted": value}
+            for key, value in desired.KUBELET_SYSCTLS.items() if str(actual.get(key, "")).strip() != value}
+
+
+def kubeguard_flag_mismatch(manifest, expected):
+    """Flags of a static pod manifest (parsed YAML) that differ from expected ({name: value or None});
+    {} when the manifest has them all."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import find_container, parse_flags
+    container = find_container(_plain(manifest), None)
+    actual = parse_flags(list(container.get("command") or []) + list(container.get("args") or []))
+    return {name: {"actual": actual.get(name), "expected": value}
+            for name, value in _plain(expected).items() if actual.get(name) != value}
 
 
 def kubeguard_kubelet_sysctls(_unused=None):

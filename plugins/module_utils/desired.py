@@ -251,6 +251,26 @@ def encryption_config(existing: Optional[Mapping[str, Any]], algorithm: str, res
             "resources": [{"resources": list(resources), "providers": providers}]}
 
 
+def merge_node_encryption_configs(existing_texts: List[Optional[str]], algorithm: str, resources: List[str],
+                                  random_bytes: Callable[[int], bytes] = os.urandom) -> Dict[str, Any]:
+    """One config for every control plane, from what the nodes already have.
+
+    Nodes with no file yet take the others' key. Nodes whose files disagree on the primary key are
+    refused: picking one would leave secrets written with the other unreadable.
+    """
+    parsed = [yaml.safe_load(text) for text in existing_texts if text]
+    primaries = []
+    for config in parsed:
+        providers = [p for r in config.get("resources") or [] for p in r.get("providers") or []]
+        if providers and providers[0] not in primaries:
+            primaries.append(providers[0])
+    if len(primaries) > 1:
+        raise ValueError(
+            "control-plane nodes have different encryption configs (different primary provider or key); "
+            "make them identical by hand (copy one node's file to the others) before hardening")
+    return encryption_config(parsed[0] if parsed else None, algorithm, resources, random_bytes)
+
+
 def redact_encryption_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     """The same structure with every secret replaced, safe for output and diffs."""
     import copy

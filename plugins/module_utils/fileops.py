@@ -36,6 +36,25 @@ def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
     return destination
 
 
+CREATED_LIST = ".created"
+
+
+def record_created(path: str, backup_root: str, backup_set: str) -> None:
+    """Remember that this run created path (it had nothing to back up), so a rollback removes it."""
+    directory = os.path.join(backup_root, backup_set)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, CREATED_LIST), "a", encoding="utf-8") as handle:
+        handle.write(path + "\n")
+
+
+def created_in_set(backup_root: str, backup_set: str) -> list:
+    try:
+        with open(os.path.join(backup_root, backup_set, CREATED_LIST), encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
 def write_atomically(path: str, content: str, mode: Optional[int] = None) -> None:
     """Write via a temp file in the same directory and rename; keep the old file's mode/owner."""
     directory = os.path.dirname(path) or "."

@@ -154,8 +154,46 @@ def ensure_host_paths(pod: Dict[str, Any], container: Dict[str, Any], host_paths
     return changes
 
 
+def set_annotations(pod: Dict[str, Any], annotations: Mapping[str, Any]) -> List[str]:
+    """Pod annotations (None removes). A changed annotation changes the manifest, so the kubelet
+    restarts the static pod: we use one holding a hash of the config files the pod reads."""
+    changes: List[str] = []
+    if not annotations:
+        return changes
+    metadata = pod.setdefault("metadata", {})
+    current = metadata.get("annotations") or {}
+    for key, value in annotations.items():
+        if value is None:
+            if key in current:
+                del current[key]
+                changes.append(f"- annotation {key}")
+        elif current.get(key) != str(value):
+            changes.append(f"~ annotation {key}: {current.get(key)} -> {value}")
+            current[key] = str(value)
+    if current:
+        metadata["annotations"] = current
+    else:
+        metadata.pop("annotations", None)
+    return changes
+
+
+def set_probe_host(container: Dict[str, Any], host: Optional[str]) -> List[str]:
+    """Point httpGet probes at the address the component binds to (kubeadm writes 127.0.0.1)."""
+    changes: List[str] = []
+    if not host:
+        return changes
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        get = ((container.get(probe) or {}).get("httpGet"))
+        if isinstance(get, dict) and "host" in get and get["host"] != host:
+            changes.append(f"~ {probe}.httpGet.host: {get['host']} -> {host}")
+            get["host"] = host
+    return changes
+
+
 def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_paths: Sequence[Mapping[str, Any]] = (),
-                  container_name: Optional[str] = None) -> Tuple[Dict[str, Any], List[str]]:
+                  container_name: Optional[str] = None,
+                  annotations: Optional[Mapping[str, Any]] = None,
+                  probe_host: Optional[str] = None) -> Tuple[Dict[str, Any], List[str]]:
     """Return (new manifest, list of changes). The input is not modified."""
     pod = copy.deepcopy(dict(original))
     if pod.get("kind") != "Pod":
@@ -163,6 +201,8 @@ def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_pa
     container = find_container(pod, container_name)
     changes = set_flags(_flag_list(container), flags)
     changes += ensure_host_paths(pod, container, host_paths)
+    changes += set_annotations(pod, annotations or {})
+    changes += set_probe_host(container, probe_host)
     return pod, changes
 
 

@@ -58,6 +58,17 @@ options:
         description: Mount read-only.
         type: bool
         default: true
+  annotations:
+    description:
+      - Pod annotations to set (null removes). Put a hash of the config files the pod reads here
+        so that a changed file restarts the static pod.
+    type: dict
+    default: {}
+  probe_host:
+    description:
+      - Address the liveness/readiness/startup probes call. kubeadm writes C(127.0.0.1); a component
+        bound to one specific address must be probed there or the kubelet restarts it in a loop.
+    type: str
   mode:
     description: File mode to enforce, for example C('0600').
     type: raw
@@ -127,6 +138,8 @@ def main():
                           choices=["Directory", "DirectoryOrCreate", "File", "FileOrCreate"]),
                 read_only=dict(type="bool", default=True),
             )),
+            annotations=dict(type="dict", default={}),
+            probe_host=dict(type="str"),
             mode=dict(type="raw"),
             backup=dict(type="bool", default=True),
             backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
@@ -137,7 +150,8 @@ def main():
     params = module.params
     edit_yaml_file(
         module, params["path"],
-        lambda pod: edit_manifest(pod, params["flags"], params["host_paths"], params["container"]),
+        lambda pod: edit_manifest(pod, params["flags"], params["host_paths"], params["container"],
+                                  params["annotations"], params["probe_host"]),
         params["backup"], params["backup_root"], params["backup_set"], parse_mode(module, params["mode"]))
 
 

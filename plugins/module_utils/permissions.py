@@ -1,0 +1,74 @@
+"""Make files at most as permissive as CIS allows, and owned as asked. A mode here is a ceiling:
+0600 turns 0644 into 0600 but leaves 0400 alone, as the benchmark says "600 or more restrictive"."""
+
+from __future__ import annotations
+
+import glob
+import grp
+import os
+import pwd
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+
+def expand(entry: Mapping[str, Any]) -> List[str]:
+    """Paths an entry names: a glob, and with recurse every file and directory below a directory."""
+    paths = sorted(glob.glob(entry["path"])) if any(c in entry["path"] for c in "*?[") else (
+        [entry["path"]] if os.path.lexists(entry["path"]) else [])
+    result: List[str] = []
+    for path in paths:
+        result.append(path)
+        if entry.get("recurse") and os.path.isdir(path) and not os.path.islink(path):
+            for dirpath, dirnames, filenames in os.walk(path):
+                result.extend(os.path.join(dirpath, n) for n in sorted(dirnames) + sorted(filenames))
+    return [p for p in result if not os.path.islink(p)]
+
+
+def _lookup(owner: Optional[str], group: Optional[str]):
+    try:
+        uid = pwd.getpwnam(owner).pw_uid if owner else None
+        gid = grp.getgrnam(group).gr_gid if group else None
+    except KeyError as exc:
+        raise ValueError(f"unknown user or group {exc}") from None
+    return uid, gid
+
+
+def plan(entries: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """Per path: the wanted mode / uid / gid where they differ from what is on disk."""
+    changes: List[Dict[str, Any]] = []
+    for entry in entries:
+        ceiling = int(str(entry["mode"]), 8) if entry.get("mode") else None
+        dir_ceiling = int(str(entry.get("dir_mode") or entry.get("mode") or "0"), 8) or None
+        uid, gid = _lookup(entry.get("owner"), entry.get("group"))
+        for path in expand(entry):
+            stat = os.lstat(path)
+            current = stat.st_mode & 0o7777
+            limit = dir_ceiling if os.path.isdir(path) else ceiling
+            wanted = current & limit if limit is not None else current
+            change: Dict[str, Any] = {"path": path}
+            if wanted != current:
+                change["mode"] = (current, wanted)
+            if uid is not None and stat.st_uid != uid or gid is not None and stat.st_gid != gid:
+                change["owner"] = ((stat.st_uid, stat.st_gid), (uid if uid is not None else stat.st_uid,
+                                                                  gid if gid is not None else stat.st_gid))
+            if len(change) > 1:
+                changes.append(change)
+    return changes
+
+
+def apply(changes: Sequence[Mapping[str, Any]]) -> None:
+    for change in changes:
+        if "owner" in change:
+            uid, gid = change["owner"][1]
+            os.chown(change["path"], uid, gid, follow_symlinks=False)
+        if "mode" in change:
+            os.chmod(change["path"], change["mode"][1])
+
+
+def describe(change: Mapping[str, Any]) -> str:
+    parts = []
+    if "mode" in change:
+        parts.append(f"mode {change['mode'][0]:04o} -> {change['mode'][1]:04o}")
+    if "owner" in change:
+        (u0, g0), (u1, g1) = change["owner"]
+        parts.append(f"owner {u0}:{g0} -> {u1}:{g1}")
+    return f"{change['path']}: " + ", ".join(parts)
