@@ -1,0 +1,91 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: node_state
+short_description: Observe a Kubernetes node in one call - layout, running components, kernel parameters
+version_added: "0.1.0"
+description:
+  - Detects whether the node is laid out by kubespray (kubelet config in the config directory) or
+    kubeadm, which components run (from C(/proc), by executable name, so long names such as
+    C(kube-controller-manager) are found), and the current values of kernel parameters.
+  - Read-only; runs in check mode too.
+options:
+  config_dir:
+    description: Kubernetes configuration directory.
+    type: path
+    default: /etc/kubernetes
+  processes:
+    description: Executable names to look for.
+    type: list
+    elements: str
+    default: [kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubelet]
+  sysctls:
+    description: Kernel parameters to read.
+    type: list
+    elements: str
+    default: []
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: Observe the node
+  kubeguard.hardening.node_state:
+    sysctls: [vm.overcommit_memory, kernel.panic]
+  register: state
+"""
+
+RETURN = r"""
+layout:
+  description: C(kubespray) or C(kubeadm).
+  returned: always
+  type: str
+running:
+  description: Process name to whether it runs.
+  returned: always
+  type: dict
+sysctls:
+  description: Kernel parameter to current value (null when it cannot be read).
+  returned: always
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
+
+
+def read_sysctl(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/"), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/etc/kubernetes"),
+            processes=dict(type="list", elements="str",
+                           default=["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet"]),
+            sysctls=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    layout = "kubespray" if os.path.exists(os.path.join(p["config_dir"], "kubelet-config.yaml")) else "kubeadm"
+    module.exit_json(changed=False, layout=layout,
+                     running={name: bool(process_args(name)) for name in p["processes"]},
+                     sysctls={name: read_sysctl(name) for name in p["sysctls"]})
+
+
+if __name__ == "__main__":
+    main()
