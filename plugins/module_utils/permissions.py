@@ -23,22 +23,30 @@ def expand(entry: Mapping[str, Any]) -> List[str]:
     return [p for p in result if not os.path.islink(p)]
 
 
-def _lookup(owner: Optional[str], group: Optional[str]):
-    try:
-        uid = pwd.getpwnam(owner).pw_uid if owner else None
-        gid = grp.getgrnam(group).gr_gid if group else None
-    except KeyError as exc:
-        raise ValueError(f"unknown user or group {exc}") from None
-    return uid, gid
+UNKNOWN = -2  # a user/group that does not exist yet (created by an earlier task that check mode skipped)
 
 
-def plan(entries: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
-    """Per path: the wanted mode / uid / gid where they differ from what is on disk."""
+def _lookup(owner: Optional[str], group: Optional[str], allow_unknown: bool = False):
+    def resolve(getter, name):
+        if not name:
+            return None
+        try:
+            return getter(name)
+        except KeyError:
+            if allow_unknown:
+                return UNKNOWN
+            raise ValueError(f"unknown user or group {name!r}") from None
+    return resolve(lambda n: pwd.getpwnam(n).pw_uid, owner), resolve(lambda n: grp.getgrnam(n).gr_gid, group)
+
+
+def plan(entries: Sequence[Mapping[str, Any]], allow_unknown: bool = False) -> List[Dict[str, Any]]:
+    """Per path: the wanted mode / uid / gid where they differ from what is on disk. With
+    allow_unknown (check mode) a missing user or group counts as a change instead of an error."""
     changes: List[Dict[str, Any]] = []
     for entry in entries:
         ceiling = int(str(entry["mode"]), 8) if entry.get("mode") else None
         dir_ceiling = int(str(entry.get("dir_mode") or entry.get("mode") or "0"), 8) or None
-        uid, gid = _lookup(entry.get("owner"), entry.get("group"))
+        uid, gid = _lookup(entry.get("owner"), entry.get("group"), allow_unknown)
         for path in expand(entry):
             stat = os.lstat(path)
             current = stat.st_mode & 0o7777
@@ -70,5 +78,5 @@ def describe(change: Mapping[str, Any]) -> str:
         parts.append(f"mode {change['mode'][0]:04o} -> {change['mode'][1]:04o}")
     if "owner" in change:
         (u0, g0), (u1, g1) = change["owner"]
-        parts.append(f"owner {u0}:{g0} -> {u1}:{g1}")
+        parts.append(f"owner {u0}:{g0} -> {'(new user)' if u1 == UNKNOWN else u1}:{'(new group)' if g1 == UNKNOWN else g1}")
     return f"{change['path']}: " + ", ".join(parts)

@@ -80,7 +80,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        changes = permissions.plan(module.params["entries"])
+        changes = permissions.plan(module.params["entries"], allow_unknown=module.check_mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     if changes and not module.check_mode:
