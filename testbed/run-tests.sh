@@ -45,7 +45,9 @@ build_and_install() {
   # ansible-galaxy build, then an offline install of the tarball into a scratch path, then use it.
   local out; out=$(mktemp -d)
   ansible-galaxy collection build --force --output-path "$out" . >/dev/null &&
-  ansible-galaxy collection install --offline -p "$out/installed" "$out"/kubeguard-hardening-*.tar.gz >/dev/null &&
+  ANSIBLE_COLLECTIONS_PATH="$out/installed" \
+      ansible-galaxy collection install --offline --force -p "$out/installed" "$out"/kubeguard-hardening-*.tar.gz >/dev/null &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/cis_catalogue.yml" &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc kubeguard.hardening.static_pod >/dev/null &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-playbook --syntax-check \
       "$out/installed/ansible_collections/kubeguard/hardening/playbooks/harden.yml" >/dev/null
