@@ -35,7 +35,8 @@ def _lookup(owner: Optional[str], group: Optional[str], allow_unknown: bool = Fa
         except KeyError:
             if allow_unknown:
                 return UNKNOWN
-            raise ValueError(f"unknown user or group {name!r}") from None
+            raise ValueError(f"user or group {name!r} does not exist on this node (kube_owner / kube_cert_group:"
+                             " kubespray creates kube and kube-cert; the hardening guide uses root)") from None
     return resolve(lambda n: pwd.getpwnam(n).pw_uid, owner), resolve(lambda n: grp.getgrnam(n).gr_gid, group)
 
 
