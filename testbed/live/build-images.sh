@@ -14,7 +14,7 @@ component() {  # name binary image-ref
   local dir=$ctx/build-$1; mkdir -p "$dir"; cp "$2" "$dir/$1"
   printf 'FROM scratch\nENV PATH=/usr/local/bin\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "$1" "$1" "$1" > "$dir/Containerfile"
   podman build -q -t "$3" "$dir" >/dev/null
-  podman save -o "$ctx/images/$1.tar" "$3" >/dev/null
+  rm -f "$ctx/images/$1.tar"; podman save -o "$ctx/images/$1.tar" "$3" >/dev/null
 }
 for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
   component "$c" "$kbin/$c" "registry.k8s.io/$c:$KUBE_VERSION"

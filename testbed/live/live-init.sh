@@ -1,6 +1,8 @@
 #!/bin/bash
 # Bring up a real single-node control plane with kubeadm from locally imported images.
-# Preflight checks skipped, each because a container makes it meaningless:
+# The node runs privileged with its own cgroup namespace (--cgroupns=private): with the host's, runc
+# resolves cgroup v1 mount paths wrongly for pods. Preflight checks skipped, each because a container
+# makes it meaningless:
 #   SystemVerification  - reads the kernel config of the host kernel, not visible in the container
 #   FileContent--proc-sys-net-bridge-bridge-nf-call-iptables - br_netfilter belongs to the host kernel
 #   FileContent--proc-sys-net-ipv4-ip_forward - /proc/sys/net is per container and set below instead
