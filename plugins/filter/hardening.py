@@ -40,8 +40,13 @@ def kubeguard_variable_names(_unused=None):
 
 
 def kubeguard_validate(variables):
-    """All hardening variables with kubespray's defaults filled in; fails naming every bad variable."""
-    return _values(variables)
+    """All hardening variables with kubespray's defaults filled in; fails naming every bad variable.
+    Adjustments (a removed feature gate dropped) are shown as warnings."""
+    from ansible.utils.display import Display
+    values = _values(variables)
+    for note in values.get("_notes", []):
+        Display().warning(note)
+    return values
 
 
 def kubeguard_flags(values, layout, component):
@@ -99,16 +104,20 @@ def kubeguard_probe_host(bind_address):
 
 
 def kubeguard_node_addresses(hosts, hostvars):
-    """Each host's address as kubespray picks it: ip, then access_ip, then ansible_host, then its name."""
+    """Each host's IP as kubespray picks it: ip, then access_ip, then ansible_host. Values that are
+    not IP addresses (host names) are skipped: systemd's IPAddressAllow takes addresses only."""
+    import ipaddress
     addresses = []
     for host in hosts:
         host_vars = hostvars[host]
         for key in ("ip", "access_ip", "ansible_host"):
-            if host_vars.get(key):
-                addresses.append(str(host_vars[key]))
-                break
-        else:
-            addresses.append(str(host))
+            value = str(host_vars.get(key) or "")
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                continue
+            addresses.append(value)
+            break
     return addresses
 
 

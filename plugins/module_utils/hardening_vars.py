@@ -53,6 +53,14 @@ ETCD_DEPLOYMENT_TYPES = ("kubeadm", "host")
 # systemd IPAddressAllow= keywords (systemd.resource-control(5)).
 SYSTEMD_ADDRESS_KEYWORDS = ("any", "localhost", "link-local", "multicast")
 
+# Feature gates removed after graduating: (release that removed it, the value it is locked to).
+# A kubelet or control-plane component given an unknown gate refuses to start.
+REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
+    "SeccompDefault": ("v1.29", True),
+}
+FEATURE_GATE_VARIABLES = ("kube_apiserver_feature_gates", "kube_controller_feature_gates",
+                          "kube_scheduler_feature_gates", "kubelet_feature_gates")
+_KUBE_VERSION_RE = re.compile(r"^v1\.(\d+)(?:\.\d+)?$")
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 _FEATURE_GATE_RE = re.compile(r"^[A-Z][A-Za-z0-9]*=(?:true|false)$")
 _POSIX_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -211,6 +219,17 @@ def _is_secure_addresses(value: Any) -> Optional[str]:
     return None
 
 
+def _is_kube_version(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _KUBE_VERSION_RE.match(value):
+        return None
+    return "must be a Kubernetes release such as v1.34.4"
+
+
+def _minor(version: str) -> int:
+    match = _KUBE_VERSION_RE.match(version)
+    return int(match.group(1)) if match else 0
+
+
 def _is_pod_security_version(value: Any) -> Optional[str]:
     if isinstance(value, str) and _K8S_VERSION_RE.match(value):
         return None
@@ -353,6 +372,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- cluster facts the settings depend on -----------------------------------------------------------
+    _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
+       "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster", "Pod network (kubespray)"),
     _v("kube_config_dir", "/etc/kubernetes", _is_abs_path, "cluster", "Kubernetes config directory"),
     # --- ownership ------------------------------------------------------------------------------------
@@ -396,6 +417,29 @@ def _cross_checks(values: Mapping[str, Any]) -> List[str]:
     return problems
 
 
+def _drop_removed_gates(values: Dict[str, Any], problems: List[str]) -> List[str]:
+    """Gates the cluster's release no longer knows: locked to the value asked for -> dropped (a note);
+    asked for the opposite -> a problem (the behaviour cannot be had any more)."""
+    notes: List[str] = []
+    release = _minor(values["kube_version"])
+    for variable in FEATURE_GATE_VARIABLES:
+        kept = []
+        for gate in values[variable]:
+            name, _, flag = gate.partition("=")
+            removed = REMOVED_FEATURE_GATES.get(name)
+            if removed is None or release < _minor(removed[0]):
+                kept.append(gate)
+                continue
+            if (flag == "true") == removed[1]:
+                notes.append(f"{variable}: {gate!r} dropped - the gate was removed in {removed[0]} and the feature is"
+                             f" always {flag} in {values['kube_version']} (a component given it would not start)")
+            else:
+                problems.append(f"{variable}: {gate!r} cannot be honoured - the gate was removed in {removed[0]}"
+                                f" and the feature is always {str(removed[1]).lower()}; remove it")
+        values[variable] = kept
+    return notes
+
+
 def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
     """Return defaults overlaid with the user's hardening variables, or raise HardeningVarsError."""
     values = defaults()
@@ -414,6 +458,8 @@ def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
             values[name] = value
     if not problems:
         problems.extend(_cross_checks(values))
+    notes = _drop_removed_gates(values, problems) if not problems else []
     if problems:
         raise HardeningVarsError(problems)
+    values["_notes"] = notes
     return values

@@ -68,9 +68,9 @@ ALTERNATIVES = {
     "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": True,
     "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
     "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",
-    "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["SeccompDefault=true"],
+    "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["RotateKubeletServerCertificate=true"],
     "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_secure_addresses": "192.168.10.110",
-    "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes",
+    "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
 }
 # Variables that act through a role task rather than computed settings (tested with the roles).
 ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
@@ -93,6 +93,7 @@ for _name in ("audit_log_path", "audit_log_maxage", "audit_log_maxbackups", "aud
 for _name in [n for n in ALTERNATIVES if n.startswith("kube_pod_security_") and n != "kube_pod_security_use_default"]:
     PREREQUISITES[_name] = {"kube_pod_security_use_default": True}
 PREREQUISITES["kube_config_dir"] = {"kube_pod_security_use_default": True}
+PREREQUISITES["kube_version"] = {"kubelet_feature_gates": ["SeccompDefault=true"]}
 for _name in ("kube_encryption_resources", "kube_encryption_algorithm"):
     PREREQUISITES[_name] = {"kube_encrypt_secret_data": True}
 

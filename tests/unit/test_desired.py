@@ -151,7 +151,7 @@ SEED_KUBELET_FIELDS = {
     "rotateCertificates": True,
     "streamingConnectionIdleTimeout": "5m",
     "makeIPTablesUtilChains": True,
-    "featureGates": {"RotateKubeletServerCertificate": True, "SeccompDefault": True},
+    "featureGates": {"RotateKubeletServerCertificate": True},   # SeccompDefault: removed in v1.29, see below
     "seccompDefault": True,
     "tlsMinVersion": "VersionTLS12",
     "tlsCipherSuites": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
@@ -168,7 +168,7 @@ def test_seed_kubelet_fields_merge_into_real_config(values, layout_name, path):
     merged, changes = merge_fields(original, fields)
     assert merged["authentication"]["x509"]["clientCAFile"] == original["authentication"]["x509"]["clientCAFile"]
     assert merged["cgroupDriver"] == "systemd" and merged["readOnlyPort"] == 0
-    assert merged["featureGates"] == {"RotateKubeletServerCertificate": True, "SeccompDefault": True}
+    assert merged["featureGates"] == {"RotateKubeletServerCertificate": True}
     assert changes
     again, no_changes = merge_fields(merged, fields)
     assert no_changes == [] and again == merged

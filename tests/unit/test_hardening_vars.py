@@ -121,6 +121,7 @@ INVALID = [
     ("kube_owner", "Root User", "user or group name"),
     ("kube_cert_group", 0, "user or group name"),
     ("kubelet_pod_pids_limit", -2, ">= -1"),
+    ("kube_version", "1.34", "v1.34.4"),
 ]
 
 
@@ -168,3 +169,19 @@ def test_go_durations_accepted(duration):
 @pytest.mark.parametrize("address", ["127.0.0.1", "0.0.0.0", "::", "::1", "10.89.0.10"])
 def test_bind_addresses_accepted(address):
     assert hv.validate({"kube_scheduler_bind_address": address})["kube_scheduler_bind_address"] == address
+
+
+def test_removed_gate_at_its_locked_value_is_dropped_with_a_note(seed_vars):
+    values = hv.validate(seed_vars)   # the guide still lists SeccompDefault=true
+    assert values["kubelet_feature_gates"] == ["RotateKubeletServerCertificate=true"]
+    assert any("SeccompDefault" in note and "v1.29" in note for note in values["_notes"])
+
+
+def test_removed_gate_is_kept_for_older_releases():
+    values = hv.validate({"kube_version": "v1.28.6", "kubelet_feature_gates": ["SeccompDefault=true"]})
+    assert values["kubelet_feature_gates"] == ["SeccompDefault=true"] and values["_notes"] == []
+
+
+def test_removed_gate_asked_the_other_way_fails():
+    with pytest.raises(hv.HardeningVarsError, match="kubelet_feature_gates: 'SeccompDefault=false' cannot be honoured"):
+        hv.validate({"kubelet_feature_gates": ["SeccompDefault=false"]})
