@@ -88,4 +88,8 @@ if ! podman image exists "$node"; then
   t podman build -q --build-arg BASE="$base" -t "$node" -f "$ctx/Containerfile" "$ctx" >/dev/null
 fi
 podman tag "$node" localhost/kubeguard-node:latest
-echo "test bed ready: image localhost/kubeguard-node:latest ($node)"
+
+# 7. live node: etcd and pause from source, component images from scratch, containerd inside
+t bash "$here/build-live-bins.sh"
+t bash "$here/live/build-images.sh"
+echo "test bed ready: localhost/kubeguard-node:latest ($node), localhost/kubeguard-live:latest"

@@ -104,14 +104,17 @@ def kubeguard_probe_host(bind_address):
 
 
 def kubeguard_node_addresses(hosts, hostvars):
-    """Each host's IP as kubespray picks it: ip, then access_ip, then ansible_host. Values that are
+    """Each host's IP as kubespray picks it: ip, then access_ip, then ansible_host, then the gathered
+    default IPv4 address. Values that are
     not IP addresses (host names) are skipped: systemd's IPAddressAllow takes addresses only."""
     import ipaddress
     addresses = []
     for host in hosts:
         host_vars = hostvars[host]
-        for key in ("ip", "access_ip", "ansible_host"):
-            value = str(host_vars.get(key) or "")
+        candidates = [host_vars.get("ip"), host_vars.get("access_ip"), host_vars.get("ansible_host"),
+                      (host_vars.get("ansible_default_ipv4") or {}).get("address")]
+        for value in candidates:
+            value = str(value or "")
             try:
                 ipaddress.ip_address(value)
             except ValueError:

@@ -298,6 +298,15 @@ def kubelet_secure_addresses(values: Mapping[str, Any], node_addresses: List[str
     user = parse_secure_addresses(values["kubelet_secure_addresses"] or "")
     result: List[str] = []
     for address in base + list(node_addresses) + list(control_plane_endpoints) + user:
-        if address and address not in result:
+        if address and address not in result and _is_address(address):
             result.append(address)
     return result
+
+
+def _is_address(token: str) -> bool:
+    """IPs, CIDRs and systemd keywords only: IPAddressAllow takes no host names."""
+    try:
+        parse_secure_addresses(token)
+        return True
+    except ValueError:
+        return False

@@ -29,6 +29,11 @@ options:
     type: list
     elements: str
     default: []
+  kubeconfigs:
+    description: Kubeconfig files whose server addresses are reported (the kubelet's first).
+    type: list
+    elements: path
+    default: [/etc/kubernetes/kubelet.conf]
 author:
   - kubeguard.hardening developers
 """
@@ -53,6 +58,16 @@ sysctls:
   description: Kernel parameter to current value (null when it cannot be read).
   returned: always
   type: dict
+addresses:
+  description: The node's own IP addresses (loopback excluded), from C(ip -o addr).
+  returned: always
+  type: list
+  elements: str
+apiserver_endpoints:
+  description: Host part of the server URLs in the kubeconfigs (what the kubelet must still reach).
+  returned: always
+  type: list
+  elements: str
 """
 
 import os
@@ -70,6 +85,36 @@ def read_sysctl(name):
         return None
 
 
+def own_addresses(module):
+    rc, out, _ = module.run_command(["ip", "-o", "addr", "show"])
+    addresses = []
+    if rc == 0:
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) > 3 and fields[2] in ("inet", "inet6"):
+                address = fields[3].split("/")[0]
+                if not address.startswith("127.") and address != "::1" and not address.startswith("fe80:"):
+                    addresses.append(address)
+    return addresses
+
+
+def kubeconfig_servers(paths):
+    from urllib.parse import urlparse
+    servers = []
+    for path in paths:
+        try:
+            import yaml
+            with open(path, encoding="utf-8") as handle:
+                config = yaml.safe_load(handle) or {}
+        except (OSError, ImportError, ValueError):
+            continue
+        for cluster in config.get("clusters") or []:
+            host = urlparse(str((cluster.get("cluster") or {}).get("server", ""))).hostname
+            if host and host not in servers:
+                servers.append(host)
+    return servers
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -77,6 +122,7 @@ def main():
             processes=dict(type="list", elements="str",
                            default=["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet"]),
             sysctls=dict(type="list", elements="str", default=[]),
+            kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
         ),
         supports_check_mode=True,
     )
@@ -84,7 +130,8 @@ def main():
     layout = "kubespray" if os.path.exists(os.path.join(p["config_dir"], "kubelet-config.yaml")) else "kubeadm"
     module.exit_json(changed=False, layout=layout,
                      running={name: bool(process_args(name)) for name in p["processes"]},
-                     sysctls={name: read_sysctl(name) for name in p["sysctls"]})
+                     sysctls={name: read_sysctl(name) for name in p["sysctls"]},
+                     addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]))
 
 
 if __name__ == "__main__":

@@ -86,3 +86,9 @@ def test_seed_admission_files(seed_vars):
     assert secrets_rule["level"] == "Metadata"  # never request bodies for secrets
     assert policy["rules"][-1] == {"level": "Metadata"}
     assert all(f["mode"] == "0600" for f in desired.apiserver_files(hv.validate(seed_vars), catalogue.layout_for("kubeadm")))
+
+
+def test_host_name_endpoints_are_left_out_of_the_allow_list():
+    values = hv.validate({})
+    result = desired.kubelet_secure_addresses(values, ["10.0.0.5"], ["lb-apiserver.kubernetes.local", "10.0.0.100"])
+    assert "lb-apiserver.kubernetes.local" not in result and "10.0.0.100" in result
