@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import grp
 import os
@@ -11,7 +12,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
 def expand(entry: Mapping[str, Any]) -> List[str]:
-    """Paths an entry names: a glob, and with recurse every file and directory below a directory."""
+    """Paths an entry names: a glob, and with recurse every file and directory below a directory,
+    less those whose base name matches one of the entry's exclude patterns."""
     paths = sorted(glob.glob(entry["path"])) if any(c in entry["path"] for c in "*?[") else (
         [entry["path"]] if os.path.lexists(entry["path"]) else [])
     result: List[str] = []
@@ -20,7 +22,9 @@ def expand(entry: Mapping[str, Any]) -> List[str]:
         if entry.get("recurse") and os.path.isdir(path) and not os.path.islink(path):
             for dirpath, dirnames, filenames in os.walk(path):
                 result.extend(os.path.join(dirpath, n) for n in sorted(dirnames) + sorted(filenames))
-    return [p for p in result if not os.path.islink(p)]
+    excluded = entry.get("exclude") or []
+    return [p for p in result if not os.path.islink(p)
+            and not any(fnmatch.fnmatch(os.path.basename(p), pattern) for pattern in excluded)]
 
 
 UNKNOWN = -2  # a user/group that does not exist yet (created by an earlier task that check mode skipped)

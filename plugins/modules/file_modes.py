@@ -41,6 +41,12 @@ options:
         description: Include everything below a directory.
         type: bool
         default: false
+      exclude:
+        description:
+          - Base-name patterns left out of this entry, for example key material another entry owns.
+        type: list
+        elements: str
+        default: []
 author:
   - kubeguard.hardening developers
 """
@@ -76,6 +82,7 @@ def main():
             owner=dict(type="str"),
             group=dict(type="str"),
             recurse=dict(type="bool", default=False),
+            exclude=dict(type="list", elements="str", default=[]),
         ))),
         supports_check_mode=True,
     )

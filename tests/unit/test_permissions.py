@@ -46,3 +46,11 @@ def test_unknown_owner_names_the_variables(pki):
         permissions.plan([{"path": str(pki), "owner": "no-such-user-kg"}])
     planned = permissions.plan([{"path": str(pki), "owner": "no-such-user-kg"}], allow_unknown=True)
     assert "(new user)" in permissions.describe(planned[0])
+
+
+def test_exclude_leaves_named_files_to_another_entry(pki):
+    (pki / "secrets_encryption.yaml").write_text("k")
+    os.chmod(pki / "secrets_encryption.yaml", 0o644)
+    entry = {"path": str(pki), "recurse": True, "mode": "0600", "exclude": ["secrets_encryption.yaml"]}
+    paths = [os.path.basename(c["path"]) for c in permissions.plan([entry])]
+    assert "ca.crt" in paths and "secrets_encryption.yaml" not in paths
