@@ -55,7 +55,10 @@ def component_flags(values: Mapping[str, Any], layout: Layout, component: str) -
 
 
 def kubelet_fields(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
-    return catalogue.desired_settings(values, layout, "kubelet")
+    """KubeletConfiguration fields to set; kubelet_config_extra_args win last, as in kubespray."""
+    fields = catalogue.desired_settings(values, layout, "kubelet")
+    fields.update(values.get("kubelet_config_extra_args") or {})
+    return fields
 
 
 def etcd_env(flags: Mapping[str, Optional[str]]) -> Dict[str, Optional[str]]:

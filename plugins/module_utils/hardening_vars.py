@@ -191,6 +191,19 @@ def _is_extra_args(value: Any) -> Optional[str]:
     return None
 
 
+_KUBELET_FIELD_RE = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-zA-Z][A-Za-z0-9]*)*$")
+
+
+def _is_kubelet_fields(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "must be a mapping of KubeletConfiguration field (camelCase, e.g. maxPods) to value"
+    for key in value:
+        if not isinstance(key, str) or not _KUBELET_FIELD_RE.match(key) or key in ("kind", "apiVersion"):
+            return (f"has an invalid field name {_show(key)}: use KubeletConfiguration field names"
+                    " such as maxPods or evictionHard (not kind / apiVersion)")
+    return None
+
+
 def _is_posix_name(value: Any) -> Optional[str]:
     if isinstance(value, str) and _POSIX_NAME_RE.match(value):
         return None
@@ -369,6 +382,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubelet_seccomp_default", False, _bool, "kubelet", "seccompDefault"),
     _v("kubelet_pod_pids_limit", -1, _int_at_least(-1), "kubelet", "podPidsLimit (-1: unlimited)"),
     _v("kubelet_systemd_hardening", False, _bool, "kubelet", "Firewall the kubelet with systemd IPAddressDeny/Allow"),
+    _v("kubelet_config_extra_args", {}, _is_kubelet_fields, "kubelet",
+       "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- cluster facts the settings depend on -----------------------------------------------------------

@@ -69,7 +69,7 @@ ALTERNATIVES = {
     "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
     "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",
     "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["RotateKubeletServerCertificate=true"],
-    "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_secure_addresses": "192.168.10.110",
+    "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_config_extra_args": {"maxPods": 50}, "kubelet_secure_addresses": "192.168.10.110",
     "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
 }
 # Variables that act through a role task rather than computed settings (tested with the roles).

@@ -187,6 +187,14 @@ def test_kubelet_feature_gates_merge_gate_by_gate():
     assert merged["featureGates"] == {"Foo": False, "SeccompDefault": True}
 
 
+def test_kubelet_config_extra_args_win_last():
+    values = hv.validate({"kubelet_config_extra_args": {"maxPods": 50, "readOnlyPort": 10255, "evictionHard": {"memory.available": "200Mi"}}})
+    fields = desired.kubelet_fields(values, KUBEADM)
+    assert fields["maxPods"] == 50 and fields["readOnlyPort"] == 10255
+    merged, _ = merge_fields({"kind": "KubeletConfiguration", "evictionHard": {"nodefs.available": "10%"}}, fields)
+    assert merged["evictionHard"] == {"nodefs.available": "10%", "memory.available": "200Mi"}
+
+
 def test_authorization_webhook_only_when_asked():
     assert "authorization.mode" not in desired.kubelet_fields(hv.validate({}), KUBEADM)
     assert desired.kubelet_fields(hv.validate({"kubelet_authorization_mode_webhook": True}), KUBEADM)["authorization.mode"] == "Webhook"
