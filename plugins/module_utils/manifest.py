@@ -213,5 +213,15 @@ def load_manifest(text: str) -> Dict[str, Any]:
     return data
 
 
+def running_command(pod: Mapping[str, Any]) -> Tuple[str, Dict[str, Optional[str]]]:
+    """(executable base name, flags) the first container of a static pod runs: what a health check
+    expects to find in /proc once the kubelet has restarted the pod from this manifest."""
+    container = find_container(pod, None)
+    command = list(container.get("command") or []) + list(container.get("args") or [])
+    if not command:
+        raise ManifestError("container has neither a command nor args list")
+    return command[0].rsplit("/", 1)[-1], parse_flags(command[1:])
+
+
 def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, width=1000)

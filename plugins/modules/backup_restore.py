@@ -44,6 +44,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+static_pods:
+  description: For each restored static pod manifest, its process name and the flags it will run with.
+  returned: always
+  type: dict
+  sample: {"kube-apiserver": {"audit-log-maxsize": "100"}}
 restored:
   description: Original paths written back.
   returned: always
@@ -62,6 +67,24 @@ import shutil
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CREATED_LIST, created_in_set
+from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
+
+
+def static_pod_commands(paths):
+    """Process name -> flags for each restored file that is a static pod manifest."""
+    commands = {}
+    for path in paths:
+        if not path.endswith((".yaml", ".yml", ".json")):
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                pod = load_manifest(handle.read())
+            if pod.get("kind") == "Pod":
+                process, flags = running_command(pod)
+                commands[process] = flags
+        except (OSError, ValueError, ManifestError):
+            continue
+    return commands
 
 
 def main():
@@ -107,7 +130,9 @@ def main():
             stat = os.stat(copy)
             os.chown(tmp, stat.st_uid, stat.st_gid)
             os.replace(tmp, original)
-    module.exit_json(changed=bool(restored or removed), restored=restored, removed=removed, backup_set=set_name)
+    pods = static_pod_commands([os.path.join(base, r.lstrip("/")) if module.check_mode else r for r in restored])
+    module.exit_json(changed=bool(restored or removed), restored=restored, removed=removed, backup_set=set_name,
+                     static_pods=pods)
 
 
 if __name__ == "__main__":

@@ -225,3 +225,10 @@ def test_no_settings_when_features_are_off():
                  "enable-admission-plugins", "tls-cipher-suites"):
         assert name not in flags
     assert desired.apiserver_files(hv.validate({}), KUBEADM) == []
+
+
+def test_running_command_of_a_kubeadm_manifest():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import running_command
+    process, flags = running_command(load("kubeadm", "etc-kubernetes", "manifests", "kube-apiserver.yaml"))
+    assert process == "kube-apiserver"
+    assert flags["secure-port"] == "6443" and flags["authorization-mode"] == "Node,RBAC"
