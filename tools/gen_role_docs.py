@@ -110,7 +110,7 @@ def readme(hv, catalogue, role):
         lines.append("")
     controls = controls_of(catalogue, role)
     if controls:
-        lines += ["## CIS controls (Kubernetes Benchmark v1.10)", "", "| id | control | automated |", "|---|---|---|"]
+        lines += ["## CIS controls (Kubernetes Benchmark v1.12)", "", "| id | control | automated |", "|---|---|---|"]
         for c in controls:
             lines.append(f"| {c['id']} | {c['title']} | {'yes' if c['automated'] else 'manual'} |")
         lines.append("")

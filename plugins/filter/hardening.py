@@ -147,6 +147,34 @@ def kubeguard_kubelet_sysctls(_unused=None):
     return dict(desired.KUBELET_SYSCTLS)
 
 
+def kubeguard_cis_junit(report):
+    """A node's CIS report (from the cis_audit module) as JUnit XML."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    return reports.junit(_plain(report))
+
+
+def kubeguard_cis_markdown(report):
+    """A node's CIS report as a Markdown document."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    return reports.markdown(_plain(report))
+
+
+def kubeguard_cis_table(report):
+    """Console lines: pass / fail / manual / waived per CIS section."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    return reports.summary_table(_plain(report))
+
+
+def kubeguard_cis_failures(report, fail_on="failed"):
+    """Results that fail the play under verify_fail_on (never | failed | level1), as 'id title: found' lines."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    try:
+        failed = reports.failures(_plain(report), str(fail_on))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+    return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" for r in failed]
+
+
 class FilterModule:
     def filters(self):
         return {name: func for name, func in globals().items() if name.startswith("kubeguard_")}

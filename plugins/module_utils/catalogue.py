@@ -168,8 +168,13 @@ def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, A
     context = dict(values)
     context["layout"] = layout.as_dict()
     context["paths"] = hardening_paths(values, layout)
-    context["tls"] = {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
+    context["tls"] = expression_context_tls()
     return context
+
+
+def expression_context_tls() -> Dict[str, List[str]]:
+    """The cipher lists CIS accepts (controls 1.2.29 and 4.2.12 compare against them)."""
+    return {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
 
 
 REMOVE = None  # a desired flag value of None means: remove the flag

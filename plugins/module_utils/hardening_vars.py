@@ -305,6 +305,8 @@ VARIABLES: Tuple[Var, ...] = (
        "--feature-gates of kube-apiserver"),
     _v("kube_apiserver_request_timeout", "1m0s", _is_duration, "apiserver", "--request-timeout"),
     _v("kube_apiserver_service_account_lookup", True, _bool, "apiserver", "--service-account-lookup"),
+    _v("kube_apiserver_service_account_extend_token_expiration", True, _bool, "apiserver",
+       "false sets --service-account-extend-token-expiration=false (CIS 1.2.30; not in kubespray's guide)"),
     _v("kube_profiling", False, _bool, "apiserver",
        "--profiling of apiserver, controller-manager and scheduler"),
     _v("kube_kubeadm_apiserver_extra_args", {}, _is_extra_args, "apiserver",

@@ -61,6 +61,7 @@ ALTERNATIVES = {
     "kube_pod_security_default_warn_version": "v1.33", "kube_pod_security_exemptions_usernames": ["ci"],
     "kube_pod_security_exemptions_runtime_class_names": ["kata"], "kube_pod_security_exemptions_namespaces": ["kube-system", "x"],
     "kube_controller_manager_bind_address": "127.0.0.1", "kube_controller_terminated_pod_gc_threshold": 50,
+    "kube_apiserver_service_account_extend_token_expiration": False,
     "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
     "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "127.0.0.1",
     "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},

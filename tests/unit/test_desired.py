@@ -35,6 +35,7 @@ SEED_APISERVER_FLAGS = {
     "authorization-mode": "Node,RBAC",
     "profiling": "false",
     "request-timeout": "120s",
+    "kubelet-certificate-authority": "/etc/kubernetes/pki/ca.crt",   # kubelet_rotate_server_certificates: true
     "service-account-lookup": "true",
     "audit-log-path": "/var/log/kube-apiserver-log.json",
     "audit-log-maxage": "30",
