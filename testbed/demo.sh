@@ -29,12 +29,20 @@ kube_control_plane
 kubeguard_sysctl_apply=false
 INI
 run() { ansible-playbook kubeguard.hardening.harden -i "$inventory" -e @"$root/examples/hardening.yaml" "$@"; }
+reports=${REPORTS:-$root/cis-reports/demo}
+summary() { sed -n '/^```/,/^```/p' "$reports/$1/$node.md" | grep -v '^```'; }
+
+echo; echo "######## 0. CIS audit before hardening (from the node's files; reports in $reports/before)"
+ansible-playbook kubeguard.hardening.verify -i "$inventory" -e verify_report_dir="$reports/before" >/dev/null
+summary before
 
 echo; echo "######## 1. Dry run: what would change (--check --diff), nothing is written"
 run --check --diff
-echo; echo "######## 2. Harden"
-run
+echo; echo "######## 2. Harden (ends with the CIS audit; reports in $reports/after)"
+run -e verify_report_dir="$reports/after"
 echo; echo "######## 3. Second run: changes nothing"
 run | tee /dev/stderr | grep -E "^$node .*changed=0 " >/dev/null && echo "idempotent: changed=0"
 echo; echo "######## The hardened kube-apiserver command line:"
 podman exec "$node" sed -n '/command:/,/image:/p' /etc/kubernetes/manifests/kube-apiserver.yaml
+echo; echo "######## CIS summary before:"; summary before
+echo "######## CIS summary after:"; summary after

@@ -16,6 +16,7 @@ print_env() {
   echo "export CONTAINERS_CONF='$KG_CACHE/containers/containers.conf'"
   echo "export CONTAINERS_STORAGE_CONF='$KG_CACHE/containers/storage.conf'"
   echo "export PATH='$KG_CACHE/venv/bin:$KG_CACHE/k8s/$KUBE_VERSION/bin':\"\$PATH\""
+  echo "export KG_KUBE_BENCH_DIR='$KG_CACHE/kube-bench/$KUBE_BENCH_VERSION'"
 }
 if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
 
@@ -92,4 +93,7 @@ podman tag "$node" localhost/kubeguard-node:latest
 # 7. live node: etcd and pause from source, component images from scratch, containerd inside
 t bash "$here/build-live-bins.sh"
 t bash "$here/live/build-images.sh"
+
+# 8. kube-bench from source (the live scenario compares its verdicts with our audit)
+t bash "$here/build-kube-bench.sh"
 echo "test bed ready: localhost/kubeguard-node:latest ($node), localhost/kubeguard-live:latest"

@@ -147,6 +147,12 @@ def kubeguard_kubelet_sysctls(_unused=None):
     return dict(desired.KUBELET_SYSCTLS)
 
 
+def kubeguard_cis_catalogue(_unused=None):
+    """The CIS control catalogue (benchmark name and controls) for the cis_audit module."""
+    data = catalogue.load()
+    return {"benchmark": data["benchmark"], "controls": data["controls"]}
+
+
 def kubeguard_cis_junit(report):
     """A node's CIS report (from the cis_audit module) as JUnit XML."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import reports

@@ -8,6 +8,7 @@ points at, and the modes and owners of files. `observe` collects it; `audit` is 
 
 from __future__ import annotations
 
+import ast
 import glob
 import grp
 import os
@@ -148,9 +149,14 @@ def _owner_names(stat: os.stat_result) -> str:
     return f"{user}:{group}"
 
 
-def file_facts(pattern: str, recurse: bool = False) -> List[Dict[str, Any]]:
-    """Mode and owner of every path a file check names (a glob, optionally everything below)."""
-    paths = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
+    """Mode and owner of every path a file check names (globs, optionally everything below)."""
+    patterns = pattern if isinstance(pattern, list) else [pattern]
+    paths: List[str] = []
+    for one in patterns:
+        for path in sorted(glob.glob(one)) if any(c in one for c in "*?[") else [one]:
+            if os.path.realpath(path) not in {os.path.realpath(p) for p in paths}:
+                paths.append(path)
     found = []
     for path in paths:
         if not os.path.lexists(path):
@@ -179,13 +185,27 @@ def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
     return control.get("component") != "cluster" and section(str(control["id"])) in wanted
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def _lookup(expression: str, context: Mapping[str, Any]) -> Any:
+    """A dotted name (layout.pki_dir, tls.strong_ciphers) or a Python literal list. Deliberately not
+    Jinja: this runs on the node, where only the standard library and PyYAML can be assumed."""
+    if expression.startswith("["):
+        return ast.literal_eval(expression)
+    node: Any = context
+    for part in expression.split("."):
+        node = node[part]
+    return node
+
+
 def _native(value: Any, context: Mapping[str, Any]) -> Any:
-    """A check value: '{{ expr }}' alone evaluates to its native type (lists stay lists)."""
+    """Fill a check's '{{ name }}' placeholders; a value that is one placeholder keeps its type."""
     if isinstance(value, str):
-        match = re.fullmatch(r"\{\{\s*(.+?)\s*\}\}", value)
-        if match:
-            return catalogue.evaluate(match.group(1), context)
-        return catalogue.render_value(value, context)
+        whole = _PLACEHOLDER.fullmatch(value.strip())
+        if whole:
+            return _lookup(whole.group(1), context)
+        return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), context)), value)
     if isinstance(value, list):
         return [_native(v, context) for v in value]
     if isinstance(value, dict):
@@ -195,7 +215,8 @@ def _native(value: Any, context: Mapping[str, Any]) -> Any:
 
 def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks.Outcome:
     if not facts:
-        return checks.Outcome(True, f"{check['file']} does not exist")
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return checks.Outcome(True, f"{', '.join(names)} does not exist")
     bad = []
     for fact in facts:
         if "mode" in check and not fact["dir"]:
@@ -223,7 +244,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
             wants.append(f"mode {check['mode']} or stricter")
         if "owner" in check:
             wants.append(f"owner {check['owner']}")
-        return f"{check['file']}: " + ", ".join(wants)
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return f"{', '.join(names)}: " + ", ".join(wants)
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get("kubelet") or f"--{check.get('flag')}"
@@ -233,16 +255,21 @@ def expected_text(check: Mapping[str, Any]) -> str:
     return f"{label} {op} {checks._text(check.get('value'))}"
 
 
-def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
-                  file_reader=file_facts) -> Optional[checks.Outcome]:
-    """Outcome of a control's check against the observed state (None when it has no check)."""
+def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The control's check with this node's paths and the CIS cipher lists filled in."""
     check = control.get("check")
     if not check:
         return None
     context = {"layout": state["layout"], "etcd_data_dir": state["etcd_data_dir"],
                "tls": catalogue.expression_context_tls()}
-    rendered = _native(check, context)
-    return _evaluate(rendered, control["component"], state, file_reader)
+    return _native(check, context)
+
+
+def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
+                  file_reader=file_facts) -> Optional[checks.Outcome]:
+    """Outcome of a control's check against the observed state (None when it has no check)."""
+    check = rendered_check(control, state)
+    return None if check is None else _evaluate(check, control["component"], state, file_reader)
 
 
 def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> checks.Outcome:
@@ -253,6 +280,9 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     if "file" in check:
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
+    if observed["source"] == "absent" and component == "kube-proxy":
+        # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
+        return checks.Outcome(True, "kube-proxy does not run on this node")
     if observed["source"] == "absent" and "encryption_providers" not in check:
         return checks.Outcome(False, f"{component} not found (no process, manifest or unit)")
     if "kubelet" in check:
@@ -285,7 +315,7 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             "automated": automated, "component": component, "status": status,
             "found": outcome.found if outcome else None,
             "check_passed": outcome.passed if outcome else None,
-            "expected": expected_text(control["check"]) if control.get("check") else None,
+            "expected": expected_text(rendered_check(control, state)) if control.get("check") else None,
             "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
             "remediation": control.get("remediation"),
             "waiver": waivers.get(cid),

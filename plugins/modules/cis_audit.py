@@ -44,6 +44,12 @@ options:
     description: Name used in the report.
     type: str
     required: true
+  catalogue:
+    description:
+      - The control catalogue (C(benchmark) and C(controls)), as the C(kubeguard_cis_catalogue) filter gives it on
+        the controller. Passed in because only Python files travel to the node.
+    type: dict
+    required: true
 author:
   - kubeguard.hardening developers
 """
@@ -53,8 +59,9 @@ EXAMPLES = r"""
   kubeguard.hardening.cis_audit:
     node_name: "{{ inventory_hostname }}"
     roles: [control_plane]
+    catalogue: "{{ none | kubeguard.hardening.kubeguard_cis_catalogue }}"
     waivers:
-      "4.2.10": "kubelet serving certificates come from a CSR approver"
+      "1.3.7": "controller-manager metrics scraped by Prometheus from the node network"
   register: cis
 """
 
@@ -81,6 +88,7 @@ def main():
             layout=dict(type="str", default="auto", choices=["auto", "kubeadm", "kubespray"]),
             waivers=dict(type="dict", default={}),
             node_name=dict(type="str", required=True),
+            catalogue=dict(type="dict", required=True),
         ),
         supports_check_mode=True,
     )
@@ -88,10 +96,12 @@ def main():
     unknown_roles = sorted(set(p["roles"]) - set(audit.ROLE_SECTIONS))
     if unknown_roles:
         module.fail_json(msg=f"roles: {unknown_roles} must be among: {', '.join(audit.ROLE_SECTIONS)}")
-    known = {str(c["id"]) for c in catalogue.controls()}
+    controls = p["catalogue"].get("controls") or []
+    benchmark = p["catalogue"].get("benchmark", "unknown")
+    known = {str(c["id"]) for c in controls}
     unknown_waivers = sorted(str(k) for k in p["waivers"] if str(k) not in known)
     if unknown_waivers:
-        module.fail_json(msg=f"verify_waivers: {unknown_waivers} are not CIS control ids of {catalogue.load()['benchmark']}")
+        module.fail_json(msg=f"verify_waivers: {unknown_waivers} are not CIS control ids of {benchmark}")
     no_reason = sorted(str(k) for k, v in p["waivers"].items() if not isinstance(v, str) or not v.strip())
     if no_reason:
         module.fail_json(msg=f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
@@ -105,9 +115,9 @@ def main():
         roles.append("etcd")
     if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
         roles.append("worker")
-    results = audit.audit(state, roles, p["waivers"])
+    results = audit.audit(state, roles, p["waivers"], controls=controls)
     report = reports.build(
-        node=p["node_name"], benchmark=catalogue.load()["benchmark"], roles=roles, layout=layout_name,
+        node=p["node_name"], benchmark=benchmark, roles=roles, layout=layout_name,
         sources={name: c["source"] for name, c in state["components"].items()},
         results=results, summary=audit.summarize(results),
         generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))

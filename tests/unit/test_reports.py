@@ -20,7 +20,7 @@ def report():
     files = {"/etc/kubernetes/manifests/kube-apiserver.yaml": [
         {"path": "/etc/kubernetes/manifests/kube-apiserver.yaml", "mode": 0o644, "owner": "root:root", "dir": False}]}
     results = audit.audit(state, ["control_plane", "worker"], {"4.2.2": "webhook authz by the platform team"},
-                          file_reader=lambda path, recurse: files.get(path, []))
+                          file_reader=lambda path, recurse: files.get(path, []) if isinstance(path, str) else [])
     return reports.build("cp1", "cis-1.12", ["control_plane", "worker"], "kubeadm", {"kube-apiserver": "process"},
                          results, audit.summarize(results), "2026-11-22T00:00:00Z")
 

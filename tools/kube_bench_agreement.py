@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Compare kube-bench's verdicts with our CIS audit, control by control, on the automated controls.
+
+    python tools/kube_bench_agreement.py KUBE_BENCH_JSON OUR_REPORT_JSON [--explained docs/kube-bench-agreement.md]
+
+A disagreement is allowed only when docs/kube-bench-agreement.md lists the control id in its table
+with an explanation. Prints one line per compared control and a summary; exit 1 on an unexplained
+disagreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Dict, List, Tuple
+
+
+def kube_bench_statuses(data) -> Dict[str, str]:
+    """test_number -> PASS / FAIL / WARN / INFO from `kube-bench --json` (one or several targets)."""
+    controls = data.get("Controls", []) if isinstance(data, dict) else data
+    statuses = {}
+    for control in controls:
+        for group in control.get("tests") or []:
+            for result in group.get("results") or []:
+                statuses[str(result["test_number"])] = result["status"]
+    return statuses
+
+
+def explained_ids(markdown: str) -> Dict[str, str]:
+    """Control ids in the first column of the explanation table: | 1.1.12 | why |."""
+    found = {}
+    for line in markdown.splitlines():
+        match = re.match(r"^\|\s*(\d+(?:\.\d+)+)\s*\|\s*(.+?)\s*\|", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def compare(kube_bench: Dict[str, str], ours: List[dict], explained: Dict[str, str]) -> Tuple[List[str], List[str], List[str]]:
+    """(agreements, explained disagreements, unexplained disagreements) as printable lines."""
+    agree, known, unknown = [], [], []
+    for result in ours:
+        if not result["automated"] or result["id"] not in kube_bench:
+            continue
+        ours_status = result["check_passed"]
+        theirs = kube_bench[result["id"]]
+        line = f"{result['id']:<8} kube-bench {theirs:<5} ours {'PASS' if ours_status else 'FAIL':<5} ({result['found']})"
+        if (theirs == "PASS") == bool(ours_status) and theirs in ("PASS", "FAIL"):
+            agree.append(line)
+        elif result["id"] in explained:
+            known.append(line + f" - explained: {explained[result['id']]}")
+        else:
+            unknown.append(line)
+    return agree, known, unknown
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kube_bench")
+    parser.add_argument("ours")
+    parser.add_argument("--explained", default=None)
+    args = parser.parse_args(argv)
+    with open(args.kube_bench, encoding="utf-8") as handle:
+        kube_bench = kube_bench_statuses(json.load(handle))
+    with open(args.ours, encoding="utf-8") as handle:
+        ours = json.load(handle)["results"]
+    explained = {}
+    if args.explained:
+        with open(args.explained, encoding="utf-8") as handle:
+            explained = explained_ids(handle.read())
+    agree, known, unknown = compare(kube_bench, ours, explained)
+    for line in known:
+        print("explained ", line)
+    for line in unknown:
+        print("DISAGREE  ", line)
+    fails_kb = sum(1 for s in kube_bench.values() if s == "FAIL")
+    fails_ours = sum(1 for r in ours if r["status"] == "fail")
+    print(f"agreement: {len(agree)} agree, {len(known)} explained, {len(unknown)} unexplained "
+          f"(automated controls both evaluated); kube-bench FAIL={fails_kb}, ours fail={fails_ours}")
+    return 1 if unknown else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
