@@ -91,6 +91,11 @@ def kubeguard_encryption_config(existing_texts, values):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def kubeguard_encryption_staged(config, existing_texts):
+    """Step one of a new key on several control planes: readable everywhere before it is primary."""
+    return desired.staged_encryption_config(_plain(config), _plain(list(existing_texts)))
+
+
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
     import hashlib

@@ -262,16 +262,47 @@ def merge_node_encryption_configs(existing_texts: List[Optional[str]], algorithm
     refused: picking one would leave secrets written with the other unreadable.
     """
     parsed = [yaml.safe_load(text) for text in existing_texts if text]
+    node_providers = [_node_providers(text) for text in existing_texts if text]
     primaries = []
-    for config in parsed:
-        providers = [p for r in config.get("resources") or [] for p in r.get("providers") or []]
+    for providers in node_providers:
         if providers and providers[0] not in primaries:
             primaries.append(providers[0])
-    if len(primaries) > 1:
+    # Different primaries are the middle of a staged key change (every node can read every primary);
+    # a primary some node cannot read means the nodes disagree on the key.
+    unreadable = [p for p in primaries if "identity" not in p and any(p not in providers for providers in node_providers)]
+    if len(primaries) > 1 and unreadable:
         raise ValueError(
             "control-plane nodes have different encryption configs (different primary provider or key); "
             "make them identical by hand (copy one node's file to the others) before hardening")
-    return encryption_config(parsed[0] if parsed else None, algorithm, resources, random_bytes)
+    with_key = [config for config in parsed if _provider_keys(config, algorithm)]
+    return encryption_config((with_key or parsed or [None])[0], algorithm, resources, random_bytes)
+
+
+def _node_providers(text: Optional[str]) -> List[Dict[str, Any]]:
+    config = yaml.safe_load(text) if text else None
+    return [p for r in (config or {}).get("resources") or [] for p in r.get("providers") or []]
+
+
+def staged_encryption_config(target: Mapping[str, Any], node_texts: List[Optional[str]]) -> Dict[str, Any]:
+    """The first of two steps when several control planes get a key not all of them have yet.
+
+    Every apiserver must be able to read with a key before any writes with it, or a Secret written
+    through the first updated node is unreadable through the others. node_texts has one entry per
+    control plane (empty: no file). While some node lacks the new key, it is placed behind the
+    provider the nodes write with now (identity when nothing is encrypted yet); once every node has
+    it, the target (new key primary) is returned and the normal pass applies it.
+    """
+    import copy
+    target_providers = target["resources"][0]["providers"]
+    new_primary = target_providers[0]
+    nodes = [_node_providers(text) for text in node_texts]
+    if all(new_primary in providers for providers in nodes):
+        return copy.deepcopy(dict(target))
+    writers = [providers[0] for providers in nodes if providers and providers[0] != new_primary]
+    current = writers[0] if writers else {"identity": {}}
+    staged = copy.deepcopy(dict(target))
+    staged["resources"][0]["providers"] = [current, new_primary] + [p for p in target_providers[1:] if p != current]
+    return staged
 
 
 def redact_encryption_config(config: Mapping[str, Any]) -> Dict[str, Any]:

@@ -92,3 +92,43 @@ def test_host_name_endpoints_are_left_out_of_the_allow_list():
     values = hv.validate({})
     result = desired.kubelet_secure_addresses(values, ["10.0.0.5"], ["lb-apiserver.kubernetes.local", "10.0.0.100"])
     assert "lb-apiserver.kubernetes.local" not in result and "10.0.0.100" in result
+
+
+def test_a_new_key_on_two_control_planes_goes_through_two_steps():
+    import yaml
+    # Step one, node 1: nothing encrypted yet, the new key goes behind identity.
+    target = desired.merge_node_encryption_configs(["", ""], "secretbox", ["secrets"])
+    staged1 = desired.staged_encryption_config(target, ["", ""])
+    providers = staged1["resources"][0]["providers"]
+    assert providers[0] == {"identity": {}} and "secretbox" in providers[1] and len(providers) == 2
+    # Step one, node 2: it takes node 1's key, still behind identity.
+    texts = [yaml.safe_dump(staged1), ""]
+    target = desired.merge_node_encryption_configs(texts, "secretbox", ["secrets"])
+    staged2 = desired.staged_encryption_config(target, texts)
+    assert staged2 == staged1
+    # Step two, node 1: every node can read the key, so it becomes primary.
+    texts = [yaml.safe_dump(staged1), yaml.safe_dump(staged2)]
+    target = desired.merge_node_encryption_configs(texts, "secretbox", ["secrets"])
+    assert desired.staged_encryption_config(target, texts) == target
+    assert target["resources"][0]["providers"] == [providers[1], {"identity": {}}]
+    # Step two, node 2: node 1 already writes with the key, node 2 still reads it - not a conflict.
+    texts = [yaml.safe_dump(target), yaml.safe_dump(staged2)]
+    assert desired.merge_node_encryption_configs(texts, "secretbox", ["secrets"]) == target
+
+
+def test_nodes_with_different_keys_are_refused():
+    import yaml
+    one = desired.encryption_config(None, "secretbox", ["secrets"], random_bytes=lambda n: b"a" * n)
+    two = desired.encryption_config(None, "secretbox", ["secrets"], random_bytes=lambda n: b"b" * n)
+    with pytest.raises(ValueError, match="different encryption configs"):
+        desired.merge_node_encryption_configs([yaml.safe_dump(one), yaml.safe_dump(two)], "secretbox", ["secrets"])
+
+
+def test_new_algorithm_is_staged_behind_the_old_key():
+    import yaml
+    old = desired.encryption_config(None, "aescbc", ["secrets"], random_bytes=lambda n: b"a" * n)
+    texts = [yaml.safe_dump(old), yaml.safe_dump(old)]
+    target = desired.merge_node_encryption_configs(texts, "secretbox", ["secrets"])
+    staged = desired.staged_encryption_config(target, texts)
+    names = [next(iter(p)) for p in staged["resources"][0]["providers"]]
+    assert names == ["aescbc", "secretbox", "identity"]
