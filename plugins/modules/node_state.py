@@ -34,6 +34,11 @@ options:
     type: list
     elements: path
     default: [/etc/kubernetes/kubelet.conf]
+  files:
+    description: Paths whose existence is reported (markers such as a pending secret rewrite).
+    type: list
+    elements: path
+    default: []
 author:
   - kubeguard.hardening developers
 """
@@ -68,6 +73,10 @@ apiserver_endpoints:
   returned: always
   type: list
   elements: str
+files_exist:
+  description: Path to whether it exists, for each of I(files).
+  returned: always
+  type: dict
 """
 
 import os
@@ -123,6 +132,7 @@ def main():
                            default=["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet"]),
             sysctls=dict(type="list", elements="str", default=[]),
             kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
+            files=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -131,7 +141,8 @@ def main():
     module.exit_json(changed=False, layout=layout,
                      running={name: bool(process_args(name)) for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},
-                     addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]))
+                     addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
+                     files_exist={path: os.path.exists(path) for path in p["files"]})
 
 
 if __name__ == "__main__":
