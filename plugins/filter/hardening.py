@@ -129,6 +129,36 @@ def kubeguard_node_addresses(hosts, hostvars):
     return addresses
 
 
+def kubeguard_node_ready(objects, addresses, since=None):
+    """Is the node registered with one of these addresses Ready and, when since (ISO time, the node's
+    clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of
+    `kubectl get nodes,leases -A -o json`. True when no node has the addresses (nothing to wait for)."""
+    import datetime
+    import ipaddress
+    wanted = set()
+    for address in _plain(addresses):
+        try:
+            wanted.add(str(ipaddress.ip_address(address)))
+        except ValueError:
+            continue
+    items = (_plain(objects) or {}).get("items", [])
+    for node in (i for i in items if i.get("kind") == "Node"):
+        status = node.get("status") or {}
+        if not {a.get("address") for a in status.get("addresses") or []} & wanted:
+            continue
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        if since is None:
+            return ready
+        leases = [i for i in items if i.get("kind") == "Lease" and i["metadata"].get("namespace") == "kube-node-lease"
+                  and i["metadata"].get("name") == node["metadata"]["name"]]
+        renewed = (leases[0].get("spec") or {}).get("renewTime") if leases else None
+
+        def parse(text):
+            return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return ready and renewed is not None and parse(renewed) > parse(since)
+    return True
+
+
 def kubeguard_sysctl_mismatch(actual):
     """Kernel parameters (name=value lines or a dict) that differ from what protectKernelDefaults needs."""
     actual = _plain(actual)

@@ -74,3 +74,18 @@ def test_pending_and_own_node():
     identities = serving_csr.node_identities(NODES)
     assert serving_csr.node_of_address(identities, ["127.0.0.1", "10.89.0.6"]) == "worker1"
     assert serving_csr.node_of_address(identities, ["192.0.2.1"]) is None
+
+
+def test_node_ready_needs_a_lease_renewed_after_the_restart():
+    from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_node_ready
+    node = {"kind": "Node", "metadata": {"name": "cp1"}, "status": {
+        "addresses": [{"type": "InternalIP", "address": "10.89.0.5"}],
+        "conditions": [{"type": "Ready", "status": "True"}]}}
+    lease = {"kind": "Lease", "metadata": {"name": "cp1", "namespace": "kube-node-lease"},
+             "spec": {"renewTime": "2026-11-22T22:15:01.500000Z"}}
+    objects = {"items": [node, lease]}
+    assert kubeguard_node_ready(objects, ["10.89.0.5"], "2026-11-22T22:15:00.000000Z") is True
+    assert kubeguard_node_ready(objects, ["10.89.0.5"], "2026-11-22T22:15:02.000000Z") is False   # stale heartbeat
+    node["status"]["conditions"][0]["status"] = "False"
+    assert kubeguard_node_ready(objects, ["10.89.0.5"], "2026-11-22T22:15:00.000000Z") is False
+    assert kubeguard_node_ready(objects, ["192.0.2.1"], "2026-11-22T22:15:00.000000Z") is True    # not registered
