@@ -134,29 +134,23 @@ def kubeguard_node_ready(objects, addresses, since=None):
     clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of
     `kubectl get nodes,leases -A -o json`. True when no node has the addresses (nothing to wait for)."""
     import datetime
-    import ipaddress
-    wanted = set()
-    for address in _plain(addresses):
-        try:
-            wanted.add(str(ipaddress.ip_address(address)))
-        except ValueError:
-            continue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import serving_csr
     items = (_plain(objects) or {}).get("items", [])
-    for node in (i for i in items if i.get("kind") == "Node"):
-        status = node.get("status") or {}
-        if not {a.get("address") for a in status.get("addresses") or []} & wanted:
-            continue
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-        if since is None:
-            return ready
-        leases = [i for i in items if i.get("kind") == "Lease" and i["metadata"].get("namespace") == "kube-node-lease"
-                  and i["metadata"].get("name") == node["metadata"]["name"]]
-        renewed = (leases[0].get("spec") or {}).get("renewTime") if leases else None
+    nodes = {i["metadata"]["name"]: i for i in items if i.get("kind") == "Node"}
+    name = serving_csr.node_of_address(serving_csr.node_identities({"items": list(nodes.values())}), _plain(addresses))
+    if name is None:
+        return True
+    conditions = (nodes[name].get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    if since is None:
+        return ready
+    leases = [i for i in items if i.get("kind") == "Lease" and i["metadata"].get("namespace") == "kube-node-lease"
+              and i["metadata"].get("name") == name]
+    renewed = (leases[0].get("spec") or {}).get("renewTime") if leases else None
 
-        def parse(text):
-            return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        return ready and renewed is not None and parse(renewed) > parse(since)
-    return True
+    def parse(text):
+        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return ready and renewed is not None and parse(renewed) > parse(since)
 
 
 def kubeguard_sysctl_mismatch(actual):

@@ -9,7 +9,6 @@ points at, and the modes and owners of files. `observe` collects it; `audit` is 
 from __future__ import annotations
 
 import ast
-import glob
 import grp
 import os
 import pwd
@@ -19,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
-from . import catalogue, checks
+from . import catalogue, checks, permissions
 from .catalogue import Layout
 from .health import process_args, process_environ
 from .manifest import ManifestError, load_manifest, parse_flags, running_command
@@ -150,27 +149,19 @@ def _owner_names(stat: os.stat_result) -> str:
 
 
 def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
-    """Mode and owner of every path a file check names (globs, optionally everything below)."""
+    """Mode and owner of every path a file check names (globs, optionally everything below): the
+    same paths the file_modes module tightens, each file once."""
     patterns = pattern if isinstance(pattern, list) else [pattern]
-    paths: List[str] = []
+    found: List[Dict[str, Any]] = []
+    seen = set()
     for one in patterns:
-        for path in sorted(glob.glob(one)) if any(c in one for c in "*?[") else [one]:
-            if os.path.realpath(path) not in {os.path.realpath(p) for p in paths}:
-                paths.append(path)
-    found = []
-    for path in paths:
-        if not os.path.lexists(path):
-            continue
-        candidates = [path]
-        if recurse and os.path.isdir(path):
-            for dirpath, dirnames, filenames in os.walk(path):
-                candidates.extend(os.path.join(dirpath, n) for n in sorted(dirnames) + sorted(filenames))
-        for candidate in candidates:
-            if os.path.islink(candidate):
+        for path in permissions.expand({"path": one, "recurse": recurse}):
+            if os.path.realpath(path) in seen:
                 continue
-            stat = os.lstat(candidate)
-            found.append({"path": candidate, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
-                          "dir": os.path.isdir(candidate)})
+            seen.add(os.path.realpath(path))
+            stat = os.lstat(path)
+            found.append({"path": path, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
+                          "dir": os.path.isdir(path)})
     return found
 
 

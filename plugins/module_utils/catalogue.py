@@ -54,6 +54,11 @@ class Layout:
         return dict(self.__dict__)
 
 
+def detect_layout(config_dir: str = "/etc/kubernetes") -> str:
+    """kubespray keeps the kubelet config in the config directory; kubeadm in /var/lib/kubelet."""
+    return "kubespray" if os.path.exists(os.path.join(config_dir, "kubelet-config.yaml")) else "kubeadm"
+
+
 def layout_for(name: str, config_dir: str = "/etc/kubernetes") -> Layout:
     if name == "kubeadm":
         return Layout(

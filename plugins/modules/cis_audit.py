@@ -73,7 +73,6 @@ report:
 """
 
 import datetime
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -107,7 +106,7 @@ def main():
         module.fail_json(msg=f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
     layout_name = p["layout"]
     if layout_name == "auto":
-        layout_name = "kubespray" if os.path.exists(os.path.join(p["config_dir"], "kubelet-config.yaml")) else "kubeadm"
+        layout_name = catalogue.detect_layout(p["config_dir"])
     layout = catalogue.layout_for(layout_name, p["config_dir"])
     state = audit.observe(layout)
     roles = list(dict.fromkeys(p["roles"]))

@@ -83,6 +83,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
 
 
@@ -137,7 +138,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    layout = "kubespray" if os.path.exists(os.path.join(p["config_dir"], "kubelet-config.yaml")) else "kubeadm"
+    layout = catalogue.detect_layout(p["config_dir"])
     module.exit_json(changed=False, layout=layout,
                      running={name: bool(process_args(name)) for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},
