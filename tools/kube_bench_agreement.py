@@ -42,7 +42,7 @@ def compare(kube_bench: Dict[str, str], ours: List[dict], explained: Dict[str, s
     """(agreements, explained disagreements, unexplained disagreements) as printable lines."""
     agree, known, unknown = [], [], []
     for result in ours:
-        if not result["automated"] or result["id"] not in kube_bench:
+        if not result["automated"] or result["id"] not in kube_bench or result["status"] == "not_applicable":
             continue
         ours_status = result["check_passed"]
         theirs = kube_bench[result["id"]]

@@ -57,6 +57,15 @@ def kubeguard_kubelet_fields(values, layout):
     return desired.kubelet_fields(_values(values), catalogue.layout_for(layout))
 
 
+def kubeguard_node_plan(values, layout, state):
+    """Each component's settings for this node, less defaults that would fail a control the node
+    passes; with what was kept and what the user's own variables weaken (module_utils.never_weaker)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+    result = never_weaker.plan(_values(values), catalogue.layout_for(layout), _plain(state))
+    result["summary"] = never_weaker.summary(result)
+    return result
+
+
 def kubeguard_apiserver_files(values, layout):
     return desired.apiserver_files(_values(values), catalogue.layout_for(layout))
 

@@ -24,12 +24,19 @@ from .health import process_args, process_environ
 from .manifest import ManifestError, load_manifest, parse_flags, running_command
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
-STATUSES = ("pass", "fail", "manual", "waived")
+# not_applicable: the control is for a role this node does not have (every report lists every control).
+STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
 SECTION_TITLES = {
     "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
+    "5": "Policies",
 }
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
 ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
+SECTION_ROLES = {"1": "control plane", "2": "etcd member", "3": "control plane", "4": "worker"}
+# Controls about the cluster's API objects and users, not a node's files: until they are evaluated
+# from the API they are reported manual on every node, never left out.
+CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
+                       " files or processes; not evaluated automatically yet - review as the remediation says")
 
 
 # --- observing the node -------------------------------------------------------------------------
@@ -172,6 +179,7 @@ def section(control_id: str) -> str:
 
 
 def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
+    """Is the control judged from this node's state (its section belongs to one of the node's roles)?"""
     wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())}
     return control.get("component") != "cluster" and section(str(control["id"])) in wanted
 
@@ -285,28 +293,33 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
 
 def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, str]] = None,
           controls: Optional[Sequence[Mapping[str, Any]]] = None, file_reader=file_facts) -> List[Dict[str, Any]]:
-    """One result per control that applies to a node with these roles."""
+    """One result per control of the benchmark: judged where it applies to a node with these roles,
+    manual for cluster-scope controls, not_applicable (saying why) for another role's controls."""
     waivers = {str(k): v for k, v in (waivers or {}).items()}
     results = []
     for control in controls if controls is not None else catalogue.controls():
-        if not applies(control, roles):
-            continue
         cid = str(control["id"])
-        outcome = judge_control(control, state, file_reader)
-        automated = bool(control.get("automated"))
-        if cid in waivers:
-            status = "waived"
-        elif not automated or outcome is None:
-            status = "manual"
-        else:
-            status = "pass" if outcome.passed else "fail"
         component = control["component"]
+        automated = bool(control.get("automated"))
+        judged = applies(control, roles)
+        outcome = judge_control(control, state, file_reader) if judged else None
+        if component == "cluster":
+            status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
+        elif not judged:
+            status = "not_applicable"
+            found = f"this node is not a {SECTION_ROLES.get(section(cid), 'node of this section')} (roles: {', '.join(roles) or 'none'})"
+        elif cid in waivers:
+            status, found = "waived", outcome.found if outcome else None
+        elif not automated or outcome is None:
+            status, found = "manual", outcome.found if outcome else None
+        else:
+            status, found = ("pass" if outcome.passed else "fail"), outcome.found
         results.append({
             "id": cid, "section": section(cid), "title": control["title"], "level": control.get("level", 1),
             "automated": automated, "component": component, "status": status,
-            "found": outcome.found if outcome else None,
+            "found": found,
             "check_passed": outcome.passed if outcome else None,
-            "expected": expected_text(rendered_check(control, state)) if control.get("check") else None,
+            "expected": expected_text(rendered_check(control, state)) if control.get("check") and judged else None,
             "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
             "remediation": control.get("remediation"),
             "waiver": waivers.get(cid),

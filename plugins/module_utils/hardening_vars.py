@@ -276,6 +276,33 @@ def _is_string_map(value: Any) -> Optional[str]:
     return "must be a mapping"
 
 
+# What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
+# kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
+OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+_OVERRIDE_KEY_RE = re.compile(r"(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)\.[a-z0-9][a-z0-9-]*"
+                              r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_overrides(value: Any) -> Optional[str]:
+    allowed = ("must be a mapping of component.flag (e.g. kube-apiserver.authorization-mode) or"
+               " kubelet.field to the reason you accept the weaker setting")
+    if not isinstance(value, dict):
+        return allowed
+    for key, reason in value.items():
+        if not isinstance(key, str) or not _OVERRIDE_KEY_RE.fullmatch(key):
+            return f"has an invalid key {_show(key)}: each key " + allowed.split(" ", 1)[1].replace("a mapping of ", "")
+        if not isinstance(reason, str) or not reason.strip() or _CONTROL_CHARS_RE.search(reason):
+            return (f"has no usable reason for {key!r} ({_show(reason)}): give a one-line text saying why;"
+                    " it is printed in every report")
+    return None
+
+
+def overridden(values: Mapping[str, Any], component: str, key: str) -> Optional[str]:
+    """The user's reason for weakening component.key, or None when they did not allow it."""
+    return (values.get("kubeguard_allow_override") or {}).get(f"{component}.{key}")
+
+
 @dataclass(frozen=True)
 class Var:
     name: str
@@ -353,14 +380,18 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kube_pod_security_exemptions_runtime_class_names", [], _list_of(_is_str, "runtime class names"), "admission", ""),
     _v("kube_pod_security_exemptions_namespaces", ["kube-system"], _list_of(_is_str, "namespaces"), "admission", ""),
     # --- kube-controller-manager ----------------------------------------------------------------------
-    _v("kube_controller_manager_bind_address", "0.0.0.0", _is_ip, "controller_manager", "--bind-address"),
+    # kubespray defaults both bind addresses to 0.0.0.0; kubeadm (and CIS 1.3.7 / 1.4.2) to loopback.
+    # A hardening tool must not open them by default: loopback unless the user sets another address.
+    _v("kube_controller_manager_bind_address", "127.0.0.1", _is_ip, "controller_manager",
+       "--bind-address (default loopback, as kubeadm and CIS 1.3.7 want; kubespray's is 0.0.0.0)"),
     _v("kube_controller_terminated_pod_gc_threshold", 12500, _int_at_least(1), "controller_manager",
        "--terminated-pod-gc-threshold"),
     _v("kube_controller_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"),
        "controller_manager", "--feature-gates"),
     _v("kube_kubeadm_controller_extra_args", {}, _is_extra_args, "controller_manager", "Extra flags"),
     # --- kube-scheduler -------------------------------------------------------------------------------
-    _v("kube_scheduler_bind_address", "0.0.0.0", _is_ip, "scheduler", "--bind-address"),
+    _v("kube_scheduler_bind_address", "127.0.0.1", _is_ip, "scheduler",
+       "--bind-address (default loopback, as kubeadm and CIS 1.4.2 want; kubespray's is 0.0.0.0)"),
     _v("kube_scheduler_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "scheduler",
        "--feature-gates"),
     _v("kube_kubeadm_scheduler_extra_args", {}, _is_extra_args, "scheduler", "Extra flags (e.g. profiling: false)"),
@@ -388,6 +419,10 @@ VARIABLES: Tuple[Var, ...] = (
        "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
+    # --- the collection's own switches -----------------------------------------------------------------
+    _v("kubeguard_allow_override", {}, _is_overrides, "cluster",
+       "Hardened settings you deliberately weaken, as component.flag-or-field: your reason "
+       "(e.g. kube-apiserver.authorization-mode: legacy ABAC policy until 2027-03). Shown as waived in every report."),
     # --- cluster facts the settings depend on -----------------------------------------------------------
     _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
        "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),
@@ -416,6 +451,12 @@ def _cross_checks(values: Mapping[str, Any]) -> List[str]:
         problems.append(
             f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
             " a plugin can be enabled or disabled, not both")
+    if "ABAC" in values["authorization_modes"] and not overridden(values, "kube-apiserver", "authorization-mode"):
+        problems.append(
+            f"authorization_modes: {values['authorization_modes']!r} contains 'ABAC': a static policy file that"
+            " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
+            " use Node and RBAC, or keep ABAC deliberately with"
+            " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}")
     if "AlwaysAllow" in values["authorization_modes"]:
         problems.append(f"authorization_modes: {values['authorization_modes']!r} contains 'AlwaysAllow', which authorises"
                         " every request; allowed: Node, RBAC, Webhook, ABAC")
@@ -478,5 +519,12 @@ def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
     notes = _drop_removed_gates(values, problems) if not problems else []
     if problems:
         raise HardeningVarsError(problems)
+    if "ABAC" in values["authorization_modes"]:
+        notes.append("authorization_modes: ABAC kept because kubeguard_allow_override names kube-apiserver.authorization-mode"
+                     f" ({overridden(values, 'kube-apiserver', 'authorization-mode')})")
     values["_notes"] = notes
+    # What the user set, as opposed to a default: only their own choices may weaken a node.
+    # (Output of an earlier validate carries its own list: filters re-validate what they are given.)
+    given = user_vars.get("_given")
+    values["_given"] = sorted(given) if isinstance(given, list) else sorted(n for n in user_vars if n in VARIABLES_BY_NAME)
     return values

@@ -35,7 +35,8 @@ def to_json(report: Mapping[str, Any]) -> str:
 
 
 def junit(report: Mapping[str, Any]) -> str:
-    """One testsuite per CIS section, one testcase per control: fail -> <failure>, manual and waived -> <skipped>."""
+    """One testsuite per CIS section, one testcase per control: fail -> <failure>, manual, waived and
+    not_applicable -> <skipped>."""
     node = report["node"]
     total = report["summary"].get("total", {})
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -46,7 +47,7 @@ def junit(report: Mapping[str, Any]) -> str:
         counts = report["summary"][section]
         name = f"{node} {section} {SECTION_TITLES.get(section, '')}".strip()
         lines.append(f'  <testsuite name={quoteattr(name)} tests="{len(results)}" failures="{counts["fail"]}" '
-                     f'skipped="{counts["manual"] + counts["waived"]}">')
+                     f'skipped="{counts["manual"] + counts["waived"] + counts.get("not_applicable", 0)}">')
         for r in results:
             lines.append(f'    <testcase classname={quoteattr(node + "." + section)} name={quoteattr(r["id"] + " " + r["title"])}>')
             if r["status"] == "fail":
@@ -56,6 +57,8 @@ def junit(report: Mapping[str, Any]) -> str:
                 lines.append(f'      <skipped message={quoteattr("waived: " + str(r["waiver"]))}/>')
             elif r["status"] == "manual":
                 lines.append(f'      <skipped message={quoteattr("manual: " + str(r["remediation"] or r["title"]))}/>')
+            elif r["status"] == "not_applicable":
+                lines.append(f'      <skipped message={quoteattr("not applicable: " + str(r["found"]))}/>')
             lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
@@ -67,14 +70,15 @@ def _cell(text: Optional[Any]) -> str:
 
 
 def summary_table(report: Mapping[str, Any]) -> List[str]:
-    """Console lines: counts per section."""
-    rows = [f"{'section':<34}{'pass':>6}{'fail':>6}{'manual':>8}{'waived':>8}"]
+    """Console lines: counts per section, then every waived control with its reason (the user's
+    variable that weakens it, or their verify_waivers entry)."""
+    def row(title: str, c: Mapping[str, int]) -> str:
+        return f"{title:<34}{c['pass']:>6}{c['fail']:>6}{c['manual']:>8}{c['waived']:>8}{c.get('not_applicable', 0):>6}"
+    rows = [f"{'section':<34}{'pass':>6}{'fail':>6}{'manual':>8}{'waived':>8}{'n/a':>6}"]
     for section in sorted((k for k in report["summary"] if k != "total"), key=int):
-        c = report["summary"][section]
-        title = f"{section} {SECTION_TITLES.get(section, '')}"
-        rows.append(f"{title:<34}{c['pass']:>6}{c['fail']:>6}{c['manual']:>8}{c['waived']:>8}")
-    t = report["summary"].get("total", {s: 0 for s in STATUSES})
-    rows.append(f"{'total':<34}{t['pass']:>6}{t['fail']:>6}{t['manual']:>8}{t['waived']:>8}")
+        rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
+    rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
+    rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]
     return rows
 
 

@@ -39,6 +39,11 @@ options:
     type: list
     elements: path
     default: []
+  layout:
+    description: Node layout for I(cis_state); C(auto) detects it as I(layout) is reported.
+    type: str
+    choices: [auto, kubeadm, kubespray]
+    default: auto
 author:
   - kubeguard.hardening developers
 """
@@ -77,13 +82,20 @@ files_exist:
   description: Path to whether it exists, for each of I(files).
   returned: always
   type: dict
+cis_state:
+  description:
+    - What the CIS checks read, as the verify audit reads it - each component's flags (running process,
+      else manifest or env file), the kubelet config, the encryption providers' names (never keys).
+    - The controller judges the hardening plan against it (a run never weakens a passing control).
+  returned: always
+  type: dict
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
 
 
@@ -134,16 +146,18 @@ def main():
             sysctls=dict(type="list", elements="str", default=[]),
             kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
             files=dict(type="list", elements="path", default=[]),
+            layout=dict(type="str", choices=["auto", "kubeadm", "kubespray"], default="auto"),
         ),
         supports_check_mode=True,
     )
     p = module.params
     layout = catalogue.detect_layout(p["config_dir"])
+    state = audit.observe(catalogue.layout_for(layout if p["layout"] == "auto" else p["layout"], p["config_dir"]))
     module.exit_json(changed=False, layout=layout,
                      running={name: bool(process_args(name)) for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},
                      addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
-                     files_exist={path: os.path.exists(path) for path in p["files"]})
+                     files_exist={path: os.path.exists(path) for path in p["files"]}, cis_state=state)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,11 @@ def test_running_process_is_the_truth_not_the_manifest(node):
     results = by_id(audit.audit(state, ["control_plane"]))
     assert results["1.2.15"]["status"] == "pass" and results["1.2.15"]["found"] == "--profiling=false"
     assert results["1.4.1"]["status"] == "fail"                                 # scheduler manifest: no --profiling
-    assert "4.2.1" not in results and "2.1" not in results                      # sections by role
+    # every control is listed; another role's sections say so instead of being judged
+    assert results["4.2.1"]["status"] == "not_applicable" and "not a worker" in results["4.2.1"]["found"]
+    assert results["2.1"]["status"] == "not_applicable" and results["2.1"]["check_passed"] is None
+    assert results["5.1.1"]["status"] == "manual" and results["3.1.1"]["found"].startswith("cluster scope")
+    assert set(results) == {str(c["id"]) for c in catalogue.controls()}
 
 
 def test_seed_hardening_turns_failures_into_passes(node):
@@ -124,5 +128,6 @@ def test_waivers_are_reported_not_passed(node):
 def test_manual_controls_say_manual():
     results = audit.audit({"layout": catalogue.layout_for("kubeadm").as_dict(), "components": {},
                            "etcd_data_dir": "/var/lib/etcd"}, ["control_plane"], file_reader=lambda *_: [])
-    manual = [r for r in results if not r["automated"]]
+    manual = [r for r in results if not r["automated"] and r["status"] != "not_applicable"]
     assert manual and all(r["status"] == "manual" for r in manual)
+    assert {r["section"] for r in results if r["status"] == "not_applicable"} == {"2", "4"}

@@ -60,10 +60,10 @@ ALTERNATIVES = {
     "kube_pod_security_default_audit_version": "v1.33", "kube_pod_security_default_warn": "baseline",
     "kube_pod_security_default_warn_version": "v1.33", "kube_pod_security_exemptions_usernames": ["ci"],
     "kube_pod_security_exemptions_runtime_class_names": ["kata"], "kube_pod_security_exemptions_namespaces": ["kube-system", "x"],
-    "kube_controller_manager_bind_address": "127.0.0.1", "kube_controller_terminated_pod_gc_threshold": 50,
+    "kube_controller_manager_bind_address": "10.0.0.5", "kube_controller_terminated_pod_gc_threshold": 50,
     "kube_apiserver_service_account_extend_token_expiration": False,
     "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
-    "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "127.0.0.1",
+    "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "10.0.0.5",
     "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
     "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
     "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": True,
@@ -75,7 +75,8 @@ ALTERNATIVES = {
 }
 # Variables that act through a role task rather than computed settings (tested with the roles).
 ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
-              "kube_owner", "kube_cert_group"}
+              "kube_owner", "kube_cert_group",
+              "kubeguard_allow_override"}   # tested in test_hardening_vars and test_never_weaker
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,
@@ -187,3 +188,63 @@ def test_kubelet_flag_wins_over_config():
     assert checks.evaluate(check, {"flags": {}, "config": {"readOnlyPort": 0}}).passed
     assert not checks.evaluate(check, {"flags": {"read-only-port": "10255"}, "config": {"readOnlyPort": 0}}).passed
     assert checks.evaluate(check, {"flags": {}, "config": {}}).passed  # kubelet default for config files is 0
+
+
+def _roles():
+    return sorted(name for name in os.listdir(os.path.join(os.path.dirname(FIXTURES), "..", "roles")))
+
+
+def _collection_settings():
+    """kubeguard_* settings the roles define (roles/*/defaults/main.yml)."""
+    names = set()
+    roles_dir = os.path.join(os.path.dirname(FIXTURES), "..", "roles")
+    for role in os.listdir(roles_dir):
+        path = os.path.join(roles_dir, role, "defaults", "main.yml")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                names.update((yaml.safe_load(handle) or {}).keys())
+    return names
+
+
+def test_remediation_names_only_real_variables_and_roles():
+    """Every snake_case name in a remediation text is a hardening variable, a role or a collection setting."""
+    import re
+    known = set(hv.VARIABLES_BY_NAME) | set(_roles()) | _collection_settings()
+    unknown = {}
+    for control in catalogue.controls():
+        for name in re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", str(control.get("remediation") or "")):
+            if name not in known:
+                unknown.setdefault(name, []).append(str(control["id"]))
+    assert not unknown, f"remediation names that are no variable, role or setting: {unknown}"
+
+
+def test_settings_list_every_control_they_decide_and_only_those():
+    """Both ways: a control whose check reads a setting's flag or field is listed by that setting; a
+    control a setting lists reads its key, or its remediation names one of the setting's variables."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+    controls = {str(c["id"]): c for c in catalogue.controls()}
+    problems = []
+    for setting in catalogue.settings():
+        reading = {cid for cid, c in controls.items() if c["component"] == setting.component and never_weaker.reads_key(c, setting.key)}
+        for cid in sorted(reading - set(setting.controls)):
+            problems.append(f"{setting.component} {setting.key} does not list {cid}, whose check reads it")
+        for cid in sorted(set(setting.controls) - reading):
+            control = controls[cid]
+            named = any(v in str(control.get("remediation")) for v in setting.variables)
+            if not named:
+                problems.append(f"{setting.component} {setting.key} lists {cid}, which neither reads it nor names its variables")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_file_control_names_the_role_that_changes_it():
+    for control in catalogue.controls():
+        if control["component"] == "files":
+            assert control.get("applied_by") in _roles(), control["id"]
+
+
+def test_role_readmes_separate_changed_from_verified_controls():
+    with open(os.path.join(os.path.dirname(FIXTURES), "..", "roles", "kubelet", "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    changes, _, verifies = text.partition("## CIS controls of its components it only verifies")
+    assert "| 4.2.1 |" in changes and "| 4.2.3 |" in verifies and "| 4.2.3 |" not in changes
+    assert "| 4.2.14 |" in changes      # seccompDefault remediates it

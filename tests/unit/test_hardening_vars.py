@@ -125,6 +125,13 @@ INVALID = [
     ("kube_cert_group", 0, "user or group name"),
     ("kubelet_pod_pids_limit", -2, ">= -1"),
     ("kube_version", "1.34", "v1.34.4"),
+    ("kubeguard_allow_override", ["kube-apiserver.authorization-mode"], "mapping of component.flag"),
+    ("kubeguard_allow_override", {"apiserver.authorization-mode": "x"}, "invalid key"),
+    ("kubeguard_allow_override", {"kube-apiserver.--profiling": "x"}, "invalid key"),
+    ("kubeguard_allow_override", {"kube-apiserver.profiling": ""}, "no usable reason"),
+    ("kubeguard_allow_override", {"kube-apiserver.profiling": "ok\nkube-apiserver.x: y"}, "no usable reason"),
+    ("kubeguard_allow_override", {"kube-apiserver.profiling": True}, "no usable reason"),
+    ("kubeguard_allow_override", {"kubelet.read-only-port": "x"}, "invalid key"),
 ]
 
 
@@ -188,3 +195,21 @@ def test_removed_gate_is_kept_for_older_releases():
 def test_removed_gate_asked_the_other_way_fails():
     with pytest.raises(hv.HardeningVarsError, match="kubelet_feature_gates: 'SeccompDefault=false' cannot be honoured"):
         hv.validate({"kubelet_feature_gates": ["SeccompDefault=false"]})
+
+
+def test_abac_is_refused_unless_deliberately_kept():
+    with pytest.raises(hv.HardeningVarsError) as caught:
+        hv.validate({"authorization_modes": ["Node", "ABAC", "RBAC"]})
+    message = str(caught.value)
+    assert "authorization_modes" in message and "'ABAC'" in message and "kubeguard_allow_override" in message
+    values = hv.validate({"authorization_modes": ["Node", "ABAC", "RBAC"],
+                          "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy policy until 2027"}})
+    assert values["authorization_modes"] == ["Node", "ABAC", "RBAC"]
+    assert any("ABAC" in note and "legacy policy until 2027" in note for note in values["_notes"])
+
+
+def test_bind_addresses_default_to_loopback_and_user_choices_are_recorded():
+    values = hv.validate({"kube_profiling": True, "unrelated": 1})
+    assert values["kube_controller_manager_bind_address"] == values["kube_scheduler_bind_address"] == "127.0.0.1"
+    assert values["_given"] == ["kube_profiling"]
+    assert hv.validate(values)["_given"] == ["kube_profiling"]     # re-validating keeps the user's own list

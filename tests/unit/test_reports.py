@@ -64,4 +64,29 @@ def test_fail_on(report):
 def test_console_table_totals(report):
     lines = reports.summary_table(report)
     total = report["summary"]["total"]
-    assert lines[-1].split() == ["total", str(total["pass"]), str(total["fail"]), str(total["manual"]), str(total["waived"])]
+    row = next(line for line in lines if line.startswith("total"))
+    assert row.split() == ["total", str(total["pass"]), str(total["fail"]), str(total["manual"]), str(total["waived"]),
+                           str(total["not_applicable"])]
+    waived = [r for r in report["results"] if r["status"] == "waived"]
+    assert lines[-len(waived):] == [f"waived {r['id']}: {r['waiver']}" for r in waived] if waived else lines[-1] == row
+
+
+@pytest.mark.parametrize("roles", [["control_plane"], ["worker"], ["etcd"], ["control_plane", "etcd", "worker"]])
+def test_every_control_of_the_benchmark_is_in_every_report(roles):
+    """Cluster-scope controls (3.1.x, section 5) as manual, another role's controls as not_applicable:
+    whatever the node, no control id is left out of the JSON, JUnit or Markdown report."""
+    state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {}}
+    results = audit.audit(state, roles, file_reader=lambda *_: [])
+    report = reports.build("n1", "cis-1.12", roles, "kubeadm", {}, results, audit.summarize(results), "2026-11-22T00:00:00Z")
+    ids = [str(c["id"]) for c in catalogue.controls()]
+    assert len(ids) == 131
+    assert [r["id"] for r in json.loads(reports.to_json(report))["results"]] == ids
+    junit_names = [c.get("name").split(" ", 1)[0] for c in ET.fromstring(reports.junit(report)).findall(".//testcase")]
+    assert junit_names == ids
+    markdown = reports.markdown(report)
+    assert all(f"\n| {cid} " in markdown for cid in ids)
+    by_id = {r["id"]: r for r in results}
+    assert all(by_id[c]["status"] == "manual" for c in ids if c.startswith(("5.", "3.1.")))
+    assert ("5" in report["summary"]) and report["summary"]["total"]["manual"] >= 37
+    if roles == ["worker"]:
+        assert by_id["1.2.15"]["status"] == "not_applicable" and by_id["1.2.15"]["expected"] is None
