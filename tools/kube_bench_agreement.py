@@ -2,6 +2,11 @@
 """Compare kube-bench's verdicts with our CIS audit, control by control, on the automated controls.
 
     python tools/kube_bench_agreement.py KUBE_BENCH_JSON OUR_REPORT_JSON [--explained docs/kube-bench-agreement.md]
+    python tools/kube_bench_agreement.py --side-by-side KUBE_BENCH_POLICIES_JSON OUR_REPORT_JSON
+
+--side-by-side records, for every control kube-bench reported (its `policies` target: section 5, which
+we do not evaluate automatically yet), kube-bench's verdict beside our status and what we found; it
+fails only when our report leaves out a control kube-bench has.
 
 A disagreement is allowed only when docs/kube-bench-agreement.md lists the control id in its table
 with an explanation. Prints one line per compared control and a summary; exit 1 on an unexplained
@@ -56,16 +61,37 @@ def compare(kube_bench: Dict[str, str], ours: List[dict], explained: Dict[str, s
     return agree, known, unknown
 
 
+def side_by_side(kube_bench: Dict[str, str], ours: List[dict]) -> Tuple[List[str], List[str]]:
+    """(lines, ids kube-bench reports that our report lacks)."""
+    by_id = {r["id"]: r for r in ours}
+    lines, missing = [], []
+    for cid in sorted(kube_bench, key=lambda i: [int(p) for p in i.split(".")]):
+        result = by_id.get(cid)
+        if result is None:
+            missing.append(cid)
+            continue
+        lines.append(f"{cid:<8} kube-bench {kube_bench[cid]:<5} ours {result['status']:<15} {result.get('found') or ''}")
+    return lines, missing
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kube_bench")
     parser.add_argument("ours")
     parser.add_argument("--explained", default=None)
+    parser.add_argument("--side-by-side", action="store_true")
     args = parser.parse_args(argv)
     with open(args.kube_bench, encoding="utf-8") as handle:
         kube_bench = kube_bench_statuses(json.load(handle))
     with open(args.ours, encoding="utf-8") as handle:
         ours = json.load(handle)["results"]
+    if args.side_by_side:
+        lines, missing = side_by_side(kube_bench, ours)
+        for line in lines:
+            print(line)
+        print(f"side by side: {len(lines)} controls kube-bench reported, {len(missing)} missing from our report"
+              + (f": {', '.join(missing)}" if missing else ""))
+        return 1 if missing or not lines else 0
     explained = {}
     if args.explained:
         with open(args.explained, encoding="utf-8") as handle:

@@ -43,3 +43,24 @@ def test_main_exit_code(tmp_path):
     assert agreement.main([str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 1
     (tmp_path / "ours.json").write_text(json.dumps({"results": [result("1.2.15", False)]}))
     assert agreement.main([str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 0
+
+
+def test_side_by_side_records_every_kube_bench_control_beside_ours(tmp_path):
+    policies = {"Controls": [{"id": "5", "tests": [{"section": "5.1", "results": [
+        {"test_number": "5.1.2", "status": "WARN"}, {"test_number": "5.1.10", "status": "WARN"},
+        {"test_number": "5.1.1", "status": "PASS"}]}]}]}
+    ours = [dict(result(cid, None, automated=False), found="cluster scope") for cid in ("5.1.1", "5.1.2", "5.1.10")]
+    lines, missing = agreement.side_by_side(agreement.kube_bench_statuses(policies), ours)
+    assert missing == [] and [line.split()[0] for line in lines] == ["5.1.1", "5.1.2", "5.1.10"]
+    assert lines[0].split()[:5] == ["5.1.1", "kube-bench", "PASS", "ours", "manual"]
+    (tmp_path / "kb.json").write_text(json.dumps(policies))
+    (tmp_path / "ours.json").write_text(json.dumps({"results": ours[:2]}))
+    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 1   # 5.1.10 left out
+    (tmp_path / "ours.json").write_text(json.dumps({"results": ours}))
+    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 0
+
+
+def test_not_applicable_results_are_not_compared():
+    ours = [dict(result("1.2.15", None), status="not_applicable")]
+    agree, known, unknown = agreement.compare({"1.2.15": "FAIL"}, ours, {})
+    assert agree == known == unknown == []
