@@ -32,3 +32,19 @@ def seed_vars():
     import yaml
     with open(os.path.join(REPO, "tests", "data", "seed-hardening.yaml"), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+@pytest.fixture
+def kubeadm_files(tmp_path):
+    """kubeadm's files (tests/fixtures) under tmp_path, a layout pointing at them, and an empty /proc."""
+    import dataclasses
+    import shutil
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
+    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
+    layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
+                                 kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
+                                 kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),
+                                 kubelet_service=str(tmp_path / "kubelet" / "10-kubeadm.conf"))
+    (tmp_path / "proc").mkdir()
+    return tmp_path, layout

@@ -3,9 +3,7 @@ same catalogue the apply path uses."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import shutil
 
 import pytest
 import yaml
@@ -13,7 +11,6 @@ import yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, desired, hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "molecule", "shared",
                     "vars", "hardening-seed.yml")
 
@@ -26,16 +23,9 @@ def start(proc, pid, args, environ=None):
 
 
 @pytest.fixture
-def node(tmp_path):
+def node(kubeadm_files):
     """kubeadm's files under tmp_path, a layout pointing at them, and an empty /proc."""
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
-    layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
-                                 kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
-                                 kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),
-                                 kubelet_service=str(tmp_path / "kubelet" / "10-kubeadm.conf"))
-    (tmp_path / "proc").mkdir()
-    return tmp_path, layout
+    return kubeadm_files
 
 
 def manifest_command(layout, component):

@@ -6,9 +6,7 @@ observation, as the node_state module reads them."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
-import shutil
 
 import pytest
 import yaml
@@ -16,22 +14,15 @@ import yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                     "molecule", "shared", "vars", "hardening-seed.yml")
 
 
 @pytest.fixture
-def kubeadm_node(tmp_path):
+def kubeadm_node(kubeadm_files):
     """kubeadm's files, observed as the node_state module observes them (no process runs)."""
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
-    layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
-                                 kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
-                                 kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),
-                                 kubelet_service=str(tmp_path / "kubelet" / "10-kubeadm.conf"))
-    (tmp_path / "proc").mkdir()
-    return layout, audit.observe(layout, str(tmp_path / "proc"))
+    root, layout = kubeadm_files
+    return layout, audit.observe(layout, str(root / "proc"))
 
 
 def with_flag(state, component, name, value):
