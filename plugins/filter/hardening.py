@@ -66,8 +66,10 @@ def kubeguard_node_plan(values, layout, state):
     return result
 
 
-def kubeguard_apiserver_files(values, layout):
-    return desired.apiserver_files(_values(values), catalogue.layout_for(layout))
+def kubeguard_node_operations(values, layout, plan, node, settings):
+    """Every write of this node's hardening run: the writer modules' arguments (module_utils.node_operations)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    return node_operations.operations(_values(values), str(layout), _plain(plan), _plain(node), _plain(settings))
 
 
 def kubeguard_apiserver_host_paths(values, layout):
@@ -80,10 +82,6 @@ def kubeguard_layout(layout):
 
 def kubeguard_paths(values, layout):
     return catalogue.hardening_paths(_values(values), catalogue.layout_for(layout))
-
-
-def kubeguard_etcd_env(flags):
-    return desired.etcd_env(_plain(flags))
 
 
 def kubeguard_secure_addresses(values, node_addresses, control_plane_endpoints):
@@ -107,14 +105,8 @@ def kubeguard_encryption_staged(config, existing_texts):
 
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
-    import hashlib
-    import json
-    return hashlib.sha256(json.dumps(_plain(data), sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def kubeguard_probe_host(bind_address):
-    """The address to probe a component bound to bind_address (None: keep kubeadm's 127.0.0.1)."""
-    return None if bind_address in ("0.0.0.0", "::", "127.0.0.1", "::1", "", None) else bind_address
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    return node_operations.config_hash(_plain(data))
 
 
 def kubeguard_node_addresses(hosts, hostvars):

@@ -196,12 +196,3 @@ def desired_settings(values: Mapping[str, Any], layout: Layout, component: str) 
             continue
         result[setting.key] = evaluate(setting.value, context)
     return result
-
-
-def controls_for_key(component: str, key: str) -> Tuple[str, ...]:
-    """The CIS controls a managed flag/field satisfies (for reports and --diff annotations)."""
-    found: List[str] = []
-    for setting in settings():
-        if setting.component == component and setting.key == key:
-            found.extend(c for c in setting.controls if c not in found)
-    return tuple(found)

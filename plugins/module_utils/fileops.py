@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from typing import Optional
 
 DEFAULT_BACKUP_ROOT = "/var/lib/kubeguard/backups"
-
-
-def backup_set_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+# Argument spec of the options in doc_fragments/backup.py (every module that writes a file).
+BACKUP_OPTIONS = {
+    "backup": {"type": "bool", "default": True},
+    "backup_root": {"type": "path", "default": DEFAULT_BACKUP_ROOT},
+    "backup_set": {"type": "str", "default": "manual"},
+}
 
 
 def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:

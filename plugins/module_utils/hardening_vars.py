@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .tls_names import (
@@ -311,7 +311,6 @@ class Var:
     component: str
     doc: str
     nullable: bool = False
-    aliases: Tuple[str, ...] = field(default_factory=tuple)
 
 
 def _v(name, default, check, component, doc, **kw) -> Var:

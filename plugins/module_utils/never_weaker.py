@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import audit, catalogue, desired, hardening_vars
 from .catalogue import Layout
-from .kubelet_config import KubeletConfigError, merge_fields
+from .kubelet_config import KubeletConfigError, get_field, merge_fields
 
 PLANNED_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
 # The encryption check reads the providers of the file --encryption-provider-config names.
@@ -106,10 +106,7 @@ def _text(value: Any) -> str:
 
 def _current(state: Mapping[str, Any], component: str, key: str) -> Any:
     if component == "kubelet":
-        node: Any = state.get("kubelet_config") or {}
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-        return node
+        return get_field(state.get("kubelet_config") or {}, key)
     return ((state["components"].get(component) or {}).get("flags") or {}).get(key)
 
 

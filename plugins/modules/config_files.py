@@ -39,18 +39,8 @@ options:
       group:
         description: Owner group name.
         type: str
-  backup:
-    description: Copy changed files to the backup set first.
-    type: bool
-    default: true
-  backup_root:
-    description: Directory that holds backup sets.
-    type: path
-    default: /var/lib/kubeguard/backups
-  backup_set:
-    description: Name of the backup set.
-    type: str
-    default: manual
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
 author:
   - kubeguard.hardening developers
 """
@@ -72,6 +62,8 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
+
 from ansible_collections.kubeguard.hardening.plugins.module_utils.multifile import apply_files
 
 
@@ -85,9 +77,7 @@ def main():
                 owner=dict(type="str"),
                 group=dict(type="str"),
             )),
-            backup=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", default="manual"),
+            **BACKUP_OPTIONS,
         ),
         supports_check_mode=True,
     )

@@ -24,18 +24,8 @@ options:
     description: The EncryptionConfiguration as a mapping (contains key material).
     type: dict
     required: true
-  backup:
-    description: Copy the previous file to the backup set (mode 0600, in a 0700 directory).
-    type: bool
-    default: true
-  backup_root:
-    description: Directory that holds backup sets.
-    type: path
-    default: /var/lib/kubeguard/backups
-  backup_set:
-    description: Name of the backup set.
-    type: str
-    default: manual
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
 author:
   - kubeguard.hardening developers
 """
@@ -67,7 +57,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import backup_file, record_created, write_atomically
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created, write_atomically
 
 
 def _redact(config):
@@ -97,9 +87,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             config=dict(type="dict", required=True, no_log=True),
-            backup=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", default="manual"),
+            **BACKUP_OPTIONS,
         ),
         supports_check_mode=True,
     )

@@ -21,18 +21,8 @@ options:
     description: Variable name to value; null removes the variable.
     type: dict
     required: true
-  backup:
-    description: Copy the file to the backup set before changing it.
-    type: bool
-    default: true
-  backup_root:
-    description: Directory that holds backup sets.
-    type: path
-    default: /var/lib/kubeguard/backups
-  backup_set:
-    description: Name of the backup set.
-    type: str
-    default: manual
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
 author:
   - kubeguard.hardening developers
 """
@@ -53,47 +43,18 @@ changes:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import backup_file, write_atomically
-
-LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-
-
-def edit(text, variables):
-    lines = text.splitlines()
-    seen, changes, out = set(), [], []
-    for line in lines:
-        match = LINE.match(line)
-        name = match.group(1) if match else None
-        if name in variables:
-            value = variables[name]
-            if value is None or name in seen:
-                changes.append(f"- {name}")
-                continue
-            seen.add(name)
-            old = match.group(2).strip().strip('"')
-            if old != str(value):
-                changes.append(f"~ {name}: {old} -> {value}")
-                line = f"{name}={value}"
-        out.append(line)
-    for name, value in variables.items():
-        if value is not None and name not in seen:
-            out.append(f"{name}={value}")
-            changes.append(f"+ {name}={value}")
-    return "\n".join(out) + "\n", changes
-
+from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, write_atomically
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             variables=dict(type="dict", required=True),
-            backup=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", default="manual"),
+            **BACKUP_OPTIONS,
         ),
         supports_check_mode=True,
     )

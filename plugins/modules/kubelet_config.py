@@ -28,18 +28,8 @@ options:
   mode:
     description: File mode to enforce, for example C('0600').
     type: raw
-  backup:
-    description: Copy the file to the backup set before changing it.
-    type: bool
-    default: true
-  backup_root:
-    description: Directory that holds backup sets.
-    type: path
-    default: /var/lib/kubeguard/backups
-  backup_set:
-    description: Name of the backup set.
-    type: str
-    default: manual
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
 author:
   - kubeguard.hardening developers
 """
@@ -74,7 +64,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import edit_yaml_file
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, edit_yaml_file
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
 
@@ -85,9 +75,7 @@ def main():
             path=dict(type="path", required=True),
             fields=dict(type="dict", required=True),
             mode=dict(type="raw"),
-            backup=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", default="manual"),
+            **BACKUP_OPTIONS,
         ),
         supports_check_mode=True,
     )

@@ -72,18 +72,8 @@ options:
   mode:
     description: File mode to enforce, for example C('0600').
     type: raw
-  backup:
-    description: Copy the file to the backup set before changing it.
-    type: bool
-    default: true
-  backup_root:
-    description: Directory that holds backup sets.
-    type: path
-    default: /var/lib/kubeguard/backups
-  backup_set:
-    description: Name of the backup set (one per run, so a rollback restores a consistent state).
-    type: str
-    default: manual
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
 author:
   - kubeguard.hardening developers
 """
@@ -120,7 +110,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import edit_yaml_file
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, edit_yaml_file
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
 
@@ -141,9 +131,7 @@ def main():
             annotations=dict(type="dict", default={}),
             probe_host=dict(type="str"),
             mode=dict(type="raw"),
-            backup=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", default="manual"),
+            **BACKUP_OPTIONS,
         ),
         supports_check_mode=True,
     )

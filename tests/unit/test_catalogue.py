@@ -248,3 +248,14 @@ def test_role_readmes_separate_changed_from_verified_controls():
     changes, _, verifies = text.partition("## CIS controls of its components it only verifies")
     assert "| 4.2.1 |" in changes and "| 4.2.3 |" in verifies and "| 4.2.3 |" not in changes
     assert "| 4.2.14 |" in changes      # seccompDefault remediates it
+
+
+@pytest.mark.parametrize("algorithm", hv.ENCRYPTION_ALGORITHMS)
+def test_every_encryption_algorithm_apply_accepts_passes_1_2_28(algorithm):
+    config = desired.encryption_config(None, algorithm, ["secrets"], lambda n: b"k" * n)
+    providers = [next(iter(p)) for p in config["resources"][0]["providers"]]
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import audit
+    control = checks.control_index(catalogue.controls())["1.2.28"]
+    check = audit.rendered_check(control, {"layout": KUBEADM.as_dict(), "etcd_data_dir": "/var/lib/etcd"})
+    assert checks.evaluate(check, {"encryption_providers": providers}).passed
+    assert not checks.evaluate(check, {"encryption_providers": ["identity", algorithm]}).passed
