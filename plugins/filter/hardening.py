@@ -61,7 +61,8 @@ def kubeguard_node_plan(values, layout, state):
     """Each component's settings for this node, less defaults that would fail a control the node
     passes; with what was kept and what the user's own variables weaken (module_utils.never_weaker)."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
-    result = never_weaker.plan(_values(values), catalogue.layout_for(layout), _plain(state))
+    values = _values(values)
+    result = never_weaker.plan(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(state))
     result["summary"] = never_weaker.summary(result)
     return result
 
@@ -69,7 +70,9 @@ def kubeguard_node_plan(values, layout, state):
 def kubeguard_node_operations(values, layout, plan, node, settings):
     """Every write of this node's hardening run: the writer modules' arguments (module_utils.node_operations)."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
-    return node_operations.operations(_values(values), str(layout), _plain(plan), _plain(node), _plain(settings))
+    values = _values(values)
+    return node_operations.operations(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(plan),
+                                      _plain(node), _plain(settings))
 
 
 def kubeguard_apiserver_host_paths(values, layout):

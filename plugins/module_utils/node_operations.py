@@ -12,6 +12,7 @@ import posixpath
 from typing import Any, Dict, List, Mapping
 
 from . import catalogue, desired
+from .catalogue import Layout
 
 MANIFEST_MODE = "0600"
 
@@ -56,14 +57,13 @@ def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any) 
     ]
 
 
-def operations(values: Mapping[str, Any], layout_name: str, plan: Mapping[str, Any], node: Mapping[str, Any],
+def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
                settings: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     """{component: {operation: writer arguments}} for one node.
 
     node: {control_plane, etcd_host (bool), kubelet_allowed (firewall allow list), sysctls (current)}.
     settings: the collection's own settings (file locations, etcd user, audit shared dirs, sysctl apply).
     """
-    layout = catalogue.layout_for(layout_name, values["kube_config_dir"])
     paths = {**layout.as_dict(), **catalogue.hardening_paths(values, layout)}
     ops: Dict[str, Dict[str, Any]] = {}
     ops["sysctl"] = {"config_files": {"files": [{"path": settings["sysctl_file"], "mode": "0644",

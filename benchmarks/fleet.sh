@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Fleet timing of harden.yml on podman nodes of the test bed (files written by the real kubeadm, nsenter
+# connection): for each fleet, the floor (one module call per host: ping), the first run (the seed's
+# hardening.yaml) and a no-op re-run, with the ratios the project tracks:
+#   no-op / floor for each fleet, and no-op of the largest fleet / no-op of one node.
+#   bash benchmarks/fleet.sh                      # fleets "1:0:kubeadm 3:2:kubespray 3:17:kubeadm"
+#   FLEETS="1:0:kubeadm" RUNS=3 bash benchmarks/fleet.sh
+# A fleet is CONTROL_PLANES:WORKERS:LAYOUT (kubespray: etcd on the control planes' hosts). Each time is
+# the median of RUNS runs (the first run only once: it changes the nodes). ANSIBLE_FORKS defaults to
+# the fleet's size, as a fleet operator would set it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
+FLEETS=${FLEETS:-"1:0:kubeadm 3:2:kubespray 3:17:kubeadm"}
+RUNS=${RUNS:-3}
+bash "$root/testbed/setup.sh" >/dev/null
+eval "$(bash "$root/testbed/setup.sh" --print-env)"
+export ANSIBLE_COLLECTIONS_PATH=$KG_CACHE/collections
+mkdir -p "$KG_CACHE/collections/ansible_collections/kubeguard"
+ln -sfn "$root" "$KG_CACHE/collections/ansible_collections/kubeguard/hardening"
+work=$(mktemp -d)
+nodes=()
+cleanup() { [ ${#nodes[@]} -eq 0 ] || podman rm -f "${nodes[@]}" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+seconds() {  # seconds one command takes (its output goes to $work/last.log; it must succeed)
+  local start end; start=$(date +%s.%N)
+  "$@" > "$work/last.log" 2>&1 || { tail -40 "$work/last.log" >&2; echo "failed: $*" >&2; exit 1; }
+  end=$(date +%s.%N); python3 -c "print(round($end - $start, 2))"
+}
+cat > "$work/ping.yml" <<'EOF'
+- name: One module call per host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+EOF
+
+declare -A noop_of
+printf '%-28s %8s %10s %8s %12s\n' fleet floor first-run no-op no-op/floor
+for fleet in $FLEETS; do
+  IFS=: read -r cps workers layout <<< "$fleet"
+  names=(); for i in $(seq "$cps"); do names+=("kgf-cp$i"); done
+  for i in $(seq "$workers"); do names+=("kgf-w$i"); done
+  for name in "${names[@]}"; do
+    podman rm -f "$name" >/dev/null 2>&1 || true
+    podman run -d --name "$name" --hostname "$name" --systemd=always localhost/kubeguard-node:latest /sbin/init >/dev/null
+    nodes+=("$name")
+  done
+  inventory=$work/inventory-$cps-$workers-$layout.json
+  for name in "${names[@]}"; do echo "$name $(podman container inspect -f '{{.State.Pid}}' "$name")"; done |
+    LAYOUT=$layout WORK=$work python3 -c '
+import json, os, sys
+layout = os.environ["LAYOUT"]
+pids = dict(line.split() for line in sys.stdin)
+cps = [n for n in pids if n.startswith("kgf-cp")]
+workers = [n for n in pids if n.startswith("kgf-w")]
+group = lambda names: {"hosts": {n: {"ansible_nsenter_pid": int(pids[n])} for n in names}}
+print(json.dumps({"all": {
+    "vars": {"kubeguard_test_layout": layout, "kubeguard_sysctl_apply": False,
+             "verify_report_dir": os.environ["WORK"] + "/cis", "ansible_connection": "community.docker.nsenter",
+             "kubeguard_test_vars": "hardening-kubespray.yml" if layout == "kubespray" else "hardening-seed.yml"},
+    "children": {"kube_control_plane": group(cps), "kube_node": group(workers),
+                 "etcd": group(cps if layout == "kubespray" else []),
+                 "k8s_cluster": {"children": {"kube_control_plane": {}, "kube_node": {}}}}}}))' > "$inventory"
+  export ANSIBLE_FORKS=${ANSIBLE_FORKS_FIXED:-${#names[@]}}
+  seconds ansible-playbook -i "$inventory" "$root/molecule/shared/prepare.yml" >/dev/null
+  floor=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$work/ping.yml"; done | median)
+  first=$(seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml")
+  noop=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml"; done | median)
+  grep -q "changed=0" "$work/last.log" || { echo "the no-op run changed something" >&2; tail -30 "$work/last.log" >&2; exit 1; }
+  noop_of[$fleet]=$noop
+  printf '%-28s %7.1fs %9.1fs %7.1fs %11.1fx\n' "$cps CP + $workers W ($layout)" "$floor" "$first" "$noop" "$(python3 -c "print($noop / $floor)")"
+  podman rm -f "${names[@]}" >/dev/null; nodes=()
+done
+set -- $FLEETS
+if [ $# -gt 1 ]; then
+  printf 'no-op of %s / no-op of %s: %.1fx\n' "${!#}" "$1" "$(python3 -c "print(${noop_of[${!#}]} / ${noop_of[$1]})")"
+fi
