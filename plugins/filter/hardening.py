@@ -186,18 +186,6 @@ def kubeguard_cis_catalogue(_unused=None):
     return {"benchmark": data["benchmark"], "controls": data["controls"]}
 
 
-def kubeguard_cis_junit(report):
-    """A node's CIS report (from the cis_audit module) as JUnit XML."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
-    return reports.junit(_plain(report))
-
-
-def kubeguard_cis_markdown(report):
-    """A node's CIS report as a Markdown document."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
-    return reports.markdown(_plain(report))
-
-
 def kubeguard_cis_table(report):
     """Console lines: pass / fail / manual / waived per CIS section."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import reports

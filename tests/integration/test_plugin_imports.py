@@ -13,6 +13,8 @@ from test_modules_playbook import REPO
 
 PLUGINS = sorted(glob.glob(os.path.join(REPO, "plugins", "modules", "*.py")) +
                  glob.glob(os.path.join(REPO, "plugins", "filter", "*.py")) +
+                 glob.glob(os.path.join(REPO, "plugins", "action", "*.py")) +
+                 glob.glob(os.path.join(REPO, "plugins", "doc_fragments", "*.py")) +
                  glob.glob(os.path.join(REPO, "plugins", "module_utils", "*.py")))
 
 
