@@ -28,11 +28,15 @@ FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler"
 STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
 SECTION_TITLES = {
     "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
-    "5": "Policies",
+    "5": "Policies", "K": "kubeguard extra checks",
 }
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
 ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
 SECTION_ROLES = {"1": "control plane", "2": "etcd member", "3": "control plane", "4": "worker"}
+# Section K (our own checks beyond CIS) applies by component, not by section.
+COMPONENT_ROLES = {"kube-apiserver": "control_plane", "kube-controller-manager": "control_plane",
+                   "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker"}
+ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
 # from the API they are reported manual on every node, never left out.
 CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
@@ -179,9 +183,25 @@ def section(control_id: str) -> str:
 
 
 def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
-    """Is the control judged from this node's state (its section belongs to one of the node's roles)?"""
+    """Is the control judged from this node's state (its section, or for section K its component,
+    belongs to one of the node's roles)?"""
+    if section(str(control["id"])) == "K":
+        return COMPONENT_ROLES.get(control.get("component")) in roles
     wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())}
     return control.get("component") != "cluster" and section(str(control["id"])) in wanted
+
+
+def role_of(control: Mapping[str, Any]) -> str:
+    """Which kind of node a control is for, as a reader would say it."""
+    cid = str(control["id"])
+    if section(cid) == "K":
+        return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
+    return SECTION_ROLES.get(section(cid), "node of this section")
+
+
+def section_order(name: str):
+    """CIS sections in number order, then our own (K)."""
+    return (0, int(name)) if name.isdigit() else (1, name)
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -307,7 +327,7 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
         elif not judged:
             status = "not_applicable"
-            found = f"this node is not a {SECTION_ROLES.get(section(cid), 'node of this section')} (roles: {', '.join(roles) or 'none'})"
+            found = f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
         elif cid in waivers:
             status, found = "waived", outcome.found if outcome else None
         elif not automated or outcome is None:

@@ -7,7 +7,7 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from .audit import SECTION_TITLES, STATUSES
+from .audit import SECTION_TITLES, STATUSES, section_order
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
 FAIL_ON = ("never", "failed", "level1")
@@ -42,7 +42,7 @@ def junit(report: Mapping[str, Any]) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuites name={quoteattr("CIS " + report["benchmark"] + " " + node)} '
              f'tests="{sum(total.values())}" failures="{total.get("fail", 0)}">']
-    for section in sorted({r["section"] for r in report["results"]}, key=int):
+    for section in sorted({r["section"] for r in report["results"]}, key=section_order):
         results = [r for r in report["results"] if r["section"] == section]
         counts = report["summary"][section]
         name = f"{node} {section} {SECTION_TITLES.get(section, '')}".strip()
@@ -75,7 +75,7 @@ def summary_table(report: Mapping[str, Any]) -> List[str]:
     def row(title: str, c: Mapping[str, int]) -> str:
         return f"{title:<34}{c['pass']:>6}{c['fail']:>6}{c['manual']:>8}{c['waived']:>8}{c.get('not_applicable', 0):>6}"
     rows = [f"{'section':<34}{'pass':>6}{'fail':>6}{'manual':>8}{'waived':>8}{'n/a':>6}"]
-    for section in sorted((k for k in report["summary"] if k != "total"), key=int):
+    for section in sorted((k for k in report["summary"] if k != "total"), key=section_order):
         rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
     rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
     rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]

@@ -120,4 +120,15 @@ def test_manual_controls_say_manual():
                            "etcd_data_dir": "/var/lib/etcd"}, ["control_plane"], file_reader=lambda *_: [])
     manual = [r for r in results if not r["automated"] and r["status"] != "not_applicable"]
     assert manual and all(r["status"] == "manual" for r in manual)
-    assert {r["section"] for r in results if r["status"] == "not_applicable"} == {"2", "4"}
+    assert {r["section"] for r in results if r["status"] == "not_applicable"} == {"2", "4", "K"}   # K: the kubelet's
+
+
+def test_section_k_applies_by_component():
+    state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd",
+             "components": {"kubelet": {"source": "process", "flags": {}}},
+             "kubelet_config": {"tlsMinVersion": "VersionTLS10", "authentication": {"webhook": {"enabled": True}}}}
+    results = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_: [])}
+    assert results["K.4"]["status"] == "fail" and results["K.4"]["found"] == "tlsMinVersion=VersionTLS10"
+    assert results["K.8"]["status"] == "pass"
+    assert results["K.1"]["status"] == "not_applicable" and "not a control plane" in results["K.1"]["found"]
+    assert [r["section"] for r in audit.audit(state, ["worker"], file_reader=lambda *_: [])][-1] == "K"

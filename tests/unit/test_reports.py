@@ -79,7 +79,7 @@ def test_every_control_of_the_benchmark_is_in_every_report(roles):
     results = audit.audit(state, roles, file_reader=lambda *_: [])
     report = reports.build("n1", "cis-1.12", roles, "kubeadm", {}, results, audit.summarize(results), "2026-11-22T00:00:00Z")
     ids = [str(c["id"]) for c in catalogue.controls()]
-    assert len(ids) == 131
+    assert len([i for i in ids if not i.startswith("K.")]) == 131          # CIS v1.12, as kube-bench ships it
     assert [r["id"] for r in json.loads(reports.to_json(report))["results"]] == ids
     junit_names = [c.get("name").split(" ", 1)[0] for c in ET.fromstring(reports.junit(report)).findall(".//testcase")]
     assert junit_names == ids
