@@ -186,3 +186,13 @@ def test_waivers_reach_the_report(kubeadm_node):
     results = {r["id"]: r for r in audit.audit(after, ["control_plane"], result["waived"])}
     assert results["1.2.15"]["status"] == "waived" and "kube_profiling=true" in results["1.2.15"]["waiver"]
     assert results["1.2.15"]["check_passed"] is False
+
+
+def test_abac_kept_by_override_is_waived_with_the_users_reason(kubeadm_node):
+    layout, state = kubeadm_node
+    values = hv.validate({"authorization_modes": ["Node", "RBAC", "ABAC"],
+                          "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy policy until 2027"}})
+    result = never_weaker.plan(values, layout, state)
+    assert result["settings"]["kube-apiserver"]["authorization-mode"] == "Node,RBAC,ABAC"
+    assert result["waived"]["K.9"].startswith("weakened by your variable authorization_modes=")
+    assert result["waived"]["K.9"].endswith(": legacy policy until 2027")
