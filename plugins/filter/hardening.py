@@ -79,6 +79,11 @@ def kubeguard_apiserver_host_paths(values, layout):
     return desired.apiserver_host_paths(_values(values), catalogue.layout_for(layout))
 
 
+def kubeguard_platforms(_unused=None):
+    """The platform data files (plugins/module_utils/platforms/*.yml), for modules that run on nodes."""
+    return catalogue.load_platforms()
+
+
 def kubeguard_layout(layout):
     return catalogue.layout_for(layout).as_dict()
 

@@ -54,32 +54,51 @@ class Layout:
         return dict(self.__dict__)
 
 
-def detect_layout(config_dir: str = "/etc/kubernetes") -> str:
-    """kubespray keeps the kubelet config in the config directory; kubeadm in /var/lib/kubelet."""
-    return "kubespray" if os.path.exists(os.path.join(config_dir, "kubelet-config.yaml")) else "kubeadm"
+PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
 
 
-def layout_for(name: str, config_dir: str = "/etc/kubernetes") -> Layout:
-    if name == "kubeadm":
-        return Layout(
-            name="kubeadm", config_dir=config_dir, manifests_dir=f"{config_dir}/manifests",
-            pki_dir=f"{config_dir}/pki", kubelet_config="/var/lib/kubelet/config.yaml",
-            kubelet_kubeconfig=f"{config_dir}/kubelet.conf",
-            kubelet_service="/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
-            kubelet_env="/var/lib/kubelet/kubeadm-flags.env",
-            admin_conf=f"{config_dir}/admin.conf", scheduler_conf=f"{config_dir}/scheduler.conf",
-            controller_manager_conf=f"{config_dir}/controller-manager.conf",
-            client_ca_file=f"{config_dir}/pki/ca.crt", proxy_kubeconfig="/var/lib/kube-proxy/kubeconfig.conf")
-    if name == "kubespray":
-        return Layout(
-            name="kubespray", config_dir=config_dir, manifests_dir=f"{config_dir}/manifests",
-            pki_dir=f"{config_dir}/ssl", kubelet_config=f"{config_dir}/kubelet-config.yaml",
-            kubelet_kubeconfig=f"{config_dir}/kubelet.conf", kubelet_service="/etc/systemd/system/kubelet.service",
-            kubelet_env=f"{config_dir}/kubelet.env",
-            admin_conf=f"{config_dir}/admin.conf", scheduler_conf=f"{config_dir}/scheduler.conf",
-            controller_manager_conf=f"{config_dir}/controller-manager.conf",
-            client_ca_file=f"{config_dir}/ssl/ca.crt", proxy_kubeconfig=f"{config_dir}/kube-proxy-kubeconfig.yaml")
-    raise ValueError(f"layout: {name!r} must be one of: kubeadm, kubespray")
+def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
+    """Every platform data file (platforms/*.yml), by name. Read on the controller; modules that run
+    on nodes get this dict as a parameter (only Python files travel to nodes)."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for entry in sorted(os.listdir(directory)):
+        if entry.endswith(".yml"):
+            with open(os.path.join(directory, entry), encoding="utf-8") as handle:
+                data = yaml.safe_load(handle)
+            found[data["name"]] = data
+    return found
+
+
+def _platforms(platforms: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if platforms:
+        return platforms
+    try:
+        return load_platforms()
+    except OSError:
+        raise ValueError("platforms: not given, and the platform data files are not on this node;"
+                         " pass the kubeguard_platforms filter's output") from None
+
+
+def detect_layout(config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> str:
+    """The first platform whose detect rule matches the node (rules read files only); else the default."""
+    default = None
+    for name, data in sorted(_platforms(platforms).items()):
+        rule = data.get("detect")
+        if rule == "default":
+            default = name
+        elif isinstance(rule, dict) and os.path.exists(str(rule["file_exists"]).format(config_dir=config_dir)):
+            return name
+    if default is None:
+        raise ValueError("platforms: no platform is marked detect: default")
+    return default
+
+
+def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> Layout:
+    known = _platforms(platforms)
+    if name not in known:
+        raise ValueError(f"layout: {name!r} must be one of: {', '.join(sorted(known))}")
+    paths = {key: str(value).format(config_dir=config_dir) for key, value in known[name]["layout"].items()}
+    return Layout(name=name, config_dir=config_dir, **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:

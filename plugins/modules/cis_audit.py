@@ -35,7 +35,12 @@ options:
     description: C(auto) (detect), C(kubeadm) or C(kubespray).
     type: str
     default: auto
-    choices: [auto, kubeadm, kubespray]
+  platforms:
+    description:
+      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
+        returns it; it says how each platform is recognised and where it keeps its files.
+      - Needed on nodes, where only Python files of the collection arrive.
+    type: dict
   waivers:
     description: Control id to the reason it is waived.
     type: dict
@@ -84,7 +89,8 @@ def main():
         argument_spec=dict(
             roles=dict(type="list", elements="str", default=[]),
             config_dir=dict(type="path", default="/etc/kubernetes"),
-            layout=dict(type="str", default="auto", choices=["auto", "kubeadm", "kubespray"]),
+            layout=dict(type="str", default="auto"),
+            platforms=dict(type="dict"),
             waivers=dict(type="dict", default={}),
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
@@ -105,9 +111,12 @@ def main():
     if no_reason:
         module.fail_json(msg=f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
     layout_name = p["layout"]
-    if layout_name == "auto":
-        layout_name = catalogue.detect_layout(p["config_dir"])
-    layout = catalogue.layout_for(layout_name, p["config_dir"])
+    try:
+        if layout_name == "auto":
+            layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"])
+        layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     state = audit.observe(layout)
     roles = list(dict.fromkeys(p["roles"]))
     if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:

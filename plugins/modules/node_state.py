@@ -40,10 +40,15 @@ options:
     elements: path
     default: []
   layout:
-    description: Node layout for I(cis_state); C(auto) detects it as I(layout) is reported.
+    description: Platform (layout) for I(cis_state), a name from I(platforms); C(auto) detects it as I(layout) is reported.
     type: str
-    choices: [auto, kubeadm, kubespray]
     default: auto
+  platforms:
+    description:
+      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
+        returns it; it says how each platform is recognised and where it keeps its files.
+      - Needed on nodes, where only Python files of the collection arrive.
+    type: dict
 author:
   - kubeguard.hardening developers
 """
@@ -146,13 +151,18 @@ def main():
             sysctls=dict(type="list", elements="str", default=[]),
             kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
             files=dict(type="list", elements="path", default=[]),
-            layout=dict(type="str", choices=["auto", "kubeadm", "kubespray"], default="auto"),
+            layout=dict(type="str", default="auto"),
+            platforms=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    layout = catalogue.detect_layout(p["config_dir"])
-    state = audit.observe(catalogue.layout_for(layout if p["layout"] == "auto" else p["layout"], p["config_dir"]))
+    try:
+        layout = catalogue.detect_layout(p["config_dir"], p["platforms"])
+        state = audit.observe(catalogue.layout_for(layout if p["layout"] == "auto" else p["layout"], p["config_dir"],
+                                                   p["platforms"]))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, layout=layout,
                      running={name: bool(process_args(name)) for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},

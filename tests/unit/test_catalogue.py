@@ -268,3 +268,20 @@ def test_every_setting_is_verified_or_says_why_not():
     both = [f"{s['component']} {s.get('flag') or s.get('field')}" for s in raw if s.get("controls") and s.get("unverified")]
     assert missing == [] and both == []
     assert all(len(str(s["unverified"])) > 30 for s in raw if s.get("unverified"))
+
+
+def test_platforms_are_data(tmp_path):
+    """Detection and paths come from platforms/*.yml; a new platform is one more entry, no code."""
+    platforms = catalogue.load_platforms()
+    assert set(platforms) >= {"kubeadm", "kubespray"}
+    (tmp_path / "kubelet-config.yaml").write_text("kind: KubeletConfiguration\n")
+    assert catalogue.detect_layout(str(tmp_path)) == "kubespray"
+    assert catalogue.detect_layout(str(tmp_path / "empty")) == "kubeadm"
+    extra = dict(platforms, k3s={"name": "k3s", "detect": {"file_exists": "/nonexistent/{config_dir}/k3s.yaml"},
+                                 "layout": dict(platforms["kubeadm"]["layout"], pki_dir="/var/lib/rancher/k3s/server/tls")})
+    assert catalogue.layout_for("k3s", "/etc/kubernetes", extra).pki_dir == "/var/lib/rancher/k3s/server/tls"
+    assert catalogue.layout_for("kubespray", "/srv/k8s").kubelet_env == "/srv/k8s/kubelet.env"
+    with pytest.raises(ValueError, match="must be one of: kubeadm, kubespray"):
+        catalogue.layout_for("rke2")
+    with pytest.raises(ValueError, match="detect: default"):
+        catalogue.detect_layout("/nonexistent", {"x": {"name": "x", "detect": {"file_exists": "/nonexistent/y"}, "layout": {}}})
