@@ -8,7 +8,6 @@ points at, and the modes and owners of files. `observe` collects it; `audit` is 
 
 from __future__ import annotations
 
-import ast
 import grp
 import os
 import pwd
@@ -18,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
-from . import catalogue, checks, permissions
+from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
 from .health import process_args, process_environ
 from .manifest import ManifestError, load_manifest, parse_flags, running_command
@@ -207,24 +206,14 @@ def section_order(name: str):
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 
-def _lookup(expression: str, context: Mapping[str, Any]) -> Any:
-    """A dotted name (layout.pki_dir, tls.strong_ciphers) or a Python literal list. Deliberately not
-    Jinja: this runs on the node, where only the standard library and PyYAML can be assumed."""
-    if expression.startswith("["):
-        return ast.literal_eval(expression)
-    node: Any = context
-    for part in expression.split("."):
-        node = node[part]
-    return node
-
-
 def _native(value: Any, context: Mapping[str, Any]) -> Any:
-    """Fill a check's '{{ name }}' placeholders; a value that is one placeholder keeps its type."""
+    """Fill a check's '{{ expression }}' placeholders (the catalogue's expression language); a value
+    that is one placeholder keeps its type."""
     if isinstance(value, str):
         whole = _PLACEHOLDER.fullmatch(value.strip())
         if whole:
-            return _lookup(whole.group(1), context)
-        return _PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), context)), value)
+            return expressions.evaluate(whole.group(1), context)
+        return _PLACEHOLDER.sub(lambda m: str(expressions.evaluate(m.group(1), context)), value)
     if isinstance(value, list):
         return [_native(v, context) for v in value]
     if isinstance(value, dict):

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from . import expressions
 from .tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
@@ -54,6 +55,8 @@ class Layout:
         return dict(self.__dict__)
 
 
+# libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
 
 
@@ -64,7 +67,7 @@ def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
     for entry in sorted(os.listdir(directory)):
         if entry.endswith(".yml"):
             with open(os.path.join(directory, entry), encoding="utf-8") as handle:
-                data = yaml.safe_load(handle)
+                data = yaml.load(handle, Loader=_LOADER)
             found[data["name"]] = data
     return found
 
@@ -121,7 +124,7 @@ def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]
 @lru_cache(maxsize=4)
 def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_LOADER)
 
 
 def settings(path: str = CATALOGUE_PATH) -> List[Setting]:
@@ -139,53 +142,10 @@ def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
     return list(load(path)["controls"])
 
 
-# --- expression evaluation ----------------------------------------------------------------------------
-
-def _kbool(value: Any) -> str:
-    """A boolean as Kubernetes flags spell it."""
-    return "true" if value else "false"
-
-
-def _feature_gate_map(gates: List[str]) -> Dict[str, bool]:
-    result: Dict[str, bool] = {}
-    for gate in gates:
-        name, _, flag = gate.partition("=")
-        result[name] = flag == "true"
-    return result
-
-
-@lru_cache(maxsize=1)
-def _environment():
-    from jinja2.nativetypes import NativeEnvironment
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class _Env(ImmutableSandboxedEnvironment, NativeEnvironment):
-        pass
-
-    env = _Env()
-    env.filters["kbool"] = _kbool
-    env.filters["feature_gate_map"] = _feature_gate_map
-    return env
-
-
-@lru_cache(maxsize=512)
-def _compiled(expression: str):
-    return _environment().compile_expression(expression, undefined_to_none=False)
-
+# --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
-    return _compiled(expression)(**context)
-
-
-def render_value(value: Any, context: Mapping[str, Any]) -> Any:
-    """Render '{{ ... }}' strings (file paths, value lists) anywhere inside a check."""
-    if isinstance(value, str):
-        return _environment().from_string(value).render(**context) if "{{" in value else value
-    if isinstance(value, list):
-        return [render_value(item, context) for item in value]
-    if isinstance(value, dict):
-        return {key: render_value(item, context) for key, item in value.items()}
-    return value
+    return expressions.evaluate(expression, context)
 
 
 def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:

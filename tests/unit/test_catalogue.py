@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, checks, desired, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, checks, desired, hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
 
@@ -154,7 +154,7 @@ def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
             control = index[control_id]
             if "check" not in control or control["component"] not in state:
                 continue
-            outcome = checks.evaluate(catalogue.render_value(control["check"], context), state[control["component"]])
+            outcome = checks.evaluate(audit.rendered_check(control, context), state[control["component"]])
             if not outcome.passed:
                 failing.add(control_id)
             checked += 1
@@ -168,7 +168,7 @@ def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars):
     index = checks.control_index(catalogue.controls())
     flags = parse_flags(_load("kube-apiserver.yaml")["spec"]["containers"][0]["command"])
     failing = [cid for cid in ("1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27")
-               if not checks.evaluate(catalogue.render_value(index[cid]["check"], context), {"flags": flags}).passed]
+               if not checks.evaluate(audit.rendered_check({"check": index[cid]["check"]}, context), {"flags": flags}).passed]
     assert failing == ["1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27"]
 
 
@@ -254,7 +254,6 @@ def test_role_readmes_separate_changed_from_verified_controls():
 def test_every_encryption_algorithm_apply_accepts_passes_1_2_28(algorithm):
     config = desired.encryption_config(None, algorithm, ["secrets"], lambda n: b"k" * n)
     providers = [next(iter(p)) for p in config["resources"][0]["providers"]]
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import audit
     control = checks.control_index(catalogue.controls())["1.2.28"]
     check = audit.rendered_check(control, {"layout": KUBEADM.as_dict(), "etcd_data_dir": "/var/lib/etcd"})
     assert checks.evaluate(check, {"encryption_providers": providers}).passed
@@ -285,3 +284,33 @@ def test_platforms_are_data(tmp_path):
         catalogue.layout_for("rke2")
     with pytest.raises(ValueError, match="detect: default"):
         catalogue.detect_layout("/nonexistent", {"x": {"name": "x", "detect": {"file_exists": "/nonexistent/y"}, "layout": {}}})
+
+
+def _jinja(expression, context):
+    from jinja2.nativetypes import NativeEnvironment
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    env = NativeEnvironment()
+    env.filters.update({"kbool": expressions.FILTERS["kbool"], "feature_gate_map": expressions.FILTERS["feature_gate_map"]})
+    return env.compile_expression(expression, undefined_to_none=False)(**context)
+
+
+@pytest.mark.parametrize("variables", ["defaults", "seed", "alternatives"])
+def test_one_expression_language_means_what_jinja_means(variables, seed_vars):
+    """The catalogue's expressions (module_utils/expressions.py, no Jinja on nodes) give what the
+    same text gives in Jinja, for every setting and condition, with three sets of variables."""
+    chosen = {"defaults": {}, "seed": seed_vars, "alternatives": dict(ALTERNATIVES, kube_version="v1.34.4")}[variables]
+    values = hv.validate(chosen)
+    context = catalogue.expression_context(values, KUBEADM)
+    for setting in catalogue.settings():
+        for expression in filter(None, (setting.value, setting.when)):
+            assert catalogue.evaluate(expression, context) == _jinja(expression, context), expression
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("__import__('os')", "Call"), ("kube_profiling.__class__", "no '__class__'"), ("x | shell", "unknown filter"),
+    ("unknown_name", "unknown name"), ("kube_profiling[0]", "Subscript"), ("lambda: 1", "Lambda"), ("a b", "expression"),
+])
+def test_expression_language_refuses_anything_else(expression, message):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    with pytest.raises(expressions.ExpressionError, match=message):
+        expressions.evaluate(expression, {"kube_profiling": False, "x": 1})

@@ -1,0 +1,60 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write a node's CIS report files on the controller, in-process (no module round trip per file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+
+FORMATS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown}
+
+
+def _plain(data):
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, (int, float)):
+        return data
+    return str(data)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("report", "dest_dir", "formats"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        report, dest_dir = _plain(args.get("report")), args.get("dest_dir")
+        formats = list(args.get("formats") or FORMATS)
+        if not isinstance(report, dict) or "node" not in report or "results" not in report:
+            raise AnsibleActionFail("report: must be the report returned by kubeguard.hardening.cis_audit")
+        if not dest_dir:
+            raise AnsibleActionFail("dest_dir: required (a directory on the controller)")
+        unknown = sorted(set(formats) - set(FORMATS))
+        if unknown:
+            raise AnsibleActionFail(f"formats: {unknown} must be among: {', '.join(FORMATS)}")
+        node = str(report["node"])
+        if "/" in node or node in ("", ".", ".."):
+            raise AnsibleActionFail(f"report node name {node!r} cannot be a file name")
+        os.makedirs(dest_dir, mode=0o755, exist_ok=True)
+        written = []
+        for ext in formats:
+            path = os.path.join(dest_dir, f"{node}.{ext}")
+            handle, temp = tempfile.mkstemp(dir=dest_dir, prefix=f".{node}.{ext}.")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(FORMATS[ext](report))
+            os.chmod(temp, 0o644)
+            os.replace(temp, path)
+            written.append(path)
+        # Reports describe the cluster; writing them is not a change to it.
+        result.update(changed=False, files=written)
+        return result

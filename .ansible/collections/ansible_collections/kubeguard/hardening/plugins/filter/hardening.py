@@ -1,0 +1,212 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn hardening.yaml variables into component settings (thin wrappers over module_utils)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars
+
+
+def _plain(data):
+    """Plain Python types: ansible-core 2.19 hands filters tagged str/dict subclasses that PyYAML
+    and equality checks in the core do not expect."""
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, int):
+        return int(data)
+    if isinstance(data, float):
+        return float(data)
+    if isinstance(data, str):
+        return str(data)
+    if isinstance(data, dict):
+        return {_plain(key): _plain(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(item) for item in data]
+    return data
+
+
+def _values(values):
+    # Filters accept either the raw variables or the output of kubeguard_validate.
+    try:
+        return hardening_vars.validate(_plain(values))
+    except hardening_vars.HardeningVarsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def kubeguard_variable_names(_unused=None):
+    """Names of every hardening variable (to collect them from inventory and extra vars)."""
+    return [v.name for v in hardening_vars.VARIABLES]
+
+
+def kubeguard_validate(variables):
+    """All hardening variables with kubespray's defaults filled in; fails naming every bad variable.
+    Adjustments (a removed feature gate dropped) are shown as warnings."""
+    from ansible.utils.display import Display
+    values = _values(variables)
+    for note in values.get("_notes", []):
+        Display().warning(note)
+    return values
+
+
+def kubeguard_flags(values, layout, component):
+    return desired.component_flags(_values(values), catalogue.layout_for(layout), component)
+
+
+def kubeguard_kubelet_fields(values, layout):
+    return desired.kubelet_fields(_values(values), catalogue.layout_for(layout))
+
+
+def kubeguard_node_plan(values, layout, state):
+    """Each component's settings for this node, less defaults that would fail a control the node
+    passes; with what was kept and what the user's own variables weaken (module_utils.never_weaker)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+    values = _values(values)
+    result = never_weaker.plan(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(state))
+    result["summary"] = never_weaker.summary(result)
+    return result
+
+
+def kubeguard_node_operations(values, layout, plan, node, settings):
+    """Every write of this node's hardening run: the writer modules' arguments (module_utils.node_operations)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    values = _values(values)
+    return node_operations.operations(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(plan),
+                                      _plain(node), _plain(settings))
+
+
+def kubeguard_apiserver_host_paths(values, layout):
+    return desired.apiserver_host_paths(_values(values), catalogue.layout_for(layout))
+
+
+def kubeguard_platforms(_unused=None):
+    """The platform data files (plugins/module_utils/platforms/*.yml), for modules that run on nodes."""
+    return catalogue.load_platforms()
+
+
+def kubeguard_layout(layout):
+    return catalogue.layout_for(layout).as_dict()
+
+
+def kubeguard_paths(values, layout):
+    return catalogue.hardening_paths(_values(values), catalogue.layout_for(layout))
+
+
+def kubeguard_secure_addresses(values, node_addresses, control_plane_endpoints):
+    return desired.kubelet_secure_addresses(_values(values), _plain(list(node_addresses)), _plain(list(control_plane_endpoints)))
+
+
+def kubeguard_encryption_config(existing_texts, values):
+    """EncryptionConfiguration for all control planes; existing node keys are kept (see module_utils.desired)."""
+    values = _values(values)
+    try:
+        return desired.merge_node_encryption_configs(_plain(list(existing_texts)), values["kube_encryption_algorithm"],
+                                                     values["kube_encryption_resources"])
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def kubeguard_encryption_staged(config, existing_texts):
+    """Step one of a new key on several control planes: readable everywhere before it is primary."""
+    return desired.staged_encryption_config(_plain(config), _plain(list(existing_texts)))
+
+
+def kubeguard_config_hash(data):
+    """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    return node_operations.config_hash(_plain(data))
+
+
+def kubeguard_node_addresses(hosts, hostvars):
+    """Each host's IP as kubespray picks it: ip, then access_ip, then ansible_host, then the gathered
+    default IPv4 address. Values that are
+    not IP addresses (host names) are skipped: systemd's IPAddressAllow takes addresses only."""
+    import ipaddress
+    addresses = []
+    for host in hosts:
+        host_vars = hostvars[host]
+        candidates = [host_vars.get("ip"), host_vars.get("access_ip"), host_vars.get("ansible_host"),
+                      (host_vars.get("ansible_default_ipv4") or {}).get("address")]
+        for value in candidates:
+            value = str(value or "")
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                continue
+            addresses.append(value)
+            break
+    return addresses
+
+
+def kubeguard_node_ready(objects, addresses, since=None):
+    """Is the node registered with one of these addresses Ready and, when since (ISO time, the node's
+    clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of
+    `kubectl get nodes,leases -A -o json`. True when no node has the addresses (nothing to wait for)."""
+    import datetime
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import serving_csr
+    items = (_plain(objects) or {}).get("items", [])
+    nodes = {i["metadata"]["name"]: i for i in items if i.get("kind") == "Node"}
+    name = serving_csr.node_of_address(serving_csr.node_identities({"items": list(nodes.values())}), _plain(addresses))
+    if name is None:
+        return True
+    conditions = (nodes[name].get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    if since is None:
+        return ready
+    leases = [i for i in items if i.get("kind") == "Lease" and i["metadata"].get("namespace") == "kube-node-lease"
+              and i["metadata"].get("name") == name]
+    renewed = (leases[0].get("spec") or {}).get("renewTime") if leases else None
+
+    def parse(text):
+        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return ready and renewed is not None and parse(renewed) > parse(since)
+
+
+def kubeguard_sysctl_mismatch(actual):
+    """Kernel parameters (name=value lines or a dict) that differ from what protectKernelDefaults needs."""
+    actual = _plain(actual)
+    if isinstance(actual, (list, tuple)):
+        actual = dict(line.split("=", 1) for line in actual if "=" in line)
+    return {key: {"actual": actual.get(key), "wanted": value}
+            for key, value in desired.KUBELET_SYSCTLS.items() if str(actual.get(key, "")).strip() != value}
+
+
+def kubeguard_flag_mismatch(manifest, expected):
+    """Flags of a static pod manifest (parsed YAML) that differ from expected ({name: value or None});
+    {} when the manifest has them all."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import find_container, parse_flags
+    container = find_container(_plain(manifest), None)
+    actual = parse_flags(list(container.get("command") or []) + list(container.get("args") or []))
+    return {name: {"actual": actual.get(name), "expected": value}
+            for name, value in _plain(expected).items() if actual.get(name) != value}
+
+
+def kubeguard_kubelet_sysctls(_unused=None):
+    return dict(desired.KUBELET_SYSCTLS)
+
+
+def kubeguard_cis_catalogue(_unused=None):
+    """The CIS control catalogue (benchmark name and controls) for the cis_audit module."""
+    data = catalogue.load()
+    return {"benchmark": data["benchmark"], "controls": data["controls"]}
+
+
+def kubeguard_cis_table(report):
+    """Console lines: pass / fail / manual / waived per CIS section."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    return reports.summary_table(_plain(report))
+
+
+def kubeguard_cis_failures(report, fail_on="failed"):
+    """Results that fail the play under verify_fail_on (never | failed | level1), as 'id title: found' lines."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    try:
+        failed = reports.failures(_plain(report), str(fail_on))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+    return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" for r in failed]
+
+
+class FilterModule:
+    def filters(self):
+        return {name: func for name, func in globals().items() if name.startswith("kubeguard_")}

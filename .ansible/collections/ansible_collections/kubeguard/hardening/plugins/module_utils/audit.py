@@ -1,0 +1,346 @@
+"""CIS audit of one node from its real state, driven by the control catalogue (the verify path).
+
+State is read, never assumed: the running processes' arguments from /proc (falling back to the
+static pod manifest, etcd's /etc/etcd.env or the kubelet's env files when a component does not
+run), the kubelet config file the kubelet was started with, the encryption config the apiserver
+points at, and the modes and owners of files. `observe` collects it; `audit` is pure and judges it.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import shlex
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import yaml
+
+from . import catalogue, checks, expressions, permissions
+from .catalogue import Layout
+from .health import process_args, process_environ
+from .manifest import ManifestError, load_manifest, parse_flags, running_command
+
+FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
+# not_applicable: the control is for a role this node does not have (every report lists every control).
+STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
+SECTION_TITLES = {
+    "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
+    "5": "Policies", "K": "kubeguard extra checks",
+}
+# Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
+ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
+SECTION_ROLES = {"1": "control plane", "2": "etcd member", "3": "control plane", "4": "worker"}
+# Section K (our own checks beyond CIS) applies by component, not by section.
+COMPONENT_ROLES = {"kube-apiserver": "control_plane", "kube-controller-manager": "control_plane",
+                   "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker"}
+ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
+# Controls about the cluster's API objects and users, not a node's files: until they are evaluated
+# from the API they are reported manual on every node, never left out.
+CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
+                       " files or processes; not evaluated automatically yet - review as the remediation says")
+
+
+# --- observing the node -------------------------------------------------------------------------
+
+def _read(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _env_file_flags(text: str) -> Dict[str, Optional[str]]:
+    """Flags inside VAR="--a=b --c" lines of a systemd environment file (kubeadm-flags.env, kubelet.env)."""
+    args: List[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        _, _, value = line.partition("=")
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            continue
+        for word in words:
+            args.extend(shlex.split(word) if " " in word else [word])
+    return parse_flags([a for a in args if a.startswith("--")])
+
+
+def _etcd_env_flags(text: str) -> Dict[str, Optional[str]]:
+    """kubespray's /etc/etcd.env: ETCD_CLIENT_CERT_AUTH=true -> client-cert-auth=true."""
+    flags: Dict[str, Optional[str]] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*ETCD_([A-Z0-9_]+)=(.*)$", line)
+        if match:
+            flags[match.group(1).lower().replace("_", "-")] = match.group(2).strip().strip('"').strip("'")
+    return flags
+
+
+def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
+                    etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
+    """{'source': process|manifest|env file|absent, 'flags': {...}} for one component."""
+    running = process_args(component, proc_root)
+    if running:
+        flags = parse_flags(running[0][1:])
+        if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
+            environ = process_environ(component, proc_root)
+            env_text = "\n".join(f"{k}={v}" for k, v in (environ[0] if environ else {}).items())
+            flags = {**_etcd_env_flags(env_text), **flags}
+        return {"source": "process", "flags": flags}
+    text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
+    if text:
+        try:
+            _, flags = running_command(load_manifest(text))
+            return {"source": "manifest", "flags": flags}
+        except (ManifestError, ValueError):
+            pass
+    if component == "etcd" and os.path.exists(etcd_env):
+        return {"source": "env file", "flags": _etcd_env_flags(_read(etcd_env) or "")}
+    if component == "kubelet":
+        flags: Dict[str, Optional[str]] = {}
+        for path in (layout.kubelet_env, layout.kubelet_service):
+            text = _read(path) if path else None
+            if text:
+                flags.update(_env_file_flags(text))
+        if flags or os.path.exists(layout.kubelet_config):
+            return {"source": "env file", "flags": flags}
+    return {"source": "absent", "flags": {}}
+
+
+def _encryption_providers(path: Optional[str]) -> List[str]:
+    """Provider names, in order, for secrets in the apiserver's encryption config."""
+    text = _read(path) if path else None
+    if not text:
+        return []
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return ["(unreadable)"]
+    for entry in config.get("resources") or []:
+        if "secrets" in (entry.get("resources") or []):
+            return [next(iter(p)) for p in entry.get("providers") or [] if isinstance(p, dict) and p]
+    return []
+
+
+def observe(layout: Layout, proc_root: str = "/proc") -> Dict[str, Any]:
+    """Everything the checks read, from the node itself."""
+    components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
+    kubelet_flags = components["kubelet"]["flags"]
+    config_path = kubelet_flags.get("config") or layout.kubelet_config
+    config_text = _read(config_path)
+    try:
+        kubelet_config = yaml.safe_load(config_text) if config_text else None
+    except yaml.YAMLError:
+        kubelet_config = None
+    api_flags = components["kube-apiserver"]["flags"]
+    return {
+        "layout": layout.as_dict(),
+        "components": components,
+        "kubelet_config_path": config_path,
+        "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
+        "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
+        "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
+    }
+
+
+def _owner_names(stat: os.stat_result) -> str:
+    try:
+        user = pwd.getpwuid(stat.st_uid).pw_name
+    except KeyError:
+        user = str(stat.st_uid)
+    try:
+        group = grp.getgrgid(stat.st_gid).gr_name
+    except KeyError:
+        group = str(stat.st_gid)
+    return f"{user}:{group}"
+
+
+def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
+    """Mode and owner of every path a file check names (globs, optionally everything below): the
+    same paths the file_modes module tightens, each file once."""
+    patterns = pattern if isinstance(pattern, list) else [pattern]
+    found: List[Dict[str, Any]] = []
+    seen = set()
+    for one in patterns:
+        for path in permissions.expand({"path": one, "recurse": recurse}):
+            if os.path.realpath(path) in seen:
+                continue
+            seen.add(os.path.realpath(path))
+            stat = os.lstat(path)
+            found.append({"path": path, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
+                          "dir": os.path.isdir(path)})
+    return found
+
+
+# --- judging ------------------------------------------------------------------------------------
+
+def section(control_id: str) -> str:
+    return control_id.split(".", 1)[0]
+
+
+def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
+    """Is the control judged from this node's state (its section, or for section K its component,
+    belongs to one of the node's roles)?"""
+    if section(str(control["id"])) == "K":
+        return COMPONENT_ROLES.get(control.get("component")) in roles
+    wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())}
+    return control.get("component") != "cluster" and section(str(control["id"])) in wanted
+
+
+def role_of(control: Mapping[str, Any]) -> str:
+    """Which kind of node a control is for, as a reader would say it."""
+    cid = str(control["id"])
+    if section(cid) == "K":
+        return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
+    return SECTION_ROLES.get(section(cid), "node of this section")
+
+
+def section_order(name: str):
+    """CIS sections in number order, then our own (K)."""
+    return (0, int(name)) if name.isdigit() else (1, name)
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def _native(value: Any, context: Mapping[str, Any]) -> Any:
+    """Fill a check's '{{ expression }}' placeholders (the catalogue's expression language); a value
+    that is one placeholder keeps its type."""
+    if isinstance(value, str):
+        whole = _PLACEHOLDER.fullmatch(value.strip())
+        if whole:
+            return expressions.evaluate(whole.group(1), context)
+        return _PLACEHOLDER.sub(lambda m: str(expressions.evaluate(m.group(1), context)), value)
+    if isinstance(value, list):
+        return [_native(v, context) for v in value]
+    if isinstance(value, dict):
+        return {k: _native(v, context) for k, v in value.items()}
+    return value
+
+
+def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks.Outcome:
+    if not facts:
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return checks.Outcome(True, f"{', '.join(names)} does not exist")
+    bad = []
+    for fact in facts:
+        if "mode" in check and not fact["dir"]:
+            ceiling = int(str(check["mode"]), 8)
+            if fact["mode"] & ~ceiling:
+                bad.append(f"{fact['path']} mode {fact['mode']:o}")
+        if "owner" in check and fact["owner"] != check["owner"]:
+            bad.append(f"{fact['path']} owner {fact['owner']}")
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        return checks.Outcome(False, shown)
+    first = facts[0]
+    summary = f"{first['path']} mode {first['mode']:o} owner {first['owner']}"
+    return checks.Outcome(True, summary + (f" (+{len(facts) - 1} more)" if len(facts) > 1 else ""))
+
+
+def expected_text(check: Mapping[str, Any]) -> str:
+    """What a check wants, as a reader would say it."""
+    if "all" in check or "any" in check:
+        joiner = " and " if "all" in check else " or "
+        return joiner.join(expected_text(part) for part in (check.get("all") or check.get("any")))
+    if "file" in check:
+        wants = []
+        if "mode" in check:
+            wants.append(f"mode {check['mode']} or stricter")
+        if "owner" in check:
+            wants.append(f"owner {check['owner']}")
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return f"{', '.join(names)}: " + ", ".join(wants)
+    if "encryption_providers" in check:
+        return f"first provider one of {check['encryption_providers']}"
+    label = check.get("kubelet") or f"--{check.get('flag')}"
+    op = check.get("op")
+    if op in ("set", "unset"):
+        return f"{label} {'set' if op == 'set' else 'not set'}"
+    return f"{label} {op} {checks._text(check.get('value'))}"
+
+
+def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The control's check with this node's paths and the CIS cipher lists filled in."""
+    check = control.get("check")
+    if not check:
+        return None
+    context = {"layout": state["layout"], "etcd_data_dir": state["etcd_data_dir"],
+               "tls": catalogue.expression_context_tls()}
+    return _native(check, context)
+
+
+def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
+                  file_reader=file_facts) -> Optional[checks.Outcome]:
+    """Outcome of a control's check against the observed state (None when it has no check)."""
+    check = rendered_check(control, state)
+    return None if check is None else _evaluate(check, control["component"], state, file_reader)
+
+
+def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> checks.Outcome:
+    if "all" in check or "any" in check:
+        parts = [_evaluate(part, component, state, file_reader) for part in (check.get("all") or check.get("any"))]
+        combine = all if "all" in check else any
+        return checks.Outcome(combine(p.passed for p in parts), "; ".join(p.found for p in parts))
+    if "file" in check:
+        return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
+    observed = state["components"].get(component) or {"source": "absent", "flags": {}}
+    if observed["source"] == "absent" and component == "kube-proxy":
+        # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
+        return checks.Outcome(True, "kube-proxy does not run on this node")
+    if observed["source"] == "absent" and "encryption_providers" not in check:
+        return checks.Outcome(False, f"{component} not found (no process, manifest or unit)")
+    if "kubelet" in check:
+        view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
+    else:
+        view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers")}
+    return checks.evaluate(check, view)
+
+
+def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, str]] = None,
+          controls: Optional[Sequence[Mapping[str, Any]]] = None, file_reader=file_facts) -> List[Dict[str, Any]]:
+    """One result per control of the benchmark: judged where it applies to a node with these roles,
+    manual for cluster-scope controls, not_applicable (saying why) for another role's controls."""
+    waivers = {str(k): v for k, v in (waivers or {}).items()}
+    results = []
+    for control in controls if controls is not None else catalogue.controls():
+        cid = str(control["id"])
+        component = control["component"]
+        automated = bool(control.get("automated"))
+        judged = applies(control, roles)
+        outcome = judge_control(control, state, file_reader) if judged else None
+        if component == "cluster":
+            status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
+        elif not judged:
+            status = "not_applicable"
+            found = f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
+        elif cid in waivers:
+            status, found = "waived", outcome.found if outcome else None
+        elif not automated or outcome is None:
+            status, found = "manual", outcome.found if outcome else None
+        else:
+            status, found = ("pass" if outcome.passed else "fail"), outcome.found
+        results.append({
+            "id": cid, "section": section(cid), "title": control["title"], "level": control.get("level", 1),
+            "automated": automated, "component": component, "status": status,
+            "found": found,
+            "check_passed": outcome.passed if outcome else None,
+            "expected": expected_text(rendered_check(control, state)) if control.get("check") and judged else None,
+            "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
+            "remediation": control.get("remediation"),
+            "waiver": waivers.get(cid),
+        })
+    return results
+
+
+def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]:
+    """Counts per section and in total: {'1': {'pass': n, ...}, 'total': {...}}."""
+    summary: Dict[str, Dict[str, int]] = {}
+    for result in results:
+        for key in (result["section"], "total"):
+            bucket = summary.setdefault(key, {s: 0 for s in STATUSES})
+            bucket[result["status"]] += 1
+    return summary

@@ -1,0 +1,177 @@
+"""Load the CIS control catalogue (cis_catalogue.yml) and evaluate its settings for a set of
+validated hardening variables and a node layout.
+
+The catalogue is the one source both paths read: ``desired_flags`` / ``desired_kubelet_fields``
+(apply) and ``controls`` (verify).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from . import expressions
+from .tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
+
+CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
+
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+
+
+@dataclass(frozen=True)
+class Setting:
+    component: str
+    key: str            # flag name (without dashes) or dotted KubeletConfiguration field
+    is_field: bool
+    value: str          # expression
+    when: Optional[str]
+    variables: Tuple[str, ...]
+    controls: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a node keeps its files: kubeadm and kubespray differ."""
+    name: str
+    config_dir: str
+    manifests_dir: str
+    pki_dir: str
+    kubelet_config: str
+    kubelet_kubeconfig: str
+    kubelet_service: str
+    kubelet_env: Optional[str]
+    admin_conf: str
+    scheduler_conf: str
+    controller_manager_conf: str
+    client_ca_file: str
+    proxy_kubeconfig: str
+    cni_conf_dir: str = "/etc/cni/net.d"
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
+
+
+def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
+    """Every platform data file (platforms/*.yml), by name. Read on the controller; modules that run
+    on nodes get this dict as a parameter (only Python files travel to nodes)."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for entry in sorted(os.listdir(directory)):
+        if entry.endswith(".yml"):
+            with open(os.path.join(directory, entry), encoding="utf-8") as handle:
+                data = yaml.load(handle, Loader=_LOADER)
+            found[data["name"]] = data
+    return found
+
+
+def _platforms(platforms: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if platforms:
+        return platforms
+    try:
+        return load_platforms()
+    except OSError:
+        raise ValueError("platforms: not given, and the platform data files are not on this node;"
+                         " pass the kubeguard_platforms filter's output") from None
+
+
+def detect_layout(config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> str:
+    """The first platform whose detect rule matches the node (rules read files only); else the default."""
+    default = None
+    for name, data in sorted(_platforms(platforms).items()):
+        rule = data.get("detect")
+        if rule == "default":
+            default = name
+        elif isinstance(rule, dict) and os.path.exists(str(rule["file_exists"]).format(config_dir=config_dir)):
+            return name
+    if default is None:
+        raise ValueError("platforms: no platform is marked detect: default")
+    return default
+
+
+def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> Layout:
+    known = _platforms(platforms)
+    if name not in known:
+        raise ValueError(f"layout: {name!r} must be one of: {', '.join(sorted(known))}")
+    paths = {key: str(value).format(config_dir=config_dir) for key, value in known[name]["layout"].items()}
+    return Layout(name=name, config_dir=config_dir, **paths)
+
+
+def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:
+    """The files our settings point components at (kubespray's locations)."""
+    admission_dir = f"{layout.config_dir}/admission-controls"
+    return {
+        "admission_dir": admission_dir,
+        "admission_config": f"{admission_dir}/admission-controls.yaml",
+        "eventratelimit_config": f"{admission_dir}/eventratelimit.yaml",
+        "podsecurity_config": f"{admission_dir}/podsecurity.yaml",
+        "podnodeselector_config": f"{admission_dir}/podnodeselector.yaml",
+        "authentication_dir": f"{layout.config_dir}/authentication",
+        "authentication_config": f"{layout.config_dir}/authentication/authentication-config.yaml",
+        "encryption_config": f"{layout.pki_dir}/secrets_encryption.yaml",
+        "audit_policy_file": values["audit_policy_file"],
+        "audit_log_path": values["audit_log_path"],
+    }
+
+
+@lru_cache(maxsize=4)
+def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_LOADER)
+
+
+def settings(path: str = CATALOGUE_PATH) -> List[Setting]:
+    result = []
+    for raw in load(path)["settings"]:
+        is_field = "field" in raw
+        result.append(Setting(
+            component=raw["component"], key=raw["field"] if is_field else raw["flag"], is_field=is_field,
+            value=raw["value"], when=raw.get("when"), variables=tuple(raw.get("variables", ())),
+            controls=tuple(raw.get("controls", ()))))
+    return result
+
+
+def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
+    return list(load(path)["controls"])
+
+
+# --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----
+
+def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    return expressions.evaluate(expression, context)
+
+
+def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+    context = dict(values)
+    context["layout"] = layout.as_dict()
+    context["paths"] = hardening_paths(values, layout)
+    context["tls"] = expression_context_tls()
+    return context
+
+
+def expression_context_tls() -> Dict[str, List[str]]:
+    """The cipher lists CIS accepts (controls 1.2.29 and 4.2.12 compare against them)."""
+    return {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
+
+
+REMOVE = None  # a desired flag value of None means: remove the flag
+
+
+def desired_settings(values: Mapping[str, Any], layout: Layout, component: str) -> Dict[str, Any]:
+    """Managed keys of one component -> desired value (None removes a flag), in catalogue order."""
+    context = expression_context(values, layout)
+    result: Dict[str, Any] = {}
+    for setting in settings():
+        if setting.component != component:
+            continue
+        if setting.when is not None and not evaluate(setting.when, context):
+            continue
+        result[setting.key] = evaluate(setting.value, context)
+    return result

@@ -1,0 +1,116 @@
+"""File handling shared by our modules: back up, then write atomically, keeping mode and owner.
+
+Backups go to a separate directory tree (default /var/lib/kubeguard/backups/<set>/<original path>),
+never next to the file: the kubelet would start a backup copy left in the manifests directory as
+a second static pod.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+DEFAULT_BACKUP_ROOT = "/var/lib/kubeguard/backups"
+# Argument spec of the options in doc_fragments/backup.py (every module that writes a file).
+BACKUP_OPTIONS = {
+    "backup": {"type": "bool", "default": True},
+    "backup_root": {"type": "path", "default": DEFAULT_BACKUP_ROOT},
+    "backup_set": {"type": "str", "default": "manual"},
+}
+
+
+def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
+    """Copy path (with mode, owner, times) to <backup_root>/<backup_set>/<path>. Keeps the first copy
+    of a set: a set holds each file as it was before the run touched it."""
+    if not os.path.exists(path):
+        return None
+    destination = os.path.join(backup_root, backup_set, path.lstrip("/"))
+    if os.path.exists(destination):
+        return destination
+    os.makedirs(os.path.dirname(destination), mode=0o700, exist_ok=True)
+    os.chmod(os.path.join(backup_root), 0o700)
+    shutil.copy2(path, destination)
+    stat = os.stat(path)
+    os.chown(destination, stat.st_uid, stat.st_gid)
+    return destination
+
+
+CREATED_LIST = ".created"
+
+
+def record_created(path: str, backup_root: str, backup_set: str) -> None:
+    """Remember that this run created path (it had nothing to back up), so a rollback removes it."""
+    directory = os.path.join(backup_root, backup_set)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, CREATED_LIST), "a", encoding="utf-8") as handle:
+        handle.write(path + "\n")
+
+
+def created_in_set(backup_root: str, backup_set: str) -> list:
+    try:
+        with open(os.path.join(backup_root, backup_set, CREATED_LIST), encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def write_atomically(path: str, content: str, mode: Optional[int] = None) -> None:
+    """Write via a temp file in the same directory and rename; keep the old file's mode/owner."""
+    directory = os.path.dirname(path) or "."
+    old_stat = os.stat(path) if os.path.exists(path) else None
+    fd, tmp = tempfile.mkstemp(prefix=".kubeguard-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif old_stat is not None:
+            os.chmod(tmp, old_stat.st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o600)
+        if old_stat is not None:
+            os.chown(tmp, old_stat.st_uid, old_stat.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def edit_yaml_file(module, path: str, transform, backup: bool, backup_root: str, backup_set: str, mode: Optional[int] = None):
+    """Shared flow of our file-editing modules (AnsibleModule in, exit_json/fail_json out).
+
+    transform(parsed) -> (new_parsed, changes). The file is written only when the parsed content
+    changes, so kubeadm's formatting never counts as a change; in check mode nothing is written.
+    --diff shows both sides normalised the same way, so only real changes appear.
+    """
+    from .manifest import dump_yaml, load_manifest  # local: keeps this module importable without PyYAML
+
+    if not os.path.exists(path):
+        module.fail_json(msg=f"{path}: file not found")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        original = load_manifest(text)
+        updated, changes = transform(original)
+    except ValueError as exc:
+        module.fail_json(msg=f"{path}: {exc}")
+    current_mode = os.stat(path).st_mode & 0o7777
+    mode_changed = mode is not None and current_mode != mode
+    changed = updated != original or mode_changed
+    if mode_changed:
+        changes.append(f"~ mode: {current_mode:04o} -> {mode:04o}")
+    result = {"changed": changed, "path": path, "changes": changes}
+    if module._diff:
+        result["diff"] = {"before_header": path, "after_header": path,
+                          "before": dump_yaml(original), "after": dump_yaml(updated)}
+    if changed and not module.check_mode:
+        if backup:
+            result["backup_file"] = backup_file(path, backup_root, backup_set)
+        if updated != original:
+            write_atomically(path, dump_yaml(updated), mode)
+        else:
+            os.chmod(path, mode)
+    module.exit_json(**result)

@@ -1,0 +1,529 @@
+"""The variable model: every variable of kubespray's "Cluster Hardening" guide (old and current
+forms), with kubespray's defaults, and validation that names the variable, the bad value and what
+is allowed.
+
+``validate(user_vars)`` returns the complete, normalised variable set (defaults filled in) or raises
+``HardeningVarsError`` listing every problem at once, so a user fixes their file in one go.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .tls_names import (
+    CIPHERS_INSECURE,
+    CIPHERS_STRONG,
+    CIPHERS_WEAK,
+    TLS_VERSIONS_INSECURE,
+    TLS_VERSIONS_SECURE,
+)
+
+
+class HardeningVarsError(ValueError):
+    """Raised with one line per invalid variable."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("Invalid hardening variables:\n  - " + "\n  - ".join(self.problems))
+
+
+AUTHORIZATION_MODES = ("AlwaysAllow", "AlwaysDeny", "ABAC", "Webhook", "RBAC", "Node")
+
+# Admission plugins kube-apiserver v1.34 knows (kube-apiserver --help, "--enable-admission-plugins").
+ADMISSION_PLUGINS = (
+    "AlwaysAdmit", "AlwaysDeny", "AlwaysPullImages", "CertificateApproval", "CertificateSigning",
+    "CertificateSubjectRestriction", "ClusterTrustBundleAttest", "DefaultIngressClass",
+    "DefaultStorageClass", "DefaultTolerationSeconds", "DenyServiceExternalIPs", "EventRateLimit",
+    "ExtendedResourceToleration", "ImagePolicyWebhook", "LimitPodHardAntiAffinityTopology",
+    "LimitRanger", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "NamespaceAutoProvision",
+    "NamespaceExists", "NamespaceLifecycle", "NodeRestriction", "OwnerReferencesPermissionEnforcement",
+    "PersistentVolumeClaimResize", "PodNodeSelector", "PodSecurity", "PodTolerationRestriction",
+    "Priority", "ResourceQuota", "RuntimeClass", "ServiceAccount", "StorageObjectInUseProtection",
+    "TaintNodesByCondition", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
+)
+# Plugins that take a section in the admission control config file.
+ADMISSION_PLUGINS_WITH_CONFIG = ("EventRateLimit", "PodSecurity", "PodNodeSelector")
+ENCRYPTION_ALGORITHMS = ("secretbox", "aescbc", "aesgcm")
+EVENT_RATE_LIMIT_TYPES = ("Server", "Namespace", "User", "SourceAndObject")
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+ETCD_DEPLOYMENT_TYPES = ("kubeadm", "host")
+# systemd IPAddressAllow= keywords (systemd.resource-control(5)).
+SYSTEMD_ADDRESS_KEYWORDS = ("any", "localhost", "link-local", "multicast")
+
+# Feature gates removed after graduating: (release that removed it, the value it is locked to).
+# A kubelet or control-plane component given an unknown gate refuses to start.
+REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
+    "SeccompDefault": ("v1.29", True),
+}
+FEATURE_GATE_VARIABLES = ("kube_apiserver_feature_gates", "kube_controller_feature_gates",
+                          "kube_scheduler_feature_gates", "kubelet_feature_gates")
+_KUBE_VERSION_RE = re.compile(r"^v1\.(\d+)(?:\.\d+)?$")
+_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
+_FEATURE_GATE_RE = re.compile(r"^[A-Z][A-Za-z0-9]*=(?:true|false)$")
+_POSIX_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_FLAG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_K8S_VERSION_RE = re.compile(r"^(?:latest|v1\.\d+)$")
+
+
+def _show(value: Any) -> str:
+    return repr(value)
+
+
+# --- checkers: each returns None when valid or a message fragment saying what is allowed ------------
+
+Checker = Callable[[Any], Optional[str]]
+
+
+def _is_bool(value: Any) -> Optional[str]:
+    return None if isinstance(value, bool) else "must be a boolean (true or false)"
+
+
+def _int_at_least(minimum: int) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be a whole number >= {minimum}"
+        return None if value >= minimum else f"must be a whole number >= {minimum}"
+    return check
+
+
+def _int_between(low: int, high: int) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}"
+        return None
+    return check
+
+
+def _one_of(allowed: Sequence[str]) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        return None if value in allowed else "must be one of: " + ", ".join(allowed)
+    return check
+
+
+def _is_admission_plugin(value: Any) -> Optional[str]:
+    if value in ADMISSION_PLUGINS:
+        return None
+    if value == "PodSecurityPolicy":
+        return "was removed in Kubernetes v1.25; use the PodSecurity admission plugin (kube_pod_security_use_default)"
+    return "must be a kube-apiserver admission plugin name: " + ", ".join(ADMISSION_PLUGINS)
+
+
+def _is_str(value: Any) -> Optional[str]:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def _is_abs_path(value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value or " " in value:
+        return "must be an absolute path without spaces (e.g. /var/log/kube-apiserver-audit.log)"
+    return None
+
+
+def is_duration(value: Any) -> bool:
+    return isinstance(value, str) and bool(_DURATION_RE.match(value)) and any(ch in "123456789" for ch in value)
+
+
+def _is_duration(value: Any) -> Optional[str]:
+    if is_duration(value):
+        return None
+    return "must be a positive Go duration such as 120s, 5m, 1h30m (units ns, us, ms, s, m, h)"
+
+
+def _is_ip(value: Any) -> Optional[str]:
+    try:
+        ipaddress.ip_address(str(value)) if isinstance(value, str) else ipaddress.ip_address("x")
+        return None
+    except ValueError:
+        return "must be an IP address to bind to (e.g. 127.0.0.1, 0.0.0.0 or ::1)"
+
+
+def _is_cidr(value: Any) -> Optional[str]:
+    try:
+        ipaddress.ip_network(value, strict=False) if isinstance(value, str) else ipaddress.ip_network("x")
+        return None
+    except ValueError:
+        return "must be a CIDR such as 10.233.64.0/18"
+
+
+def _list_of(item_check: Checker, what: str) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if not isinstance(value, list):
+            return f"must be a list of {what}"
+        bad = [item for item in value if item_check(item) is not None]
+        if bad:
+            return f"has invalid item(s) {', '.join(_show(b) for b in bad)}: each item {item_check(bad[0])}"
+        return None
+    return check
+
+
+def _is_feature_gate(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _FEATURE_GATE_RE.match(value):
+        return None
+    return "must look like Name=true or Name=false (e.g. RotateKubeletServerCertificate=true)"
+
+
+def _is_cipher(value: Any) -> Optional[str]:
+    if value in CIPHERS_STRONG or value in CIPHERS_WEAK:
+        return None
+    if value in CIPHERS_INSECURE:
+        return "is insecure (Go's InsecureCipherSuites); use e.g. " + ", ".join(CIPHERS_STRONG[4:6])
+    return "must be a Go TLS cipher suite name, e.g. " + ", ".join(CIPHERS_STRONG[4:6])
+
+
+def _is_tls_version(value: Any) -> Optional[str]:
+    if value in TLS_VERSIONS_SECURE:
+        return None
+    if value in TLS_VERSIONS_INSECURE:
+        return "is an insecure protocol version; allowed: " + ", ".join(TLS_VERSIONS_SECURE)
+    return "must be one of: " + ", ".join(TLS_VERSIONS_SECURE)
+
+
+def _is_extra_args(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "must be a mapping of flag name (without leading dashes) to value"
+    for key, val in value.items():
+        if not isinstance(key, str) or not _FLAG_NAME_RE.match(key):
+            return f"has an invalid flag name {_show(key)}: use lower-case names without leading dashes"
+        if isinstance(val, (dict, list)):
+            return f"has a non-scalar value for {key!r}: flag values must be strings, numbers or booleans"
+    return None
+
+
+_KUBELET_FIELD_RE = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-zA-Z][A-Za-z0-9]*)*$")
+
+
+def _is_kubelet_fields(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "must be a mapping of KubeletConfiguration field (camelCase, e.g. maxPods) to value"
+    for key in value:
+        if not isinstance(key, str) or not _KUBELET_FIELD_RE.match(key) or key in ("kind", "apiVersion"):
+            return (f"has an invalid field name {_show(key)}: use KubeletConfiguration field names"
+                    " such as maxPods or evictionHard (not kind / apiVersion)")
+    return None
+
+
+def _is_posix_name(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _POSIX_NAME_RE.match(value):
+        return None
+    return "must be a user or group name (lower-case letters, digits, '_', '-', '.'; at most 32)"
+
+
+def parse_secure_addresses(value: str) -> List[str]:
+    """Split a kubelet_secure_addresses string into validated tokens (IPs, CIDRs, systemd keywords)."""
+    tokens = value.split()
+    for token in tokens:
+        if token in SYSTEMD_ADDRESS_KEYWORDS:
+            continue
+        ipaddress.ip_network(token, strict=False)  # raises ValueError when malformed
+    return tokens
+
+
+def _is_secure_addresses(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be a space-separated string of IP addresses, CIDRs or localhost/link-local/multicast"
+    try:
+        tokens = parse_secure_addresses(value)
+    except ValueError as exc:
+        return f"has a malformed address ({exc}); use IPs, CIDRs or localhost/link-local/multicast separated by spaces"
+    if "any" in tokens:
+        return "must not contain 'any': that would remove the kubelet firewall (set kubelet_systemd_hardening: false instead)"
+    return None
+
+
+def _is_kube_version(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _KUBE_VERSION_RE.match(value):
+        return None
+    return "must be a Kubernetes release such as v1.34.4"
+
+
+def _minor(version: str) -> int:
+    match = _KUBE_VERSION_RE.match(version)
+    return int(match.group(1)) if match else 0
+
+
+def _is_pod_security_version(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _K8S_VERSION_RE.match(value):
+        return None
+    return "must be 'latest' or a minor version like v1.34"
+
+
+def _is_event_rate_limits(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "must be a mapping of limit name to {type, qps, burst, cache_size}"
+    for name, limit in value.items():
+        if not isinstance(limit, dict):
+            return f"limit {name!r} must be a mapping with type, qps and burst"
+        unknown = set(limit) - {"type", "qps", "burst", "cache_size"}
+        if unknown:
+            return f"limit {name!r} has unknown key(s) {sorted(unknown)}; allowed: type, qps, burst, cache_size"
+        if limit.get("type") not in EVENT_RATE_LIMIT_TYPES:
+            return f"limit {name!r} type {limit.get('type')!r} must be one of: " + ", ".join(EVENT_RATE_LIMIT_TYPES)
+        for key in ("qps", "burst"):
+            if _int_at_least(1)(limit.get(key)) is not None:
+                return f"limit {name!r} {key} {limit.get(key)!r} must be a whole number >= 1"
+        if "cache_size" in limit and _int_at_least(1)(limit["cache_size"]) is not None:
+            return f"limit {name!r} cache_size {limit['cache_size']!r} must be a whole number >= 1"
+        if limit["type"] == "Server" and "cache_size" in limit:
+            return f"limit {name!r}: cache_size is not allowed for type Server"
+    return None
+
+
+def _is_string_map(value: Any) -> Optional[str]:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return None
+    return "must be a mapping"
+
+
+# What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
+# kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
+OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+_OVERRIDE_KEY_RE = re.compile(r"(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)\.[a-z0-9][a-z0-9-]*"
+                              r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_overrides(value: Any) -> Optional[str]:
+    allowed = ("must be a mapping of component.flag (e.g. kube-apiserver.authorization-mode) or"
+               " kubelet.field to the reason you accept the weaker setting")
+    if not isinstance(value, dict):
+        return allowed
+    for key, reason in value.items():
+        if not isinstance(key, str) or not _OVERRIDE_KEY_RE.fullmatch(key):
+            return f"has an invalid key {_show(key)}: each key " + allowed.split(" ", 1)[1].replace("a mapping of ", "")
+        if not isinstance(reason, str) or not reason.strip() or _CONTROL_CHARS_RE.search(reason):
+            return (f"has no usable reason for {key!r} ({_show(reason)}): give a one-line text saying why;"
+                    " it is printed in every report")
+    return None
+
+
+def overridden(values: Mapping[str, Any], component: str, key: str) -> Optional[str]:
+    """The user's reason for weakening component.key, or None when they did not allow it."""
+    return (values.get("kubeguard_allow_override") or {}).get(f"{component}.{key}")
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    default: Any
+    check: Checker
+    component: str
+    doc: str
+    nullable: bool = False
+
+
+def _v(name, default, check, component, doc, **kw) -> Var:
+    return Var(name, default, check, component, doc, **kw)
+
+
+_bool, _str = _is_bool, _is_str
+
+VARIABLES: Tuple[Var, ...] = (
+    # --- kube-apiserver ------------------------------------------------------------------------------
+    _v("authorization_modes", ["Node", "RBAC"], _list_of(_one_of(AUTHORIZATION_MODES), "authorization modes"),
+       "apiserver", "--authorization-mode, in order"),
+    _v("kube_api_anonymous_auth", True, _bool, "apiserver",
+       "Anonymous requests to the apiserver. false keeps the health endpoints reachable for probes."),
+    _v("remove_anonymous_access", False, _bool, "apiserver",
+       "Remove the bindings that give system:anonymous / system:unauthenticated access (current guide)."),
+    _v("kube_apiserver_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "apiserver",
+       "--feature-gates of kube-apiserver"),
+    _v("kube_apiserver_request_timeout", "1m0s", _is_duration, "apiserver", "--request-timeout"),
+    _v("kube_apiserver_service_account_lookup", True, _bool, "apiserver", "--service-account-lookup"),
+    _v("kube_apiserver_service_account_extend_token_expiration", True, _bool, "apiserver",
+       "false sets --service-account-extend-token-expiration=false (CIS 1.2.30; not in kubespray's guide)"),
+    _v("kube_profiling", False, _bool, "apiserver",
+       "--profiling of apiserver, controller-manager and scheduler"),
+    _v("kube_kubeadm_apiserver_extra_args", {}, _is_extra_args, "apiserver",
+       "Extra kube-apiserver flags (name without dashes: value)"),
+    _v("kubernetes_audit", False, _bool, "audit", "Enable the audit log"),
+    _v("audit_log_path", "/var/log/audit/kube-apiserver-audit.log", _is_abs_path, "audit", "--audit-log-path"),
+    _v("audit_log_maxage", 30, _int_at_least(1), "audit", "--audit-log-maxage (days)"),
+    _v("audit_log_maxbackups", 10, _int_at_least(1), "audit", "--audit-log-maxbackup (files)"),
+    _v("audit_log_maxsize", 100, _int_at_least(1), "audit", "--audit-log-maxsize (MB)"),
+    _v("audit_policy_file", "/etc/kubernetes/audit-policy/apiserver-audit-policy.yaml", _is_abs_path, "audit",
+       "--audit-policy-file"),
+    _v("audit_policy_custom_rules", None, _list_of(_is_string_map, "audit policy rules"), "audit",
+       "Replace the default audit policy rules with these (audit.k8s.io/v1 rules)", nullable=True),
+    _v("tls_min_version", "VersionTLS12", _is_tls_version, "tls",
+       "--tls-min-version of apiserver, controller-manager, scheduler and kubelet tlsMinVersion"),
+    _v("tls_cipher_suites", [], _list_of(_is_cipher, "TLS cipher suite names"), "tls",
+       "--tls-cipher-suites of apiserver, controller-manager, scheduler and kubelet tlsCipherSuites"),
+    _v("kube_encrypt_secret_data", False, _bool, "encryption", "Encrypt resources at rest"),
+    _v("kube_encryption_resources", ["secrets"], _list_of(_is_str, "resource names"), "encryption",
+       "Resources to encrypt"),
+    _v("kube_encryption_algorithm", "secretbox", _one_of(ENCRYPTION_ALGORITHMS), "encryption",
+       "Encryption provider"),
+    _v("kube_apiserver_enable_admission_plugins", [], _list_of(_is_admission_plugin, "admission plugin names"),
+       "admission", "--enable-admission-plugins"),
+    _v("kube_apiserver_disable_admission_plugins", [], _list_of(_is_admission_plugin, "admission plugin names"),
+       "admission", "--disable-admission-plugins"),
+    _v("kube_apiserver_admission_control_config_file", False, _bool, "admission",
+       "Write an admission control config file and pass --admission-control-config-file"),
+    _v("kube_apiserver_admission_plugins_needs_configuration", list(ADMISSION_PLUGINS_WITH_CONFIG),
+       _list_of(_one_of(ADMISSION_PLUGINS_WITH_CONFIG), "plugins with a configuration section"), "admission",
+       "Enabled plugins that get a section in the admission config file"),
+    _v("kube_apiserver_admission_event_rate_limits", {}, _is_event_rate_limits, "admission",
+       "EventRateLimit limits"),
+    _v("kube_apiserver_admission_plugins_podnodeselector_default_node_selector", "", _str, "admission",
+       "PodNodeSelector clusterDefaultNodeSelector"),
+    _v("kube_pod_security_use_default", False, _bool, "admission", "Write a default PodSecurity configuration"),
+    _v("kube_pod_security_default_enforce", "baseline", _one_of(POD_SECURITY_LEVELS), "admission", "enforce level"),
+    _v("kube_pod_security_default_enforce_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_default_audit", "restricted", _one_of(POD_SECURITY_LEVELS), "admission", "audit level"),
+    _v("kube_pod_security_default_audit_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_default_warn", "restricted", _one_of(POD_SECURITY_LEVELS), "admission", "warn level"),
+    _v("kube_pod_security_default_warn_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_exemptions_usernames", [], _list_of(_is_str, "user names"), "admission", ""),
+    _v("kube_pod_security_exemptions_runtime_class_names", [], _list_of(_is_str, "runtime class names"), "admission", ""),
+    _v("kube_pod_security_exemptions_namespaces", ["kube-system"], _list_of(_is_str, "namespaces"), "admission", ""),
+    # --- kube-controller-manager ----------------------------------------------------------------------
+    # kubespray defaults both bind addresses to 0.0.0.0; kubeadm (and CIS 1.3.7 / 1.4.2) to loopback.
+    # A hardening tool must not open them by default: loopback unless the user sets another address.
+    _v("kube_controller_manager_bind_address", "127.0.0.1", _is_ip, "controller_manager",
+       "--bind-address (default loopback, as kubeadm and CIS 1.3.7 want; kubespray's is 0.0.0.0)"),
+    _v("kube_controller_terminated_pod_gc_threshold", 12500, _int_at_least(1), "controller_manager",
+       "--terminated-pod-gc-threshold"),
+    _v("kube_controller_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"),
+       "controller_manager", "--feature-gates"),
+    _v("kube_kubeadm_controller_extra_args", {}, _is_extra_args, "controller_manager", "Extra flags"),
+    # --- kube-scheduler -------------------------------------------------------------------------------
+    _v("kube_scheduler_bind_address", "127.0.0.1", _is_ip, "scheduler",
+       "--bind-address (default loopback, as kubeadm and CIS 1.4.2 want; kubespray's is 0.0.0.0)"),
+    _v("kube_scheduler_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "scheduler",
+       "--feature-gates"),
+    _v("kube_kubeadm_scheduler_extra_args", {}, _is_extra_args, "scheduler", "Extra flags (e.g. profiling: false)"),
+    # --- etcd -----------------------------------------------------------------------------------------
+    _v("etcd_deployment_type", "host", _one_of(ETCD_DEPLOYMENT_TYPES), "etcd",
+       "kubeadm: static pod; host: systemd unit with /etc/etcd.env"),
+    _v("etcd_extra_vars", {}, _is_extra_args, "etcd", "Extra etcd flags, e.g. listen-metrics-urls"),
+    _v("etcd_data_dir", "/var/lib/etcd", _is_abs_path, "etcd", "etcd data directory"),
+    # --- kubelet --------------------------------------------------------------------------------------
+    _v("kubelet_authentication_token_webhook", True, _bool, "kubelet", "authentication.webhook.enabled"),
+    _v("kubelet_authorization_mode_webhook", False, _bool, "kubelet", "authorization.mode Webhook"),
+    _v("kube_read_only_port", 0, _int_between(0, 65535), "kubelet", "readOnlyPort"),
+    _v("kubelet_rotate_server_certificates", False, _bool, "kubelet", "serverTLSBootstrap"),
+    _v("kubelet_protect_kernel_defaults", True, _bool, "kubelet", "protectKernelDefaults"),
+    _v("kubelet_event_record_qps", 50, _int_at_least(0), "kubelet", "eventRecordQPS"),
+    _v("kubelet_rotate_certificates", True, _bool, "kubelet", "rotateCertificates"),
+    _v("kubelet_streaming_connection_idle_timeout", "4h0m0s", _is_duration, "kubelet",
+       "streamingConnectionIdleTimeout"),
+    _v("kubelet_make_iptables_util_chains", True, _bool, "kubelet", "makeIPTablesUtilChains"),
+    _v("kubelet_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "kubelet", "featureGates"),
+    _v("kubelet_seccomp_default", False, _bool, "kubelet", "seccompDefault"),
+    _v("kubelet_pod_pids_limit", -1, _int_at_least(-1), "kubelet", "podPidsLimit (-1: unlimited)"),
+    _v("kubelet_systemd_hardening", False, _bool, "kubelet", "Firewall the kubelet with systemd IPAddressDeny/Allow"),
+    _v("kubelet_config_extra_args", {}, _is_kubelet_fields, "kubelet",
+       "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
+    _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
+       "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
+    # --- the collection's own switches -----------------------------------------------------------------
+    _v("kubeguard_allow_override", {}, _is_overrides, "cluster",
+       "Hardened settings you deliberately weaken, as component.flag-or-field: your reason "
+       "(e.g. kube-apiserver.authorization-mode: legacy ABAC policy until 2027-03). Shown as waived in every report."),
+    # --- cluster facts the settings depend on -----------------------------------------------------------
+    _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
+       "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),
+    _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster", "Pod network (kubespray)"),
+    _v("kube_config_dir", "/etc/kubernetes", _is_abs_path, "cluster", "Kubernetes config directory"),
+    # --- ownership ------------------------------------------------------------------------------------
+    _v("kube_owner", "kube", _is_posix_name, "files", "Owner of Kubernetes files (CIS wants root)"),
+    _v("kube_cert_group", "kube-cert", _is_posix_name, "files", "Group of certificate files (CIS wants root)"),
+)
+
+VARIABLES_BY_NAME: Dict[str, Var] = {v.name: v for v in VARIABLES}
+
+
+def defaults() -> Dict[str, Any]:
+    """kubespray's defaults, as fresh copies."""
+    import copy
+    return {v.name: copy.deepcopy(v.default) for v in VARIABLES}
+
+
+def _cross_checks(values: Mapping[str, Any]) -> List[str]:
+    problems: List[str] = []
+    enabled = set(values["kube_apiserver_enable_admission_plugins"])
+    disabled = set(values["kube_apiserver_disable_admission_plugins"])
+    both = sorted(enabled & disabled)
+    if both:
+        problems.append(
+            f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
+            " a plugin can be enabled or disabled, not both")
+    if "ABAC" in values["authorization_modes"] and not overridden(values, "kube-apiserver", "authorization-mode"):
+        problems.append(
+            f"authorization_modes: {values['authorization_modes']!r} contains 'ABAC': a static policy file that"
+            " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
+            " use Node and RBAC, or keep ABAC deliberately with"
+            " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}")
+    if "AlwaysAllow" in values["authorization_modes"]:
+        problems.append(f"authorization_modes: {values['authorization_modes']!r} contains 'AlwaysAllow', which authorises"
+                        " every request; allowed: Node, RBAC, Webhook, ABAC")
+    if not values["authorization_modes"]:
+        problems.append("authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook")
+    if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
+        problems.append("kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]")
+    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
+        problems.append(
+            "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
+            " kube_apiserver_enable_admission_plugins needs its config file; set it to true")
+    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_event_rate_limits"]:
+        problems.append(
+            "kube_apiserver_admission_event_rate_limits: {} is empty while EventRateLimit is enabled;"
+            " give at least one limit (type, qps, burst)")
+    return problems
+
+
+def _drop_removed_gates(values: Dict[str, Any], problems: List[str]) -> List[str]:
+    """Gates the cluster's release no longer knows: locked to the value asked for -> dropped (a note);
+    asked for the opposite -> a problem (the behaviour cannot be had any more)."""
+    notes: List[str] = []
+    release = _minor(values["kube_version"])
+    for variable in FEATURE_GATE_VARIABLES:
+        kept = []
+        for gate in values[variable]:
+            name, _, flag = gate.partition("=")
+            removed = REMOVED_FEATURE_GATES.get(name)
+            if removed is None or release < _minor(removed[0]):
+                kept.append(gate)
+                continue
+            if (flag == "true") == removed[1]:
+                notes.append(f"{variable}: {gate!r} dropped - the gate was removed in {removed[0]} and the feature is"
+                             f" always {flag} in {values['kube_version']} (a component given it would not start)")
+            else:
+                problems.append(f"{variable}: {gate!r} cannot be honoured - the gate was removed in {removed[0]}"
+                                f" and the feature is always {str(removed[1]).lower()}; remove it")
+        values[variable] = kept
+    return notes
+
+
+def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
+    """Return defaults overlaid with the user's hardening variables, or raise HardeningVarsError."""
+    values = defaults()
+    problems: List[str] = []
+    for name, value in user_vars.items():
+        spec = VARIABLES_BY_NAME.get(name)
+        if spec is None:
+            continue  # not ours: inventories carry many unrelated variables
+        if value is None and spec.nullable:
+            values[name] = None
+            continue
+        message = spec.check(value)
+        if message:
+            problems.append(f"{name}: {_show(value)} {message}")
+        else:
+            values[name] = value
+    if not problems:
+        problems.extend(_cross_checks(values))
+    notes = _drop_removed_gates(values, problems) if not problems else []
+    if problems:
+        raise HardeningVarsError(problems)
+    if "ABAC" in values["authorization_modes"]:
+        notes.append("authorization_modes: ABAC kept because kubeguard_allow_override names kube-apiserver.authorization-mode"
+                     f" ({overridden(values, 'kube-apiserver', 'authorization-mode')})")
+    values["_notes"] = notes
+    # What the user set, as opposed to a default: only their own choices may weaken a node.
+    # (Output of an earlier validate carries its own list: filters re-validate what they are given.)
+    given = user_vars.get("_given")
+    values["_given"] = sorted(given) if isinstance(given, list) else sorted(n for n in user_vars if n in VARIABLES_BY_NAME)
+    return values

@@ -1,0 +1,138 @@
+"""Evaluate a node's hardening operations (node_operations.operations) without writing: what each
+writer module would change, with the same functions those modules use. Runs on the node."""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from . import envfile, multifile, permissions
+from .kubelet_config import merge_fields
+from .manifest import edit_manifest, load_manifest
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _mode_change(path: str, mode: Any) -> List[str]:
+    if mode is None:
+        return []
+    wanted = int(str(mode), 8)
+    current = os.stat(path).st_mode & 0o7777
+    return [f"{path}: mode {current:04o} -> {wanted:04o}"] if current != wanted else []
+
+
+def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
+    text = _read(path)
+    if text is None:
+        raise ValueError(f"{path}: file not found")
+    original = load_manifest(text)
+    updated, changes = transform(original)
+    found = [f"{path}: {c}" for c in changes] if updated != original else []
+    return found + _mode_change(path, mode)
+
+
+def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
+    """(changes, parsed config when it is already what the run would write, fingerprint of the file)."""
+    import yaml
+    from .desired import encryption_config
+
+    text = _read(args["path"])
+    if text is None:
+        return [f"{args['path']}: created"], None, None
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    existing = yaml.safe_load(text)
+    # With a key for the algorithm on the node the run keeps it; without one it would generate one.
+    wanted = encryption_config(existing, args["algorithm"], list(args["resources"]), lambda n: b"\0" * n)
+    changes = [] if wanted == existing else [f"{args['path']}: providers or resources differ (keys not shown)"]
+    changes += _mode_change(args["path"], "0600")
+    if os.stat(args["path"]).st_uid != 0:
+        changes.append(f"{args['path']}: owner is not root")
+    return changes, (existing if not changes else None), fingerprint
+
+
+def _directory(args: Mapping[str, Any]) -> List[str]:
+    path = args["path"]
+    if not os.path.isdir(path):
+        return [f"{path}: created"]
+    stat = os.stat(path)
+    found = _mode_change(path, args.get("mode"))
+    uid = pwd.getpwnam(args["owner"]).pw_uid if args.get("owner") else stat.st_uid
+    gid = grp.getgrnam(args["group"]).gr_gid if args.get("group") else stat.st_gid
+    return found + ([f"{path}: owner {stat.st_uid}:{stat.st_gid}"] if (stat.st_uid, stat.st_gid) != (uid, gid) else [])
+
+
+def _sysctls(wanted: Mapping[str, Any]) -> List[str]:
+    found = []
+    for name, value in wanted.items():
+        current = _read("/proc/sys/" + name.replace(".", "/"))
+        if current is None or current.strip() != str(value):
+            found.append(f"{name}: {None if current is None else current.strip()} -> {value}")
+    return found
+
+
+def _user(name: str) -> List[str]:
+    try:
+        pwd.getpwnam(name)
+        return []
+    except KeyError:
+        return [f"user {name}: created"]
+
+
+def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, List[str]], Optional[str]]:
+    """({component: [changes]}, encryption config fingerprint)."""
+    from .node_operations import config_hash
+
+    changes: Dict[str, List[str]] = {}
+    fingerprint = None
+    for component, ops in operations.items():
+        found: List[str] = []
+        encryption = None
+        if "encryption" in ops:
+            enc_changes, encryption, fingerprint = encryption_state(ops["encryption"])
+            found += enc_changes
+        for kind, args in ops.items():
+            if kind in ("encryption", "config_hash_files"):
+                continue
+            if kind == "static_pod":
+                annotations = dict(args.get("annotations") or {})
+                if "config_hash_files" in ops:
+                    annotations["kubeguard.io/config-hash"] = config_hash([ops["config_hash_files"], encryption])
+                found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations: edit_manifest(
+                    pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host")),
+                    args.get("mode"))
+            elif kind == "kubelet_config":
+                found += _yaml_edit(args["path"], lambda config, a=args: merge_fields(config, a["fields"]), args.get("mode"))
+            elif kind == "env_file":
+                text = _read(args["path"])
+                if text is None:
+                    raise ValueError(f"{args['path']}: file not found")
+                variables = {k: (None if v is None else str(v)) for k, v in args["variables"].items()}
+                found += [f"{args['path']}: {c}" for c in envfile.edit(text, variables)[1]]
+            elif kind == "config_files":
+                for spec in args["files"]:
+                    found += [f"{spec['path']}: {c}" for c in multifile.plan_file(spec)["changes"]]
+            elif kind == "file_modes":
+                found += [permissions.describe(c) for c in permissions.plan(args["entries"], allow_unknown=True)]
+            elif kind == "absent":
+                found += [f"{args['path']}: removed"] if os.path.lexists(args["path"]) else []
+            elif kind == "exists":
+                found += [] if os.path.exists(args["path"]) else [f"{args['path']}: missing"]
+            elif kind == "directory":
+                found += _directory(args)
+            elif kind == "user":
+                found += _user(args["name"])
+            elif kind == "sysctls":
+                found += _sysctls(args)
+            else:
+                raise ValueError(f"unknown operation {kind!r} for {component}")
+        changes[component] = found
+    return changes, fingerprint

@@ -1,0 +1,100 @@
+"""CIS reports from one node's audit: JSON (the stable schema, docs/cis-report.md), JUnit XML for
+CI systems, Markdown for people, and the console summary table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+from .audit import SECTION_TITLES, STATUSES, section_order
+
+SCHEMA = "kubeguard.hardening/cis-report/v1"
+FAIL_ON = ("never", "failed", "level1")
+
+
+def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources: Mapping[str, str],
+          results: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], generated_at: str) -> Dict[str, Any]:
+    return {"schema": SCHEMA, "benchmark": benchmark, "node": node, "generated_at": generated_at,
+            "roles": list(roles), "layout": layout, "sources": dict(sources),
+            "summary": dict(summary), "results": [dict(r) for r in results]}
+
+
+def failures(report: Mapping[str, Any], fail_on: str) -> List[Mapping[str, Any]]:
+    """The results that make verify fail under verify_fail_on."""
+    if fail_on not in FAIL_ON:
+        raise ValueError(f"verify_fail_on: {fail_on!r} must be one of: {', '.join(FAIL_ON)}")
+    if fail_on == "never":
+        return []
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    return [r for r in failed if r.get("level", 1) == 1] if fail_on == "level1" else failed
+
+
+def to_json(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def junit(report: Mapping[str, Any]) -> str:
+    """One testsuite per CIS section, one testcase per control: fail -> <failure>, manual, waived and
+    not_applicable -> <skipped>."""
+    node = report["node"]
+    total = report["summary"].get("total", {})
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name={quoteattr("CIS " + report["benchmark"] + " " + node)} '
+             f'tests="{sum(total.values())}" failures="{total.get("fail", 0)}">']
+    for section in sorted({r["section"] for r in report["results"]}, key=section_order):
+        results = [r for r in report["results"] if r["section"] == section]
+        counts = report["summary"][section]
+        name = f"{node} {section} {SECTION_TITLES.get(section, '')}".strip()
+        lines.append(f'  <testsuite name={quoteattr(name)} tests="{len(results)}" failures="{counts["fail"]}" '
+                     f'skipped="{counts["manual"] + counts["waived"] + counts.get("not_applicable", 0)}">')
+        for r in results:
+            lines.append(f'    <testcase classname={quoteattr(node + "." + section)} name={quoteattr(r["id"] + " " + r["title"])}>')
+            if r["status"] == "fail":
+                message = f"found: {r['found']}; expected: {r['expected']}"
+                lines.append(f'      <failure message={quoteattr(message)}>{escape("remediation: " + str(r["remediation"]))}</failure>')
+            elif r["status"] == "waived":
+                lines.append(f'      <skipped message={quoteattr("waived: " + str(r["waiver"]))}/>')
+            elif r["status"] == "manual":
+                lines.append(f'      <skipped message={quoteattr("manual: " + str(r["remediation"] or r["title"]))}/>')
+            elif r["status"] == "not_applicable":
+                lines.append(f'      <skipped message={quoteattr("not applicable: " + str(r["found"]))}/>')
+            lines.append("    </testcase>")
+        lines.append("  </testsuite>")
+    lines.append("</testsuites>")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: Optional[Any]) -> str:
+    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def summary_table(report: Mapping[str, Any]) -> List[str]:
+    """Console lines: counts per section, then every waived control with its reason (the user's
+    variable that weakens it, or their verify_waivers entry)."""
+    def row(title: str, c: Mapping[str, int]) -> str:
+        return f"{title:<34}{c['pass']:>6}{c['fail']:>6}{c['manual']:>8}{c['waived']:>8}{c.get('not_applicable', 0):>6}"
+    rows = [f"{'section':<34}{'pass':>6}{'fail':>6}{'manual':>8}{'waived':>8}{'n/a':>6}"]
+    for section in sorted((k for k in report["summary"] if k != "total"), key=section_order):
+        rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
+    rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
+    rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]
+    return rows
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    lines = [f"# CIS {report['benchmark']} report: {report['node']}", "",
+             f"Generated {report['generated_at']} by kubeguard.hardening from the node's running processes and files "
+             f"(layout {report['layout']}, roles {', '.join(report['roles'])}).", "",
+             "```", *summary_table(report), "```", ""]
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    if failed:
+        lines += ["## Failed", "", "| control | found | expected | remediation |", "|---|---|---|---|"]
+        lines += [f"| {r['id']} {_cell(r['title'])} | {_cell(r['found'])} | {_cell(r['expected'])} | {_cell(r['remediation'])} |"
+                  for r in failed]
+        lines.append("")
+    lines += ["## All controls", "", "| control | level | status | found | note |", "|---|---|---|---|---|"]
+    for r in report["results"]:
+        note = r["waiver"] if r["status"] == "waived" else (r["remediation"] if r["status"] in ("fail", "manual") else "")
+        lines.append(f"| {r['id']} {_cell(r['title'])} | {r['level']} | {r['status']} | {_cell(r['found'])} | {_cell(note)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,136 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cis_audit
+short_description: Audit a node against the CIS Kubernetes Benchmark from its real state
+version_added: "0.1.0"
+description:
+  - Evaluates every control of the collection's catalogue (CIS Kubernetes Benchmark v1.12 numbering)
+    that applies to the node - section 1 and 3 on control planes, 2 where etcd runs, 4 where a
+    kubelet runs - from real state - the running processes' arguments in C(/proc) (falling back to
+    static pod manifests, C(/etc/etcd.env) or the kubelet's environment files when a component is
+    not running), the kubelet config file it was started with, the apiserver's encryption config and
+    the modes and owners of files. A kubelet flag wins over its config file, as in the kubelet.
+  - Manual controls are reported as C(manual) with their guidance; waived controls as C(waived) with
+    the reason (and still evaluated, so the report shows what was found).
+  - Read-only; the same in check mode.
+options:
+  roles:
+    description:
+      - The node's roles from the inventory - C(control_plane), C(worker), C(etcd). Where etcd or a
+        kubelet is found on the node, C(etcd) / C(worker) are added.
+    type: list
+    elements: str
+    default: []
+  config_dir:
+    description: Kubernetes configuration directory.
+    type: path
+    default: /etc/kubernetes
+  layout:
+    description: C(auto) (detect), C(kubeadm) or C(kubespray).
+    type: str
+    default: auto
+  platforms:
+    description:
+      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
+        returns it; it says how each platform is recognised and where it keeps its files.
+      - Needed on nodes, where only Python files of the collection arrive.
+    type: dict
+  waivers:
+    description: Control id to the reason it is waived.
+    type: dict
+    default: {}
+  node_name:
+    description: Name used in the report.
+    type: str
+    required: true
+  catalogue:
+    description:
+      - The control catalogue (C(benchmark) and C(controls)), as the C(kubeguard_cis_catalogue) filter gives it on
+        the controller. Passed in because only Python files travel to the node.
+    type: dict
+    required: true
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: Audit the node
+  kubeguard.hardening.cis_audit:
+    node_name: "{{ inventory_hostname }}"
+    roles: [control_plane]
+    catalogue: "{{ none | kubeguard.hardening.kubeguard_cis_catalogue }}"
+    waivers:
+      "1.3.7": "controller-manager metrics scraped by Prometheus from the node network"
+  register: cis
+"""
+
+RETURN = r"""
+report:
+  description: The report, in the schema described in the collection's docs/cis-report.md.
+  returned: always
+  type: dict
+"""
+
+import datetime
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            roles=dict(type="list", elements="str", default=[]),
+            config_dir=dict(type="path", default="/etc/kubernetes"),
+            layout=dict(type="str", default="auto"),
+            platforms=dict(type="dict"),
+            waivers=dict(type="dict", default={}),
+            node_name=dict(type="str", required=True),
+            catalogue=dict(type="dict", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    unknown_roles = sorted(set(p["roles"]) - set(audit.ROLE_SECTIONS))
+    if unknown_roles:
+        module.fail_json(msg=f"roles: {unknown_roles} must be among: {', '.join(audit.ROLE_SECTIONS)}")
+    controls = p["catalogue"].get("controls") or []
+    benchmark = p["catalogue"].get("benchmark", "unknown")
+    known = {str(c["id"]) for c in controls}
+    unknown_waivers = sorted(str(k) for k in p["waivers"] if str(k) not in known)
+    if unknown_waivers:
+        module.fail_json(msg=f"verify_waivers: {unknown_waivers} are not CIS control ids of {benchmark}")
+    no_reason = sorted(str(k) for k, v in p["waivers"].items() if not isinstance(v, str) or not v.strip())
+    if no_reason:
+        module.fail_json(msg=f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
+    layout_name = p["layout"]
+    try:
+        if layout_name == "auto":
+            layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"])
+        layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    state = audit.observe(layout)
+    roles = list(dict.fromkeys(p["roles"]))
+    if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:
+        roles.append("etcd")
+    if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
+        roles.append("worker")
+    results = audit.audit(state, roles, p["waivers"], controls=controls)
+    report = reports.build(
+        node=p["node_name"], benchmark=benchmark, roles=roles, layout=layout_name,
+        sources={name: c["source"] for name, c in state["components"].items()},
+        results=results, summary=audit.summarize(results),
+        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    module.exit_json(changed=False, report=report)
+
+
+if __name__ == "__main__":
+    main()

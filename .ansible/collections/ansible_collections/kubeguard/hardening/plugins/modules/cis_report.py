@@ -1,0 +1,60 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# The work is done by the action plugin of the same name, on the controller; this file documents it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cis_report
+short_description: Write a node's CIS report as JSON, JUnit XML and Markdown files on the controller
+version_added: "0.2.0"
+description:
+  - Runs on the controller (an action plugin), in one step for all formats. The files are named after the
+    report's node, C(<node>.json), C(<node>.xml), C(<node>.md), and replaced atomically.
+  - Writes the controller's report files in C(--check) runs too, nothing on the nodes, and reports
+    C(changed=false) - a report describes the cluster, it does not change it.
+options:
+  report:
+    description: The report returned by M(kubeguard.hardening.cis_audit).
+    type: dict
+    required: true
+  dest_dir:
+    description: Directory on the controller (created with mode 0755).
+    type: path
+    required: true
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, xml, md]
+    default: [json, xml, md]
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: Write the reports
+  kubeguard.hardening.cis_report:
+    report: "{{ cis.report }}"
+    dest_dir: "{{ playbook_dir }}/cis-reports"
+"""
+
+RETURN = r"""
+files:
+  description: The paths written.
+  returned: always
+  type: list
+  elements: str
+"""
+
+
+def main():
+    # Only reached when the action plugin is bypassed: the work happens on the controller.
+    from ansible.module_utils.basic import AnsibleModule
+    AnsibleModule(argument_spec={}).fail_json(msg="cis_report runs on the controller (action plugin)")
+
+
+if __name__ == "__main__":
+    main()

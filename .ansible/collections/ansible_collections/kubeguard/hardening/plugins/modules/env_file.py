@@ -1,0 +1,79 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: env_file
+short_description: Set or remove variables in a systemd EnvironmentFile (such as kubespray's /etc/etcd.env)
+version_added: "0.1.0"
+description:
+  - Sets each C(NAME=value) line in place (keeping comments, order and other variables), appends
+    new ones, and removes those given as null - all in one call. Supports check mode and diff mode.
+options:
+  path:
+    description: The environment file.
+    type: path
+    required: true
+  variables:
+    description: Variable name to value; null removes the variable.
+    type: dict
+    required: true
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: etcd client certificate authentication (host deployment)
+  kubeguard.hardening.env_file:
+    path: /etc/etcd.env
+    variables: {ETCD_CLIENT_CERT_AUTH: "true", ETCD_AUTO_TLS: null}
+"""
+
+RETURN = r"""
+changes:
+  description: One line per variable that changed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, write_atomically
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            variables=dict(type="dict", required=True),
+            **BACKUP_OPTIONS,
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not os.path.exists(p["path"]):
+        module.fail_json(msg=f"{p['path']}: file not found")
+    with open(p["path"], encoding="utf-8") as handle:
+        before = handle.read()
+    variables = {k: (None if v is None else str(v)) for k, v in p["variables"].items()}
+    after, changes = edit(before, variables)
+    result = {"changed": bool(changes), "changes": changes, "path": p["path"]}
+    if module._diff:
+        result["diff"] = {"before_header": p["path"], "after_header": p["path"], "before": before, "after": after}
+    if changes and not module.check_mode:
+        if p["backup"]:
+            result["backup_file"] = backup_file(p["path"], p["backup_root"], p["backup_set"])
+        write_atomically(p["path"], after)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

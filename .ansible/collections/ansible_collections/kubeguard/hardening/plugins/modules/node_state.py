@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: node_state
+short_description: Observe a Kubernetes node in one call - layout, running components, kernel parameters
+version_added: "0.1.0"
+description:
+  - Detects whether the node is laid out by kubespray (kubelet config in the config directory) or
+    kubeadm, which components run (from C(/proc), by executable name, so long names such as
+    C(kube-controller-manager) are found), and the current values of kernel parameters.
+  - Read-only; runs in check mode too.
+options:
+  config_dir:
+    description: Kubernetes configuration directory.
+    type: path
+    default: /etc/kubernetes
+  processes:
+    description: Executable names to look for.
+    type: list
+    elements: str
+    default: [kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubelet]
+  sysctls:
+    description: Kernel parameters to read.
+    type: list
+    elements: str
+    default: []
+  kubeconfigs:
+    description: Kubeconfig files whose server addresses are reported (the kubelet's first).
+    type: list
+    elements: path
+    default: [/etc/kubernetes/kubelet.conf]
+  files:
+    description: Paths whose existence is reported (markers such as a pending secret rewrite).
+    type: list
+    elements: path
+    default: []
+  layout:
+    description: Platform (layout) for I(cis_state), a name from I(platforms); C(auto) detects it as I(layout) is reported.
+    type: str
+    default: auto
+  platforms:
+    description:
+      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
+        returns it; it says how each platform is recognised and where it keeps its files.
+      - Needed on nodes, where only Python files of the collection arrive.
+    type: dict
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: Observe the node
+  kubeguard.hardening.node_state:
+    sysctls: [vm.overcommit_memory, kernel.panic]
+  register: state
+"""
+
+RETURN = r"""
+layout:
+  description: C(kubespray) or C(kubeadm).
+  returned: always
+  type: str
+running:
+  description: Process name to whether it runs.
+  returned: always
+  type: dict
+sysctls:
+  description: Kernel parameter to current value (null when it cannot be read).
+  returned: always
+  type: dict
+addresses:
+  description: The node's own IP addresses (loopback excluded), from C(ip -o addr).
+  returned: always
+  type: list
+  elements: str
+apiserver_endpoints:
+  description: Host part of the server URLs in the kubeconfigs (what the kubelet must still reach).
+  returned: always
+  type: list
+  elements: str
+files_exist:
+  description: Path to whether it exists, for each of I(files).
+  returned: always
+  type: dict
+cis_state:
+  description:
+    - What the CIS checks read, as the verify audit reads it - each component's flags (running process,
+      else manifest or env file), the kubelet config, the encryption providers' names (never keys).
+    - The controller judges the hardening plan against it (a run never weakens a passing control).
+  returned: always
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
+
+
+def read_sysctl(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/"), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def own_addresses(module):
+    rc, out, _ = module.run_command(["ip", "-o", "addr", "show"])
+    addresses = []
+    if rc == 0:
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) > 3 and fields[2] in ("inet", "inet6"):
+                address = fields[3].split("/")[0]
+                if not address.startswith("127.") and address != "::1" and not address.startswith("fe80:"):
+                    addresses.append(address)
+    return addresses
+
+
+def kubeconfig_servers(paths):
+    from urllib.parse import urlparse
+    servers = []
+    for path in paths:
+        try:
+            import yaml
+            with open(path, encoding="utf-8") as handle:
+                config = yaml.safe_load(handle) or {}
+        except (OSError, ImportError, ValueError):
+            continue
+        for cluster in config.get("clusters") or []:
+            host = urlparse(str((cluster.get("cluster") or {}).get("server", ""))).hostname
+            if host and host not in servers:
+                servers.append(host)
+    return servers
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/etc/kubernetes"),
+            processes=dict(type="list", elements="str",
+                           default=["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet"]),
+            sysctls=dict(type="list", elements="str", default=[]),
+            kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
+            files=dict(type="list", elements="path", default=[]),
+            layout=dict(type="str", default="auto"),
+            platforms=dict(type="dict"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        layout = catalogue.detect_layout(p["config_dir"], p["platforms"])
+        state = audit.observe(catalogue.layout_for(layout if p["layout"] == "auto" else p["layout"], p["config_dir"],
+                                                   p["platforms"]))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, layout=layout,
+                     running={name: bool(process_args(name)) for name in p["processes"]},
+                     sysctls={name: read_sysctl(name) for name in p["sysctls"]},
+                     addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
+                     files_exist={path: os.path.exists(path) for path in p["files"]}, cis_state=state)
+
+
+if __name__ == "__main__":
+    main()

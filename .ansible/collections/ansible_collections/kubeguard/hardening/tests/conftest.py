@@ -1,0 +1,50 @@
+"""Make the repository importable as ansible_collections.kubeguard.hardening for the unit tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "tests", "fixtures")
+
+
+def _collection_root() -> str:
+    root = os.path.join(tempfile.gettempdir(), "kubeguard-test-collections")
+    link = os.path.join(root, "ansible_collections", "kubeguard", "hardening")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.islink(link) and os.readlink(link) != REPO:
+        os.unlink(link)
+    if not os.path.exists(link):
+        os.symlink(REPO, link)
+    return root
+
+
+sys.path.insert(0, _collection_root())
+
+
+@pytest.fixture
+def seed_vars():
+    """The hardening.yaml of seed 000 (kubespray's guide), as users write it."""
+    import yaml
+    with open(os.path.join(REPO, "tests", "data", "seed-hardening.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture
+def kubeadm_files(tmp_path):
+    """kubeadm's files (tests/fixtures) under tmp_path, a layout pointing at them, and an empty /proc."""
+    import dataclasses
+    import shutil
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
+    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
+    layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
+                                 kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
+                                 kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),
+                                 kubelet_service=str(tmp_path / "kubelet" / "10-kubeadm.conf"))
+    (tmp_path / "proc").mkdir()
+    return tmp_path, layout

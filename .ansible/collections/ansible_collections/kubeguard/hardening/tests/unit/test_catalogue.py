@@ -1,0 +1,316 @@
+"""The catalogue is one consistent source: settings only use modelled variables and known controls,
+every variable has an effect, and the controls a setting claims pass on what that setting writes."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, checks, desired, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+KUBEADM = catalogue.layout_for("kubeadm")
+MANIFESTS = {"kube-apiserver": "kube-apiserver.yaml", "kube-controller-manager": "kube-controller-manager.yaml",
+             "kube-scheduler": "kube-scheduler.yaml", "etcd": "etcd.yaml"}
+
+
+def test_catalogue_shape():
+    controls = catalogue.controls()
+    ids = [str(c["id"]) for c in controls]
+    assert len(ids) == len(set(ids)) >= 120
+    for control in controls:
+        assert {"id", "title", "component", "level", "automated", "remediation"} <= set(control)
+        if "check" in control:
+            for leaf in checks.flag_checks(control):
+                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "set", "unset", "valid_elements")
+
+
+def test_settings_reference_known_variables_and_controls():
+    ids = {str(c["id"]) for c in catalogue.controls()}
+    for setting in catalogue.settings():
+        assert set(setting.variables) <= set(hv.VARIABLES_BY_NAME), setting
+        assert set(setting.controls) <= ids, setting
+        assert setting.component in catalogue.COMPONENTS
+
+
+# A valid non-default value for each variable; the test proves it changes what we compute.
+ALTERNATIVES = {
+    "authorization_modes": ["Node", "RBAC", "Webhook"], "kube_api_anonymous_auth": False,
+    "kube_apiserver_feature_gates": ["AppArmor=true"], "kube_apiserver_request_timeout": "120s",
+    "kube_apiserver_service_account_lookup": False, "kube_profiling": True,
+    "kube_kubeadm_apiserver_extra_args": {"event-ttl": "1h"}, "kubernetes_audit": True,
+    "audit_log_path": "/var/log/k.json", "audit_log_maxage": 31, "audit_log_maxbackups": 11, "audit_log_maxsize": 101,
+    "audit_policy_file": "/etc/kubernetes/p/policy.yaml", "audit_policy_custom_rules": [{"level": "Metadata"}],
+    "tls_min_version": "VersionTLS13", "tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    "kube_encrypt_secret_data": True, "kube_encryption_resources": ["secrets", "configmaps"],
+    "kube_encryption_algorithm": "aescbc",
+    "kube_apiserver_enable_admission_plugins": ["NodeRestriction", "AlwaysPullImages"],
+    "kube_apiserver_disable_admission_plugins": ["DefaultStorageClass"],
+    "kube_apiserver_admission_control_config_file": True,
+    "kube_apiserver_admission_plugins_needs_configuration": ["EventRateLimit"],
+    "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 9, "burst": 9}},
+    "kube_apiserver_admission_plugins_podnodeselector_default_node_selector": "os=linux",
+    "kube_pod_security_use_default": True, "kube_pod_security_default_enforce": "restricted",
+    "kube_pod_security_default_enforce_version": "v1.33", "kube_pod_security_default_audit": "baseline",
+    "kube_pod_security_default_audit_version": "v1.33", "kube_pod_security_default_warn": "baseline",
+    "kube_pod_security_default_warn_version": "v1.33", "kube_pod_security_exemptions_usernames": ["ci"],
+    "kube_pod_security_exemptions_runtime_class_names": ["kata"], "kube_pod_security_exemptions_namespaces": ["kube-system", "x"],
+    "kube_controller_manager_bind_address": "10.0.0.5", "kube_controller_terminated_pod_gc_threshold": 50,
+    "kube_apiserver_service_account_extend_token_expiration": False,
+    "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
+    "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "10.0.0.5",
+    "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
+    "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
+    "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": True,
+    "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
+    "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",
+    "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["RotateKubeletServerCertificate=true"],
+    "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_config_extra_args": {"maxPods": 50}, "kubelet_secure_addresses": "192.168.10.110",
+    "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
+}
+# Variables that act through a role task rather than computed settings (tested with the roles).
+ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
+              "kube_owner", "kube_cert_group",
+              "kubeguard_allow_override"}   # tested in test_hardening_vars and test_never_weaker
+# Variables whose effect shows only together with another one.
+PREREQUISITES = {
+    "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,
+                                                              "kube_apiserver_enable_admission_plugins": ["EventRateLimit", "PodNodeSelector"],
+                                                              "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 1, "burst": 1}}},
+    "kube_apiserver_admission_event_rate_limits": {"kube_apiserver_admission_control_config_file": True,
+                                                   "kube_apiserver_enable_admission_plugins": ["EventRateLimit"],
+                                                   "kube_apiserver_admission_event_rate_limits": {"l": {"type": "User", "qps": 1, "burst": 1}}},
+    "kube_apiserver_admission_plugins_podnodeselector_default_node_selector": {
+        "kube_apiserver_admission_control_config_file": True, "kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
+    "kube_apiserver_admission_control_config_file": {"kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
+}
+for _name in ("audit_log_path", "audit_log_maxage", "audit_log_maxbackups", "audit_log_maxsize", "audit_policy_file",
+              "audit_policy_custom_rules"):
+    PREREQUISITES[_name] = {"kubernetes_audit": True}
+for _name in [n for n in ALTERNATIVES if n.startswith("kube_pod_security_") and n != "kube_pod_security_use_default"]:
+    PREREQUISITES[_name] = {"kube_pod_security_use_default": True}
+PREREQUISITES["kube_config_dir"] = {"kube_pod_security_use_default": True}
+PREREQUISITES["kube_version"] = {"kubelet_feature_gates": ["SeccompDefault=true"]}
+for _name in ("kube_encryption_resources", "kube_encryption_algorithm"):
+    PREREQUISITES[_name] = {"kube_encrypt_secret_data": True}
+
+
+def everything_computed(values):
+    layout = catalogue.layout_for("kubeadm", values["kube_config_dir"])
+    return {
+        "flags": {c: desired.component_flags(values, layout, c) for c in desired.FLAG_COMPONENTS},
+        "kubelet": desired.kubelet_fields(values, layout),
+        "files": desired.apiserver_files(values, layout),
+        "mounts": desired.apiserver_host_paths(values, layout),
+        "secure": desired.kubelet_secure_addresses(values, ["10.0.0.1"], ["10.0.0.9"]),
+        "encryption": catalogue.hardening_paths(values, layout)["encryption_config"] if values["kube_encrypt_secret_data"] else None,
+        "encryption_config": desired.encryption_config(None, values["kube_encryption_algorithm"],
+                                                       values["kube_encryption_resources"], lambda n: b"k" * n),
+    }
+
+
+def test_every_variable_is_covered_by_this_test():
+    assert set(hv.VARIABLES_BY_NAME) == set(ALTERNATIVES) | ROLE_LEVEL
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_every_variable_has_an_effect(name):
+    base = dict(PREREQUISITES.get(name, {}))
+    before = everything_computed(hv.validate(base))
+    after = everything_computed(hv.validate(dict(base, **{name: ALTERNATIVES[name]})))
+    assert before != after, f"{name} changes nothing"
+
+
+def _load(name):
+    with open(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes", "manifests", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
+    """Apply and verify read the same catalogue: after applying the seed, the controls its settings
+    relate to pass, except where the seed itself chose otherwise."""
+    values = hv.validate(seed_vars)
+    context = catalogue.expression_context(values, KUBEADM)
+    index = checks.control_index(catalogue.controls())
+    state = {}
+    for component, manifest in MANIFESTS.items():
+        pod, _ = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
+        state[component] = {"flags": parse_flags(pod["spec"]["containers"][0]["command"])}
+    encryption = desired.encryption_config(None, values["kube_encryption_algorithm"], values["kube_encryption_resources"])
+    state["kube-apiserver"]["encryption_providers"] = [next(iter(p)) for p in encryption["resources"][0]["providers"]]
+    with open(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet", "config.yaml"), encoding="utf-8") as handle:
+        kubelet_config, _ = merge_fields(yaml.safe_load(handle), desired.kubelet_fields(values, KUBEADM))
+    state["kubelet"] = {"flags": {}, "config": kubelet_config}
+    checked, failing = 0, set()
+    for setting in catalogue.settings():
+        if setting.when is not None and not catalogue.evaluate(setting.when, context):
+            continue  # not applied with these variables
+        for control_id in setting.controls:
+            control = index[control_id]
+            if "check" not in control or control["component"] not in state:
+                continue
+            outcome = checks.evaluate(audit.rendered_check(control, context), state[control["component"]])
+            if not outcome.passed:
+                failing.add(control_id)
+            checked += 1
+    assert checked >= 30
+    # The seed's plugin list lacks DenyServiceExternalIPs (CIS 1.2.3, a Manual control); all else passes.
+    assert failing == {"1.2.3"}
+
+
+def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars):
+    context = catalogue.expression_context(hv.validate(seed_vars), KUBEADM)
+    index = checks.control_index(catalogue.controls())
+    flags = parse_flags(_load("kube-apiserver.yaml")["spec"]["containers"][0]["command"])
+    failing = [cid for cid in ("1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27")
+               if not checks.evaluate(audit.rendered_check({"check": index[cid]["check"]}, context), {"flags": flags}).passed]
+    assert failing == ["1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27"]
+
+
+@pytest.mark.parametrize("op,found,expected,result", [
+    ("eq", "false", False, True), ("eq", "true", "false", False), ("noteq", "0", "0", False),
+    ("has", "Node,RBAC", "RBAC", True), ("has", "Node", "RBAC", False), ("nothave", "Node,RBAC", "AlwaysAllow", True),
+    ("gte", "30", 30, True), ("gte", "29", 30, False), ("gte", "abc", 30, False), ("set", None, None, False),
+    ("unset", None, None, True), ("valid_elements", "A,B", ["A", "B", "C"], True), ("valid_elements", "A,D", "A,B", False),
+    ("eq", None, "x", False),
+])
+def test_compare_ops(op, found, expected, result):
+    assert checks.compare(op, found, expected) is result
+
+
+def test_kubelet_flag_wins_over_config():
+    check = {"kubelet": "readOnlyPort", "flag": "read-only-port", "op": "eq", "value": "0", "default": "0"}
+    assert checks.evaluate(check, {"flags": {}, "config": {"readOnlyPort": 0}}).passed
+    assert not checks.evaluate(check, {"flags": {"read-only-port": "10255"}, "config": {"readOnlyPort": 0}}).passed
+    assert checks.evaluate(check, {"flags": {}, "config": {}}).passed  # kubelet default for config files is 0
+
+
+def _roles():
+    return sorted(name for name in os.listdir(os.path.join(os.path.dirname(FIXTURES), "..", "roles")))
+
+
+def _collection_settings():
+    """kubeguard_* settings the roles define (roles/*/defaults/main.yml)."""
+    names = set()
+    roles_dir = os.path.join(os.path.dirname(FIXTURES), "..", "roles")
+    for role in os.listdir(roles_dir):
+        path = os.path.join(roles_dir, role, "defaults", "main.yml")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                names.update((yaml.safe_load(handle) or {}).keys())
+    return names
+
+
+def test_remediation_names_only_real_variables_and_roles():
+    """Every snake_case name in a remediation text is a hardening variable, a role or a collection setting."""
+    import re
+    known = set(hv.VARIABLES_BY_NAME) | set(_roles()) | _collection_settings()
+    unknown = {}
+    for control in catalogue.controls():
+        for name in re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", str(control.get("remediation") or "")):
+            if name not in known:
+                unknown.setdefault(name, []).append(str(control["id"]))
+    assert not unknown, f"remediation names that are no variable, role or setting: {unknown}"
+
+
+def test_settings_list_every_control_they_decide_and_only_those():
+    """Both ways: a control whose check reads a setting's flag or field is listed by that setting; a
+    control a setting lists reads its key, or its remediation names one of the setting's variables."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+    controls = {str(c["id"]): c for c in catalogue.controls()}
+    problems = []
+    for setting in catalogue.settings():
+        reading = {cid for cid, c in controls.items() if c["component"] == setting.component and never_weaker.reads_key(c, setting.key)}
+        for cid in sorted(reading - set(setting.controls)):
+            problems.append(f"{setting.component} {setting.key} does not list {cid}, whose check reads it")
+        for cid in sorted(set(setting.controls) - reading):
+            control = controls[cid]
+            named = any(v in str(control.get("remediation")) for v in setting.variables)
+            if not named:
+                problems.append(f"{setting.component} {setting.key} lists {cid}, which neither reads it nor names its variables")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_file_control_names_the_role_that_changes_it():
+    for control in catalogue.controls():
+        if control["component"] == "files":
+            assert control.get("applied_by") in _roles(), control["id"]
+
+
+def test_role_readmes_separate_changed_from_verified_controls():
+    with open(os.path.join(os.path.dirname(FIXTURES), "..", "roles", "kubelet", "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    changes, _, verifies = text.partition("## Controls of its components it only verifies")
+    assert "| 4.2.1 |" in changes and "| 4.2.3 |" in verifies and "| 4.2.3 |" not in changes
+    assert "| 4.2.14 |" in changes      # seccompDefault remediates it
+
+
+@pytest.mark.parametrize("algorithm", hv.ENCRYPTION_ALGORITHMS)
+def test_every_encryption_algorithm_apply_accepts_passes_1_2_28(algorithm):
+    config = desired.encryption_config(None, algorithm, ["secrets"], lambda n: b"k" * n)
+    providers = [next(iter(p)) for p in config["resources"][0]["providers"]]
+    control = checks.control_index(catalogue.controls())["1.2.28"]
+    check = audit.rendered_check(control, {"layout": KUBEADM.as_dict(), "etcd_data_dir": "/var/lib/etcd"})
+    assert checks.evaluate(check, {"encryption_providers": providers}).passed
+    assert not checks.evaluate(check, {"encryption_providers": ["identity", algorithm]}).passed
+
+
+def test_every_setting_is_verified_or_says_why_not():
+    """A setting with no control must carry a written reason (unverified); one with controls must not."""
+    raw = catalogue.load()["settings"]
+    missing = [f"{s['component']} {s.get('flag') or s.get('field')}" for s in raw if not s.get("controls") and not s.get("unverified")]
+    both = [f"{s['component']} {s.get('flag') or s.get('field')}" for s in raw if s.get("controls") and s.get("unverified")]
+    assert missing == [] and both == []
+    assert all(len(str(s["unverified"])) > 30 for s in raw if s.get("unverified"))
+
+
+def test_platforms_are_data(tmp_path):
+    """Detection and paths come from platforms/*.yml; a new platform is one more entry, no code."""
+    platforms = catalogue.load_platforms()
+    assert set(platforms) >= {"kubeadm", "kubespray"}
+    (tmp_path / "kubelet-config.yaml").write_text("kind: KubeletConfiguration\n")
+    assert catalogue.detect_layout(str(tmp_path)) == "kubespray"
+    assert catalogue.detect_layout(str(tmp_path / "empty")) == "kubeadm"
+    extra = dict(platforms, k3s={"name": "k3s", "detect": {"file_exists": "/nonexistent/{config_dir}/k3s.yaml"},
+                                 "layout": dict(platforms["kubeadm"]["layout"], pki_dir="/var/lib/rancher/k3s/server/tls")})
+    assert catalogue.layout_for("k3s", "/etc/kubernetes", extra).pki_dir == "/var/lib/rancher/k3s/server/tls"
+    assert catalogue.layout_for("kubespray", "/srv/k8s").kubelet_env == "/srv/k8s/kubelet.env"
+    with pytest.raises(ValueError, match="must be one of: kubeadm, kubespray"):
+        catalogue.layout_for("rke2")
+    with pytest.raises(ValueError, match="detect: default"):
+        catalogue.detect_layout("/nonexistent", {"x": {"name": "x", "detect": {"file_exists": "/nonexistent/y"}, "layout": {}}})
+
+
+def _jinja(expression, context):
+    from jinja2.nativetypes import NativeEnvironment
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    env = NativeEnvironment()
+    env.filters.update({"kbool": expressions.FILTERS["kbool"], "feature_gate_map": expressions.FILTERS["feature_gate_map"]})
+    return env.compile_expression(expression, undefined_to_none=False)(**context)
+
+
+@pytest.mark.parametrize("variables", ["defaults", "seed", "alternatives"])
+def test_one_expression_language_means_what_jinja_means(variables, seed_vars):
+    """The catalogue's expressions (module_utils/expressions.py, no Jinja on nodes) give what the
+    same text gives in Jinja, for every setting and condition, with three sets of variables."""
+    chosen = {"defaults": {}, "seed": seed_vars, "alternatives": dict(ALTERNATIVES, kube_version="v1.34.4")}[variables]
+    values = hv.validate(chosen)
+    context = catalogue.expression_context(values, KUBEADM)
+    for setting in catalogue.settings():
+        for expression in filter(None, (setting.value, setting.when)):
+            assert catalogue.evaluate(expression, context) == _jinja(expression, context), expression
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("__import__('os')", "Call"), ("kube_profiling.__class__", "no '__class__'"), ("x | shell", "unknown filter"),
+    ("unknown_name", "unknown name"), ("kube_profiling[0]", "Subscript"), ("lambda: 1", "Lambda"), ("a b", "expression"),
+])
+def test_expression_language_refuses_anything_else(expression, message):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    with pytest.raises(expressions.ExpressionError, match=message):
+        expressions.evaluate(expression, {"kube_profiling": False, "x": 1})

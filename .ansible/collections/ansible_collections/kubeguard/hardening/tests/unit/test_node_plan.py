@@ -1,0 +1,162 @@
+"""Plan, then act: node_plan evaluates exactly the writes the roles make (the operations they take
+their arguments from), with the writer modules' own code. On kubeadm's real files: a fresh node has
+changes per component; once those same operations are applied, the plan is empty; any drift of a
+managed file shows again under the right component."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import (
+    audit, hardening_vars as hv, multifile, never_weaker, node_operations, node_plan, permissions)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit as edit_env
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
+from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import dump_yaml, edit_manifest, load_manifest
+
+SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                    "molecule", "shared", "vars", "hardening-seed.yml")
+
+
+@pytest.fixture
+def node(kubeadm_files):
+    root, layout = kubeadm_files
+    layout = dataclasses.replace(layout, cni_conf_dir=str(root / "cni"), proxy_kubeconfig=str(root / "proxy.conf"))
+    (root / "cni").mkdir()
+    (root / "cni" / "10-net.conflist").write_text("{}\n")
+    os.chmod(root / "cni" / "10-net.conflist", 0o644)
+    settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
+                "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
+                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "kubelet_serving_cert": str(root / "serving.pem")}
+    return root, layout, settings
+
+
+def build(values, layout, root, settings):
+    values = dict(values, etcd_data_dir=str(root / "etcd-data"), audit_log_path=str(root / "audit" / "audit.log"),
+                  audit_policy_file=str(root / "etc" / "audit-policy.yaml"))
+    os.makedirs(values["etcd_data_dir"], exist_ok=True)
+    state = audit.observe(layout, str(root / "proc"))
+    plan = never_weaker.plan(values, layout, state)
+    return node_operations.operations(values, layout, plan, {"control_plane": True, "etcd_host": False,
+                                                             "kubelet_running": False, "kubelet_allowed": ["localhost"]},
+                                      settings)
+
+
+def apply(ops):
+    """What the writer modules do with the same arguments (their module_utils functions)."""
+    for component, kinds in ops.items():
+        encryption = None
+        for kind, args in kinds.items():
+            if kind == "static_pod":
+                annotations = {}
+                if "config_hash_files" in kinds:
+                    annotations["kubeguard.io/config-hash"] = node_operations.config_hash([kinds["config_hash_files"], encryption])
+                with open(args["path"], encoding="utf-8") as handle:
+                    pod, _ = edit_manifest(load_manifest(handle.read()), args["flags"], args.get("host_paths") or [],
+                                           None, annotations, args.get("probe_host"))
+                with open(args["path"], "w", encoding="utf-8") as handle:
+                    handle.write(dump_yaml(pod))
+                os.chmod(args["path"], int(args["mode"], 8))
+            elif kind == "kubelet_config":
+                with open(args["path"], encoding="utf-8") as handle:
+                    config, _ = merge_fields(yaml.safe_load(handle), args["fields"])
+                with open(args["path"], "w", encoding="utf-8") as handle:
+                    handle.write(dump_yaml(config))
+                os.chmod(args["path"], int(args["mode"], 8))
+            elif kind == "config_files":
+                multifile.apply_files(args["files"], False, False, "/nonexistent", "x")
+            elif kind == "file_modes":
+                permissions.apply(permissions.plan(args["entries"]))
+            elif kind == "directory":
+                os.makedirs(args["path"], exist_ok=True)
+                os.chmod(args["path"], int(args["mode"], 8))
+            elif kind == "env_file":
+                with open(args["path"], encoding="utf-8") as handle:
+                    text, _ = edit_env(handle.read(), args["variables"])
+                with open(args["path"], "w", encoding="utf-8") as handle:
+                    handle.write(text)
+
+
+def test_fresh_node_has_a_plan_per_component_and_none_once_applied(node):
+    root, layout, settings = node
+    with open(SEED, encoding="utf-8") as handle:
+        seed = yaml.safe_load(handle)
+    seed.pop("kube_encrypt_secret_data")          # encryption keys: tested below
+    values = hv.validate(dict(seed, etcd_deployment_type="kubeadm"))
+    ops = build(values, layout, root, settings)
+    changes, _ = node_plan.evaluate(ops)
+    pending = {c for c, found in changes.items() if found}
+    assert pending >= {"sysctl", "etcd", "audit", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                       "kubelet", "file_permissions"}
+    assert any("--profiling=false" in line or "profiling" in line for line in changes["kube-scheduler"])
+    apply(ops)
+    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    assert {c: found for c, found in changes.items() if found} == {}
+
+
+@pytest.mark.parametrize("drift, component", [
+    (lambda root, layout: os.chmod(os.path.join(layout.manifests_dir, "kube-scheduler.yaml"), 0o644), "kube-scheduler"),
+    (lambda root, layout: os.chmod(os.path.join(layout.manifests_dir, "kube-scheduler.yaml"), 0o644), "file_permissions"),
+    (lambda root, layout: _edit_kubelet(layout, readOnlyPort=10255), "kubelet"),
+    (lambda root, layout: os.remove(root / "90-firewall.conf"), "kubelet"),
+    (lambda root, layout: (root / "sysctl.conf").write_text("vm.overcommit_memory=0\n"), "sysctl"),
+    (lambda root, layout: _edit_manifest_flag(layout, "kube-apiserver", "--profiling=true"), "kube-apiserver"),
+    (lambda root, layout: (root / "etc" / "admission-controls" / "podsecurity.yaml").write_text("x: 1\n"), "kube-apiserver"),
+    (lambda root, layout: os.chmod(root / "etcd-data", 0o755), "etcd"),
+    (lambda root, layout: os.chmod(root / "etc" / "pki" / "ca.key", 0o644), "file_permissions"),
+])
+def test_drift_of_a_managed_file_shows_in_the_plan(node, drift, component):
+    root, layout, settings = node
+    with open(SEED, encoding="utf-8") as handle:
+        seed = yaml.safe_load(handle)
+    seed.pop("kube_encrypt_secret_data")
+    values = hv.validate(dict(seed, etcd_deployment_type="kubeadm"))
+    apply(build(values, layout, root, settings))
+    drift(root, layout)
+    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    assert changes[component], changes
+
+
+def _edit_kubelet(layout, **fields):
+    with open(layout.kubelet_config, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    config.update(fields)
+    with open(layout.kubelet_config, "w", encoding="utf-8") as handle:
+        handle.write(dump_yaml(config))
+
+
+def _edit_manifest_flag(layout, component, flag):
+    path = os.path.join(layout.manifests_dir, f"{component}.yaml")
+    with open(path, encoding="utf-8") as handle:
+        pod = yaml.safe_load(handle)
+    name = flag.split("=")[0]
+    command = [a for a in pod["spec"]["containers"][0]["command"] if not a.startswith(name + "=")] + [flag]
+    pod["spec"]["containers"][0]["command"] = command
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(dump_yaml(pod))
+
+
+def test_encryption_config_plan_keeps_keys_out_and_sees_a_missing_or_changed_config(node):
+    root, layout, settings = node
+    values = hv.validate({"kube_encrypt_secret_data": True})
+    ops = build(values, layout, root, settings)
+    changes, fingerprint = node_plan.evaluate(ops)
+    assert any("created" in line for line in changes["kube-apiserver"]) and fingerprint is None
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import desired
+    config = desired.encryption_config(None, "secretbox", ["secrets"], lambda n: b"s" * n)
+    path = ops["kube-apiserver"]["encryption"]["path"]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(config, sort_keys=False))
+    os.chmod(path, 0o600)
+    changes, fingerprint = node_plan.evaluate({"kube-apiserver": {"encryption": ops["kube-apiserver"]["encryption"]}})
+    assert changes["kube-apiserver"] == [] and len(fingerprint) == 64
+    changes, _ = node_plan.evaluate({"kube-apiserver": {"encryption": dict(ops["kube-apiserver"]["encryption"], algorithm="aescbc")}})
+    assert changes["kube-apiserver"] and all("c2Nj" not in line and "sss" not in line for line in changes["kube-apiserver"])
+
+
+def test_unknown_operation_is_an_error():
+    with pytest.raises(ValueError, match="unknown operation"):
+        node_plan.evaluate({"kubelet": {"reboot": {}}})

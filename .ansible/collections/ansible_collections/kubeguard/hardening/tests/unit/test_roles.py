@@ -1,0 +1,39 @@
+"""Role defaults, argument specs and READMEs agree with the variable model."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLE_DEFAULTS = sorted(glob.glob(os.path.join(REPO, "roles", "*", "defaults", "main.yml")))
+
+
+@pytest.mark.parametrize("path", ROLE_DEFAULTS, ids=[p.split(os.sep)[-3] for p in ROLE_DEFAULTS])
+def test_role_defaults_are_kubesprays(path):
+    with open(path, encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle) or {}
+    modelled = {k: v for k, v in defaults.items() if k in hv.VARIABLES_BY_NAME}
+    for name, value in modelled.items():
+        assert value == hv.VARIABLES_BY_NAME[name].default, f"{path}: {name}"
+
+
+def test_every_role_has_argument_specs_and_readme():
+    for role in ("apiserver", "audit", "controller_manager", "scheduler", "etcd", "kubelet", "sysctl", "file_permissions"):
+        assert os.path.exists(os.path.join(REPO, "roles", role, "meta", "argument_specs.yml")), role
+        assert os.path.exists(os.path.join(REPO, "roles", role, "README.md")), role
+
+
+def test_generated_role_docs_are_current():
+    from conftest import _collection_root
+    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_role_docs.py"), "--check"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
