@@ -27,20 +27,6 @@ options:
     type: list
     elements: str
     default: []
-  config_dir:
-    description: Kubernetes configuration directory.
-    type: path
-    default: /etc/kubernetes
-  layout:
-    description: C(auto) (detect), C(kubeadm) or C(kubespray).
-    type: str
-    default: auto
-  platforms:
-    description:
-      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
-        returns it; it says how each platform is recognised and where it keeps its files.
-      - Needed on nodes, where only Python files of the collection arrive.
-    type: dict
   waivers:
     description: Control id to the reason it is waived.
     type: dict
@@ -55,6 +41,8 @@ options:
         the controller. Passed in because only Python files travel to the node.
     type: dict
     required: true
+extends_documentation_fragment:
+  - kubeguard.hardening.platform
 author:
   - kubeguard.hardening developers
 """

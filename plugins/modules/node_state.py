@@ -15,10 +15,6 @@ description:
     C(kube-controller-manager) are found), and the current values of kernel parameters.
   - Read-only; runs in check mode too.
 options:
-  config_dir:
-    description: Kubernetes configuration directory.
-    type: path
-    default: /etc/kubernetes
   processes:
     description: Executable names to look for.
     type: list
@@ -39,16 +35,8 @@ options:
     type: list
     elements: path
     default: []
-  layout:
-    description: Platform (layout) for I(cis_state), a name from I(platforms); C(auto) detects it as I(layout) is reported.
-    type: str
-    default: auto
-  platforms:
-    description:
-      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
-        returns it; it says how each platform is recognised and where it keeps its files.
-      - Needed on nodes, where only Python files of the collection arrive.
-    type: dict
+extends_documentation_fragment:
+  - kubeguard.hardening.platform
 author:
   - kubeguard.hardening developers
 """
