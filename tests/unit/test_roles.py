@@ -37,3 +37,29 @@ def test_generated_role_docs_are_current():
     proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_role_docs.py"), "--check"],
                           env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_node_module_that_reads_the_platform_gets_its_data():
+    """node_state and cis_audit run on nodes, where the platform data files are not: every task that
+    calls them passes `platforms` (a bare call fails on a real node)."""
+    import glob
+    import yaml
+    missing = []
+
+    def walk(tasks, path):
+        for task in tasks or []:
+            if not isinstance(task, dict):
+                continue
+            for key in ("block", "rescue", "always", "tasks"):
+                walk(task.get(key), path)
+            for module in ("kubeguard.hardening.node_state", "kubeguard.hardening.cis_audit"):
+                if module in task and "platforms" not in (task[module] or {}):
+                    missing.append(f"{path}: {task.get('name')}")
+
+    files = glob.glob(os.path.join(REPO, "roles", "*", "tasks", "*.yml")) + glob.glob(os.path.join(REPO, "playbooks", "*.yml"))
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+        plays = data if isinstance(data, list) else []
+        walk(plays, path)
+    assert len(files) > 10 and missing == []
