@@ -89,7 +89,9 @@ def kubeguard_layout(layout):
 
 
 def kubeguard_paths(values, layout):
-    return catalogue.hardening_paths(_values(values), catalogue.layout_for(layout))
+    """The node's paths (layout and hardening files) in kube_config_dir, as its operations use them."""
+    values = _values(values)
+    return catalogue.node_paths(values, catalogue.layout_for(str(layout), values["kube_config_dir"]))
 
 
 def kubeguard_secure_addresses(values, node_addresses, control_plane_endpoints):

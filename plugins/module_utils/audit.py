@@ -31,11 +31,10 @@ SECTION_TITLES = {
 }
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
 ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
-SECTION_ROLES = {"1": "control plane", "2": "etcd member", "3": "control plane", "4": "worker"}
+ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
 # Section K (our own checks beyond CIS) applies by component, not by section.
 COMPONENT_ROLES = {"kube-apiserver": "control_plane", "kube-controller-manager": "control_plane",
                    "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker"}
-ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
 # from the API they are reported manual on every node, never left out.
 CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
@@ -195,7 +194,8 @@ def role_of(control: Mapping[str, Any]) -> str:
     cid = str(control["id"])
     if section(cid) == "K":
         return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
-    return SECTION_ROLES.get(section(cid), "node of this section")
+    roles = [role for role, sections in ROLE_SECTIONS.items() if section(cid) in sections]
+    return ROLE_NAMES[roles[0]] if roles else "node of this section"
 
 
 def section_order(name: str):

@@ -121,6 +121,11 @@ def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]
     }
 
 
+def node_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+    """Everything a node's roles write or read: the layout's paths and the hardening files."""
+    return {**layout.as_dict(), **hardening_paths(values, layout)}
+
+
 @lru_cache(maxsize=4)
 def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:

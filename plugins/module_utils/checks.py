@@ -105,13 +105,16 @@ def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Outcome:
     return Outcome(passed, f"{label}={found}" if found is not None else f"{label} not set")
 
 
+def leaves(check: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """Every leaf of a check, however nested in all/any."""
+    if "all" in check or "any" in check:
+        return [leaf for part in (check.get("all") or check.get("any")) for leaf in leaves(part)]
+    return [check] if check else []
+
+
 def flag_checks(control: Mapping[str, Any]) -> List[Mapping[str, Any]]:
-    """The leaf flag/kubelet checks of a control, however nested (for tests and reports)."""
-    def leaves(check: Mapping[str, Any]) -> List[Mapping[str, Any]]:
-        if "all" in check or "any" in check:
-            return [leaf for part in (check.get("all") or check.get("any")) for leaf in leaves(part)]
-        return [check] if ("flag" in check or "kubelet" in check) else []
-    return leaves(control.get("check") or {})
+    """The leaf flag/kubelet checks of a control (for tests and reports)."""
+    return [leaf for leaf in leaves(control.get("check") or {}) if "flag" in leaf or "kubelet" in leaf]
 
 
 def control_index(controls: Sequence[Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:

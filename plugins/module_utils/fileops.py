@@ -79,6 +79,27 @@ def write_atomically(path: str, content: str, mode: Optional[int] = None) -> Non
         raise
 
 
+def plan_yaml_edit(path: str, transform, mode: Optional[int] = None) -> dict:
+    """What edit_yaml_file would do to path, without writing (the node_plan module asks the same):
+    {'original', 'updated', 'changes', 'changed'}. Raises ValueError naming the path."""
+    from .manifest import load_manifest  # local: keeps this module importable without PyYAML
+
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: file not found")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        original = load_manifest(text)
+        updated, changes = transform(original)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    current_mode = os.stat(path).st_mode & 0o7777
+    mode_changed = mode is not None and current_mode != mode
+    if mode_changed:
+        changes.append(f"~ mode: {current_mode:04o} -> {mode:04o}")
+    return {"original": original, "updated": updated, "changes": changes, "changed": updated != original or mode_changed}
+
+
 def edit_yaml_file(module, path: str, transform, backup: bool, backup_root: str, backup_set: str, mode: Optional[int] = None):
     """Shared flow of our file-editing modules (AnsibleModule in, exit_json/fail_json out).
 
@@ -86,23 +107,14 @@ def edit_yaml_file(module, path: str, transform, backup: bool, backup_root: str,
     changes, so kubeadm's formatting never counts as a change; in check mode nothing is written.
     --diff shows both sides normalised the same way, so only real changes appear.
     """
-    from .manifest import dump_yaml, load_manifest  # local: keeps this module importable without PyYAML
+    from .manifest import dump_yaml  # local: keeps this module importable without PyYAML
 
-    if not os.path.exists(path):
-        module.fail_json(msg=f"{path}: file not found")
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
     try:
-        original = load_manifest(text)
-        updated, changes = transform(original)
+        plan = plan_yaml_edit(path, transform, mode)
     except ValueError as exc:
-        module.fail_json(msg=f"{path}: {exc}")
-    current_mode = os.stat(path).st_mode & 0o7777
-    mode_changed = mode is not None and current_mode != mode
-    changed = updated != original or mode_changed
-    if mode_changed:
-        changes.append(f"~ mode: {current_mode:04o} -> {mode:04o}")
-    result = {"changed": changed, "path": path, "changes": changes}
+        module.fail_json(msg=str(exc))
+    original, updated, changed = plan["original"], plan["updated"], plan["changed"]
+    result = {"changed": changed, "path": path, "changes": plan["changes"]}
     if module._diff:
         result["diff"] = {"before_header": path, "after_header": path,
                           "before": dump_yaml(original), "after": dump_yaml(updated)}

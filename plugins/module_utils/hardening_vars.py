@@ -278,20 +278,19 @@ def _is_string_map(value: Any) -> Optional[str]:
 
 # What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
 # kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
-OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
-_OVERRIDE_KEY_RE = re.compile(r"(kube-apiserver|kube-controller-manager|kube-scheduler|etcd)\.[a-z0-9][a-z0-9-]*"
+FLAG_OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+_OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
 _CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _is_overrides(value: Any) -> Optional[str]:
-    allowed = ("must be a mapping of component.flag (e.g. kube-apiserver.authorization-mode) or"
-               " kubelet.field to the reason you accept the weaker setting")
+    keys = "component.flag (e.g. kube-apiserver.authorization-mode) or kubelet.field"
     if not isinstance(value, dict):
-        return allowed
+        return f"must be a mapping of {keys} to the reason you accept the weaker setting"
     for key, reason in value.items():
         if not isinstance(key, str) or not _OVERRIDE_KEY_RE.fullmatch(key):
-            return f"has an invalid key {_show(key)}: each key " + allowed.split(" ", 1)[1].replace("a mapping of ", "")
+            return f"has an invalid key {_show(key)}: each key must be {keys}"
         if not isinstance(reason, str) or not reason.strip() or _CONTROL_CHARS_RE.search(reason):
             return (f"has no usable reason for {key!r} ({_show(reason)}): give a one-line text saying why;"
                     " it is printed in every report")

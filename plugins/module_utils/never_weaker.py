@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import audit, catalogue, desired, hardening_vars
+from . import audit, catalogue, checks, desired, hardening_vars
 from .catalogue import Layout
 from .kubelet_config import KubeletConfigError, get_field, merge_fields
 
@@ -48,11 +48,8 @@ def desired_with_origins(values: Mapping[str, Any], layout: Layout,
 
 def _reads(check: Mapping[str, Any]) -> List[str]:
     """The keys (flag names, kubelet config fields) a check looks at."""
-    if "all" in check or "any" in check:
-        return [key for part in (check.get("all") or check.get("any")) for key in _reads(part)]
-    if "encryption_providers" in check:
-        return [ENCRYPTION_KEY]
-    return [check[k] for k in ("kubelet", "flag") if k in check]
+    return [ENCRYPTION_KEY if "encryption_providers" in leaf else leaf[key]
+            for leaf in checks.leaves(check) for key in ("kubelet", "flag", "encryption_providers") if key in leaf]
 
 
 def _same_key(read: str, key: str) -> bool:
@@ -142,7 +139,8 @@ def plan_component(values: Mapping[str, Any], layout: Layout, state: Mapping[str
                          "variables": list(origins.get(key, ()))})
 
     # A control that fails with the user's values and would pass without them is theirs to own.
-    fallback = desired_with_origins(_without_user_choices(values), layout, component)[0]
+    defaults = _without_user_choices(values)
+    fallback = desired_with_origins(defaults, layout, component)[0]
     after = overlay(state, component, applied, values)
     waived: Dict[str, str] = {}
     for control in relevant:
@@ -154,7 +152,7 @@ def plan_component(values: Mapping[str, Any], layout: Layout, state: Mapping[str
         alternative = {k: v for k, v in applied.items() if k not in user_keys}
         alternative.update({k: fallback.get(k) for k in user_keys if k in fallback or component != "kubelet"})
         weakened_now = _judge(control, state) and present
-        if weakened_now or _judge(control, overlay(state, component, alternative, _without_user_choices(values))):
+        if weakened_now or _judge(control, overlay(state, component, alternative, defaults)):
             waived[str(control["id"])] = _reason(values, component, user_keys, applied, origins, given)
     return {"settings": applied, "kept": kept, "waived": waived}
 

@@ -64,7 +64,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     node: {control_plane, etcd_host (bool), kubelet_allowed (firewall allow list), sysctls (current)}.
     settings: the collection's own settings (file locations, etcd user, audit shared dirs, sysctl apply).
     """
-    paths = {**layout.as_dict(), **catalogue.hardening_paths(values, layout)}
+    paths = catalogue.node_paths(values, layout)
     ops: Dict[str, Dict[str, Any]] = {}
     ops["sysctl"] = {"config_files": {"files": [{"path": settings["sysctl_file"], "mode": "0644",
                                                   "content": sysctl_file_content()}]}}

@@ -10,8 +10,9 @@ import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import envfile, multifile, permissions
+from .fileops import plan_yaml_edit
 from .kubelet_config import merge_fields
-from .manifest import edit_manifest, load_manifest
+from .manifest import edit_manifest
 
 
 def _read(path: str) -> Optional[str]:
@@ -31,13 +32,8 @@ def _mode_change(path: str, mode: Any) -> List[str]:
 
 
 def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
-    text = _read(path)
-    if text is None:
-        raise ValueError(f"{path}: file not found")
-    original = load_manifest(text)
-    updated, changes = transform(original)
-    found = [f"{path}: {c}" for c in changes] if updated != original else []
-    return found + _mode_change(path, mode)
+    plan = plan_yaml_edit(path, transform, None if mode is None else int(str(mode), 8))
+    return [f"{path}: {change}" for change in plan["changes"]] if plan["changed"] else []
 
 
 def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
@@ -53,9 +49,7 @@ def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[
     # With a key for the algorithm on the node the run keeps it; without one it would generate one.
     wanted = encryption_config(existing, args["algorithm"], list(args["resources"]), lambda n: b"\0" * n)
     changes = [] if wanted == existing else [f"{args['path']}: providers or resources differ (keys not shown)"]
-    changes += _mode_change(args["path"], "0600")
-    if os.stat(args["path"]).st_uid != 0:
-        changes.append(f"{args['path']}: owner is not root")
+    changes += _mode_change(args["path"], "0600")   # its owner is file_permissions' (root:root)
     return changes, (existing if not changes else None), fingerprint
 
 
