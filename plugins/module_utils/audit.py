@@ -19,7 +19,7 @@ import yaml
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
-from .health import process_args, process_environ
+from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, parse_flags, running_command
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
@@ -78,6 +78,23 @@ def _etcd_env_flags(text: str) -> Dict[str, Optional[str]]:
     return flags
 
 
+def platform_component_flags(component: str, layout: Layout, journal: Mapping[str, List[str]]) -> Dict[str, Any]:
+    """A platform whose one process runs every component (k3s): the arguments its current run logged
+    for the component, else what its config file gives the component (not running)."""
+    if component in journal:
+        return {"source": "process log", "flags": parse_flags(journal[component][1:])}
+    list_key = (layout.components.get("arg_lists") or {}).get(component)
+    text = _read(str(layout.components.get("config", "")))
+    if list_key and text is not None:
+        from .k3s_config import K3sConfigError, component_args
+        try:
+            doc = yaml.safe_load(text) or {}
+            return {"source": "config file", "flags": component_args(doc, list_key) if isinstance(doc, dict) else {}}
+        except (yaml.YAMLError, K3sConfigError):
+            return {"source": "config file", "flags": {}}
+    return {"source": "absent", "flags": {}}
+
+
 def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
                     etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
     """{'source': process|manifest|env file|absent, 'flags': {...}} for one component."""
@@ -124,9 +141,13 @@ def _encryption_providers(path: Optional[str]) -> List[str]:
     return []
 
 
-def observe(layout: Layout, proc_root: str = "/proc") -> Dict[str, Any]:
+def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None) -> Dict[str, Any]:
     """Everything the checks read, from the node itself."""
-    components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
+    if layout.components.get("units"):
+        journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
+        components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
+    else:
+        components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
     kubelet_flags = components["kubelet"]["flags"]
     config_path = kubelet_flags.get("config") or layout.kubelet_config
     config_text = _read(config_path)

@@ -8,7 +8,7 @@ The catalogue is the one source both paths read: ``desired_flags`` / ``desired_k
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -50,9 +50,23 @@ class Layout:
     client_ca_file: str
     proxy_kubeconfig: str
     cni_conf_dir: str = "/etc/cni/net.d"
+    # The hardening files' locations where the platform wants its own (platform data `files`).
+    files: Mapping[str, str] = field(default_factory=dict)
+    # How components are configured: static pods + files (empty), or one config of the platform (k3s).
+    components: Mapping[str, Any] = field(default_factory=dict)
+    # Settings the platform satisfies its own way: "component.key" -> why (never written there).
+    skip: Mapping[str, str] = field(default_factory=dict)
+    # CIS 1.1 / 4.1 permission targets: {path, mode, owner, group, recurse, dir_mode, exclude}, paths
+    # with {layout and hardening path names}, owners {pki_owner} / {pki_group} (the user's choice).
+    file_modes: Tuple[Mapping[str, Any], ...] = ()
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def config_kind(self) -> str:
+        """static_pods (kubeadm, kubespray) or the platform's one config writer (k3s_config)."""
+        return str(self.components.get("kind", "static_pods"))
 
 
 # libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
@@ -69,6 +83,10 @@ def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
             with open(os.path.join(directory, entry), encoding="utf-8") as handle:
                 data = yaml.load(handle, Loader=_LOADER)
             found[data["name"]] = data
+    for name, data in found.items():
+        # `inherits: other`: the other platform's keys, then this one's (one level)
+        if data.get("inherits"):
+            found[name] = {**found[data["inherits"]], **{k: v for k, v in data.items() if k != "inherits"}}
     return found
 
 
@@ -100,13 +118,19 @@ def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Option
     known = _platforms(platforms)
     if name not in known:
         raise ValueError(f"layout: {name!r} must be one of: {', '.join(sorted(known))}")
-    paths = {key: str(value).format(config_dir=config_dir) for key, value in known[name]["layout"].items()}
-    return Layout(name=name, config_dir=config_dir, **paths)
+    data = known[name]
+    paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
+    return Layout(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
+                  components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
+                  file_modes=tuple(data.get("file_modes") or ()), **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:
-    """The files our settings point components at (kubespray's locations)."""
+    """The files our settings point components at: kubespray's locations, or the platform's own
+    (the audit paths only where the user did not choose them)."""
     admission_dir = f"{layout.config_dir}/admission-controls"
+    given = set(values.get("_given") or ())
+    own = {k: v for k, v in layout.files.items() if k not in given}
     return {
         "admission_dir": admission_dir,
         "admission_config": f"{admission_dir}/admission-controls.yaml",
@@ -118,6 +142,7 @@ def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]
         "encryption_config": f"{layout.pki_dir}/secrets_encryption.yaml",
         "audit_policy_file": values["audit_policy_file"],
         "audit_log_path": values["audit_log_path"],
+        **own,
     }
 
 
@@ -177,6 +202,8 @@ def desired_settings(values: Mapping[str, Any], layout: Layout, component: str) 
         if setting.component != component:
             continue
         if setting.when is not None and not evaluate(setting.when, context):
+            continue
+        if f"{component}.{setting.key}" in layout.skip:
             continue
         result[setting.key] = evaluate(setting.value, context)
     return result

@@ -181,7 +181,7 @@ def apiserver_files(values: Mapping[str, Any], layout: Layout) -> List[Dict[str,
             sections.append({"name": plugin, "path": paths[key]})
         admission = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration", "plugins": sections}
         files.append({"path": paths["admission_config"], "content": dump(admission), "mode": "0600"})
-    if not values["kube_api_anonymous_auth"]:
+    if not values["kube_api_anonymous_auth"] and "kube-apiserver.authentication-config" not in layout.skip:
         files.append({"path": paths["authentication_config"], "content": dump(authentication_config()), "mode": "0600"})
     return files
 

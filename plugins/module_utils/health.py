@@ -4,11 +4,13 @@ answers ok. Reads /proc (real state), never our own intentions."""
 from __future__ import annotations
 
 import os
+import re
 import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .manifest import parse_flags
 
@@ -58,6 +60,35 @@ def process_args(name: str, proc_root: str = "/proc") -> List[List[str]]:
     return found
 
 
+_RUNNING_LINE = re.compile(r'Running (?P<component>[a-z-]+) (?P<args>--.*?)"?\s*$')
+
+
+def journal_running_args(units: Sequence[str], run=None) -> Dict[str, List[str]]:
+    """{component: [component, *args]} from the "Running <component> --..." lines that the current
+    run of the first active unit logged (k3s logs how it starts each embedded component). Empty when
+    no unit runs. run(argv) -> stdout (tests pass their own)."""
+    run = run or _run
+    for unit in units:
+        invocation = run(["systemctl", "show", "-p", "InvocationID", "--value", unit]).strip()
+        if not invocation:
+            continue
+        found: Dict[str, List[str]] = {}
+        for line in run(["journalctl", f"_SYSTEMD_INVOCATION_ID={invocation}", "-o", "cat", "--no-pager"]).splitlines():
+            match = _RUNNING_LINE.search(line)
+            if match:
+                args = match.group("args").replace('\\"', '"').replace("\\\\", "\\")
+                found[match.group("component")] = [match.group("component")] + re.split(r"\s+(?=--)", args.strip())
+        return found
+    return {}
+
+
+def _run(argv: List[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def flags_mismatch(args: List[str], expected: Mapping[str, Optional[str]]) -> Dict[str, Tuple[Optional[str], Optional[str]]]:
     running = parse_flags(args[1:])
     return {name: (running.get(name), value) for name, value in expected.items() if running.get(name) != value}
@@ -84,13 +115,14 @@ def probe(url: str, ca: Optional[str] = None, cert: Optional[str] = None, key: O
 
 def wait_healthy(process: str, expected_flags: Mapping[str, Optional[str]], url: Optional[str], timeout: float,
                  interval: float = 2.0, stable_for: int = 3, expected_environ: Optional[Mapping[str, Optional[str]]] = None,
-                 **tls) -> Tuple[bool, str]:
+                 args_of: Callable[[str], List[List[str]]] = None, **tls) -> Tuple[bool, str]:
     """Poll until the process runs with the expected flags and the endpoint answered ok `stable_for`
     times in a row (a restarting pod can answer once and then crash)."""
     deadline = time.monotonic() + timeout
     streak, last = 0, "not checked yet"
+    args_of = args_of or process_args
     while True:
-        running = process_args(process)
+        running = args_of(process)
         if not running:
             streak, last = 0, f"{process} is not running"
         else:

@@ -34,27 +34,22 @@ def firewall_dropin_content(allowed: List[str]) -> str:
             f"IPAddressAllow={' '.join(allowed)}\n")
 
 
-def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any) -> List[Dict[str, Any]]:
-    """CIS 1.1 and 4.1: modes (ceilings) and owners of everything the kubelet and control plane read."""
-    root = {"owner": "root", "group": "root"}
-    return [
-        {"path": f"{paths['manifests_dir']}/*.yaml", "mode": "0600", **root},
-        {"path": f"{paths['config_dir']}/*.conf", "mode": "0600", **root},
-        # The encryption key is read by the root apiserver only: root:root whatever kube_owner says.
-        {"path": paths["pki_dir"], "recurse": True, "mode": "0600", "dir_mode": "0755",
-         "owner": pki_owner, "group": pki_group, "exclude": ["secrets_encryption.yaml"]},
-        {"path": f"{paths['pki_dir']}/secrets_encryption.yaml", "mode": "0600", **root},
-        {"path": paths["kubelet_config"], "mode": "0600", **root},
-        {"path": paths["kubelet_service"], "mode": "0600", **root},
-        # CIS 4.1.1/4.1.2 mean the unit and every drop-in, wherever the package put them.
-        {"path": "/etc/systemd/system/kubelet.service", "mode": "0600", **root},
-        {"path": "/usr/lib/systemd/system/kubelet.service", "mode": "0600", **root},
-        {"path": "/etc/systemd/system/kubelet.service.d/*.conf", "mode": "0600", **root},
-        {"path": "/usr/lib/systemd/system/kubelet.service.d/*.conf", "mode": "0600", **root},
-        {"path": paths["kubelet_env"], "mode": "0600", **root},
-        {"path": paths["proxy_kubeconfig"], "mode": "0600", **root},
-        {"path": f"{paths['cni_conf_dir']}/*", "mode": "0600", **root},
-    ]
+def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any, layout: Layout) -> List[Dict[str, Any]]:
+    """CIS 1.1 and 4.1: the platform's permission targets (platform data `file_modes`) with this
+    node's paths filled in. {pki_owner}/{pki_group} stay None (owner untouched) unless the user set them."""
+    owners = {"{pki_owner}": pki_owner, "{pki_group}": pki_group}
+    entries = []
+    for raw in layout.file_modes:
+        entry = {}
+        for key, value in raw.items():
+            if isinstance(value, str) and value in owners:
+                entry[key] = owners[value]
+            elif isinstance(value, str):
+                entry[key] = value.format(**paths)
+            else:
+                entry[key] = value
+        entries.append(entry)
+    return entries
 
 
 def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
@@ -70,6 +65,10 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
                                                   "content": sysctl_file_content()}]}}
     if settings.get("sysctl_apply"):
         ops["sysctl"]["sysctls"] = dict(desired.KUBELET_SYSCTLS)
+    if layout.config_kind == "k3s_config":
+        ops["k3s"] = k3s_operations(values, layout, plan, node, settings)
+        ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
+        return ops
     etcd_static = values["etcd_deployment_type"] == "kubeadm"
     if (etcd_static and node["control_plane"]) or (not etcd_static and node["etcd_host"]):
         etcd_flags = plan["settings"]["etcd"]
@@ -84,13 +83,11 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     if node["control_plane"]:
         files = desired.apiserver_files(values, layout)
         if values["kubernetes_audit"]:
-            log_dir = posixpath.dirname(values["audit_log_path"])
             ops["audit"] = {
-                "config_files": {"files": [f for f in files if f["path"] == values["audit_policy_file"]]},
-                "directory": {"path": log_dir, "owner": "root", "group": "root",
-                              "mode": "0755" if log_dir in settings["audit_shared_log_dirs"] else "0700"}}
+                "config_files": {"files": [f for f in files if f["path"] == paths["audit_policy_file"]]},
+                "directory": audit_log_directory(paths, settings)}
         ops["kube-apiserver"] = {
-            "config_files": {"files": [f for f in files if f["path"] != values["audit_policy_file"]]},
+            "config_files": {"files": [f for f in files if f["path"] != paths["audit_policy_file"]]},
             "static_pod": {"path": f"{paths['manifests_dir']}/kube-apiserver.yaml",
                            "flags": plan["settings"]["kube-apiserver"],
                            "host_paths": desired.apiserver_host_paths(values, layout), "mode": MANIFEST_MODE},
@@ -116,8 +113,57 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         ops["kubelet"]["absent"] = {"path": dropin}
     if values["kubelet_rotate_server_certificates"] and node.get("kubelet_running"):
         ops["kubelet"]["exists"] = {"path": settings["kubelet_serving_cert"]}
-    ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"])}}
+    ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
     return ops
+
+
+def audit_log_directory(paths: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The audit log's directory: root's alone (0700) unless other software shares it."""
+    log_dir = posixpath.dirname(paths["audit_log_path"])
+    return {"path": log_dir, "owner": "root", "group": "root",
+            "mode": "0755" if log_dir in settings["audit_shared_log_dirs"] else "0700"}
+
+
+def kubelet_flags(fields: Mapping[str, Any]) -> Dict[str, Any]:
+    """KubeletConfiguration fields as kubelet flags (catalogue kubelet_flags), for platforms that
+    configure the kubelet by flags. A field without a flag is refused, naming it."""
+    table = catalogue.load()["kubelet_flags"]
+    unknown = [name for name in fields if name not in table]
+    if unknown:
+        raise ValueError(f"kubelet_config_extra_args: {', '.join(unknown)} cannot be set on this platform (it configures"
+                         f" the kubelet by flags; known fields: {', '.join(sorted(table))}); use the platform's kubelet-arg")
+    return {table[name]: value for name, value in fields.items()}
+
+
+def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
+                   settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """K3s: every component's flags in config.yaml (one writer), plus the hardening files on servers."""
+    spec = layout.components
+    for variable, allowed in (spec.get("allowed") or {}).items():
+        if values.get(variable) not in allowed:
+            raise ValueError(f"{variable}: {values.get(variable)!r} is not supported on {layout.name};"
+                             f" allowed: {', '.join(map(str, allowed))}")
+    components = ["kubelet"] + (["kube-apiserver", "kube-controller-manager", "kube-scheduler"] if node["control_plane"] else [])
+    top: Dict[str, Any] = {}
+    lists: Dict[str, Dict[str, Any]] = {}
+    for component in components:
+        wanted = dict(plan["settings"][component])
+        for setting, option in (spec.get("top_level") or {}).items():
+            owner, _, key = setting.partition(".")
+            if owner == component and key in wanted:
+                top[option] = wanted.pop(key)
+        lists[spec["arg_lists"][component]] = kubelet_flags(wanted) if component == "kubelet" else wanted
+    result: Dict[str, Any] = {}
+    if node["control_plane"]:
+        context = catalogue.expression_context(values, layout)
+        for option, rule in (spec.get("server_options") or {}).items():
+            if catalogue.evaluate(rule.get("when", "true"), context):
+                top[option] = catalogue.evaluate(rule["value"], context)
+        result["config_files"] = {"files": desired.apiserver_files(values, layout)}
+        if values["kubernetes_audit"]:
+            result["directory"] = audit_log_directory(catalogue.node_paths(values, layout), settings)
+    result["k3s_config"] = {"path": spec["config"], "lists": lists, "top": top, "mode": "0600"}
+    return result
 
 
 def probe_host(bind_address: Any) -> Any:

@@ -9,7 +9,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import envfile, multifile, permissions
+from . import envfile, k3s_config, multifile, permissions
 from .fileops import plan_yaml_edit
 from .kubelet_config import merge_fields
 from .manifest import edit_manifest
@@ -103,6 +103,10 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations: edit_manifest(
                     pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host")),
                     args.get("mode"))
+            elif kind == "k3s_config":
+                mode = None if args.get("mode") is None else int(str(args["mode"]), 8)
+                found += [f"{args['path']}: {c}" for c in k3s_config.plan(args["path"], args.get("lists") or {},
+                                                                           args.get("top") or {}, mode)["changes"]]
             elif kind == "kubelet_config":
                 found += _yaml_edit(args["path"], lambda config, a=args: merge_fields(config, a["fields"]), args.get("mode"))
             elif kind == "env_file":

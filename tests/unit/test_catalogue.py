@@ -272,18 +272,46 @@ def test_every_setting_is_verified_or_says_why_not():
 def test_platforms_are_data(tmp_path):
     """Detection and paths come from platforms/*.yml; a new platform is one more entry, no code."""
     platforms = catalogue.load_platforms()
-    assert set(platforms) >= {"kubeadm", "kubespray"}
+    assert set(platforms) >= {"kubeadm", "kubespray", "k3s"}
     (tmp_path / "kubelet-config.yaml").write_text("kind: KubeletConfiguration\n")
     assert catalogue.detect_layout(str(tmp_path)) == "kubespray"
     assert catalogue.detect_layout(str(tmp_path / "empty")) == "kubeadm"
-    extra = dict(platforms, k3s={"name": "k3s", "detect": {"file_exists": "/nonexistent/{config_dir}/k3s.yaml"},
-                                 "layout": dict(platforms["kubeadm"]["layout"], pki_dir="/var/lib/rancher/k3s/server/tls")})
-    assert catalogue.layout_for("k3s", "/etc/kubernetes", extra).pki_dir == "/var/lib/rancher/k3s/server/tls"
+    # kubespray inherits kubeadm's permission targets; k3s has its own
+    assert platforms["kubespray"]["file_modes"] == platforms["kubeadm"]["file_modes"]
+    assert catalogue.layout_for("k3s").file_modes != catalogue.layout_for("kubeadm").file_modes
+    rke2 = {"name": "rke2", "detect": {"file_exists": str(tmp_path / "rke2")},
+            "layout": dict(platforms["kubeadm"]["layout"], pki_dir="/var/lib/rancher/rke2/server/tls")}
+    extra = dict(platforms, rke2=rke2)
+    assert catalogue.detect_layout(str(tmp_path / "empty"), extra) == "kubeadm"
+    (tmp_path / "rke2").mkdir()
+    assert catalogue.detect_layout(str(tmp_path / "empty"), extra) == "rke2"
+    assert catalogue.layout_for("rke2", "/etc/kubernetes", extra).pki_dir == "/var/lib/rancher/rke2/server/tls"
     assert catalogue.layout_for("kubespray", "/srv/k8s").kubelet_env == "/srv/k8s/kubelet.env"
-    with pytest.raises(ValueError, match="must be one of: kubeadm, kubespray"):
+    with pytest.raises(ValueError, match="must be one of: k3s, kubeadm, kubespray"):
         catalogue.layout_for("rke2")
     with pytest.raises(ValueError, match="detect: default"):
         catalogue.detect_layout("/nonexistent", {"x": {"name": "x", "detect": {"file_exists": "/nonexistent/y"}, "layout": {}}})
+
+
+def test_kubelet_flag_table_covers_every_kubelet_setting_and_agrees_with_the_checks():
+    """k3s writes kubelet fields as flags: the table must know each field we set, and say the same
+    flag the controls' checks read for that field."""
+    table = catalogue.load()["kubelet_flags"]
+    assert [s.key for s in catalogue.settings() if s.is_field and s.key not in table] == []
+    pairs = {(leaf["kubelet"].split(".featureGates")[0], leaf["flag"])
+             for control in catalogue.controls() if control.get("component") == "kubelet"
+             for leaf in checks.leaves(control.get("check") or {}) if "kubelet" in leaf and "flag" in leaf}
+    disagree = [(field, flag) for field, flag in pairs if field in table and table[field] != flag]
+    assert disagree == [] and len(pairs) > 10
+
+
+def test_platform_skips_name_real_settings():
+    """A platform's skip list names settings of the catalogue (a typo would silently write them)."""
+    keys = {f"{s.component}.{s.key}" for s in catalogue.settings()}
+    for name, data in catalogue.load_platforms().items():
+        assert set(data.get("skip") or {}) <= keys, name
+        for setting in (data.get("components") or {}).get("top_level") or {}:
+            assert setting in keys, (name, setting)
 
 
 def _jinja(expression, context):
