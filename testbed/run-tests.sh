@@ -56,7 +56,7 @@ build_and_install() {
 
 molecule_scenarios() {
   local rc=0
-  for s in ${KG_SCENARIOS:-default kubespray check live faults}; do
+  for s in ${KG_SCENARIOS:-default kubespray k3s check live faults}; do
     local start=$SECONDS
     molecule test -s "$s" > "$KG_CACHE/molecule-$s.log" 2>&1 && echo "molecule $s: ok ($((SECONDS-start))s)" || {
       echo "molecule $s: FAILED ($((SECONDS-start))s)"; sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | tail -60; rc=1; }

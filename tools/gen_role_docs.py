@@ -41,6 +41,14 @@ ROLES = {
                            "/etc/kubernetes/kubelet-config.yaml, detected) and the systemd IP firewall of kubelet_systemd_hardening."},
     "sysctl": {"components": [], "catalogue": [],
                "summary": "The kernel parameters kubelet's protectKernelDefaults needs, persisted in /etc/sysctl.d and applied."},
+    "k3s": {"components": ["apiserver", "tls", "encryption", "admission", "audit", "controller_manager", "scheduler", "kubelet"],
+            "extra": ["kube_profiling"],
+            "catalogue": ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"],
+            "summary": "K3s (seed 004): every component's flags in /etc/rancher/k3s/config.yaml edited in place "
+                       "(kube-apiserver-arg, kube-controller-manager-arg, kube-scheduler-arg, kubelet-arg, "
+                       "protect-kernel-defaults, secrets-encryption), the Pod Security admission file and audit policy "
+                       "under /var/lib/rancher/k3s/server, then k3s or k3s-agent restarted one node at a time with a "
+                       "health gate and rollback. Runs where the node's plan has k3s operations."},
     "file_permissions": {"components": ["files"], "catalogue": ["files"],
                          "summary": "Modes and owners of manifests, kubeconfigs, PKI, kubelet files and CNI config (CIS 1.1 and 4.1)."},
 }

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping
 
 from . import catalogue, desired
 from .catalogue import Layout
+from .k3s_config import arg_text
 
 MANIFEST_MODE = "0600"
 
@@ -163,6 +164,19 @@ def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str,
         if values["kubernetes_audit"]:
             result["directory"] = audit_log_directory(catalogue.node_paths(values, layout), settings)
     result["k3s_config"] = {"path": spec["config"], "lists": lists, "top": top, "mode": "0600"}
+    # How the rollout restarts and judges this node: the unit, the flags its components must be
+    # started with (as k3s logs them; removals are not expected: k3s may pass its own default),
+    # and the health endpoint (with client credentials where anonymous access is off).
+    role = "server" if node["control_plane"] else "agent"
+    by_list = {list_key: component for component, list_key in spec["arg_lists"].items()}
+    expected = {by_list[key]: {flag: arg_text(value) for flag, value in flags.items() if value is not None}
+                for key, flags in lists.items()}
+    for setting, option in (spec.get("top_level") or {}).items():
+        component, _, key = setting.partition(".")
+        if option in top and component in expected:
+            flag = catalogue.load()["kubelet_flags"].get(key, key) if component == "kubelet" else key
+            expected[component][flag] = arg_text(top[option])
+    result["service"] = {"unit": spec["units"][role], "components": expected, **spec["health"][role]}
     return result
 
 

@@ -54,6 +54,12 @@ options:
     description: Consecutive good answers required.
     type: int
     default: 3
+  unit:
+    description:
+      - A systemd unit whose one process runs every component (k3s, k3s-agent). The component's
+        arguments are then those the unit's current run logged (C(Running <component> --...)), not
+        a process of its own.
+    type: str
   was_running:
     description: Whether the process ran before our change (from a C(component_health) call with C(timeout=0)).
     type: bool
@@ -105,11 +111,19 @@ def main():
             interval=dict(type="int", default=2),
             stable_for=dict(type="int", default=3),
             was_running=dict(type="bool", default=True),
+            unit=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    running = bool(health.process_args(p["process"]))
+
+    def args_of(name):
+        if p["unit"]:
+            logged = health.journal_running_args([p["unit"]]).get(name)
+            return [logged] if logged else []
+        return health.process_args(name)
+
+    running = bool(args_of(p["process"]))
     if not p["was_running"] and not running:
         module.exit_json(changed=False, healthy=True, running=False,
                          detail=f"{p['process']} was not running before the change; health gate skipped")
@@ -119,8 +133,9 @@ def main():
     flags = {k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in p["flags"].items()}
     environ = {k: (None if v is None else str(v)) for k, v in p["environ"].items()}
     ok, detail = health.wait_healthy(p["process"], flags, p["url"], p["timeout"], p["interval"], p["stable_for"],
-                                     expected_environ=environ, ca=p["ca"], cert=p["client_cert"], key=p["client_key"])
-    result = dict(changed=False, healthy=ok, running=bool(health.process_args(p["process"])), detail=detail)
+                                     expected_environ=environ, args_of=args_of, ca=p["ca"], cert=p["client_cert"],
+                                     key=p["client_key"])
+    result = dict(changed=False, healthy=ok, running=bool(args_of(p["process"])), detail=detail)
     if not ok:
         module.fail_json(msg=f"{p['process']} did not become healthy within {p['timeout']}s: {detail}", **result)
     module.exit_json(**result)

@@ -54,7 +54,7 @@ layout:
   returned: always
   type: str
 running:
-  description: Process name to whether it runs.
+  description: Process name to whether it runs (on k3s - whether the running k3s started it).
   returned: always
   type: dict
 sysctls:
@@ -152,7 +152,8 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, layout=layout,
-                     running={name: bool(process_args(name)) for name in p["processes"]},
+                     running={name: bool(process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
+                              for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},
                      addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
                      files_exist={path: os.path.exists(path) for path in p["files"]}, cis_state=state)
