@@ -176,8 +176,8 @@ def plan_file_owner(values: Mapping[str, Any], layout: Layout,
     result: Dict[str, Any] = {"owner": None, "group": None, "kept": [], "waived": {}}
     if user_set or wanted == ROOT_OWNER:
         result["owner"], result["group"] = values["kube_owner"], values["kube_cert_group"]
-    if wanted == ROOT_OWNER:
-        return result
+    if wanted == ROOT_OWNER or not any(e.get("owner") == "{pki_owner}" for e in layout.file_modes):
+        return result     # (a platform whose PKI owner is fixed, k3s: root, has nothing to keep or waive)
     for control in [c for c in controls if _owner_check_in(c, layout, values)]:
         if user_set:
             result["waived"][str(control["id"])] = (
