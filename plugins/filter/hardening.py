@@ -57,23 +57,6 @@ def kubeguard_kubelet_fields(values, layout):
     return desired.kubelet_fields(_values(values), catalogue.layout_for(layout))
 
 
-def kubeguard_node_plan(values, layout, state):
-    """Each component's settings for this node, less defaults that would fail a control the node
-    passes; with what was kept and what the user's own variables weaken (module_utils.never_weaker)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
-    values = _values(values)
-    result = never_weaker.plan(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(state))
-    result["summary"] = never_weaker.summary(result)
-    return result
-
-
-def kubeguard_node_operations(values, layout, plan, node, settings):
-    """Every write of this node's hardening run: the writer modules' arguments (module_utils.node_operations)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
-    values = _values(values)
-    return node_operations.operations(values, catalogue.layout_for(str(layout), values["kube_config_dir"]), _plain(plan),
-                                      _plain(node), _plain(settings))
-
 
 def kubeguard_apiserver_host_paths(values, layout):
     return desired.apiserver_host_paths(_values(values), catalogue.layout_for(layout))
@@ -88,14 +71,6 @@ def kubeguard_layout(layout):
     return catalogue.layout_for(layout).as_dict()
 
 
-def kubeguard_paths(values, layout):
-    """The node's paths (layout and hardening files) in kube_config_dir, as its operations use them."""
-    values = _values(values)
-    return catalogue.node_paths(values, catalogue.layout_for(str(layout), values["kube_config_dir"]))
-
-
-def kubeguard_secure_addresses(values, node_addresses, control_plane_endpoints):
-    return desired.kubelet_secure_addresses(_values(values), _plain(list(node_addresses)), _plain(list(control_plane_endpoints)))
 
 
 def kubeguard_encryption_config(existing_texts, values):
@@ -183,13 +158,13 @@ def kubeguard_flag_mismatch(manifest, expected):
             for name, value in _plain(expected).items() if actual.get(name) != value}
 
 
-def kubeguard_kubelet_sysctls(_unused=None):
-    return dict(desired.KUBELET_SYSCTLS)
 
-
-def kubeguard_cis_catalogue(_unused=None):
-    """The CIS control catalogue (benchmark name and controls) for the cis_audit module."""
+def kubeguard_cis_catalogue(part="controls"):
+    """The CIS control catalogue for modules on nodes: benchmark name and controls (cis_audit), or
+    with 'full' the whole file (node_plan: settings and kubelet flags too)."""
     data = catalogue.load()
+    if part == "full":
+        return data
     return {"benchmark": data["benchmark"], "controls": data["controls"]}
 
 

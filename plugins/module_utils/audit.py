@@ -365,3 +365,40 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]
             bucket = summary.setdefault(key, {s: 0 for s in STATUSES})
             bucket[result["status"]] += 1
     return summary
+
+
+def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], benchmark: str) -> None:
+    """Waivers name real controls and give a reason (ValueError naming the variable otherwise)."""
+    known = {str(c["id"]) for c in controls}
+    unknown = sorted(str(k) for k in waivers if str(k) not in known)
+    if unknown:
+        raise ValueError(f"verify_waivers: {unknown} are not CIS control ids of {benchmark}")
+    no_reason = sorted(str(k) for k, v in waivers.items() if not isinstance(v, str) or not v.strip())
+    if no_reason:
+        raise ValueError(f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
+
+
+def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
+                catalogue_data: Mapping[str, Any], node_name: str, layout_name: str) -> Dict[str, Any]:
+    """The node's CIS report from its observed state: the roles it has (etcd and worker also when it
+    runs them), every control judged or said why not."""
+    import datetime
+    from . import reports
+
+    unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
+    if unknown_roles:
+        raise ValueError(f"roles: {unknown_roles} must be among: {', '.join(ROLE_SECTIONS)}")
+    controls = catalogue_data.get("controls") or []
+    benchmark = catalogue_data.get("benchmark", "unknown")
+    check_waivers(waivers, controls, benchmark)
+    roles = list(dict.fromkeys(roles))
+    if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:
+        roles.append("etcd")
+    if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
+        roles.append("worker")
+    results = audit(state, roles, waivers, controls=controls)
+    return reports.build(
+        node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
+        sources={name: c["source"] for name, c in state["components"].items()},
+        results=results, summary=summarize(results),
+        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))

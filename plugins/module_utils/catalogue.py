@@ -74,6 +74,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
 
 
+@lru_cache(maxsize=4)
 def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
     """Every platform data file (platforms/*.yml), by name. Read on the controller; modules that run
     on nodes get this dict as a parameter (only Python files travel to nodes)."""
@@ -151,8 +152,24 @@ def node_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
     return {**layout.as_dict(), **hardening_paths(values, layout)}
 
 
-@lru_cache(maxsize=4)
+_INSTALLED: Dict[str, Any] = {}
+
+
+def install(data: Mapping[str, Any]) -> None:
+    """Use this catalogue (the controller's, passed to a module) instead of reading the file: only
+    Python files travel to nodes."""
+    _INSTALLED.clear()
+    _INSTALLED.update(data)
+
+
 def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
+    if _INSTALLED and path == CATALOGUE_PATH:
+        return _INSTALLED
+    return _load_file(path)
+
+
+@lru_cache(maxsize=4)
+def _load_file(path: str) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         return yaml.load(handle, Loader=_LOADER)
 

@@ -134,3 +134,44 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 raise ValueError(f"unknown operation {kind!r} for {component}")
         changes[component] = found
     return changes, fingerprint
+
+
+def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
+    """The whole run of one node from one look at it: observe (layout, components, kernel, addresses),
+    judge the settings against what runs (never weaker), build every write (node_operations),
+    evaluate what each would change, and audit the node as it is. p: the node_plan module's options.
+    Nothing is written."""
+    from . import audit, catalogue, desired, never_weaker, node_operations
+    from .node_facts import kubeconfig_servers, own_addresses, read_sysctl
+    from .health import process_args
+
+    catalogue.install(p["catalogue"])
+    values = p["values"]
+    layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
+    layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
+    state = audit.observe(layout)
+    running = {name: bool(process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
+               for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")}
+    addresses = own_addresses(run_command)
+    endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
+    plan = never_weaker.plan(values, layout, state)
+    plan["summary"] = never_weaker.summary(plan)
+    node = dict(p["node"])
+    node["kubelet_running"] = running["kubelet"]
+    node["kubelet_allowed"] = desired.kubelet_secure_addresses(
+        values, addresses + list(p["peer_addresses"]), endpoints + list(p["control_plane_endpoints"]))
+    ops = node_operations.operations(values, layout, plan, node, p["settings"])
+    changes, fingerprint = evaluate(ops)
+    result = {
+        "layout": layout_name, "running": running,
+        "sysctls": {name: read_sysctl(name) for name in desired.KUBELET_SYSCTLS},
+        "addresses": addresses, "apiserver_endpoints": endpoints,
+        "reencrypt_pending": os.path.exists(p["reencrypt_marker"]) if p.get("reencrypt_marker") else False,
+        "node_paths": catalogue.node_paths(values, layout), "plan": plan, "operations": ops,
+        "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
+        "encryption_fingerprint": fingerprint}
+    if p.get("audit_roles") is not None:
+        # the node as it is now: the verify report of a node the run leaves untouched
+        waivers = {**plan["waived"], **(p.get("waivers") or {})}
+        result["report"] = audit.node_report(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name)
+    return result

@@ -65,11 +65,9 @@ report:
   type: dict
 """
 
-import datetime
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
 
 
 def main():
@@ -86,37 +84,14 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    unknown_roles = sorted(set(p["roles"]) - set(audit.ROLE_SECTIONS))
-    if unknown_roles:
-        module.fail_json(msg=f"roles: {unknown_roles} must be among: {', '.join(audit.ROLE_SECTIONS)}")
-    controls = p["catalogue"].get("controls") or []
-    benchmark = p["catalogue"].get("benchmark", "unknown")
-    known = {str(c["id"]) for c in controls}
-    unknown_waivers = sorted(str(k) for k in p["waivers"] if str(k) not in known)
-    if unknown_waivers:
-        module.fail_json(msg=f"verify_waivers: {unknown_waivers} are not CIS control ids of {benchmark}")
-    no_reason = sorted(str(k) for k, v in p["waivers"].items() if not isinstance(v, str) or not v.strip())
-    if no_reason:
-        module.fail_json(msg=f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
-    layout_name = p["layout"]
     try:
+        layout_name = p["layout"]
         if layout_name == "auto":
             layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"])
         layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
+        report = audit.node_report(audit.observe(layout), p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    state = audit.observe(layout)
-    roles = list(dict.fromkeys(p["roles"]))
-    if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:
-        roles.append("etcd")
-    if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
-        roles.append("worker")
-    results = audit.audit(state, roles, p["waivers"], controls=controls)
-    report = reports.build(
-        node=p["node_name"], benchmark=benchmark, roles=roles, layout=layout_name,
-        sources={name: c["source"] for name, c in state["components"].items()},
-        results=results, summary=audit.summarize(results),
-        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     module.exit_json(changed=False, report=report)
 
 

@@ -7,26 +7,59 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: node_plan
-short_description: Everything a hardening run would change on a node, in one call, without writing
+short_description: A node's whole hardening run in one call - observe, judge, plan, evaluate, audit - without writing
 version_added: "0.2.0"
 description:
-  - Evaluates every write of the node's hardening run - the arguments the roles pass to C(static_pod),
-    C(kubelet_config), C(env_file), C(config_files), C(file_modes) and the encryption config - with the
-    same code those writer modules use, and reports per component what would change. Writes nothing.
+  - Looks at the node once (platform, running components and their flags, config files, kernel
+    parameters, own addresses), judges the hardening settings against what runs (a default never
+    weakens a passing control; the user's own weakening is waived), builds every write of the run -
+    the arguments the roles pass to C(static_pod), C(kubelet_config), C(env_file), C(config_files),
+    C(file_modes), C(k3s_config) and the encryption config - and evaluates each with the code those
+    writer modules use. Writes nothing.
   - C(harden.yml) runs it on every node in parallel first; the serial, health-gated rollout then runs
-    only on nodes whose plan is not empty.
+    only on nodes whose plan is not empty, and a node left untouched is reported from this same look
+    (C(audit_roles)) instead of a second audit.
   - The encryption config's keys are never returned; only a fingerprint of the file.
 options:
-  operations:
-    description:
-      - Component to operations, as built by the C(kubeguard_node_operations) filter.
-      - Operations C(static_pod), C(kubelet_config), C(env_file), C(config_files), C(file_modes) take their
-        writer module's arguments; C(encryption) takes C(path), C(algorithm), C(resources); C(absent) and
-        C(exists) take a C(path); C(directory) takes C(path), C(mode), C(owner), C(group); C(user) a C(name);
-        C(sysctls) maps kernel parameters to wanted values; C(config_hash_files) the files the apiserver's
-        restart annotation covers.
+  values:
+    description: The validated hardening variables (C(kubeguard_validate)).
     type: dict
     required: true
+  catalogue:
+    description: The whole control catalogue (C(kubeguard_cis_catalogue('full'))); only Python files travel to nodes.
+    type: dict
+    required: true
+  node:
+    description: C(name), C(control_plane) and C(etcd_host) (bools) from the inventory.
+    type: dict
+    required: true
+  peer_addresses:
+    description: Addresses of the cluster's nodes (allowed through the kubelet firewall).
+    type: list
+    elements: str
+    default: []
+  control_plane_endpoints:
+    description: Load balancer addresses the kubelet must reach.
+    type: list
+    elements: str
+    default: []
+  settings:
+    description: The collection's own settings (file locations, etcd user, audit shared dirs, sysctl apply).
+    type: dict
+    required: true
+  reencrypt_marker:
+    description: File whose existence means a secret rewrite is still pending.
+    type: path
+  audit_roles:
+    description: Roles to audit the node for (C(control_plane), C(etcd), C(worker)); omitted - no report.
+    type: list
+    elements: str
+  waivers:
+    description: Control id to reason, reported as waived (besides what the user's own variables weaken).
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - kubeguard.hardening.platform
 author:
   - kubeguard.hardening developers
 """
@@ -34,7 +67,13 @@ author:
 EXAMPLES = r"""
 - name: Plan this node
   kubeguard.hardening.node_plan:
-    operations: "{{ kubeguard_ops }}"
+    values: "{{ kubeguard_values }}"
+    catalogue: "{{ 'full' | kubeguard.hardening.kubeguard_cis_catalogue }}"
+    platforms: "{{ none | kubeguard.hardening.kubeguard_platforms }}"
+    node: {name: "{{ inventory_hostname }}", control_plane: true, etcd_host: false}
+    settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true, etcd_env_file: /etc/etcd.env,
+               etcd_user: etcd, audit_shared_log_dirs: [/var/log], kubelet_firewall_dropin: /x.conf,
+               kubelet_serving_cert: /var/lib/kubelet/pki/kubelet-server-current.pem}
   register: plan
 """
 
@@ -48,14 +87,53 @@ pending:
   returned: always
   type: list
   elements: str
+operations:
+  description: Every write of the run, by component (the writer modules' arguments; the roles pass them on).
+  returned: always
+  type: dict
+plan:
+  description: Settings per component, what was kept (defaults that would weaken) and waived, and the summary lines.
+  returned: always
+  type: dict
+layout:
+  description: The platform the node was detected as (or the one given).
+  returned: always
+  type: str
+running:
+  description: Component to whether it runs.
+  returned: always
+  type: dict
+sysctls:
+  description: Kernel parameters the kubelet protects, as they are.
+  returned: always
+  type: dict
+addresses:
+  description: The node's own addresses.
+  returned: always
+  type: list
+  elements: str
+apiserver_endpoints:
+  description: Hosts of the apiserver URLs in the kubelet's kubeconfig.
+  returned: always
+  type: list
+  elements: str
+reencrypt_pending:
+  description: Whether the secret rewrite marker exists.
+  returned: always
+  type: bool
+node_paths:
+  description: The node's paths (layout and hardening files).
+  returned: always
+  type: dict
 encryption_fingerprint:
   description: SHA-256 of the encryption config file as it is (compared across control planes), or null.
   returned: always
   type: str
+report:
+  description: The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.
+  returned: when audit_roles is given
+  type: dict
 """
-
-import hashlib
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -63,13 +141,28 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils import node_pl
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(operations=dict(type="dict", required=True)), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(
+            values=dict(type="dict", required=True),
+            catalogue=dict(type="dict", required=True),
+            node=dict(type="dict", required=True),
+            peer_addresses=dict(type="list", elements="str", default=[]),
+            control_plane_endpoints=dict(type="list", elements="str", default=[]),
+            settings=dict(type="dict", required=True),
+            reencrypt_marker=dict(type="path"),
+            audit_roles=dict(type="list", elements="str"),
+            waivers=dict(type="dict", default={}),
+            config_dir=dict(type="path", default="/etc/kubernetes"),
+            layout=dict(type="str", default="auto"),
+            platforms=dict(type="dict"),
+        ),
+        supports_check_mode=True,
+    )
     try:
-        changes, fingerprint = node_plan.evaluate(module.params["operations"])
+        result = node_plan.plan_node(module.params, module.run_command)
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"planning failed: {exc}")
-    module.exit_json(changed=False, changes=changes, pending=sorted(c for c, found in changes.items() if found),
-                     encryption_fingerprint=fingerprint)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

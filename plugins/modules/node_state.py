@@ -88,46 +88,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kubeconfig_servers, own_addresses, read_sysctl
+
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
-
-
-def read_sysctl(name):
-    try:
-        with open("/proc/sys/" + name.replace(".", "/"), encoding="utf-8") as handle:
-            return handle.read().strip()
-    except OSError:
-        return None
-
-
-def own_addresses(module):
-    rc, out, _ = module.run_command(["ip", "-o", "addr", "show"])
-    addresses = []
-    if rc == 0:
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) > 3 and fields[2] in ("inet", "inet6"):
-                address = fields[3].split("/")[0]
-                if not address.startswith("127.") and address != "::1" and not address.startswith("fe80:"):
-                    addresses.append(address)
-    return addresses
-
-
-def kubeconfig_servers(paths):
-    from urllib.parse import urlparse
-    servers = []
-    for path in paths:
-        try:
-            import yaml
-            with open(path, encoding="utf-8") as handle:
-                config = yaml.safe_load(handle) or {}
-        except (OSError, ImportError, ValueError):
-            continue
-        for cluster in config.get("clusters") or []:
-            host = urlparse(str((cluster.get("cluster") or {}).get("server", ""))).hostname
-            if host and host not in servers:
-                servers.append(host)
-    return servers
 
 
 def main():
@@ -155,7 +119,7 @@ def main():
                      running={name: bool(process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
                               for name in p["processes"]},
                      sysctls={name: read_sysctl(name) for name in p["sysctls"]},
-                     addresses=own_addresses(module), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
+                     addresses=own_addresses(module.run_command), apiserver_endpoints=kubeconfig_servers(p["kubeconfigs"]),
                      files_exist={path: os.path.exists(path) for path in p["files"]}, cis_state=state)
 
 

@@ -160,3 +160,43 @@ def test_encryption_config_plan_keeps_keys_out_and_sees_a_missing_or_changed_con
 def test_unknown_operation_is_an_error():
     with pytest.raises(ValueError, match="unknown operation"):
         node_plan.evaluate({"kubelet": {"reboot": {}}})
+
+
+def test_one_call_observes_plans_evaluates_and_audits(node):
+    """plan_node (the node_plan module): the whole run of a node from one look - the same operations
+    the roles get, the changes, and a report equal to cis_audit's on the same state."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    root, layout, settings = node
+    platform = {"name": "fixture", "detect": "default",
+                "layout": {k: v for k, v in layout.as_dict().items()
+                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
+                "file_modes": list(layout.file_modes)}
+    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
+                              audit_log_path=str(root / "audit" / "audit.log"),
+                              audit_policy_file=str(root / "etc" / "audit-policy.yaml"),
+                              kube_encrypt_secret_data=False))   # (apply() here writes no key material)
+    os.makedirs(values["etcd_data_dir"], exist_ok=True)
+    params = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
+              "config_dir": str(root / "etc"), "layout": "auto",
+              "node": {"name": "cp1", "control_plane": True, "etcd_host": False},
+              "peer_addresses": ["192.0.2.7"], "control_plane_endpoints": [], "settings": settings,
+              "reencrypt_marker": str(root / "marker"), "audit_roles": ["control_plane"],
+              "waivers": {"1.2.30": "clients that never refresh tokens"}}
+    result = node_plan.plan_node(params, lambda argv: (0, "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\n", ""))
+    assert result["layout"] == "fixture" and result["addresses"] == ["192.0.2.5"]
+    assert set(result["pending"]) >= {"kube-apiserver", "kubelet", "file_permissions"}
+    assert result["operations"]["kube-apiserver"]["static_pod"]["flags"]["profiling"] == "false"
+    # the kubelet firewall admits this node, its peers, and nothing it was not told about
+    allowed = result["operations"]["kubelet"]["config_files"]["files"][0]["content"]
+    assert "192.0.2.5" in allowed and "192.0.2.7" in allowed
+    report = result["report"]
+    expected = audit.node_report(audit.observe(catalogue.layout_for("fixture", str(root / "etc"), {"fixture": platform})),
+                                 ["control_plane"], {**result["plan"]["waived"], **params["waivers"]},
+                                 catalogue.load(), "cp1", "fixture")
+    strip = lambda r: [dict(x) for x in r["results"]]   # noqa: E731
+    assert strip(report) == strip(expected) and report["summary"] == expected["summary"]
+    assert {r["id"]: r["status"] for r in report["results"]}["1.2.30"] == "waived"
+    # applying the operations empties the next plan
+    apply(result["operations"])
+    again = node_plan.plan_node(params, lambda argv: (0, "", ""))
+    assert [c for c in again["pending"] if c != "kubelet"] == [], again["changes"]

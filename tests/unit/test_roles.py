@@ -40,7 +40,7 @@ def test_generated_role_docs_are_current():
 
 
 def test_every_node_module_that_reads_the_platform_gets_its_data():
-    """node_state and cis_audit run on nodes, where the platform data files are not: every task that
+    """node_state, node_plan and cis_audit run on nodes, where the platform data files are not: every task that
     calls them passes `platforms` (a bare call fails on a real node)."""
     import glob
     import yaml
@@ -52,7 +52,7 @@ def test_every_node_module_that_reads_the_platform_gets_its_data():
                 continue
             for key in ("block", "rescue", "always", "tasks"):
                 walk(task.get(key), path)
-            for module in ("kubeguard.hardening.node_state", "kubeguard.hardening.cis_audit"):
+            for module in ("kubeguard.hardening.node_state", "kubeguard.hardening.cis_audit", "kubeguard.hardening.node_plan"):
                 if module in task and "platforms" not in (task[module] or {}):
                     missing.append(f"{path}: {task.get('name')}")
 

@@ -1,0 +1,48 @@
+"""What a node says about itself beyond the CIS state: kernel parameters, its own addresses, the
+apiserver endpoints its kubeconfigs name. Runs on the node (node_state, node_plan)."""
+
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Sequence, Tuple
+from urllib.parse import urlparse
+
+
+def read_sysctl(name: str) -> Optional[str]:
+    try:
+        with open("/proc/sys/" + name.replace(".", "/"), encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> List[str]:
+    """The node's IP addresses from `ip -o addr` (loopback and link-local excluded)."""
+    rc, out, _ = run_command(["ip", "-o", "addr", "show"])
+    addresses = []
+    if rc == 0:
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) > 3 and fields[2] in ("inet", "inet6"):
+                address = fields[3].split("/")[0]
+                if not address.startswith("127.") and address != "::1" and not address.startswith("fe80:"):
+                    addresses.append(address)
+    return addresses
+
+
+def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
+    """Host part of the server URLs in the kubeconfigs (what the kubelet must still reach)."""
+    import yaml
+    servers: List[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                config = yaml.safe_load(handle) or {}
+        except (OSError, ValueError):
+            continue
+        if not isinstance(config, dict):
+            continue
+        for cluster in config.get("clusters") or []:
+            host = urlparse(str((cluster.get("cluster") or {}).get("server", ""))).hostname
+            if host and host not in servers:
+                servers.append(host)
+    return servers
