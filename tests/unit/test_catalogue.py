@@ -342,3 +342,36 @@ def test_expression_language_refuses_anything_else(expression, message):
     from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
     with pytest.raises(expressions.ExpressionError, match=message):
         expressions.evaluate(expression, {"kube_profiling": False, "x": 1})
+
+
+@pytest.mark.parametrize("platform", sorted(catalogue.load_platforms()))
+def test_every_file_control_is_a_permission_target_of_every_platform(platform):
+    """A file control file_permissions applies (applied_by) must be covered, on every platform, by a
+    permission target (platform data file_modes) at least as strict: mode no looser, same owner.
+    The two are kept as data in two places (CIS' wording, the platform's paths); this holds them together."""
+    import fnmatch
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    layout = catalogue.layout_for(platform)
+    values = hv.validate({})
+    paths = catalogue.node_paths(values, layout)
+    targets = node_operations.file_mode_entries(paths, "root", "root", layout)
+    state = {"layout": layout.as_dict(), "etcd_data_dir": values["etcd_data_dir"]}
+    uncovered = []
+    for control in catalogue.controls():
+        if control.get("applied_by") != "file_permissions":
+            continue
+        check = audit.rendered_check(control, state)
+        for leaf in checks.leaves(check):
+            files = leaf["file"] if isinstance(leaf["file"], list) else [leaf["file"]]
+            for pattern in files:
+                def covers(target):
+                    inside = target.get("recurse") and pattern.startswith(target["path"].rstrip("/") + "/")
+                    same = fnmatch.fnmatch(pattern, target["path"]) or pattern == target["path"] or inside
+                    if not same and not (target.get("recurse") and pattern == target["path"]):
+                        return False
+                    mode_ok = "mode" not in leaf or not (int(str(target["mode"]), 8) & ~int(str(leaf["mode"]), 8))
+                    owner_ok = "owner" not in leaf or f"{target.get('owner')}:{target.get('group')}" == leaf["owner"]
+                    return mode_ok and owner_ok
+                if not any(covers(t) for t in targets):
+                    uncovered.append(f"{control['id']} {pattern}")
+    assert uncovered == [], "\n".join(uncovered)
