@@ -5,6 +5,7 @@
 #   no-op / floor for each fleet, and no-op of the largest fleet / no-op of one node.
 #   bash benchmarks/fleet.sh                      # fleets "1:0:kubeadm 3:2:kubespray 3:17:kubeadm"
 #   FLEETS="1:0:kubeadm" RUNS=3 bash benchmarks/fleet.sh
+#   PROFILE=1 ...                                 # also: the slowest tasks of a no-op run (stderr)
 # A fleet is CONTROL_PLANES:WORKERS:LAYOUT (kubespray: etcd on the control planes' hosts). Each time is
 # the median of RUNS runs (the first run only once: it changes the nodes). ANSIBLE_FORKS defaults to
 # the fleet's size, as a fleet operator would set it.
@@ -71,6 +72,11 @@ print(json.dumps({"all": {
   noop=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml"; done | median)
   grep -q "changed=0" "$work/last.log" || { echo "the no-op run changed something" >&2; tail -30 "$work/last.log" >&2; exit 1; }
   noop_of[$fleet]=$noop
+  if [ -n "${PROFILE:-}" ]; then   # where a no-op run's time goes (the slowest tasks, summed over hosts)
+    ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml" > "$work/profile.log" 2>&1
+    grep -E -- '-{3,} [0-9.]+s$' "$work/profile.log" | sort -t' ' -k2 | tail -n 12 > "$work/profile-top.log" || true
+    sed -n '/^TASKS RECAP\|^=\{5,\}/,$p' "$work/profile.log" | grep -E -- '-+ [0-9.]+s$' | head -n 12 | sed "s/^/  [$cps CP + $workers W] /" >&2
+  fi
   printf '%-28s %7.1fs %9.1fs %7.1fs %11.1fx\n' "$cps CP + $workers W ($layout)" "$floor" "$first" "$noop" "$(python3 -c "print($noop / $floor)")"
   podman rm -f "${names[@]}" >/dev/null; nodes=()
 done

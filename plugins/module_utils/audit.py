@@ -20,7 +20,7 @@ import yaml
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
 from .health import journal_running_args, process_args, process_environ
-from .manifest import ManifestError, load_manifest, parse_flags, running_command
+from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
 # not_applicable: the control is for a role this node does not have (every report lists every control).
@@ -88,7 +88,7 @@ def platform_component_flags(component: str, layout: Layout, journal: Mapping[st
     if list_key and text is not None:
         from .k3s_config import K3sConfigError, component_args
         try:
-            doc = yaml.safe_load(text) or {}
+            doc = load_yaml(text) or {}
             return {"source": "config file", "flags": component_args(doc, list_key) if isinstance(doc, dict) else {}}
         except (yaml.YAMLError, K3sConfigError):
             return {"source": "config file", "flags": {}}
@@ -132,7 +132,7 @@ def _encryption_providers(path: Optional[str]) -> List[str]:
     if not text:
         return []
     try:
-        config = yaml.safe_load(text) or {}
+        config = load_yaml(text) or {}
     except yaml.YAMLError:
         return ["(unreadable)"]
     for entry in config.get("resources") or []:
@@ -152,7 +152,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None) -> Di
     config_path = kubelet_flags.get("config") or layout.kubelet_config
     config_text = _read(config_path)
     try:
-        kubelet_config = yaml.safe_load(config_text) if config_text else None
+        kubelet_config = load_yaml(config_text) if config_text else None
     except yaml.YAMLError:
         kubelet_config = None
     api_flags = components["kube-apiserver"]["flags"]

@@ -206,8 +206,17 @@ def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_pa
     return pod, changes
 
 
+# libyaml's loader when PyYAML has it (Debian's python3-yaml does): parsing manifests is most of a
+# node's plan time. Dumping keeps the pure emitter (the bytes we write must not change).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)
+
+
 def load_manifest(text: str) -> Dict[str, Any]:
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise ManifestError("manifest is not a YAML mapping")
     return data

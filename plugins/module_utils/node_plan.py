@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from . import envfile, k3s_config, multifile, permissions
 from .fileops import plan_yaml_edit
 from .kubelet_config import merge_fields
-from .manifest import edit_manifest
+from .manifest import edit_manifest, load_yaml
 
 
 def _read(path: str) -> Optional[str]:
@@ -45,7 +45,7 @@ def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[
     if text is None:
         return [f"{args['path']}: created"], None, None
     fingerprint = hashlib.sha256(text.encode()).hexdigest()
-    existing = yaml.safe_load(text)
+    existing = load_yaml(text)
     # With a key for the algorithm on the node the run keeps it; without one it would generate one.
     wanted = encryption_config(existing, args["algorithm"], list(args["resources"]), lambda n: b"\0" * n)
     changes = [] if wanted == existing else [f"{args['path']}: providers or resources differ (keys not shown)"]
