@@ -67,6 +67,17 @@ def kubeguard_platforms(_unused=None):
     return catalogue.load_platforms()
 
 
+def kubeguard_health_urls(components, apiserver_port=6443):
+    """Health endpoints of a platform's components (platform data components.health) that answer on
+    loopback without credentials: what a rollback can probe knowing nothing else about the node."""
+    found = {}
+    for name, spec in (_plain(components).get("health") or {}).items():
+        url = str(spec.get("url", ""))
+        if url and "{host}" not in url and "client_cert" not in spec:
+            found[name] = url.replace("{apiserver_port}", str(apiserver_port))
+    return found
+
+
 def kubeguard_layout(layout):
     return catalogue.layout_for(layout).as_dict()
 

@@ -106,6 +106,9 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
                                              "probe_host": probe_host(values[variable]), "mode": MANIFEST_MODE}}
     ops["kubelet"] = {"kubelet_config": {"path": paths["kubelet_config"], "fields": plan["settings"]["kubelet"],
                                          "mode": "0600"}}
+    for component, one in ops.items():
+        if component in (layout.components.get("health") or {}):
+            one["health"] = health_of(layout, component, one, settings)
     dropin = settings["kubelet_firewall_dropin"]
     if values["kubelet_systemd_hardening"]:
         ops["kubelet"]["config_files"] = {"files": [{"path": dropin, "mode": "0600",
@@ -116,6 +119,14 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         ops["kubelet"]["exists"] = {"path": settings["kubelet_serving_cert"]}
     ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
     return ops
+
+
+def health_of(layout: Layout, component: str, ops: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """How the component shows it is back (platform data components.health), for this node."""
+    host = (ops.get("static_pod") or {}).get("probe_host") or "127.0.0.1"
+    spec = layout.components["health"][component]
+    return {key: str(value).format(host=host, apiserver_port=settings.get("apiserver_port", 6443))
+            for key, value in spec.items()}
 
 
 def audit_log_directory(paths: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:

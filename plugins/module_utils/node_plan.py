@@ -94,7 +94,7 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
             enc_changes, encryption, fingerprint = encryption_state(ops["encryption"])
             found += enc_changes
         for kind, args in ops.items():
-            if kind in ("encryption", "config_hash_files", "service"):
+            if kind in ("encryption", "config_hash_files", "service", "health"):
                 continue
             if kind == "static_pod":
                 annotations = dict(args.get("annotations") or {})
