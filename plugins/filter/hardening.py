@@ -39,11 +39,15 @@ def kubeguard_variable_names(_unused=None):
     return [v.name for v in hardening_vars.VARIABLES]
 
 
-def kubeguard_validate(variables):
+def kubeguard_validate(variables, present=()):
     """All hardening variables with kubespray's defaults filled in; fails naming every bad variable.
-    Adjustments (a removed feature gate dropped) are shown as warnings."""
+    Adjustments (a removed feature gate dropped) and variables that look like misspelt ones of ours
+    (present: every variable name in scope) are shown as warnings."""
     from ansible.utils.display import Display
-    values = _values(variables)
+    try:
+        values = hardening_vars.validate(_plain(variables), _plain(list(present or ())))
+    except hardening_vars.HardeningVarsError as exc:
+        raise AnsibleFilterError(str(exc)) from None
     for note in values.get("_notes", []):
         Display().warning(note)
     return values

@@ -328,13 +328,21 @@ def kubelet_secure_addresses(values: Mapping[str, Any], node_addresses: List[str
     node's address, and the control-plane endpoints / load balancer (the field notes list each of
     these as a breakage users hit). A user list is added to that, never replaces the safe base.
     """
-    base = ["localhost", "link-local", values["kube_pods_subnet"]]
+    base = ["localhost", "link-local"] + pod_subnets(values)
     user = parse_secure_addresses(values["kubelet_secure_addresses"] or "")
     result: List[str] = []
     for address in base + list(node_addresses) + list(control_plane_endpoints) + user:
         if address and address not in result and _is_address(address):
             result.append(address)
     return result
+
+
+def pod_subnets(values: Mapping[str, Any]) -> List[str]:
+    """Every pod network: kubespray's kube_pods_subnets (dual stack, comma-separated), else
+    kube_pods_subnet and kube_pods_subnet_ipv6."""
+    if values.get("kube_pods_subnets"):
+        return [part.strip() for part in values["kube_pods_subnets"].split(",") if part.strip()]
+    return [values["kube_pods_subnet"]] + ([values["kube_pods_subnet_ipv6"]] if values.get("kube_pods_subnet_ipv6") else [])
 
 
 def _is_address(token: str) -> bool:

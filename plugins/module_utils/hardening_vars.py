@@ -60,16 +60,20 @@ REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
 }
 FEATURE_GATE_VARIABLES = ("kube_apiserver_feature_gates", "kube_controller_feature_gates",
                           "kube_scheduler_feature_gates", "kubelet_feature_gates")
-_KUBE_VERSION_RE = re.compile(r"^v1\.(\d+)(?:\.\d+)?$")
-_DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
-_FEATURE_GATE_RE = re.compile(r"^[A-Z][A-Za-z0-9]*=(?:true|false)$")
-_POSIX_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-_FLAG_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_K8S_VERSION_RE = re.compile(r"^(?:latest|v1\.\d+)$")
+# Every pattern is matched in full (re.fullmatch: a trailing newline is no match) over ASCII only
+# ([0-9], never \d, which also matches other scripts' digits).
+_KUBE_VERSION_RE = re.compile(r"v?1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", re.ASCII)   # kubespray now writes 1.33.1
+_DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
+_FEATURE_GATE_RE = re.compile(r"[A-Z][A-Za-z0-9]*=(?:true|false)", re.ASCII)
+_POSIX_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}", re.ASCII)
+_FLAG_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*", re.ASCII)
+_K8S_VERSION_RE = re.compile(r"latest|v1\.[0-9]{1,3}", re.ASCII)
 
 
 def _show(value: Any) -> str:
-    return repr(value)
+    """The value as the user wrote it (huge values cut: a message must stay readable)."""
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + f"... ({len(text)} characters)"
 
 
 # --- checkers: each returns None when valid or a message fragment saying what is allowed ------------
@@ -115,14 +119,43 @@ def _is_str(value: Any) -> Optional[str]:
     return None if isinstance(value, str) else "must be a string"
 
 
-def _is_abs_path(value: Any) -> Optional[str]:
-    if not isinstance(value, str) or not value.startswith("/") or "\n" in value or " " in value:
+# Directories a hardening run must never own, chmod or write a file directly into.
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run",
+               "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/var",
+               "/var/lib", "/var/run", "/var/tmp", "/etc/systemd", "/etc/ssl", "/etc/sysctl.d")
+
+
+def _path_problem(value: Any) -> Optional[str]:
+    import posixpath
+    if not isinstance(value, str) or not value.startswith("/") or " " in value or len(value) > 4096:
         return "must be an absolute path without spaces (e.g. /var/log/kube-apiserver-audit.log)"
+    if posixpath.normpath(value) != value or value.startswith("//"):
+        return f"must be a normalised path (no '..', '.', '//' or trailing '/'; e.g. {posixpath.normpath(value)!r})"
+    return None
+
+
+def _is_abs_path(value: Any) -> Optional[str]:
+    """A file we write (its directory may be created and locked down by the run)."""
+    problem = _path_problem(value)
+    if problem:
+        return problem
+    if value in SYSTEM_DIRS:
+        return "is a system directory; give a file path below a directory of its own"
+    return None
+
+
+def _is_dir_path(value: Any) -> Optional[str]:
+    """A directory the run owns (modes and owners are set on it)."""
+    problem = _path_problem(value)
+    if problem:
+        return problem
+    if value in SYSTEM_DIRS:
+        return "is a system directory; a hardening run would change its owner or mode - give a directory of its own"
     return None
 
 
 def is_duration(value: Any) -> bool:
-    return isinstance(value, str) and bool(_DURATION_RE.match(value)) and any(ch in "123456789" for ch in value)
+    return isinstance(value, str) and bool(_DURATION_RE.fullmatch(value)) and any(ch in "123456789" for ch in value)
 
 
 def _is_duration(value: Any) -> Optional[str]:
@@ -159,7 +192,7 @@ def _list_of(item_check: Checker, what: str) -> Checker:
 
 
 def _is_feature_gate(value: Any) -> Optional[str]:
-    if isinstance(value, str) and _FEATURE_GATE_RE.match(value):
+    if isinstance(value, str) and _FEATURE_GATE_RE.fullmatch(value):
         return None
     return "must look like Name=true or Name=false (e.g. RotateKubeletServerCertificate=true)"
 
@@ -184,28 +217,28 @@ def _is_extra_args(value: Any) -> Optional[str]:
     if not isinstance(value, dict):
         return "must be a mapping of flag name (without leading dashes) to value"
     for key, val in value.items():
-        if not isinstance(key, str) or not _FLAG_NAME_RE.match(key):
+        if not isinstance(key, str) or not _FLAG_NAME_RE.fullmatch(key):
             return f"has an invalid flag name {_show(key)}: use lower-case names without leading dashes"
         if isinstance(val, (dict, list)):
             return f"has a non-scalar value for {key!r}: flag values must be strings, numbers or booleans"
     return None
 
 
-_KUBELET_FIELD_RE = re.compile(r"^[a-z][A-Za-z0-9]*(\.[a-zA-Z][A-Za-z0-9]*)*$")
+_KUBELET_FIELD_RE = re.compile(r"[a-z][A-Za-z0-9]*(\.[a-zA-Z][A-Za-z0-9]*)*", re.ASCII)
 
 
 def _is_kubelet_fields(value: Any) -> Optional[str]:
     if not isinstance(value, dict):
         return "must be a mapping of KubeletConfiguration field (camelCase, e.g. maxPods) to value"
     for key in value:
-        if not isinstance(key, str) or not _KUBELET_FIELD_RE.match(key) or key in ("kind", "apiVersion"):
+        if not isinstance(key, str) or not _KUBELET_FIELD_RE.fullmatch(key) or key in ("kind", "apiVersion"):
             return (f"has an invalid field name {_show(key)}: use KubeletConfiguration field names"
                     " such as maxPods or evictionHard (not kind / apiVersion)")
     return None
 
 
 def _is_posix_name(value: Any) -> Optional[str]:
-    if isinstance(value, str) and _POSIX_NAME_RE.match(value):
+    if isinstance(value, str) and _POSIX_NAME_RE.fullmatch(value):
         return None
     return "must be a user or group name (lower-case letters, digits, '_', '-', '.'; at most 32)"
 
@@ -229,22 +262,29 @@ def _is_secure_addresses(value: Any) -> Optional[str]:
         return f"has a malformed address ({exc}); use IPs, CIDRs or localhost/link-local/multicast separated by spaces"
     if "any" in tokens:
         return "must not contain 'any': that would remove the kubelet firewall (set kubelet_systemd_hardening: false instead)"
+    for token in tokens:
+        if token in SYSTEMD_ADDRESS_KEYWORDS:
+            continue
+        network = ipaddress.ip_network(token, strict=False)
+        if network.prefixlen < (8 if network.version == 4 else 16):
+            return (f"contains {token!r}, which admits {'everyone' if network.prefixlen == 0 else 'a large part of the internet'};"
+                    " list the networks that must reach the kubelet (or set kubelet_systemd_hardening: false)")
     return None
 
 
 def _is_kube_version(value: Any) -> Optional[str]:
-    if isinstance(value, str) and _KUBE_VERSION_RE.match(value):
+    if isinstance(value, str) and _KUBE_VERSION_RE.fullmatch(value):
         return None
-    return "must be a Kubernetes release such as v1.34.4"
+    return "must be a Kubernetes release such as v1.34.4 (or kubespray's 1.34.4)"
 
 
 def _minor(version: str) -> int:
-    match = _KUBE_VERSION_RE.match(version)
+    match = _KUBE_VERSION_RE.fullmatch(version)
     return int(match.group(1)) if match else 0
 
 
 def _is_pod_security_version(value: Any) -> Optional[str]:
-    if isinstance(value, str) and _K8S_VERSION_RE.match(value):
+    if isinstance(value, str) and _K8S_VERSION_RE.fullmatch(value):
         return None
     return "must be 'latest' or a minor version like v1.34"
 
@@ -268,6 +308,35 @@ def _is_event_rate_limits(value: Any) -> Optional[str]:
         if limit["type"] == "Server" and "cache_size" in limit:
             return f"limit {name!r}: cache_size is not allowed for type Server"
     return None
+
+
+def _parse_audit_rules(value: Any) -> Any:
+    """kubespray writes audit_policy_custom_rules as a YAML string; a list is taken as it is."""
+    if isinstance(value, str):
+        import yaml
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            return f"(unparsable YAML: {str(exc).splitlines()[0]})"
+    return value
+
+
+def _is_audit_rules(value: Any) -> Optional[str]:
+    parsed = _parse_audit_rules(value)
+    message = _list_of(_is_string_map, "audit policy rules")(parsed)
+    if message:
+        return message + " (a list, or kubespray's YAML string of one)"
+    levels = ("None", "Metadata", "Request", "RequestResponse")
+    bad = [rule for rule in parsed if rule.get("level") not in levels]
+    if bad:
+        return f"has rule(s) without a valid level ({', '.join(levels)}): {bad[:2]!r}"
+    return None
+
+
+def _is_cidr_list(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be a comma-separated string of CIDRs (kubespray's form)"
+    return next((f"has {part!r}, which {_is_cidr(part.strip())}" for part in value.split(",") if _is_cidr(part.strip())), None)
 
 
 def _is_string_map(value: Any) -> Optional[str]:
@@ -343,7 +412,7 @@ VARIABLES: Tuple[Var, ...] = (
     _v("audit_log_maxsize", 100, _int_at_least(1), "audit", "--audit-log-maxsize (MB)"),
     _v("audit_policy_file", "/etc/kubernetes/audit-policy/apiserver-audit-policy.yaml", _is_abs_path, "audit",
        "--audit-policy-file"),
-    _v("audit_policy_custom_rules", None, _list_of(_is_string_map, "audit policy rules"), "audit",
+    _v("audit_policy_custom_rules", None, _is_audit_rules, "audit",
        "Replace the default audit policy rules with these (audit.k8s.io/v1 rules)", nullable=True),
     _v("tls_min_version", "VersionTLS12", _is_tls_version, "tls",
        "--tls-min-version of apiserver, controller-manager, scheduler and kubelet tlsMinVersion"),
@@ -397,7 +466,7 @@ VARIABLES: Tuple[Var, ...] = (
     _v("etcd_deployment_type", "host", _one_of(ETCD_DEPLOYMENT_TYPES), "etcd",
        "kubeadm: static pod; host: systemd unit with /etc/etcd.env"),
     _v("etcd_extra_vars", {}, _is_extra_args, "etcd", "Extra etcd flags, e.g. listen-metrics-urls"),
-    _v("etcd_data_dir", "/var/lib/etcd", _is_abs_path, "etcd", "etcd data directory"),
+    _v("etcd_data_dir", "/var/lib/etcd", _is_dir_path, "etcd", "etcd data directory"),
     # --- kubelet --------------------------------------------------------------------------------------
     _v("kubelet_authentication_token_webhook", True, _bool, "kubelet", "authentication.webhook.enabled"),
     _v("kubelet_authorization_mode_webhook", False, _bool, "kubelet", "authorization.mode Webhook"),
@@ -418,6 +487,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- the collection's own switches -----------------------------------------------------------------
+    _v("kubeguard_strict_variables", False, _bool, "cluster",
+       "true: a variable that looks like one of ours but is not (a typo) fails validation instead of warning"),
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",
        "Hardened settings you deliberately weaken, as component.flag-or-field: your reason "
        "(e.g. kube-apiserver.authorization-mode: legacy ABAC policy until 2027-03). Shown as waived in every report."),
@@ -425,7 +496,13 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
        "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster", "Pod network (kubespray)"),
-    _v("kube_config_dir", "/etc/kubernetes", _is_abs_path, "cluster", "Kubernetes config directory"),
+    _v("kube_pods_subnet_ipv6", None, _is_cidr, "cluster", "IPv6 pod network of a dual-stack cluster (kubespray)",
+       nullable=True),
+    _v("kube_pods_subnets", None, _is_cidr_list, "cluster",
+       "Every pod network, comma-separated (kubespray's dual-stack form); default: kube_pods_subnet (+ _ipv6)", nullable=True),
+    _v("kube_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "cluster",
+       "Feature gates of every component (kubespray); a component's own list wins for the same gate"),
+    _v("kube_config_dir", "/etc/kubernetes", _is_dir_path, "cluster", "Kubernetes config directory"),
     # --- ownership ------------------------------------------------------------------------------------
     _v("kube_owner", "kube", _is_posix_name, "files", "Owner of Kubernetes files (CIS wants root)"),
     _v("kube_cert_group", "kube-cert", _is_posix_name, "files", "Group of certificate files (CIS wants root)"),
@@ -440,45 +517,142 @@ def defaults() -> Dict[str, Any]:
     return {v.name: copy.deepcopy(v.default) for v in VARIABLES}
 
 
-def _cross_checks(values: Mapping[str, Any]) -> List[str]:
-    problems: List[str] = []
-    enabled = set(values["kube_apiserver_enable_admission_plugins"])
-    disabled = set(values["kube_apiserver_disable_admission_plugins"])
-    both = sorted(enabled & disabled)
-    if both:
-        problems.append(
-            f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
-            " a plugin can be enabled or disabled, not both")
-    if "ABAC" in values["authorization_modes"] and not overridden(values, "kube-apiserver", "authorization-mode"):
-        problems.append(
-            f"authorization_modes: {values['authorization_modes']!r} contains 'ABAC': a static policy file that"
-            " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
-            " use Node and RBAC, or keep ABAC deliberately with"
-            " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}")
-    if "AlwaysAllow" in values["authorization_modes"]:
-        problems.append(f"authorization_modes: {values['authorization_modes']!r} contains 'AlwaysAllow', which authorises"
-                        " every request; allowed: Node, RBAC, Webhook, ABAC")
-    if not values["authorization_modes"]:
-        problems.append("authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook")
-    if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
-        problems.append("kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]")
-    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
-        problems.append(
-            "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
-            " kube_apiserver_enable_admission_plugins needs its config file; set it to true")
-    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_event_rate_limits"]:
-        problems.append(
-            "kube_apiserver_admission_event_rate_limits: {} is empty while EventRateLimit is enabled;"
-            " give at least one limit (type, qps, burst)")
+# Extra-args variables and the component whose flags (or kubelet fields) they set.
+EXTRA_ARGS_COMPONENT = {"kube_kubeadm_apiserver_extra_args": "kube-apiserver",
+                        "kube_kubeadm_controller_extra_args": "kube-controller-manager",
+                        "kube_kubeadm_scheduler_extra_args": "kube-scheduler", "etcd_extra_vars": "etcd",
+                        "kubelet_config_extra_args": "kubelet"}
+# KubeletConfiguration fields that are structs: extra args for them are merged field by field
+# (a mapping for `authentication` must not replace the whole block and its hardened fields).
+KUBELET_STRUCT_FIELDS = ("authentication", "authentication.anonymous", "authentication.webhook", "authentication.x509",
+                         "authorization", "authorization.webhook")
+MAX_REQUEST_TIMEOUT_SECONDS = 24 * 3600
+
+
+def flatten_kubelet_fields(fields: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """{'authentication': {'webhook': {'cacheTTL': '1m'}}} -> {'authentication.webhook.cacheTTL': '1m'}
+    for the struct fields; maps such as evictionHard or featureGates stay whole values."""
+    flat: Dict[str, Any] = {}
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name in KUBELET_STRUCT_FIELDS:
+            flat.update(flatten_kubelet_fields(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _arg_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _hardened_overrides(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
+    """Extra-args entries that change a setting we harden (a catalogue setting that decides a control),
+    to a value other than the hardened one, without kubeguard_allow_override naming it."""
+    from . import catalogue, desired   # (they import this module)
+    layout = catalogue.layout_for("kubeadm", values["kube_config_dir"], catalogue.load_platforms())
+    hardened: Dict[str, Dict[str, Tuple[Any, Tuple[str, ...]]]] = {}
+    context = catalogue.expression_context(values, layout)
+    for setting in catalogue.settings():
+        if not setting.controls or (setting.when is not None and not catalogue.evaluate(setting.when, context)):
+            continue
+        value = catalogue.evaluate(setting.value, context)
+        hardened.setdefault(setting.component, {})[setting.key] = (value, setting.variables)
+    problems = []
+    for variable, component in EXTRA_ARGS_COMPONENT.items():
+        for key, value in (values.get(variable) or {}).items():
+            for managed, (wanted, variables) in (hardened.get(component) or {}).items():
+                same_key = key == managed or key.startswith(managed + ".") or managed.startswith(key + ".")
+                if not same_key or overridden(values, component, key) or overridden(values, component, managed):
+                    continue
+                if key == managed and wanted is not None and _arg_text(value) == _arg_text(wanted):
+                    continue   # the hardened value itself (kubespray's guide sets scheduler profiling: false)
+                use = f"use {' / '.join(variables)}" if variables else "it is always hardened"
+                problems.append(((variable,), f"{variable}: {key}={_show(value)} overrides the hardened {component} setting"
+                                 f" {managed} ({use}); to weaken it deliberately, add"
+                                 f" kubeguard_allow_override: {{{component}.{key}: <your reason>}} (shown as waived in every report)"))
+                break
     return problems
 
 
-def _drop_removed_gates(values: Dict[str, Any], problems: List[str]) -> List[str]:
+def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
+    """(variables involved, problem) for what no single variable shows: combinations, and values the
+    components refuse when they start."""
+    problems: List[Tuple[Tuple[str, ...], str]] = []
+    enabled = list(values["kube_apiserver_enable_admission_plugins"])
+    disabled = set(values["kube_apiserver_disable_admission_plugins"])
+    both = sorted(set(enabled) & disabled)
+    plugins = ("kube_apiserver_enable_admission_plugins", "kube_apiserver_disable_admission_plugins")
+    if both:
+        problems.append((plugins,
+            f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
+            " a plugin can be enabled or disabled, not both"))
+    for variable in plugins + ("authorization_modes",):
+        duplicates = sorted({item for item in values[variable] if list(values[variable]).count(item) > 1})
+        if duplicates:
+            problems.append(((variable,), f"{variable}: {duplicates!r} appear more than once; kube-apiserver refuses to start"))
+    modes = values["authorization_modes"]
+    api_extra = values.get("kube_kubeadm_apiserver_extra_args") or {}
+    if "ABAC" in modes and not overridden(values, "kube-apiserver", "authorization-mode"):
+        problems.append((("authorization_modes",),
+            f"authorization_modes: {modes!r} contains 'ABAC': a static policy file that"
+            " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
+            " use Node and RBAC, or keep ABAC deliberately with"
+            " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}"))
+    for mode, why in (("AlwaysAllow", "authorises every request"), ("AlwaysDeny", "refuses every request (the cluster stops working)")):
+        if mode in modes:
+            problems.append((("authorization_modes",), f"authorization_modes: {modes!r} contains {mode!r}, which {why};"
+                             " allowed: Node, RBAC, Webhook, ABAC"))
+    if "Webhook" in modes and "authorization-webhook-config-file" not in api_extra:
+        problems.append((("authorization_modes", "kube_kubeadm_apiserver_extra_args"),
+            "authorization_modes: 'Webhook' needs --authorization-webhook-config-file (kube-apiserver refuses to start"
+            " without it); set it in kube_kubeadm_apiserver_extra_args or remove Webhook"))
+    if not modes:
+        problems.append((("authorization_modes",), "authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook"))
+    if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
+        problems.append((("kube_encryption_resources", "kube_encrypt_secret_data"),
+                         "kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]"))
+    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
+        problems.append((("kube_apiserver_admission_control_config_file", "kube_apiserver_enable_admission_plugins"),
+            "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
+            " kube_apiserver_enable_admission_plugins needs its config file; set it to true"))
+    if "EventRateLimit" in enabled and not values["kube_apiserver_admission_event_rate_limits"]:
+        problems.append((("kube_apiserver_admission_event_rate_limits", "kube_apiserver_enable_admission_plugins"),
+            "kube_apiserver_admission_event_rate_limits: {} is empty while EventRateLimit is enabled;"
+            " give at least one limit (type, qps, burst)"))
+    if "ImagePolicyWebhook" in enabled and "admission-control-config-file" not in api_extra:
+        problems.append((("kube_apiserver_enable_admission_plugins",),
+            "kube_apiserver_enable_admission_plugins: ImagePolicyWebhook needs its own configuration (a webhook"
+            " kubeconfig) that this collection does not write; kube-apiserver refuses to start without it"))
+    if _seconds(values["kube_apiserver_request_timeout"]) > MAX_REQUEST_TIMEOUT_SECONDS:
+        problems.append((("kube_apiserver_request_timeout",), f"kube_apiserver_request_timeout: {values['kube_apiserver_request_timeout']!r}"
+                         " is longer than 24h: every hung request would hold the apiserver that long (CIS 1.2.20 wants a sane value)"))
+    for variable in FEATURE_GATE_VARIABLES + ("kube_feature_gates",):
+        seen: Dict[str, str] = {}
+        for gate in values[variable]:
+            name, _, flag = gate.partition("=")
+            if seen.get(name, flag) != flag:
+                problems.append(((variable,), f"{variable}: {name} is given both true and false"))
+            seen[name] = flag
+    problems.extend(_hardened_overrides(values))
+    return problems
+
+
+def _seconds(duration: str) -> float:
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    return sum(float(number) * units[unit] for number, unit in re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", duration))
+
+
+def _drop_removed_gates(values: Dict[str, Any], problems: List[str], skip: Any = ()) -> List[str]:
     """Gates the cluster's release no longer knows: locked to the value asked for -> dropped (a note);
     asked for the opposite -> a problem (the behaviour cannot be had any more)."""
     notes: List[str] = []
     release = _minor(values["kube_version"])
-    for variable in FEATURE_GATE_VARIABLES:
+    for variable in FEATURE_GATE_VARIABLES + ("kube_feature_gates",):
+        if variable in skip:
+            continue
         kept = []
         for gate in values[variable]:
             name, _, flag = gate.partition("=")
@@ -496,10 +670,49 @@ def _drop_removed_gates(values: Dict[str, Any], problems: List[str]) -> List[str
     return notes
 
 
-def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
-    """Return defaults overlaid with the user's hardening variables, or raise HardeningVarsError."""
+# Prefixes of our variables: an unknown variable with one of them and a spelling close to ours is a typo.
+OUR_PREFIXES = ("kube_", "kubelet_", "kubeguard_", "audit_", "tls_", "etcd_", "remove_", "kubernetes_", "authorization_")
+
+
+def control_characters(value: Any, where: str = "") -> List[str]:
+    """Where a key or string value (at any depth) holds a control character (newline, tab, NUL, ...)."""
+    found: List[str] = []
+    if isinstance(value, str):
+        if _CONTROL_CHARS_RE.search(value):
+            found.append(f"{where or 'the value'} {_show(value)}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _CONTROL_CHARS_RE.search(key):
+                found.append(f"the key {_show(key)}")
+            found += control_characters(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found += control_characters(item, f"{where}[{index}]")
+    return found
+
+
+def typos(names: Sequence[str]) -> List[str]:
+    """Variables that are not ours but look like one of ours: 'did you mean'."""
+    import difflib
+    ours = list(VARIABLES_BY_NAME)
+    found = []
+    for name in names:
+        if name in VARIABLES_BY_NAME or not isinstance(name, str) or not name.startswith(OUR_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, ours, n=1, cutoff=0.88)
+        if close:
+            found.append(f"{name}: not a hardening variable - did you mean {close[0]}? (it is ignored as written)")
+    return found
+
+
+def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[str, Any]:
+    """Return defaults overlaid with the user's hardening variables, or raise HardeningVarsError
+    listing every problem at once (each variable's own, then every combination whose variables are
+    valid). present: every variable name in scope, to catch typos of ours (warnings; errors with
+    kubeguard_strict_variables)."""
     values = defaults()
     problems: List[str] = []
+    invalid = set()
     for name, value in user_vars.items():
         spec = VARIABLES_BY_NAME.get(name)
         if spec is None:
@@ -507,14 +720,27 @@ def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
         if value is None and spec.nullable:
             values[name] = None
             continue
-        message = spec.check(value)
+        # kubespray's YAML-string audit rules hold newlines by nature: their parsed form is checked
+        bad_chars = control_characters(_parse_audit_rules(value) if name == "audit_policy_custom_rules" else value)
+        message = (f"has a control character in {', '.join(bad_chars[:3])}: it could add lines to a config file;"
+                   " remove it") if bad_chars else spec.check(value)
         if message:
             problems.append(f"{name}: {_show(value)} {message}")
+            invalid.add(name)
         else:
             values[name] = value
-    if not problems:
-        problems.extend(_cross_checks(values))
-    notes = _drop_removed_gates(values, problems) if not problems else []
+    # gates are judged against the release: with an invalid kube_version, not at all
+    unjudged = invalid | (set(FEATURE_GATE_VARIABLES) | {"kube_feature_gates"} if "kube_version" in invalid else set())
+    notes = _drop_removed_gates(values, problems, skip=unjudged)
+    _normalise(values)
+    for variables, message in _cross_checks(values):
+        if not invalid & set(variables):
+            problems.append(message)
+    typo_lines = typos(list(present))
+    if typo_lines and values["kubeguard_strict_variables"]:
+        problems += [line + " [kubeguard_strict_variables]" for line in typo_lines]
+    else:
+        notes += typo_lines
     if problems:
         raise HardeningVarsError(problems)
     if "ABAC" in values["authorization_modes"]:
@@ -526,3 +752,19 @@ def validate(user_vars: Mapping[str, Any]) -> Dict[str, Any]:
     given = user_vars.get("_given")
     values["_given"] = sorted(given) if isinstance(given, list) else sorted(n for n in user_vars if n in VARIABLES_BY_NAME)
     return values
+
+
+def _normalise(values: Dict[str, Any]) -> None:
+    """kubespray's current forms as the model keeps them (idempotent: validate runs again on its output)."""
+    if isinstance(values["kube_version"], str) and _KUBE_VERSION_RE.fullmatch(values["kube_version"]) \
+            and not values["kube_version"].startswith("v"):
+        values["kube_version"] = "v" + values["kube_version"]
+    if isinstance(values["audit_policy_custom_rules"], str):
+        values["audit_policy_custom_rules"] = _parse_audit_rules(values["audit_policy_custom_rules"])
+    values["kubelet_config_extra_args"] = flatten_kubelet_fields(values["kubelet_config_extra_args"] or {})
+    common = list(values["kube_feature_gates"] or [])
+    if common:
+        for variable in FEATURE_GATE_VARIABLES:
+            own = {gate.partition("=")[0] for gate in values[variable]}
+            values[variable] = [g for g in common if g.partition("=")[0] not in own] + list(values[variable])
+        values["kube_feature_gates"] = []   # merged: a second validate must not merge again

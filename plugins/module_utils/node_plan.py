@@ -3,7 +3,6 @@ writer module would change, with the same functions those modules use. Runs on t
 
 from __future__ import annotations
 
-import grp
 import hashlib
 import os
 import pwd
@@ -54,14 +53,9 @@ def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[
 
 
 def _directory(args: Mapping[str, Any]) -> List[str]:
-    path = args["path"]
-    if not os.path.isdir(path):
-        return [f"{path}: created"]
-    stat = os.stat(path)
-    found = _mode_change(path, args.get("mode"))
-    uid = pwd.getpwnam(args["owner"]).pw_uid if args.get("owner") else stat.st_uid
-    gid = grp.getgrnam(args["group"]).gr_gid if args.get("group") else stat.st_gid
-    return found + ([f"{path}: owner {stat.st_uid}:{stat.st_gid}"] if (stat.st_uid, stat.st_gid) != (uid, gid) else [])
+    """A directory the run creates when missing; one that exists was not ours to create, and its
+    mode and owner are left as they are (it may be shared: /var/log/audit, a mount point)."""
+    return [] if os.path.isdir(args["path"]) else [f"{args['path']}: created"]
 
 
 def _sysctls(wanted: Mapping[str, Any]) -> List[str]:

@@ -40,7 +40,7 @@ def test_settings_reference_known_variables_and_controls():
 
 # A valid non-default value for each variable; the test proves it changes what we compute.
 ALTERNATIVES = {
-    "authorization_modes": ["Node", "RBAC", "Webhook"], "kube_api_anonymous_auth": False,
+    "authorization_modes": ["RBAC", "Node"], "kube_api_anonymous_auth": False,
     "kube_apiserver_feature_gates": ["AppArmor=true"], "kube_apiserver_request_timeout": "120s",
     "kube_apiserver_service_account_lookup": False, "kube_profiling": True,
     "kube_kubeadm_apiserver_extra_args": {"event-ttl": "1h"}, "kubernetes_audit": True,
@@ -72,11 +72,13 @@ ALTERNATIVES = {
     "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["RotateKubeletServerCertificate=true"],
     "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_config_extra_args": {"maxPods": 50}, "kubelet_secure_addresses": "192.168.10.110",
     "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
+    "kube_pods_subnet_ipv6": "fd85:ee78:d8a6:8607::1:0000/112", "kube_pods_subnets": "10.244.0.0/16,fd00::/64",
+    "kube_feature_gates": ["AppArmor=true"],
 }
 # Variables that act through a role task rather than computed settings (tested with the roles).
 ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
               "kube_owner", "kube_cert_group",
-              "kubeguard_allow_override"}   # tested in test_hardening_vars and test_never_weaker
+              "kubeguard_allow_override", "kubeguard_strict_variables"}   # tested in test_hardening_vars and test_never_weaker
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

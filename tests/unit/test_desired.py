@@ -189,7 +189,8 @@ def test_kubelet_feature_gates_merge_gate_by_gate():
 
 
 def test_kubelet_config_extra_args_win_last():
-    values = hv.validate({"kubelet_config_extra_args": {"maxPods": 50, "readOnlyPort": 10255, "evictionHard": {"memory.available": "200Mi"}}})
+    values = hv.validate({"kubelet_config_extra_args": {"maxPods": 50, "readOnlyPort": 10255, "evictionHard": {"memory.available": "200Mi"}},
+                          "kubeguard_allow_override": {"kubelet.readOnlyPort": "an old metrics agent"}})
     fields = desired.kubelet_fields(values, KUBEADM)
     assert fields["maxPods"] == 50 and fields["readOnlyPort"] == 10255
     merged, _ = merge_fields({"kind": "KubeletConfiguration", "evictionHard": {"nodefs.available": "10%"}}, fields)
@@ -215,7 +216,9 @@ def test_anonymous_auth_off_keeps_probes_working():
 
 
 def test_extra_args_win_and_can_remove():
-    values = hv.validate({"kube_kubeadm_apiserver_extra_args": {"profiling": True, "request-timeout": None}})
+    values = hv.validate({"kube_kubeadm_apiserver_extra_args": {"profiling": True, "request-timeout": None},
+                          "kubeguard_allow_override": {"kube-apiserver.profiling": "pprof this week",
+                                                       "kube-apiserver.request-timeout": "Kubernetes' default"}})
     flags = desired.component_flags(values, KUBEADM, "kube-apiserver")
     assert flags["profiling"] == "true" and flags["request-timeout"] is None
 

@@ -26,7 +26,7 @@ def test_role_defaults_are_kubesprays(path):
 
 
 def test_every_role_has_argument_specs_and_readme():
-    for role in ("apiserver", "audit", "controller_manager", "scheduler", "etcd", "kubelet", "sysctl", "file_permissions"):
+    for role in ("apiserver", "audit", "controller_manager", "scheduler", "etcd", "kubelet", "sysctl", "file_permissions", "k3s"):
         assert os.path.exists(os.path.join(REPO, "roles", role, "meta", "argument_specs.yml")), role
         assert os.path.exists(os.path.join(REPO, "roles", role, "README.md")), role
 
