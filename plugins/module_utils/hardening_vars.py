@@ -438,11 +438,14 @@ VARIABLES: Tuple[Var, ...] = (
        "PodNodeSelector clusterDefaultNodeSelector"),
     _v("kube_pod_security_use_default", False, _bool, "admission", "Write a default PodSecurity configuration"),
     _v("kube_pod_security_default_enforce", "baseline", _one_of(POD_SECURITY_LEVELS), "admission", "enforce level"),
-    _v("kube_pod_security_default_enforce_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_default_enforce_version", None, _is_pod_security_version, "admission",
+       "Pod Security Standards version; default: the cluster's minor (kubespray's v<major.minor>)", nullable=True),
     _v("kube_pod_security_default_audit", "restricted", _one_of(POD_SECURITY_LEVELS), "admission", "audit level"),
-    _v("kube_pod_security_default_audit_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_default_audit_version", None, _is_pod_security_version, "admission",
+       "Pod Security Standards version; default: the cluster's minor (kubespray's v<major.minor>)", nullable=True),
     _v("kube_pod_security_default_warn", "restricted", _one_of(POD_SECURITY_LEVELS), "admission", "warn level"),
-    _v("kube_pod_security_default_warn_version", "latest", _is_pod_security_version, "admission", ""),
+    _v("kube_pod_security_default_warn_version", None, _is_pod_security_version, "admission",
+       "Pod Security Standards version; default: the cluster's minor (kubespray's v<major.minor>)", nullable=True),
     _v("kube_pod_security_exemptions_usernames", [], _list_of(_is_str, "user names"), "admission", ""),
     _v("kube_pod_security_exemptions_runtime_class_names", [], _list_of(_is_str, "runtime class names"), "admission", ""),
     _v("kube_pod_security_exemptions_namespaces", ["kube-system"], _list_of(_is_str, "namespaces"), "admission", ""),
@@ -469,7 +472,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("etcd_data_dir", "/var/lib/etcd", _is_dir_path, "etcd", "etcd data directory"),
     # --- kubelet --------------------------------------------------------------------------------------
     _v("kubelet_authentication_token_webhook", True, _bool, "kubelet", "authentication.webhook.enabled"),
-    _v("kubelet_authorization_mode_webhook", False, _bool, "kubelet", "authorization.mode Webhook"),
+    _v("kubelet_authorization_mode_webhook", True, _bool, "kubelet",
+       "authorization.mode Webhook (kubespray's default since v2.31; false leaves the node's own mode)"),
     _v("kube_read_only_port", 0, _int_between(0, 65535), "kubelet", "readOnlyPort"),
     _v("kubelet_rotate_server_certificates", False, _bool, "kubelet", "serverTLSBootstrap"),
     _v("kubelet_protect_kernel_defaults", True, _bool, "kubelet", "protectKernelDefaults"),
@@ -762,6 +766,11 @@ def _normalise(values: Dict[str, Any]) -> None:
     if isinstance(values["audit_policy_custom_rules"], str):
         values["audit_policy_custom_rules"] = _parse_audit_rules(values["audit_policy_custom_rules"])
     values["kubelet_config_extra_args"] = flatten_kubelet_fields(values["kubelet_config_extra_args"] or {})
+    minor = _KUBE_VERSION_RE.fullmatch(values["kube_version"]) if isinstance(values["kube_version"], str) else None
+    for level in ("enforce", "audit", "warn"):
+        name = f"kube_pod_security_default_{level}_version"
+        if values[name] is None:
+            values[name] = f"v1.{minor.group(1)}" if minor else "latest"
     common = list(values["kube_feature_gates"] or [])
     if common:
         for variable in FEATURE_GATE_VARIABLES:

@@ -66,7 +66,7 @@ ALTERNATIVES = {
     "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "10.0.0.5",
     "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
     "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
-    "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": True,
+    "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": False,
     "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
     "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",
     "kubelet_make_iptables_util_chains": False, "kubelet_feature_gates": ["RotateKubeletServerCertificate=true"],

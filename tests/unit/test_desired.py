@@ -144,6 +144,7 @@ def test_etcd_extra_vars_prometheus_tip():
 
 SEED_KUBELET_FIELDS = {
     "authentication.anonymous.enabled": False,
+    "authorization.mode": "Webhook",          # kubespray's default (the seed does not set it)
     "authentication.webhook.enabled": True,
     "readOnlyPort": 0,
     "serverTLSBootstrap": True,
@@ -198,8 +199,8 @@ def test_kubelet_config_extra_args_win_last():
 
 
 def test_authorization_webhook_only_when_asked():
-    assert "authorization.mode" not in desired.kubelet_fields(hv.validate({}), KUBEADM)
-    assert desired.kubelet_fields(hv.validate({"kubelet_authorization_mode_webhook": True}), KUBEADM)["authorization.mode"] == "Webhook"
+    assert "authorization.mode" not in desired.kubelet_fields(hv.validate({"kubelet_authorization_mode_webhook": False}), KUBEADM)
+    assert desired.kubelet_fields(hv.validate({}), KUBEADM)["authorization.mode"] == "Webhook"   # kubespray's default
 
 
 def test_anonymous_auth_off_keeps_probes_working():

@@ -185,7 +185,8 @@ def test_agents_get_only_the_kubelet_and_unsupported_choices_are_refused():
     assert set(ops["k3s"]) == {"k3s_config", "service"} and set(ops["k3s"]["k3s_config"]["lists"]) == {"kubelet-arg"}
     # the health gate expects what the kubelet is started with: its list and the top-level key
     assert ops["k3s"]["service"] == {"unit": "k3s-agent", "url": "http://127.0.0.1:10248/healthz", "components": {
-        "kubelet": {"anonymous-auth": "false", "authentication-token-webhook": "true", "read-only-port": "0",
+        "kubelet": {"anonymous-auth": "false", "authentication-token-webhook": "true", "authorization-mode": "Webhook",
+                    "read-only-port": "0",
                     "event-qps": "50", "streaming-connection-idle-timeout": "5m", "make-iptables-util-chains": "true",
                     "seccomp-default": "false", "tls-min-version": "VersionTLS12", "protect-kernel-defaults": "true"}}}
     assert ops["k3s"]["k3s_config"]["top"] == {"protect-kernel-defaults": True}
