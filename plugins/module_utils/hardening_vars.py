@@ -491,6 +491,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- the collection's own switches -----------------------------------------------------------------
+    _v("kubeguard_profile", "none", _one_of(("none", "cis_level1", "cis_level2")), "cluster",
+       "A CIS level applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),
     _v("kubeguard_strict_variables", False, _bool, "cluster",
        "true: a variable that looks like one of ours but is not (a typo) fails validation instead of warning"),
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",
@@ -736,6 +738,10 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
     # gates are judged against the release: with an invalid kube_version, not at all
     unjudged = invalid | (set(FEATURE_GATE_VARIABLES) | {"kube_feature_gates"} if "kube_version" in invalid else set())
     notes = _drop_removed_gates(values, problems, skip=unjudged)
+    if values["kubeguard_profile"] != "none" and "kubeguard_profile" not in invalid:
+        for name, entry in profile(values["kubeguard_profile"]).items():
+            if name not in user_vars:
+                values[name] = entry["value"]
     _normalise(values)
     for variables, message in _cross_checks(values):
         if not invalid & set(variables):
@@ -756,6 +762,18 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
     given = user_vars.get("_given")
     values["_given"] = sorted(given) if isinstance(given, list) else sorted(n for n in user_vars if n in VARIABLES_BY_NAME)
     return values
+
+
+def profile(name: str) -> Dict[str, Dict[str, Any]]:
+    """The variables a kubeguard_profile sets (its own and those of the profile it inherits)."""
+    import copy
+    import os
+    import yaml
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.yml"), encoding="utf-8") as handle:
+        profiles = yaml.safe_load(handle)
+    data = profiles[name]
+    inherited = profile(data["inherits"]) if data.get("inherits") else {}
+    return copy.deepcopy({**inherited, **data["variables"]})
 
 
 def _normalise(values: Dict[str, Any]) -> None:
