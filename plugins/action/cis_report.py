@@ -1,8 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write a node's CIS report files on the controller, in-process (no module round trip per file)."""
+"""Write a node's CIS report files on the controller, in-process (no module round trip per file),
+with the drift since the node's previous report in the same directory (controls that passed then
+and fail now)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -46,6 +49,13 @@ class ActionModule(ActionBase):
         if "/" in node or node in ("", ".", ".."):
             raise AnsibleActionFail(f"report node name {node!r} cannot be a file name")
         os.makedirs(dest_dir, mode=0o755, exist_ok=True)
+        previous = None
+        try:
+            with open(os.path.join(dest_dir, f"{node}.json"), encoding="utf-8") as handle:
+                previous = json.load(handle)
+        except (OSError, ValueError):
+            pass
+        report["drift"] = reports.drift(previous, report)
         written = []
         for ext in formats:
             path = os.path.join(dest_dir, f"{node}.{ext}")
@@ -56,5 +66,5 @@ class ActionModule(ActionBase):
             os.replace(temp, path)
             written.append(path)
         # Reports describe the cluster; writing them is not a change to it.
-        result.update(changed=False, files=written)
+        result.update(changed=False, files=written, drift=report["drift"])
         return result

@@ -190,7 +190,7 @@ def kubeguard_cis_table(report):
 
 
 def kubeguard_cis_failures(report, fail_on="failed"):
-    """Results that fail the play under verify_fail_on (never | failed | level1), as 'id title: found' lines."""
+    """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
     try:
         failed = reports.failures(_plain(report), str(fail_on))

@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .audit import SECTION_TITLES, STATUSES, section_order
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
-FAIL_ON = ("never", "failed", "level1")
+FAIL_ON = ("never", "failed", "level1", "drift")
 
 
 def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources: Mapping[str, str],
@@ -26,8 +26,21 @@ def failures(report: Mapping[str, Any], fail_on: str) -> List[Mapping[str, Any]]
         raise ValueError(f"verify_fail_on: {fail_on!r} must be one of: {', '.join(FAIL_ON)}")
     if fail_on == "never":
         return []
+    if fail_on == "drift":
+        return [r for r in report["results"] if r["id"] in {d["id"] for d in report.get("drift") or []}]
     failed = [r for r in report["results"] if r["status"] == "fail"]
     return [r for r in failed if r.get("level", 1) == 1] if fail_on == "level1" else failed
+
+
+def drift(previous: Optional[Mapping[str, Any]], current: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """Controls that passed in the node's previous report and fail now (something changed the node
+    since: an upgrade, a hand edit). Reports of another schema or node are not compared."""
+    if not previous or previous.get("schema") != SCHEMA or previous.get("node") != current.get("node"):
+        return []
+    before = {r["id"]: r["status"] for r in previous.get("results") or []}
+    return [{"id": r["id"], "title": r["title"], "was": "pass", "now": r["status"], "found": r["found"],
+             "since": previous.get("generated_at")}
+            for r in current["results"] if before.get(r["id"]) == "pass" and r["status"] == "fail"]
 
 
 def to_json(report: Mapping[str, Any]) -> str:
@@ -79,6 +92,7 @@ def summary_table(report: Mapping[str, Any]) -> List[str]:
         rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
     rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
     rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]
+    rows += [f"DRIFT {d['id']}: passed at {d['since']}, fails now ({d['found']})" for d in report.get("drift") or []]
     return rows
 
 

@@ -50,3 +50,28 @@ def test_writes_json_junit_and_markdown(tmp_path):
 def test_refuses_bad_arguments(args, message):
     with pytest.raises(AnsibleActionFail, match=message):
         run(args)
+
+
+def test_drift_since_the_previous_report_is_reported(tmp_path):
+    """A control that passed in the node's last report and fails now is drift: in the report, on the
+    console and for verify_fail_on: drift."""
+    first = report()
+    passing = next(r for r in first["results"] if r["status"] == "pass") if any(
+        r["status"] == "pass" for r in first["results"]) else None
+    if passing is None:                       # make one pass in the earlier report
+        first["results"][0]["status"] = "pass"
+        passing = first["results"][0]
+    run({"report": first, "dest_dir": str(tmp_path)})
+    later = report()
+    now = next(r for r in later["results"] if r["id"] == passing["id"])
+    now["status"], now["found"] = "fail", "changed by hand"
+    result = run({"report": later, "dest_dir": str(tmp_path)})
+    assert [d["id"] for d in result["drift"]] == [passing["id"]]
+    saved = json.loads((tmp_path / "cp1.json").read_text())
+    assert saved["drift"][0]["found"] == "changed by hand"
+    assert any(line.startswith(f"DRIFT {passing['id']}") for line in reports.summary_table(saved))
+    assert [r["id"] for r in reports.failures(saved, "drift")] == [passing["id"]]
+    # the next report compares with this one: nothing new
+    assert run({"report": later, "dest_dir": str(tmp_path)})["drift"] == []
+    # another node's report or schema is never compared
+    assert reports.drift(dict(saved, node="cp2"), later) == [] and reports.drift({"schema": "x"}, later) == []
