@@ -685,7 +685,7 @@ def control_characters(value: Any, where: str = "") -> List[str]:
     found: List[str] = []
     if isinstance(value, str):
         if _CONTROL_CHARS_RE.search(value):
-            found.append(f"{where or 'the value'} {_show(value)}")
+            found.append(f"{where}: {_show(value)}" if where else "the value")
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and _CONTROL_CHARS_RE.search(key):
