@@ -48,6 +48,8 @@ build_and_install() {
   ANSIBLE_COLLECTIONS_PATH="$out/installed" \
       ansible-galaxy collection install --offline --force -p "$out/installed" "$out"/kubeguard-hardening-*.tar.gz >/dev/null &&
   test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/cis_catalogue.yml" &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/profiles.yml" &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/platforms/k3s.yml" &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc kubeguard.hardening.static_pod >/dev/null &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-playbook --syntax-check \
       "$out/installed/ansible_collections/kubeguard/hardening/playbooks/harden.yml" >/dev/null
