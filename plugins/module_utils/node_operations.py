@@ -106,6 +106,13 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
                                              "probe_host": probe_host(values[variable]), "mode": MANIFEST_MODE}}
     ops["kubelet"] = {"kubelet_config": {"path": paths["kubelet_config"], "fields": plan["settings"]["kubelet"],
                                          "mode": "0600"}}
+    if node["control_plane"]:
+        # what kubeadm upgrade must regenerate: the same flags, mounts and kubelet fields (kubeadm_config module)
+        ops["kube-apiserver"]["kubeadm_records"] = {
+            "flags": {c: ops[c]["static_pod"]["flags"] for c in ("kube-apiserver", "kube-controller-manager",
+                                                               "kube-scheduler", "etcd") if "static_pod" in ops.get(c, {})},
+            "host_paths": ops["kube-apiserver"]["static_pod"]["host_paths"],
+            "kubelet_fields": plan["settings"]["kubelet"]}
     for component, one in ops.items():
         if component in (layout.components.get("health") or {}):
             one["health"] = health_of(layout, component, one, settings)

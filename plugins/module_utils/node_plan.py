@@ -88,7 +88,7 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
             enc_changes, encryption, fingerprint = encryption_state(ops["encryption"])
             found += enc_changes
         for kind, args in ops.items():
-            if kind in ("encryption", "config_hash_files", "service", "health"):
+            if kind in ("encryption", "config_hash_files", "service", "health", "kubeadm_records"):
                 continue
             if kind == "static_pod":
                 annotations = dict(args.get("annotations") or {})

@@ -1,0 +1,117 @@
+"""Carry the hardening into kubeadm's own records, so `kubeadm upgrade` regenerates it: the
+ClusterConfiguration in the kube-system/kubeadm-config ConfigMap (apiServer, controllerManager,
+scheduler extraArgs and extraVolumes, etcd.local.extraArgs) and the KubeletConfiguration in the
+kube-system/kubelet-config ConfigMap. Pure functions over the ConfigMaps' data; the kubeadm_config
+module reads and writes them through the API.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from .kubelet_config import merge_fields
+
+# ClusterConfiguration section of each static-pod component
+SECTIONS = {"kube-apiserver": ("apiServer",), "kube-controller-manager": ("controllerManager",),
+            "kube-scheduler": ("scheduler",), "etcd": ("etcd", "local")}
+
+
+class KubeadmConfigError(ValueError):
+    pass
+
+
+def _section(config: Dict[str, Any], path: Tuple[str, ...]) -> Dict[str, Any]:
+    node = config
+    for key in path:
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            raise KubeadmConfigError(f"ClusterConfiguration {'.'.join(path)} is not a mapping")
+    return node
+
+
+def _set_args(section: Dict[str, Any], flags: Mapping[str, Optional[str]], where: str, list_form: bool) -> List[str]:
+    """extraArgs in either form: v1beta4's list of {name, value} or v1beta3's map."""
+    changes: List[str] = []
+    args = section.get("extraArgs")
+    if isinstance(args, dict) or (args is None and not list_form):
+        args = section.setdefault("extraArgs", {}) if args is None else args
+        for name, value in flags.items():
+            if value is None:
+                if name in args:
+                    del args[name]
+                    changes.append(f"{where}: - {name}")
+            elif args.get(name) != str(value):
+                changes.append(f"{where}: {name}={args.get(name)} -> {value}" if name in args else f"{where}: + {name}={value}")
+                args[name] = str(value)
+        return changes
+    args = list(args or [])
+    for name, value in flags.items():
+        present = [a for a in args if isinstance(a, dict) and a.get("name") == name]
+        if value is None:
+            if present:
+                args = [a for a in args if not (isinstance(a, dict) and a.get("name") == name)]
+                changes.append(f"{where}: - {name}")
+        elif [str(a.get("value")) for a in present] != [str(value)]:
+            changes.append(f"{where}: {name}={present[0].get('value')} -> {value}" if present else f"{where}: + {name}={value}")
+            args = [a for a in args if not (isinstance(a, dict) and a.get("name") == name)] + [{"name": name, "value": str(value)}]
+    section["extraArgs"] = args
+    return changes
+
+
+def _set_volumes(section: Dict[str, Any], host_paths: List[Mapping[str, Any]], where: str) -> List[str]:
+    changes: List[str] = []
+    volumes = list(section.get("extraVolumes") or [])
+    for mount in host_paths:
+        wanted = {"name": mount["name"], "hostPath": mount["path"], "mountPath": mount["path"],
+                  "readOnly": bool(mount.get("read_only")), "pathType": mount.get("type", "DirectoryOrCreate")}
+        same = [v for v in volumes if v.get("mountPath") == wanted["mountPath"] or v.get("name") == wanted["name"]]
+        if same == [wanted]:
+            continue
+        volumes = [v for v in volumes if v not in same] + [wanted]
+        changes.append(f"{where}: volume {wanted['name']} -> {wanted['hostPath']}")
+    if changes:
+        section["extraVolumes"] = volumes
+    return changes
+
+
+def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Optional[str]]],
+                                host_paths: List[Mapping[str, Any]]) -> Tuple[str, List[str]]:
+    """(new ClusterConfiguration text, changes). flags: component -> flags the hardening sets
+    (None removes); host_paths: the apiserver's extra mounts."""
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KubeadmConfigError(f"ClusterConfiguration is not valid YAML: {exc}") from None
+    if not isinstance(config, dict) or config.get("kind") != "ClusterConfiguration":
+        raise KubeadmConfigError("kubeadm-config holds no ClusterConfiguration")
+    updated = copy.deepcopy(config)
+    changes: List[str] = []
+    for component, component_flags in flags.items():
+        if component == "etcd" and "external" in (updated.get("etcd") or {}):
+            continue            # etcd outside kubeadm: its flags are not kubeadm's to keep
+        section = _section(updated, SECTIONS[component])
+        changes += _set_args(section, component_flags, ".".join(SECTIONS[component]),
+                             list_form=str(updated.get("apiVersion", "")).endswith("v1beta4"))
+    if host_paths:
+        changes += _set_volumes(_section(updated, ("apiServer",)), host_paths, "apiServer")
+    if not changes:
+        return text, []
+    return yaml.safe_dump(updated, default_flow_style=False, sort_keys=False), changes
+
+
+def merge_kubelet_configuration(text: str, fields: Mapping[str, Any]) -> Tuple[str, List[str]]:
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KubeadmConfigError(f"kubelet-config is not valid YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise KubeadmConfigError("kubelet-config holds no KubeletConfiguration")
+    merged, changes = merge_fields(config, fields)
+    if not changes:
+        return text, []
+    return yaml.safe_dump(merged, default_flow_style=False, sort_keys=False), [f"kubelet-config: {c}" for c in changes]
