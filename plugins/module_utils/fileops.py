@@ -38,6 +38,8 @@ def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
 
 
 CREATED_LIST = ".created"
+# API objects (ConfigMaps, RoleBindings) saved in a backup set: not node files, so never "restored" to a path.
+CLUSTER_OBJECTS_DIR = ".cluster-objects"
 
 
 def record_created(path: str, backup_root: str, backup_set: str) -> None:

@@ -66,7 +66,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CREATED_LIST, created_in_set
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST, created_in_set
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
 
 
@@ -106,7 +106,8 @@ def main():
         set_name = sets[-1]
     base = os.path.join(p["backup_root"], set_name)
     available = []
-    for dirpath, _, files in os.walk(base):
+    for dirpath, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if not (dirpath == base and d == CLUSTER_OBJECTS_DIR)]
         available.extend("/" + os.path.relpath(os.path.join(dirpath, f), base) for f in files if f != CREATED_LIST)
     created = created_in_set(p["backup_root"], set_name) if p["remove_created"] else []
     wanted = p["paths"] if p["paths"] is not None else sorted(set(available) | set(created))

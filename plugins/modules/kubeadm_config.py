@@ -67,7 +67,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)
 
@@ -112,7 +112,7 @@ def main():
         if module.check_mode:
             continue
         if p["backup"]:
-            directory = os.path.join(p["backup_root"], p["backup_set"], "cluster")
+            directory = os.path.join(p["backup_root"], p["backup_set"], CLUSTER_OBJECTS_DIR)
             os.makedirs(directory, mode=0o700, exist_ok=True)
             path = os.path.join(directory, f"kube-system.configmap.{name}.json")
             if not os.path.exists(path):     # the first copy of a run is the one to restore
