@@ -103,6 +103,16 @@ def kubeguard_encryption_staged(config, existing_texts):
     return desired.staged_encryption_config(_plain(config), _plain(list(existing_texts)))
 
 
+def kubeguard_encryption_rotation(existing_texts, index, values, step):
+    """The encryption config one control plane gets in one step of a key rotation (see module_utils.key_rotation)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import key_rotation
+    try:
+        return key_rotation.rotation_config(_plain(list(existing_texts)), int(index),
+                                            _values(values)["kube_encryption_algorithm"], str(step))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations

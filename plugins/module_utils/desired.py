@@ -273,7 +273,8 @@ def merge_node_encryption_configs(existing_texts: List[Optional[str]], algorithm
     if len(primaries) > 1 and unreadable:
         raise ValueError(
             "control-plane nodes have different encryption configs (different primary provider or key); "
-            "make them identical by hand (copy one node's file to the others) before hardening")
+            "make them identical by hand (copy one node's file to the others) before hardening; if a key "
+            "rotation stopped half-way, run kubeguard.hardening.rotate_keys again to finish it")
     with_key = [config for config in parsed if _provider_keys(config, algorithm)]
     return encryption_config((with_key or parsed or [None])[0], algorithm, resources, random_bytes)
 
