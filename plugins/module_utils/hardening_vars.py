@@ -134,24 +134,18 @@ def _path_problem(value: Any) -> Optional[str]:
     return None
 
 
-def _is_abs_path(value: Any) -> Optional[str]:
-    """A file we write (its directory may be created and locked down by the run)."""
-    problem = _path_problem(value)
-    if problem:
-        return problem
-    if value in SYSTEM_DIRS:
-        return "is a system directory; give a file path below a directory of its own"
-    return None
+def _confined_path(system_dir_problem: str) -> Callable[[Any], Optional[str]]:
+    """A normalised absolute path that is not a system directory (the run may create, own or lock it down)."""
+    def check(value: Any) -> Optional[str]:
+        return _path_problem(value) or (system_dir_problem if value in SYSTEM_DIRS else None)
+    return check
 
 
-def _is_dir_path(value: Any) -> Optional[str]:
-    """A directory the run owns (modes and owners are set on it)."""
-    problem = _path_problem(value)
-    if problem:
-        return problem
-    if value in SYSTEM_DIRS:
-        return "is a system directory; a hardening run would change its owner or mode - give a directory of its own"
-    return None
+# a file we write (its directory may be created and locked down by the run)
+_is_abs_path = _confined_path("is a system directory; give a file path below a directory of its own")
+# a directory the run owns (modes and owners are set on it)
+_is_dir_path = _confined_path(
+    "is a system directory; a hardening run would change its owner or mode - give a directory of its own")
 
 
 def is_duration(value: Any) -> bool:
