@@ -102,8 +102,8 @@ def plan_yaml_edit(path: str, transform, mode: Optional[int] = None) -> dict:
     return {"original": original, "updated": updated, "changes": changes, "changed": updated != original or mode_changed}
 
 
-def edit_yaml_file(module, path: str, transform, backup: bool, backup_root: str, backup_set: str, mode: Optional[int] = None):
-    """Shared flow of our file-editing modules (AnsibleModule in, exit_json/fail_json out).
+def edit_yaml_file(module, path: str, transform, mode: Optional[int] = None):
+    """Shared flow of our YAML-editing modules (AnsibleModule in, exit_json/fail_json out).
 
     transform(parsed) -> (new_parsed, changes). The file is written only when the parsed content
     changes, so kubeadm's formatting never counts as a change; in check mode nothing is written.
@@ -115,16 +115,27 @@ def edit_yaml_file(module, path: str, transform, backup: bool, backup_root: str,
         plan = plan_yaml_edit(path, transform, mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    original, updated, changed = plan["original"], plan["updated"], plan["changed"]
-    result = {"changed": changed, "path": path, "changes": plan["changes"]}
+    finish_edit(module, path, dict(plan, before=dump_yaml(plan["original"]), after=dump_yaml(plan["updated"])), mode)
+
+
+def finish_edit(module, path: str, plan: dict, mode: Optional[int] = None, show=lambda text: text):
+    """The end every file-editing module shares: diff (text passed through show, e.g. to mask
+    credentials), backup or record of a created file, atomic write, exit_json. Nothing is written in
+    check mode. plan: {'before', 'after' (texts), 'changes', 'changed', 'exists' (default true)}."""
+    params = module.params
+    result = {"changed": plan["changed"], "changes": plan["changes"], "path": path}
     if module._diff:
         result["diff"] = {"before_header": path, "after_header": path,
-                          "before": dump_yaml(original), "after": dump_yaml(updated)}
-    if changed and not module.check_mode:
-        if backup:
-            result["backup_file"] = backup_file(path, backup_root, backup_set)
-        if updated != original:
-            write_atomically(path, dump_yaml(updated), mode)
-        else:
+                          "before": show(plan["before"]), "after": show(plan["after"])}
+    if plan["changed"] and not module.check_mode:
+        if not plan.get("exists", True):
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            if params["backup"]:
+                record_created(path, params["backup_root"], params["backup_set"])
+        elif params["backup"]:
+            result["backup_file"] = backup_file(path, params["backup_root"], params["backup_set"])
+        if plan["after"] != plan["before"]:
+            write_atomically(path, plan["after"], mode)
+        elif mode is not None:
             os.chmod(path, mode)
     module.exit_json(**result)

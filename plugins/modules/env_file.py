@@ -47,7 +47,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, write_atomically
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
+
 
 def main():
     module = AnsibleModule(
@@ -65,14 +66,7 @@ def main():
         before = handle.read()
     variables = {k: (None if v is None else str(v)) for k, v in p["variables"].items()}
     after, changes = edit(before, variables)
-    result = {"changed": bool(changes), "changes": changes, "path": p["path"]}
-    if module._diff:
-        result["diff"] = {"before_header": p["path"], "after_header": p["path"], "before": before, "after": after}
-    if changes and not module.check_mode:
-        if p["backup"]:
-            result["backup_file"] = backup_file(p["path"], p["backup_root"], p["backup_set"])
-        write_atomically(p["path"], after)
-    module.exit_json(**result)
+    finish_edit(module, p["path"], {"before": before, "after": after, "changes": changes, "changed": bool(changes)})
 
 
 if __name__ == "__main__":

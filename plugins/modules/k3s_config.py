@@ -67,12 +67,9 @@ path:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import (
-    BACKUP_OPTIONS, backup_file, record_created, write_atomically)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_config import K3sConfigError, masked, plan
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
 
@@ -94,22 +91,7 @@ def main():
         found = plan(p["path"], p["lists"], p["top"], mode)
     except K3sConfigError as exc:
         module.fail_json(msg=str(exc))
-    result = {"changed": found["changed"], "changes": found["changes"], "path": p["path"]}
-    if module._diff:
-        result["diff"] = {"before_header": p["path"], "after_header": p["path"],
-                          "before": masked(found["before"]), "after": masked(found["after"])}
-    if found["changed"] and not module.check_mode:
-        if not found["exists"]:
-            os.makedirs(os.path.dirname(p["path"]), mode=0o755, exist_ok=True)
-            if p["backup"]:
-                record_created(p["path"], p["backup_root"], p["backup_set"])
-        elif p["backup"]:
-            result["backup_file"] = backup_file(p["path"], p["backup_root"], p["backup_set"])
-        if found["after"] != found["before"]:
-            write_atomically(p["path"], found["after"], mode)
-        elif mode is not None:
-            os.chmod(p["path"], mode)
-    module.exit_json(**result)
+    finish_edit(module, p["path"], found, mode, show=masked)
 
 
 if __name__ == "__main__":

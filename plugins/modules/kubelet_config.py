@@ -81,8 +81,7 @@ def main():
     )
     params = module.params
     edit_yaml_file(
-        module, params["path"], lambda config: merge_fields(config, params["fields"]),
-        params["backup"], params["backup_root"], params["backup_set"], parse_mode(module, params["mode"]))
+        module, params["path"], lambda config: merge_fields(config, params["fields"]), parse_mode(module, params["mode"]))
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ def main():
         module, params["path"],
         lambda pod: edit_manifest(pod, params["flags"], params["host_paths"], params["container"],
                                   params["annotations"], params["probe_host"]),
-        params["backup"], params["backup_root"], params["backup_set"], parse_mode(module, params["mode"]))
+        parse_mode(module, params["mode"]))
 
 
 if __name__ == "__main__":
