@@ -35,31 +35,23 @@ def _section(config: Dict[str, Any], path: Tuple[str, ...]) -> Dict[str, Any]:
 
 
 def _set_args(section: Dict[str, Any], flags: Mapping[str, Optional[str]], where: str, list_form: bool) -> List[str]:
-    """extraArgs in either form: v1beta4's list of {name, value} or v1beta3's map."""
+    """extraArgs in either form: v1beta4's list of {name, value} or v1beta3's map (kept in its form)."""
     changes: List[str] = []
-    args = section.get("extraArgs")
-    if isinstance(args, dict) or (args is None and not list_form):
-        args = section.setdefault("extraArgs", {}) if args is None else args
-        for name, value in flags.items():
-            if value is None:
-                if name in args:
-                    del args[name]
-                    changes.append(f"{where}: - {name}")
-            elif args.get(name) != str(value):
-                changes.append(f"{where}: {name}={args.get(name)} -> {value}" if name in args else f"{where}: + {name}={value}")
-                args[name] = str(value)
-        return changes
-    args = list(args or [])
+    found = section.get("extraArgs")
+    as_map = isinstance(found, dict) or (found is None and not list_form)
+    args = [{"name": k, "value": v} for k, v in found.items()] if isinstance(found, dict) else list(found or [])
     for name, value in flags.items():
         present = [a for a in args if isinstance(a, dict) and a.get("name") == name]
+        others = [a for a in args if a not in present]
         if value is None:
             if present:
-                args = [a for a in args if not (isinstance(a, dict) and a.get("name") == name)]
+                args = others
                 changes.append(f"{where}: - {name}")
         elif [str(a.get("value")) for a in present] != [str(value)]:
             changes.append(f"{where}: {name}={present[0].get('value')} -> {value}" if present else f"{where}: + {name}={value}")
-            args = [a for a in args if not (isinstance(a, dict) and a.get("name") == name)] + [{"name": name, "value": str(value)}]
-    section["extraArgs"] = args
+            args = others + [{"name": name, "value": str(value)}]
+    if changes or found is not None:
+        section["extraArgs"] = {a["name"]: a["value"] for a in args} if as_map else args
     return changes
 
 
