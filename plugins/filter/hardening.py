@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars
@@ -34,8 +36,13 @@ def _values(values):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def kubeguard_variable_names(_unused=None):
-    """Names of every hardening variable (to collect them from inventory and extra vars)."""
+def kubeguard_variable_names(_unused=None, part="names"):
+    """Names of every hardening variable (to collect them from inventory and extra vars), or with
+    part='lookalikes' a regex for the variables that could be misspelt ones of ours."""
+    if part == "lookalikes":
+        return "^(" + "|".join(re.escape(prefix) for prefix in hardening_vars.OUR_PREFIXES) + ")"
+    if part != "names":
+        raise AnsibleFilterError(f"kubeguard_variable_names: part must be names or lookalikes, not {part!r}")
     return [v.name for v in hardening_vars.VARIABLES]
 
 

@@ -45,3 +45,25 @@ def test_every_invalid_input_fails_before_any_node_is_touched(tmp_path):
     # no later play ran a single task on any host, and no host was contacted
     assert all(not play["tasks"] for play in later_plays)
     assert all(stats["unreachable"] == 0 and stats["changed"] == 0 for stats in log["stats"].values())
+
+
+def _run_validate_only(tmp_path, host_vars):
+    from conftest import _collection_root
+    hosts = {"typo": dict(host_vars, ansible_connection="community.docker.nsenter", ansible_nsenter_pid=2147480000)}
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"kube_control_plane": {"hosts": hosts}}}}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([ansible_bin("ansible-playbook"), "-i", str(inventory), "--tags", "never",
+                           os.path.join(REPO, "playbooks", "harden.yml")],
+                          env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_misspelt_variable_warns_and_fails_when_strict(tmp_path):
+    # --tags never: only the always-tagged validation runs; the nsenter pid does not exist, so no node is touched
+    warned = _run_validate_only(tmp_path, {"kubelet_protect_kernel_default": True, "kube_encrypt_secrets_data": True})
+    output = warned.stdout + warned.stderr
+    assert "kubelet_protect_kernel_default: not a hardening variable - did you mean kubelet_protect_kernel_defaults?" in output
+    assert "kube_encrypt_secrets_data: not a hardening variable - did you mean kube_encrypt_secret_data?" in output
+    strict = _run_validate_only(tmp_path, {"kubelet_protect_kernel_default": True, "kubeguard_strict_variables": True})
+    assert strict.returncode != 0
+    assert "did you mean kubelet_protect_kernel_defaults" in strict.stdout + strict.stderr
