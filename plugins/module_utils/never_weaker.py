@@ -67,6 +67,18 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
     """The node's state as it would be with these settings applied to one component."""
     after = copy.deepcopy(dict(state))
     observed = after["components"].setdefault(component, {"source": "absent", "flags": {}})
+    if component == "kubelet" and (after.get("layout") or {}).get("components", {}).get("kind") == "k3s_config":
+        # k3s configures the kubelet by flags (kubelet-arg), and a flag wins over any config file
+        table = catalogue.load()["kubelet_flags"]
+        flags = dict(observed["flags"])
+        for field, value in settings.items():
+            if field in table:
+                if value is None:
+                    flags.pop(table[field], None)
+                else:
+                    flags[table[field]] = _text(value)
+        observed["flags"] = flags
+        return after
     if component == "kubelet":
         try:
             after["kubelet_config"], _ = merge_fields(after.get("kubelet_config") or {}, settings)

@@ -251,3 +251,18 @@ def test_k3s_hardening_files_follow_seed_004():
     # the user's own audit path wins over the platform's
     mine = hardening_vars.validate({"audit_log_path": "/var/log/k3s-audit/audit.log"})
     assert catalogue.hardening_paths(mine, K3S)["audit_log_path"] == "/var/log/k3s-audit/audit.log"
+
+
+def test_kubelet_settings_are_judged_as_the_flags_k3s_passes():
+    """k3s sets kubelet fields as kubelet-arg flags, and a flag wins over any config file: the plan's
+    prediction must move the flag, not a config field the running flag would override."""
+    state = _state(LOG)
+    state["components"]["kubelet"]["flags"]["read-only-port"] = "10255"   # the operator's kubelet-arg
+    state["kubelet_config"] = {}
+    values = hardening_vars.validate({"kube_read_only_port": 0})
+    control = next(c for c in catalogue.controls() if str(c["id"]) == "4.2.4")
+    assert not never_weaker._judge(control, state)
+    after = never_weaker.overlay(state, "kubelet", {"readOnlyPort": 0, "notAFlagField": 1}, values)
+    assert after["components"]["kubelet"]["flags"]["read-only-port"] == "0"
+    assert after["kubelet_config"] == {}
+    assert never_weaker._judge(control, after)
