@@ -138,6 +138,7 @@ def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]
         "eventratelimit_config": f"{admission_dir}/eventratelimit.yaml",
         "podsecurity_config": f"{admission_dir}/podsecurity.yaml",
         "podnodeselector_config": f"{admission_dir}/podnodeselector.yaml",
+        "resourcequota_config": f"{admission_dir}/resourcequota.yaml",
         "authentication_dir": f"{layout.config_dir}/authentication",
         "authentication_config": f"{layout.config_dir}/authentication/authentication-config.yaml",
         "encryption_config": f"{layout.pki_dir}/secrets_encryption.yaml",

@@ -147,6 +147,8 @@ def configured_admission_plugins(values: Mapping[str, Any]) -> List[str]:
     wanted = values["kube_apiserver_admission_plugins_needs_configuration"]
     plugins = []
     for plugin in wanted:
+        if plugin == "ImagePolicyWebhook":
+            continue   # its config names the user's webhook: theirs to supply (validation says so)
         if plugin == "PodSecurity":
             if values["kube_pod_security_use_default"]:
                 plugins.append(plugin)
@@ -162,6 +164,13 @@ def authentication_config() -> Dict[str, Any]:
                           "conditions": [{"path": "/livez"}, {"path": "/readyz"}, {"path": "/healthz"}]}}
 
 
+def resource_quota_config(values: Mapping[str, Any]) -> Dict[str, Any]:
+    config: Dict[str, Any] = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "ResourceQuotaConfiguration"}
+    if values["kube_resource_quota_limited_resources"]:
+        config["limitedResources"] = list(values["kube_resource_quota_limited_resources"])
+    return config
+
+
 def apiserver_files(values: Mapping[str, Any], layout: Layout) -> List[Dict[str, Any]]:
     """Files (path, content, mode) the apiserver needs, except the encryption config (key material:
     written by the encryption_config module on the node)."""
@@ -171,7 +180,8 @@ def apiserver_files(values: Mapping[str, Any], layout: Layout) -> List[Dict[str,
         files.append({"path": paths["audit_policy_file"], "content": dump(audit_policy(values)), "mode": "0600"})
     plugin_files = {"EventRateLimit": ("eventratelimit_config", event_rate_limit_config),
                     "PodSecurity": ("podsecurity_config", pod_security_config),
-                    "PodNodeSelector": ("podnodeselector_config", pod_node_selector_config)}
+                    "PodNodeSelector": ("podnodeselector_config", pod_node_selector_config),
+                    "ResourceQuota": ("resourcequota_config", resource_quota_config)}
     plugins = configured_admission_plugins(values)
     if plugins:
         sections = []

@@ -45,7 +45,9 @@ ADMISSION_PLUGINS = (
     "TaintNodesByCondition", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook",
 )
 # Plugins that take a section in the admission control config file.
-ADMISSION_PLUGINS_WITH_CONFIG = ("EventRateLimit", "PodSecurity", "PodNodeSelector")
+# kubespray's list (roles/kubernetes/control-plane/vars): plugins whose config file it writes when enabled.
+# ImagePolicyWebhook's needs a webhook of the user's: never generated (refused unless they supply the file).
+ADMISSION_PLUGINS_WITH_CONFIG = ("EventRateLimit", "ImagePolicyWebhook", "PodSecurity", "PodNodeSelector", "ResourceQuota")
 ENCRYPTION_ALGORITHMS = ("secretbox", "aescbc", "aesgcm")
 EVENT_RATE_LIMIT_TYPES = ("Server", "Namespace", "User", "SourceAndObject")
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
@@ -304,6 +306,34 @@ def _is_event_rate_limits(value: Any) -> Optional[str]:
     return None
 
 
+_DNS_LABELS_RE = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+def _is_limited_resources(value: Any) -> Optional[str]:
+    """kube_resource_quota_limited_resources: ResourceQuotaConfiguration's limitedResources."""
+    if not isinstance(value, list):
+        return "must be a list of {apiGroup, resource, matchContains, matchScopes}"
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            return f"item {index} must be a mapping with resource (and apiGroup, matchContains, matchScopes)"
+        unknown = set(entry) - {"apiGroup", "resource", "matchContains", "matchScopes"}
+        if unknown:
+            return f"item {index} has unknown key(s) {sorted(map(str, unknown))}; allowed: apiGroup, resource, matchContains, matchScopes"
+        if not isinstance(entry.get("resource"), str) or not _DNS_LABELS_RE.fullmatch(entry["resource"]):
+            return f"item {index} resource {entry.get('resource')!r} must be a resource name such as persistentvolumeclaims"
+        if not isinstance(entry.get("apiGroup", ""), str) or (entry.get("apiGroup") and not _DNS_LABELS_RE.fullmatch(entry["apiGroup"])):
+            return f"item {index} apiGroup {entry.get('apiGroup')!r} must be an API group name (\"\" for the core group)"
+        contains = entry.get("matchContains", [])
+        if not isinstance(contains, list) or not all(isinstance(c, str) and c for c in contains):
+            return f"item {index} matchContains must be a list of non-empty strings"
+        scopes = entry.get("matchScopes", [])
+        if not isinstance(scopes, list) or not all(isinstance(c, dict) and isinstance(c.get("scopeName"), str)
+                                                   and c.get("operator") in ("In", "NotIn", "Exists", "DoesNotExist")
+                                                   for c in scopes):
+            return f"item {index} matchScopes must be a list of {{scopeName, operator: In|NotIn|Exists|DoesNotExist, values}}"
+    return None
+
+
 def _parse_audit_rules(value: Any) -> Any:
     """kubespray writes audit_policy_custom_rules as a YAML string; a list is taken as it is."""
     if isinstance(value, str):
@@ -430,6 +460,8 @@ VARIABLES: Tuple[Var, ...] = (
        "EventRateLimit limits"),
     _v("kube_apiserver_admission_plugins_podnodeselector_default_node_selector", "", _str, "admission",
        "PodNodeSelector clusterDefaultNodeSelector"),
+    _v("kube_resource_quota_limited_resources", [], _is_limited_resources, "admission",
+       "ResourceQuota limitedResources (kubespray's; resources that need a quota before they can be used)"),
     _v("kube_pod_security_use_default", False, _bool, "admission", "Write a default PodSecurity configuration"),
     _v("kube_pod_security_default_enforce", "baseline", _one_of(POD_SECURITY_LEVELS), "admission", "enforce level"),
     _v("kube_pod_security_default_enforce_version", None, _is_pod_security_version, "admission",

@@ -74,6 +74,8 @@ ALTERNATIVES = {
     "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
     "kube_pods_subnet_ipv6": "fd85:ee78:d8a6:8607::1:0000/112", "kube_pods_subnets": "10.244.0.0/16,fd00::/64",
     "kube_feature_gates": ["AppArmor=true"],
+    "kube_resource_quota_limited_resources": [{"apiGroup": "", "resource": "persistentvolumeclaims",
+                                               "matchContains": [".storageclass.storage.k8s.io/requests.storage"]}],
 }
 # Variables that act through a role task rather than computed settings (tested with the roles).
 ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_deployment_type", "etcd_data_dir",
@@ -91,6 +93,8 @@ PREREQUISITES = {
     "kube_apiserver_admission_plugins_podnodeselector_default_node_selector": {
         "kube_apiserver_admission_control_config_file": True, "kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
     "kube_apiserver_admission_control_config_file": {"kube_apiserver_enable_admission_plugins": ["PodNodeSelector"]},
+    "kube_resource_quota_limited_resources": {"kube_apiserver_admission_control_config_file": True,
+                                              "kube_apiserver_enable_admission_plugins": ["ResourceQuota"]},
 }
 for _name in ("audit_log_path", "audit_log_maxage", "audit_log_maxbackups", "audit_log_maxsize", "audit_policy_file",
               "audit_policy_custom_rules"):

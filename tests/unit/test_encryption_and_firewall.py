@@ -75,7 +75,10 @@ def test_seed_admission_files(seed_vars):
     from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
     files = {f["path"]: yaml.safe_load(f["content"]) for f in desired.apiserver_files(hv.validate(seed_vars), catalogue.layout_for("kubeadm"))}
     admission = files["/etc/kubernetes/admission-controls/admission-controls.yaml"]
-    assert [p["name"] for p in admission["plugins"]] == ["EventRateLimit", "PodSecurity", "PodNodeSelector"]
+    # kubespray's needs-configuration list: ResourceQuota (enabled by the seed) gets its file too
+    assert [p["name"] for p in admission["plugins"]] == ["EventRateLimit", "PodSecurity", "PodNodeSelector", "ResourceQuota"]
+    assert files["/etc/kubernetes/admission-controls/resourcequota.yaml"] == {
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "ResourceQuotaConfiguration"}
     rate = files["/etc/kubernetes/admission-controls/eventratelimit.yaml"]
     assert rate["limits"] == [{"type": "Namespace", "qps": 50, "burst": 100, "cacheSize": 2000},
                               {"type": "User", "qps": 50, "burst": 100}]
@@ -132,3 +135,34 @@ def test_new_algorithm_is_staged_behind_the_old_key():
     staged = desired.staged_encryption_config(target, texts)
     names = [next(iter(p)) for p in staged["resources"][0]["providers"]]
     assert names == ["aescbc", "secretbox", "identity"]
+
+
+def test_resource_quota_limited_resources_and_kubespray_needs_configuration_list():
+    import yaml
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    limited = [{"apiGroup": "", "resource": "persistentvolumeclaims", "matchContains": [".storageclass.storage.k8s.io/requests.storage"]}]
+    values = hv.validate({"kube_apiserver_enable_admission_plugins": ["ResourceQuota"],
+                          "kube_apiserver_admission_control_config_file": True,
+                          "kube_resource_quota_limited_resources": limited})
+    assert values["kube_apiserver_admission_plugins_needs_configuration"] == [
+        "EventRateLimit", "ImagePolicyWebhook", "PodSecurity", "PodNodeSelector", "ResourceQuota"]
+    # ImagePolicyWebhook's config names the user's webhook: never generated (validation refuses it
+    # with our admission file; with their own file, kube_apiserver_admission_control_config_file is false)
+    assert desired.configured_admission_plugins(
+        dict(values, kube_apiserver_enable_admission_plugins=["ResourceQuota", "ImagePolicyWebhook"])) == ["ResourceQuota"]
+    files = {f["path"]: yaml.safe_load(f["content"]) for f in desired.apiserver_files(values, catalogue.layout_for("kubeadm"))}
+    assert files["/etc/kubernetes/admission-controls/resourcequota.yaml"]["limitedResources"] == limited
+
+
+@pytest.mark.parametrize("value,message", [
+    ("pvc", "must be a list"),
+    ([{"resource": "pvc", "scope": "x"}], "unknown key(s) ['scope']"),
+    ([{"apiGroup": ""}], "resource None must be a resource name"),
+    ([{"resource": "Persistent Volume"}], "must be a resource name"),
+    ([{"resource": "pods", "matchContains": "cpu"}], "matchContains must be a list"),
+    ([{"resource": "pods", "matchScopes": [{"scopeName": "BestEffort", "operator": "Equals"}]}], "matchScopes must be a list"),
+])
+def test_bad_limited_resources_are_refused(value, message):
+    with pytest.raises(hv.HardeningVarsError) as error:
+        hv.validate({"kube_resource_quota_limited_resources": value})
+    assert "kube_resource_quota_limited_resources" in str(error.value) and message in str(error.value)
