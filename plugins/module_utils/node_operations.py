@@ -70,8 +70,9 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         ops["k3s"] = k3s_operations(values, layout, plan, node, settings)
         ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
         return ops
-    etcd_static = values["etcd_deployment_type"] == "kubeadm"
-    if (etcd_static and node["control_plane"]) or (not etcd_static and node["etcd_host"]):
+    # a static pod where the node has one (node_plan looks), else as etcd_deployment_type says
+    etcd_static = node.get("etcd_static_pod") or (values["etcd_deployment_type"] == "kubeadm" and node["control_plane"])
+    if etcd_static or (values["etcd_deployment_type"] == "host" and node["etcd_host"]):
         etcd_flags = plan["settings"]["etcd"]
         ops["etcd"] = {"user": {"name": settings["etcd_user"]},
                        "file_modes": {"entries": [{"path": values["etcd_data_dir"], "mode": "0700",

@@ -152,6 +152,12 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     plan["summary"] = never_weaker.summary(plan)
     node = dict(p["node"])
     node["kubelet_running"] = running["kubelet"]
+    # how etcd runs here is what the node shows, whatever etcd_deployment_type says (kubespray's
+    # current guide says host; on a kubeadm cluster its static pod must still be hardened)
+    node["etcd_static_pod"] = bool(node.get("control_plane")) and os.path.exists(f"{layout.manifests_dir}/etcd.yaml")
+    if node["etcd_static_pod"] and values["etcd_deployment_type"] == "host" and layout.config_kind == "static_pods":
+        plan["summary"].append(f"etcd_deployment_type is host, but etcd runs here as a static pod "
+                               f"({layout.manifests_dir}/etcd.yaml): hardened as the static pod it is")
     node["kubelet_allowed"] = desired.kubelet_secure_addresses(
         values, addresses + list(p["peer_addresses"]), endpoints + list(p["control_plane_endpoints"]))
     ops = node_operations.operations(values, layout, plan, node, p["settings"])

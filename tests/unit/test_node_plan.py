@@ -200,3 +200,32 @@ def test_one_call_observes_plans_evaluates_and_audits(node):
     apply(result["operations"])
     again = node_plan.plan_node(params, lambda argv: (0, "", ""))
     assert [c for c in again["pending"] if c != "kubelet"] == [], again["changes"]
+
+
+def test_etcd_is_hardened_as_the_node_runs_it_whatever_the_deployment_type_says(node):
+    """kubespray's current guide says etcd_deployment_type: host; on a kubeadm node etcd is a static pod
+    and is hardened as one (said in the summary), never skipped."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    root, layout, settings = node
+    platform = {"name": "fixture", "detect": "default",
+                "layout": {k: v for k, v in layout.as_dict().items()
+                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
+                "file_modes": list(layout.file_modes)}
+    base = {"values": None, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
+            "config_dir": str(root / "etc"), "layout": "auto", "peer_addresses": [], "control_plane_endpoints": [],
+            "settings": settings, "reencrypt_marker": str(root / "marker")}
+    values = hv.validate({"etcd_deployment_type": "host", "etcd_data_dir": str(root / "etcd-data")})
+    control_plane = node_plan.plan_node(dict(base, values=values, node={"name": "cp1", "control_plane": True, "etcd_host": True}),
+                                        lambda argv: (0, "", ""))
+    etcd = control_plane["operations"]["etcd"]
+    assert etcd["static_pod"]["path"] == f"{layout.manifests_dir}/etcd.yaml" and "env_file" not in etcd
+    assert etcd["static_pod"]["flags"]["client-cert-auth"] == "true"
+    assert any("etcd_deployment_type is host, but etcd runs here as a static pod" in line
+               for line in control_plane["plan"]["summary"])
+    # an etcd host without a static pod: the env file, as kubespray deploys it
+    os.rename(f"{layout.manifests_dir}/etcd.yaml", str(root / "etcd.yaml.away"))
+    (root / "etcd.env").write_text("ETCD_DATA_DIR=/var/lib/etcd\n")
+    host = node_plan.plan_node(dict(base, values=values, node={"name": "e1", "control_plane": True, "etcd_host": True}),
+                               lambda argv: (0, "", ""))
+    assert "env_file" in host["operations"]["etcd"] and "static_pod" not in host["operations"]["etcd"]
+    assert not any("etcd_deployment_type" in line for line in host["plan"]["summary"])
