@@ -8,7 +8,7 @@ module reads and writes them through the API.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -55,10 +55,20 @@ def _set_args(section: Dict[str, Any], flags: Mapping[str, Optional[str]], where
     return changes
 
 
-def _set_volumes(section: Dict[str, Any], host_paths: List[Mapping[str, Any]], where: str) -> List[str]:
+def _covered(path: str, mounts: Sequence[str]) -> bool:
+    return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
+
+
+def _set_volumes(section: Dict[str, Any], host_paths: List[Mapping[str, Any]], where: str,
+                 generated_mounts: Sequence[str] = ()) -> List[str]:
     changes: List[str] = []
     volumes = list(section.get("extraVolumes") or [])
-    for mount in host_paths:
+    # kubeadm mounts these itself: a second mount of the same path makes the pod it regenerates invalid
+    duplicates = [v for v in volumes if _covered(str(v.get("mountPath", "")), generated_mounts)]
+    if duplicates:
+        volumes = [v for v in volumes if v not in duplicates]
+        changes += [f"{where}: - volume {v.get('name')} ({v.get('mountPath')}: kubeadm mounts it itself)" for v in duplicates]
+    for mount in [m for m in host_paths if not _covered(m["path"], generated_mounts)]:
         wanted = {"name": mount["name"], "hostPath": mount["path"], "mountPath": mount["path"],
                   "readOnly": bool(mount.get("read_only")), "pathType": mount.get("type", "DirectoryOrCreate")}
         same = [v for v in volumes if v.get("mountPath") == wanted["mountPath"] or v.get("name") == wanted["name"]]
@@ -72,9 +82,11 @@ def _set_volumes(section: Dict[str, Any], host_paths: List[Mapping[str, Any]], w
 
 
 def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Optional[str]]],
-                                host_paths: List[Mapping[str, Any]]) -> Tuple[str, List[str]]:
+                                host_paths: List[Mapping[str, Any]],
+                                generated_mounts: Sequence[str] = ()) -> Tuple[str, List[str]]:
     """(new ClusterConfiguration text, changes). flags: component -> flags the hardening sets
-    (None removes); host_paths: the apiserver's extra mounts."""
+    (None removes); host_paths: the apiserver's extra mounts; generated_mounts: paths kubeadm mounts
+    into the apiserver itself (never added as extraVolumes, removed where found)."""
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -89,8 +101,8 @@ def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Opti
         section = _section(updated, SECTIONS[component])
         changes += _set_args(section, component_flags, ".".join(SECTIONS[component]),
                              list_form=str(updated.get("apiVersion", "")).endswith("v1beta4"))
-    if host_paths:
-        changes += _set_volumes(_section(updated, ("apiServer",)), host_paths, "apiServer")
+    if host_paths or generated_mounts:
+        changes += _set_volumes(_section(updated, ("apiServer",)), host_paths, "apiServer", generated_mounts)
     if not changes:
         return text, []
     return yaml.safe_dump(updated, default_flow_style=False, sort_keys=False), changes

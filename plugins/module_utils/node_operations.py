@@ -113,6 +113,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
             "flags": {c: ops[c]["static_pod"]["flags"] for c in ("kube-apiserver", "kube-controller-manager",
                                                                "kube-scheduler", "etcd") if "static_pod" in ops.get(c, {})},
             "host_paths": ops["kube-apiserver"]["static_pod"]["host_paths"],
+            "generated_mounts": [str(m).format(pki_dir=layout.pki_dir) for m in layout.components.get("kubeadm_mounts") or []],
             "kubelet_fields": plan["settings"]["kubelet"]}
     for component, one in ops.items():
         if component in (layout.components.get("health") or {}):

@@ -32,6 +32,13 @@ options:
     type: list
     elements: dict
     default: []
+  generated_mounts:
+    description: Paths kubeadm mounts into kube-apiserver itself (its certificates directory, the CA bundles); never
+      added as extraVolumes, and an extraVolume at one of them is removed (it would make the pod kubeadm regenerates
+      invalid).
+    type: list
+    elements: str
+    default: []
   kubelet_fields:
     description: Dotted KubeletConfiguration fields for the kubelet-config ConfigMap.
     type: dict
@@ -80,6 +87,7 @@ def main():
             kubeconfig=dict(type="path", required=True),
             flags=dict(type="dict", default={}),
             host_paths=dict(type="list", elements="dict", default=[]),
+            generated_mounts=dict(type="list", elements="str", default=[]),
             kubelet_fields=dict(type="dict", default={}),
             **BACKUP_OPTIONS,
         ),
@@ -100,7 +108,7 @@ def main():
         before = (configmap.get("data") or {}).get(key, "")
         try:
             if name == "kubeadm-config":
-                after, found = merge_cluster_configuration(before, p["flags"], p["host_paths"])
+                after, found = merge_cluster_configuration(before, p["flags"], p["host_paths"], p["generated_mounts"])
             else:
                 after, found = merge_kubelet_configuration(before, p["kubelet_fields"])
         except KubeadmConfigError as exc:

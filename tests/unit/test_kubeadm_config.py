@@ -70,3 +70,25 @@ def test_kubelet_fields_go_into_the_kubelet_config_map():
     assert config["readOnlyPort"] == 0 and config["authentication"]["anonymous"]["enabled"] is False
     assert config["cgroupDriver"] == "systemd" and changes
     assert merge_kubelet_configuration(text, {"readOnlyPort": 0})[1] == []
+
+
+def test_paths_kubeadm_mounts_itself_never_become_extra_volumes():
+    """The encryption config lives in the certificates directory, which kubeadm mounts into the apiserver
+    itself: a second mount of it would make the pod `kubeadm upgrade` regenerates invalid (duplicate mountPath)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, hardening_vars as hv, desired
+    layout = catalogue.layout_for("kubeadm")
+    generated = [m.format(pki_dir=layout.pki_dir) for m in layout.components["kubeadm_mounts"]]
+    mounts = desired.apiserver_host_paths(hv.validate({"kube_encrypt_secret_data": True, "kubernetes_audit": True}), layout)
+    assert "/etc/kubernetes/pki" in [m["path"] for m in mounts]        # the static pod reuses kubeadm's mount
+    text, changes = merge_cluster_configuration(cluster_configuration(), FLAGS, mounts, generated)
+    volumes = yaml.safe_load(text)["apiServer"]["extraVolumes"]
+    assert "/etc/kubernetes/pki" not in [v["mountPath"] for v in volumes]
+    assert {v["name"] for v in volumes} == {"audit-logs", "audit-policy"}
+    # a duplicate an earlier run (or a user) left in kubeadm's records is removed, saying why
+    earlier = yaml.safe_load(text)
+    earlier["apiServer"]["extraVolumes"].append({"name": "encryption-config", "hostPath": "/etc/kubernetes/pki",
+                                                 "mountPath": "/etc/kubernetes/pki", "readOnly": True})
+    repaired, found = merge_cluster_configuration(yaml.safe_dump(earlier), FLAGS, mounts, generated)
+    assert "/etc/kubernetes/pki" not in str(yaml.safe_load(repaired)["apiServer"]["extraVolumes"])
+    assert found == ["apiServer: - volume encryption-config (/etc/kubernetes/pki: kubeadm mounts it itself)"]
+    assert "kubeadm_mounts" in catalogue.layout_for("kubespray").components   # kubespray runs kubeadm too
