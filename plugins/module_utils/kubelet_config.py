@@ -4,7 +4,8 @@ kubespray's /etc/kubernetes/kubelet-config.yaml). Pure functions; the kubelet_co
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Mapping, Tuple
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 
 class KubeletConfigError(ValueError):
@@ -20,6 +21,34 @@ FIELD_TYPES: Dict[str, type] = {
     "streamingConnectionIdleTimeout": str, "tlsMinVersion": str, "authorization.mode": str,
     "tlsCipherSuites": list, "featureGates": dict,
 }
+
+
+# What the kubelet takes for a field its config file leaves out (KubeletConfiguration v1beta1), where
+# kubeadm drops the field when it equals that (kubeadm upgrade rewrites readOnlyPort: 0 as nothing).
+FILE_DEFAULTS: Dict[str, Any] = {"readOnlyPort": 0}
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(value: Any) -> Optional[float]:
+    """A Go duration ("5m", "5m0s", "1h30m") in seconds; None when value is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    parts = _DURATION_PART.findall(value)
+    if "".join(number + unit for number, unit in parts) != value:
+        return None
+    return sum(float(number) * _DURATION_UNIT[unit] for number, unit in parts)
+
+
+def same_setting(path: str, present: bool, old: Any, new: Any) -> bool:
+    """The kubelet reads old as new: equal, the same duration written differently (kubeadm writes 5m as
+    5m0s), or a field left out whose kubelet default is the value."""
+    if not present:
+        return path in FILE_DEFAULTS and FILE_DEFAULTS[path] == new and not isinstance(new, bool)
+    if old == new:
+        return True
+    seconds = duration_seconds(old), duration_seconds(new)
+    return None not in seconds and seconds[0] == seconds[1]
 
 
 def check_types(fields: Mapping[str, Any]) -> None:
@@ -69,7 +98,7 @@ def merge_fields(original: Mapping[str, Any], fields: Mapping[str, Any]) -> Tupl
                 merged = dict(old)
                 merged.update(value)
                 value = merged
-            if old != value or leaf not in parent:
+            if not same_setting(path, leaf in parent, old, value):
                 parent[leaf] = value
                 changes.append(f"~ {path}: {old!r} -> {value!r}" if leaf in original_keys(original, parts) else f"+ {path}: {value!r}")
     return config, changes

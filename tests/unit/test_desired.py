@@ -169,7 +169,8 @@ def test_seed_kubelet_fields_merge_into_real_config(values, layout_name, path):
     original = load(layout_name, *path)
     merged, changes = merge_fields(original, fields)
     assert merged["authentication"]["x509"]["clientCAFile"] == original["authentication"]["x509"]["clientCAFile"]
-    assert merged["cgroupDriver"] == "systemd" and merged["readOnlyPort"] == 0
+    # readOnlyPort 0 is the kubelet's default for a config file: left out, as kubeadm writes it
+    assert merged["cgroupDriver"] == "systemd" and merged.get("readOnlyPort", 0) == 0
     assert merged["featureGates"] == {"RotateKubeletServerCertificate": True}
     assert changes
     again, no_changes = merge_fields(merged, fields)
@@ -237,3 +238,15 @@ def test_running_command_of_a_kubeadm_manifest():
     process, flags = running_command(load("kubeadm", "etc-kubernetes", "manifests", "kube-apiserver.yaml"))
     assert process == "kube-apiserver"
     assert flags["secure-port"] == "6443" and flags["authorization-mode"] == "Node,RBAC"
+
+
+def test_the_kubelet_reads_kubeadm_upgrades_rewrites_as_the_same_settings():
+    """kubeadm upgrade rewrites 5m as 5m0s and drops readOnlyPort: 0 (the kubelet's default): no change,
+    no kubelet restart. A real difference still is one."""
+    upgraded = {"kind": "KubeletConfiguration", "streamingConnectionIdleTimeout": "5m0s"}
+    assert merge_fields(upgraded, {"streamingConnectionIdleTimeout": "5m", "readOnlyPort": 0}) == (upgraded, [])
+    assert merge_fields(upgraded, {"streamingConnectionIdleTimeout": "4m"})[1] == ["~ streamingConnectionIdleTimeout: '5m0s' -> '4m'"]
+    assert merge_fields({"kind": "KubeletConfiguration", "readOnlyPort": 10255}, {"readOnlyPort": 0})[1] == [
+        "~ readOnlyPort: 10255 -> 0"]
+    assert merge_fields({"kind": "KubeletConfiguration"}, {"streamingConnectionIdleTimeout": "5m"})[1] == [
+        "+ streamingConnectionIdleTimeout: '5m'"]

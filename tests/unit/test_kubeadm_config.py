@@ -65,11 +65,11 @@ def test_anything_but_a_cluster_configuration_is_refused(text):
 
 def test_kubelet_fields_go_into_the_kubelet_config_map():
     text, changes = merge_kubelet_configuration("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-                                                "cgroupDriver: systemd\n", {"readOnlyPort": 0, "authentication.anonymous.enabled": False})
+                                                "cgroupDriver: systemd\n", {"readOnlyPort": 10255, "authentication.anonymous.enabled": False})
     config = yaml.safe_load(text)
-    assert config["readOnlyPort"] == 0 and config["authentication"]["anonymous"]["enabled"] is False
+    assert config["readOnlyPort"] == 10255 and config["authentication"]["anonymous"]["enabled"] is False
     assert config["cgroupDriver"] == "systemd" and changes
-    assert merge_kubelet_configuration(text, {"readOnlyPort": 0})[1] == []
+    assert merge_kubelet_configuration(text, {"readOnlyPort": 10255})[1] == []
 
 
 def test_paths_kubeadm_mounts_itself_never_become_extra_volumes():
