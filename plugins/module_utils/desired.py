@@ -7,6 +7,7 @@ authentication config, encryption config) and the hostPath mounts that make them
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import posixpath
 from typing import Any, Callable, Dict, List, Mapping, Optional
@@ -345,7 +346,19 @@ def kubelet_secure_addresses(values: Mapping[str, Any], node_addresses: List[str
     for address in base + list(node_addresses) + list(control_plane_endpoints) + user:
         if address and address not in result and _is_address(address):
             result.append(address)
-    return result
+    # A node's own address inside a network already listed (the CNI bridge in the pod subnet, which
+    # appears once the first pod runs) adds nothing: left out, so the list does not churn.
+    networks = [ipaddress.ip_network(a, strict=False) for a in result if "/" in a and _is_address(a)]
+    return [a for a in result if "/" in a or not _is_ip_literal(a)
+            or not any(ipaddress.ip_address(a) in n for n in networks if n.version == ipaddress.ip_address(a).version)]
+
+
+def _is_ip_literal(token: str) -> bool:
+    try:
+        ipaddress.ip_address(token)
+    except ValueError:
+        return False
+    return True
 
 
 def pod_subnets(values: Mapping[str, Any]) -> List[str]:

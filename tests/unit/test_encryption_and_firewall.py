@@ -166,3 +166,13 @@ def test_bad_limited_resources_are_refused(value, message):
     with pytest.raises(hv.HardeningVarsError) as error:
         hv.validate({"kube_resource_quota_limited_resources": value})
     assert "kube_resource_quota_limited_resources" in str(error.value) and message in str(error.value)
+
+
+def test_own_addresses_inside_a_listed_network_are_left_out():
+    """The CNI bridge (10.233.64.1, in the pod subnet) appears once pods run: the allow list must not change."""
+    values = hv.validate({"kube_pods_subnets": "10.233.64.0/18,fd85:ee78::/64"})
+    before = desired.kubelet_secure_addresses(values, ["10.88.0.171"], ["10.88.0.170"])
+    after = desired.kubelet_secure_addresses(values, ["10.88.0.171", "10.233.64.1", "fd85:ee78::5"], ["10.88.0.170"])
+    assert before == after == ["localhost", "link-local", "10.233.64.0/18", "fd85:ee78::/64", "10.88.0.171", "10.88.0.170"]
+    # an address outside every listed network stays
+    assert "10.234.0.1" in desired.kubelet_secure_addresses(values, ["10.234.0.1"], [])
