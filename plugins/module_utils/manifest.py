@@ -193,16 +193,23 @@ def set_probe_host(container: Dict[str, Any], host: Optional[str]) -> List[str]:
 def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_paths: Sequence[Mapping[str, Any]] = (),
                   container_name: Optional[str] = None,
                   annotations: Optional[Mapping[str, Any]] = None,
-                  probe_host: Optional[str] = None) -> Tuple[Dict[str, Any], List[str]]:
-    """Return (new manifest, list of changes). The input is not modified."""
+                  probe_host: Optional[str] = None,
+                  restart_required: bool = True) -> Tuple[Dict[str, Any], List[str]]:
+    """Return (new manifest, list of changes). The input is not modified.
+
+    restart_required=False: an annotation the manifest does not have is added only together with
+    another change. kubeadm upgrade rewrites the manifest without our restart annotation while the pod
+    it restarts reads the current files: adding it back alone would restart the pod for nothing."""
     pod = copy.deepcopy(dict(original))
     if pod.get("kind") != "Pod":
         raise ManifestError(f"not a Pod manifest (kind: {pod.get('kind')!r})")
     container = find_container(pod, container_name)
     changes = set_flags(_flag_list(container), flags)
     changes += ensure_host_paths(pod, container, host_paths)
-    changes += set_annotations(pod, annotations or {})
     changes += set_probe_host(container, probe_host)
+    present = (pod.get("metadata") or {}).get("annotations") or {}
+    wanted = {k: v for k, v in (annotations or {}).items() if restart_required or changes or k in present}
+    changes += set_annotations(pod, wanted)
     return pod, changes
 
 

@@ -92,10 +92,14 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 continue
             if kind == "static_pod":
                 annotations = dict(args.get("annotations") or {})
+                restart = True
                 if "config_hash_files" in ops:
                     annotations["kubeguard.io/config-hash"] = config_hash([ops["config_hash_files"], encryption])
-                found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations: edit_manifest(
-                    pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host")),
+                    # as the role does: a restart is required when a file the pod reads changes in this run
+                    restart = bool(found) or any(multifile.plan_file(spec)["changes"]
+                                                  for spec in (ops.get("config_files") or {}).get("files") or [])
+                found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations, r=restart: edit_manifest(
+                    pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host"), r),
                     args.get("mode"))
             elif kind == "k3s_config":
                 mode = None if args.get("mode") is None else int(str(args["mode"]), 8)

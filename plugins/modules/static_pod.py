@@ -64,6 +64,12 @@ options:
         so that a changed file restarts the static pod.
     type: dict
     default: {}
+  restart_required:
+    description:
+      - false - an annotation the manifest lacks is added only along with another change (the files the pod
+        reads did not change in this run, so a pod kubeadm upgrade regenerated already reads them).
+    type: bool
+    default: true
   probe_host:
     description:
       - Address the liveness/readiness/startup probes call. kubeadm writes C(127.0.0.1); a component
@@ -129,6 +135,7 @@ def main():
                 read_only=dict(type="bool", default=True),
             )),
             annotations=dict(type="dict", default={}),
+            restart_required=dict(type="bool", default=True),
             probe_host=dict(type="str"),
             mode=dict(type="raw"),
             **BACKUP_OPTIONS,
@@ -139,7 +146,7 @@ def main():
     edit_yaml_file(
         module, params["path"],
         lambda pod: edit_manifest(pod, params["flags"], params["host_paths"], params["container"],
-                                  params["annotations"], params["probe_host"]),
+                                  params["annotations"], params["probe_host"], params["restart_required"]),
         parse_mode(module, params["mode"]))
 
 

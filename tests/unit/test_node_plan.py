@@ -229,3 +229,29 @@ def test_etcd_is_hardened_as_the_node_runs_it_whatever_the_deployment_type_says(
                                lambda argv: (0, "", ""))
     assert "env_file" in host["operations"]["etcd"] and "static_pod" not in host["operations"]["etcd"]
     assert not any("etcd_deployment_type" in line for line in host["plan"]["summary"])
+
+
+def test_a_manifest_kubeadm_regenerated_is_not_restarted_for_the_annotation_alone(node):
+    """kubeadm upgrade rewrites the apiserver manifest without our config-hash annotation; the pod it
+    restarts reads the current files. The plan is empty for that; a changed file still restarts it."""
+    root, layout, settings = node
+    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), kube_encrypt_secret_data=False))
+    ops = build(values, layout, root, settings)
+    apply(ops)
+    manifest = f"{layout.manifests_dir}/kube-apiserver.yaml"
+    with open(manifest, encoding="utf-8") as handle:
+        pod = load_manifest(handle.read())
+    del pod["metadata"]["annotations"]["kubeguard.io/config-hash"]          # what kubeadm upgrade writes
+    with open(manifest, "w", encoding="utf-8") as handle:
+        handle.write(dump_yaml(pod))
+    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    assert changes["kube-apiserver"] == [], changes["kube-apiserver"]
+    # one of the files the apiserver reads changes: the annotation comes back, so the pod restarts
+    admission = next(f["path"] for f in ops["kube-apiserver"]["config_files"]["files"] if f["path"].endswith("eventratelimit.yaml"))
+    with open(admission, "a", encoding="utf-8") as handle:
+        handle.write("# edited\n")
+    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    assert any("annotation kubeguard.io/config-hash: None ->" in c for c in changes["kube-apiserver"]), changes
+    # a flag changed by hand brings the annotation back with it
+    pod2, found = edit_manifest(pod, {"profiling": "true"}, annotations={"kubeguard.io/config-hash": "x"}, restart_required=False)
+    assert pod2["metadata"]["annotations"]["kubeguard.io/config-hash"] == "x" and len(found) == 2
