@@ -55,6 +55,11 @@ def _set_args(section: Dict[str, Any], flags: Mapping[str, Optional[str]], where
     return changes
 
 
+def _normal_volume(volume: Mapping[str, Any]) -> Dict[str, Any]:
+    """kubeadm leaves out readOnly: false when it stores the configuration again (kubeadm upgrade)."""
+    return dict(volume, readOnly=bool(volume.get("readOnly", False)))
+
+
 def _covered(path: str, mounts: Sequence[str]) -> bool:
     return any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounts)
 
@@ -72,7 +77,7 @@ def _set_volumes(section: Dict[str, Any], host_paths: List[Mapping[str, Any]], w
         wanted = {"name": mount["name"], "hostPath": mount["path"], "mountPath": mount["path"],
                   "readOnly": bool(mount.get("read_only")), "pathType": mount.get("type", "DirectoryOrCreate")}
         same = [v for v in volumes if v.get("mountPath") == wanted["mountPath"] or v.get("name") == wanted["name"]]
-        if same == [wanted]:
+        if len(same) == 1 and _normal_volume(same[0]) == _normal_volume(wanted):
             continue
         volumes = [v for v in volumes if v not in same] + [wanted]
         changes.append(f"{where}: volume {wanted['name']} -> {wanted['hostPath']}")

@@ -92,3 +92,12 @@ def test_paths_kubeadm_mounts_itself_never_become_extra_volumes():
     assert "/etc/kubernetes/pki" not in str(yaml.safe_load(repaired)["apiServer"]["extraVolumes"])
     assert found == ["apiServer: - volume encryption-config (/etc/kubernetes/pki: kubeadm mounts it itself)"]
     assert "kubeadm_mounts" in catalogue.layout_for("kubespray").components   # kubespray runs kubeadm too
+
+
+def test_a_volume_kubeadm_stored_again_without_read_only_false_is_unchanged():
+    text, _ = merge_cluster_configuration(cluster_configuration(), FLAGS, MOUNTS)
+    stored = yaml.safe_load(text)
+    del stored["apiServer"]["extraVolumes"][0]["readOnly"]        # kubeadm upgrade's upload-config
+    assert merge_cluster_configuration(yaml.safe_dump(stored), FLAGS, MOUNTS)[1] == []
+    stored["apiServer"]["extraVolumes"][0]["readOnly"] = True      # a real difference is one
+    assert merge_cluster_configuration(yaml.safe_dump(stored), FLAGS, MOUNTS)[1] == ["apiServer: volume audit-logs -> /var/log"]
