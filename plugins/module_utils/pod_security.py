@@ -1,0 +1,362 @@
+"""The Pod Security Standards (baseline, restricted) evaluated on pod specs and workload templates,
+as the apiserver's PodSecurity admission evaluates them, and the advisor built on them: per namespace,
+the strictest level everything that runs (or would run) there passes.
+
+Each check names its level, the policy version it applies from, and for each violation the
+container, field and value. Policy versions before v1.25 are not modelled (the Windows exemptions of
+v1.25 are assumed); the live test bed proves agreement with the apiserver (tools/pod_security_agreement.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+LEVELS = ("privileged", "baseline", "restricted")
+LATEST = (1, 34)
+OLDEST = (1, 25)
+
+_BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                          "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+_SAFE_SYSCTLS = [((1, 0), {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+                           "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"}),
+                 ((1, 27), {"net.ipv4.ip_local_reserved_ports"}),
+                 ((1, 29), {"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                            "net.ipv4.tcp_keepalive_probes"}),
+                 ((1, 32), {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})]
+_SELINUX_TYPES = [((1, 0), {"", "container_t", "container_init_t", "container_kvm_t"}), ((1, 31), {"container_engine_t"})]
+_RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                       "projected", "secret", "image"}
+_VERSION_RE = re.compile(r"v([0-9]+)\.([0-9]+)")
+_APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str      # the Pod Security Standards control (the apiserver's check id)
+    level: str      # the level whose policy it breaks
+    where: str      # "pod" or "container <name>" (init and ephemeral containers too)
+    field: str
+    value: str
+
+    def text(self) -> str:
+        return f"{self.check}: {self.where} {self.field}={self.value}"
+
+
+def parse_version(text: Optional[str]) -> Tuple[int, int]:
+    """A Pod Security policy version ("latest", "v1.33") as (major, minor); refuses what is not modelled."""
+    if text in (None, "", "latest"):
+        return LATEST
+    match = _VERSION_RE.fullmatch(str(text))
+    if not match:
+        raise ValueError(f"Pod Security version {text!r} must be latest or v<major>.<minor>")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < OLDEST:
+        raise ValueError(f"Pod Security version {text} is older than v1.25, which is not modelled")
+    return min(version, LATEST)
+
+
+def _containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(key) or []:
+            if isinstance(container, Mapping):
+                yield container
+
+
+def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("securityContext") or {}
+
+
+def _where(container: Mapping[str, Any]) -> str:
+    return f"container {container.get('name', '?')}"
+
+
+def _allowed(table: Sequence[Tuple[Tuple[int, int], set]], version: Tuple[int, int]) -> set:
+    return set().union(*[names for since, names in table if version >= since])
+
+
+def _windows(spec: Mapping[str, Any]) -> bool:
+    return ((spec.get("os") or {}).get("name")) == "windows"
+
+
+# --- baseline ----------------------------------------------------------------------------------------------
+
+def _host_process(meta, spec, version) -> Iterator[Violation]:
+    if ((_sc(spec).get("windowsOptions") or {}).get("hostProcess")) is True:
+        yield Violation("hostProcess", "baseline", "pod", "securityContext.windowsOptions.hostProcess", "true")
+    for c in _containers(spec):
+        if ((_sc(c).get("windowsOptions") or {}).get("hostProcess")) is True:
+            yield Violation("hostProcess", "baseline", _where(c), "securityContext.windowsOptions.hostProcess", "true")
+
+
+def _host_namespaces(meta, spec, version) -> Iterator[Violation]:
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(field) is True:
+            yield Violation("hostNamespaces", "baseline", "pod", field, "true")
+
+
+def _privileged(meta, spec, version) -> Iterator[Violation]:
+    for c in _containers(spec):
+        if _sc(c).get("privileged") is True:
+            yield Violation("privileged", "baseline", _where(c), "securityContext.privileged", "true")
+
+
+def _capabilities_baseline(meta, spec, version) -> Iterator[Violation]:
+    for c in _containers(spec):
+        for cap in ((_sc(c).get("capabilities") or {}).get("add") or []):
+            if cap not in _BASELINE_CAPABILITIES:
+                yield Violation("capabilities_baseline", "baseline", _where(c), "securityContext.capabilities.add", str(cap))
+
+
+def _host_path_volumes(meta, spec, version) -> Iterator[Violation]:
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, Mapping) and volume.get("hostPath") is not None:
+            yield Violation("hostPathVolumes", "baseline", "pod", f"volumes[{volume.get('name')}].hostPath",
+                            str((volume.get("hostPath") or {}).get("path", "")))
+
+
+def _host_ports(meta, spec, version) -> Iterator[Violation]:
+    for c in _containers(spec):
+        for port in c.get("ports") or []:
+            if isinstance(port, Mapping) and port.get("hostPort") not in (None, 0):
+                yield Violation("hostPorts", "baseline", _where(c), "ports[].hostPort", str(port["hostPort"]))
+
+
+def _host_probes(meta, spec, version) -> Iterator[Violation]:
+    if version < (1, 34):
+        return
+    for c in _containers(spec):
+        handlers = [(f"{p}.{kind}.host", (c.get(p) or {}).get(kind)) for p in ("livenessProbe", "readinessProbe", "startupProbe")
+                    for kind in ("httpGet", "tcpSocket")]
+        handlers += [(f"lifecycle.{h}.{kind}.host", ((c.get("lifecycle") or {}).get(h) or {}).get(kind))
+                     for h in ("postStart", "preStop") for kind in ("httpGet", "tcpSocket")]
+        for field, handler in handlers:
+            if isinstance(handler, Mapping) and handler.get("host"):
+                yield Violation("hostProbesAndHostLifecycle", "baseline", _where(c), field, str(handler["host"]))
+
+
+def _app_armor(meta, spec, version) -> Iterator[Violation]:
+    def bad_type(profile: Any) -> Optional[str]:
+        kind = (profile or {}).get("type") if isinstance(profile, Mapping) else None
+        return None if profile is None or kind in ("RuntimeDefault", "Localhost") else str(kind)
+    if bad_type(_sc(spec).get("appArmorProfile")):
+        yield Violation("appArmorProfile", "baseline", "pod", "securityContext.appArmorProfile.type",
+                        bad_type(_sc(spec).get("appArmorProfile")))
+    for c in _containers(spec):
+        found = bad_type(_sc(c).get("appArmorProfile"))
+        if found:
+            yield Violation("appArmorProfile", "baseline", _where(c), "securityContext.appArmorProfile.type", found)
+    for key, value in ((meta or {}).get("annotations") or {}).items():
+        if str(key).startswith(_APPARMOR_ANNOTATION) and value and value != "runtime/default" \
+                and not str(value).startswith("localhost/"):
+            yield Violation("appArmorProfile", "baseline", "pod", f"metadata.annotations[{key}]", str(value))
+
+
+def _se_linux(meta, spec, version) -> Iterator[Violation]:
+    allowed = _allowed(_SELINUX_TYPES, version)
+    owners = [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]
+    for where, owner in owners:
+        options = _sc(owner).get("seLinuxOptions") or {}
+        if options.get("type", "") not in allowed:
+            yield Violation("seLinuxOptions", "baseline", where, "securityContext.seLinuxOptions.type", str(options["type"]))
+        for key in ("user", "role"):
+            if options.get(key):
+                yield Violation("seLinuxOptions", "baseline", where, f"securityContext.seLinuxOptions.{key}", str(options[key]))
+
+
+def _proc_mount(meta, spec, version) -> Iterator[Violation]:
+    for c in _containers(spec):
+        mount = _sc(c).get("procMount")
+        if mount is not None and mount != "Default":
+            yield Violation("procMount", "baseline", _where(c), "securityContext.procMount", str(mount))
+
+
+def _seccomp_owners(spec) -> List[Tuple[str, Mapping[str, Any]]]:
+    return [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]
+
+
+def _seccomp_baseline(meta, spec, version) -> Iterator[Violation]:
+    for where, owner in _seccomp_owners(spec):
+        profile = _sc(owner).get("seccompProfile")
+        if profile is not None and (profile or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            yield Violation("seccompProfile_baseline", "baseline", where, "securityContext.seccompProfile.type",
+                            str((profile or {}).get("type")))
+
+
+def _sysctls(meta, spec, version) -> Iterator[Violation]:
+    allowed = _allowed(_SAFE_SYSCTLS, version)
+    for sysctl in _sc(spec).get("sysctls") or []:
+        name = (sysctl or {}).get("name") if isinstance(sysctl, Mapping) else None
+        if name not in allowed:
+            yield Violation("sysctls", "baseline", "pod", "securityContext.sysctls[].name", str(name))
+
+
+# --- restricted --------------------------------------------------------------------------------------------
+
+def _restricted_volumes(meta, spec, version) -> Iterator[Violation]:
+    for volume in spec.get("volumes") or []:
+        if not isinstance(volume, Mapping):
+            continue
+        kinds = [k for k in volume if k != "name"]
+        for kind in kinds:
+            if kind not in _RESTRICTED_VOLUMES:
+                yield Violation("restrictedVolumes", "restricted", "pod", f"volumes[{volume.get('name')}]", kind)
+
+
+def _privilege_escalation(meta, spec, version) -> Iterator[Violation]:
+    if _windows(spec):
+        return
+    for c in _containers(spec):
+        if _sc(c).get("allowPrivilegeEscalation") is not False:
+            yield Violation("allowPrivilegeEscalation", "restricted", _where(c),
+                            "securityContext.allowPrivilegeEscalation", str(_sc(c).get("allowPrivilegeEscalation")).lower()
+                            if _sc(c).get("allowPrivilegeEscalation") is not None else "unset")
+
+
+def _run_as_non_root(meta, spec, version) -> Iterator[Violation]:
+    pod_value = _sc(spec).get("runAsNonRoot")
+    if pod_value is False:
+        yield Violation("runAsNonRoot", "restricted", "pod", "securityContext.runAsNonRoot", "false")
+    for c in _containers(spec):
+        value = _sc(c).get("runAsNonRoot")
+        if value is False:
+            yield Violation("runAsNonRoot", "restricted", _where(c), "securityContext.runAsNonRoot", "false")
+        elif value is None and pod_value is not True:
+            yield Violation("runAsNonRoot", "restricted", _where(c), "securityContext.runAsNonRoot", "unset (pod too)")
+
+
+def _run_as_user(meta, spec, version) -> Iterator[Violation]:
+    for where, owner in [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]:
+        if _sc(owner).get("runAsUser") == 0 and not isinstance(_sc(owner).get("runAsUser"), bool):
+            yield Violation("runAsUser", "restricted", where, "securityContext.runAsUser", "0")
+
+
+def _seccomp_restricted(meta, spec, version) -> Iterator[Violation]:
+    if _windows(spec):
+        return
+    pod_profile = _sc(spec).get("seccompProfile")
+    pod_set = False
+    if pod_profile is not None:
+        if (pod_profile or {}).get("type") in ("RuntimeDefault", "Localhost"):
+            pod_set = True
+        else:
+            yield Violation("seccompProfile_restricted", "restricted", "pod", "securityContext.seccompProfile.type",
+                            str((pod_profile or {}).get("type")))
+    for c in _containers(spec):
+        profile = _sc(c).get("seccompProfile")
+        if profile is not None:
+            if (profile or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+                yield Violation("seccompProfile_restricted", "restricted", _where(c), "securityContext.seccompProfile.type",
+                                str((profile or {}).get("type")))
+        elif not pod_set:
+            yield Violation("seccompProfile_restricted", "restricted", _where(c), "securityContext.seccompProfile.type",
+                            "unset (pod too)")
+
+
+def _capabilities_restricted(meta, spec, version) -> Iterator[Violation]:
+    if _windows(spec):
+        return
+    for c in _containers(spec):
+        caps = _sc(c).get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            yield Violation("capabilities_restricted", "restricted", _where(c), "securityContext.capabilities.drop",
+                            ",".join(map(str, caps.get("drop") or [])) or "unset")
+        for cap in caps.get("add") or []:
+            if cap != "NET_BIND_SERVICE":
+                yield Violation("capabilities_restricted", "restricted", _where(c), "securityContext.capabilities.add", str(cap))
+
+
+Check = Callable[[Mapping[str, Any], Mapping[str, Any], Tuple[int, int]], Iterator[Violation]]
+# (check, level, checks of the lower level it replaces at the higher one)
+CHECKS: List[Tuple[Check, str, Tuple[str, ...]]] = [
+    (_host_process, "baseline", ()), (_host_namespaces, "baseline", ()), (_privileged, "baseline", ()),
+    (_capabilities_baseline, "baseline", ()), (_host_path_volumes, "baseline", ()), (_host_ports, "baseline", ()),
+    (_host_probes, "baseline", ()), (_app_armor, "baseline", ()), (_se_linux, "baseline", ()),
+    (_proc_mount, "baseline", ()), (_seccomp_baseline, "baseline", ()), (_sysctls, "baseline", ()),
+    (_restricted_volumes, "restricted", ()), (_privilege_escalation, "restricted", ()),
+    (_run_as_non_root, "restricted", ()), (_run_as_user, "restricted", ()),
+    (_seccomp_restricted, "restricted", ("seccompProfile_baseline",)),
+    (_capabilities_restricted, "restricted", ("capabilities_baseline",)),
+]
+
+
+def violations(metadata: Optional[Mapping[str, Any]], spec: Mapping[str, Any], level: str = "restricted",
+               version: Tuple[int, int] = LATEST) -> List[Violation]:
+    """What keeps a pod (metadata, spec) from passing `level` at policy `version`."""
+    if level not in LEVELS:
+        raise ValueError(f"Pod Security level {level!r} must be one of {', '.join(LEVELS)}")
+    if level == "privileged":
+        return []
+    wanted = LEVELS[: LEVELS.index(level) + 1]
+    found: List[Violation] = []
+    replaced = {name for _, check_level, names in CHECKS if check_level in wanted for name in names}
+    for check, check_level, _ in CHECKS:
+        if check_level in wanted:
+            found += [v for v in check(metadata or {}, spec or {}, version) if v.check not in replaced]
+    return found
+
+
+def strictest_level(metadata: Optional[Mapping[str, Any]], spec: Mapping[str, Any],
+                    version: Tuple[int, int] = LATEST) -> str:
+    """restricted, baseline or privileged: the strictest level the pod passes."""
+    if not violations(metadata, spec, "restricted", version):
+        return "restricted"
+    if not violations(metadata, spec, "baseline", version):
+        return "baseline"
+    return "privileged"
+
+
+# --- workloads and the advisor --------------------------------------------------------------------------
+
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
+
+
+def pod_template(obj: Mapping[str, Any]) -> Optional[Tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(metadata, spec) of the pods an object runs or would run; None for other kinds."""
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return obj.get("metadata") or {}, spec
+    if kind == "CronJob":
+        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    elif kind in WORKLOAD_KINDS:
+        template = spec.get("template") or {}
+    else:
+        return None
+    return template.get("metadata") or {}, template.get("spec") or {}
+
+
+def advise(objects: Sequence[Mapping[str, Any]], version: Tuple[int, int] = LATEST) -> Dict[str, Dict[str, Any]]:
+    """Per namespace: the strictest level every pod and workload template passes, and what stands in the
+    way of the next stricter level (workload, where, field, value, check)."""
+    namespaces: Dict[str, Dict[str, Any]] = {}
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        namespace = metadata.get("namespace")
+        if obj.get("kind") == "Namespace":
+            namespaces.setdefault(metadata.get("name"), {"workloads": [], "blocking": {}})
+            continue
+        template = pod_template(obj)
+        if template is None or namespace is None:
+            continue
+        # running pods and every template (a Deployment scaled to zero, a CronJob that has not run yet)
+        entry = namespaces.setdefault(namespace, {"workloads": [], "blocking": {}})
+        name = f"{obj.get('kind')}/{metadata.get('name')}"
+        level = strictest_level(template[0], template[1], version)
+        entry["workloads"].append({"name": name, "level": level,
+                                   "violations": [asdict(v) for v in violations(template[0], template[1],
+                                                  LEVELS[min(LEVELS.index(level) + 1, 2)], version)]
+                                   if level != "restricted" else []})
+    result: Dict[str, Dict[str, Any]] = {}
+    for namespace, entry in sorted(namespaces.items()):
+        levels = [w["level"] for w in entry["workloads"]]
+        level = min(levels, key=LEVELS.index) if levels else "restricted"
+        result[namespace] = {
+            "level": level,
+            "workloads": {w["name"]: w["level"] for w in entry["workloads"]},
+            # what keeps the namespace from the next stricter level
+            "blocking": [dict(v, workload=w["name"]) for w in entry["workloads"] if w["level"] == level
+                         for v in w["violations"]],
+        }
+    return result
