@@ -360,3 +360,50 @@ def advise(objects: Sequence[Mapping[str, Any]], version: Tuple[int, int] = LATE
                          for v in w["violations"]],
         }
     return result
+
+
+LABEL = "pod-security.kubernetes.io/"
+
+
+def with_labels(advice: Dict[str, Dict[str, Any]], namespaces: Sequence[Mapping[str, Any]],
+                exempt: Sequence[str] = ()) -> Dict[str, Dict[str, Any]]:
+    """The advice beside what each namespace enforces now (its labels; unlabeled: the cluster default)."""
+    labels = {(n.get("metadata") or {}).get("name"): (n.get("metadata") or {}).get("labels") or {} for n in namespaces}
+    for name, entry in advice.items():
+        own = labels.get(name) or {}
+        entry["labels"] = {mode: own.get(LABEL + mode) for mode in ("enforce", "audit", "warn")}
+        entry["exempt"] = name in exempt
+        enforced = entry["labels"]["enforce"]
+        if entry["exempt"]:
+            entry["finding"] = "exempt (kube_pod_security_exemptions_namespaces)"
+        elif enforced in LEVELS and LEVELS.index(enforced) > LEVELS.index(entry["level"]):
+            entry["finding"] = f"enforces {enforced}, stricter than what runs: new pods like them are refused"
+        elif enforced in LEVELS and LEVELS.index(enforced) < LEVELS.index(entry["level"]):
+            entry["finding"] = f"enforces {enforced}; everything here passes {entry['level']}"
+        elif enforced is None:
+            entry["finding"] = f"no enforce label (the cluster default applies); everything here passes {entry['level']}"
+        else:
+            entry["finding"] = f"enforces {enforced}, as strict as what runs"
+    return advice
+
+
+def summary_lines(advice: Mapping[str, Mapping[str, Any]]) -> List[str]:
+    return [f"{name}: passes {entry['level']} ({len(entry['workloads'])} workloads) - {entry.get('finding', '')}".rstrip(" -")
+            for name, entry in advice.items()]
+
+
+def markdown(advice: Mapping[str, Mapping[str, Any]], version_text: str) -> str:
+    lines = [f"# Pod Security advisor (policy {version_text})", "",
+             "The strictest Pod Security Standard every running pod and every workload template of each namespace",
+             "passes, beside what the namespace enforces now.", "",
+             "| namespace | passes | enforce | audit | warn | finding |", "|---|---|---|---|---|---|"]
+    for name, entry in advice.items():
+        labels = entry.get("labels") or {}
+        lines.append(f"| {name} | {entry['level']} | {labels.get('enforce') or '-'} | {labels.get('audit') or '-'} | "
+                     f"{labels.get('warn') or '-'} | {entry.get('finding', '')} |")
+    for name, entry in advice.items():
+        if entry["blocking"]:
+            following = LEVELS[min(LEVELS.index(entry["level"]) + 1, 2)]
+            lines += ["", f"## {name}: what keeps it from {following}", ""]
+            lines += [f"- {b['workload']} {b['where']}: {b['field']}={b['value']} ({b['check']})" for b in entry["blocking"]]
+    return "\n".join(lines) + "\n"

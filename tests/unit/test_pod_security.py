@@ -103,3 +103,24 @@ def test_odd_input_is_judged_not_crashed_on():
                                      "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}}) == "restricted"
     with pytest.raises(ValueError, match="level 'strict'"):
         ps.violations({}, {}, "strict")
+
+
+def test_labels_and_findings_beside_the_advice():
+    restricted = corpus()[0]["spec"]
+    privileged = copy.deepcopy(restricted)
+    privileged["hostNetwork"] = True
+    objects = [{"kind": "Pod", "metadata": {"name": "a", "namespace": "strict"}, "spec": privileged},
+               {"kind": "Pod", "metadata": {"name": "b", "namespace": "loose"}, "spec": restricted},
+               {"kind": "Pod", "metadata": {"name": "c", "namespace": "kube-system"}, "spec": privileged}]
+    namespaces = [{"kind": "Namespace", "metadata": {"name": "strict", "labels": {ps.LABEL + "enforce": "restricted"}}},
+                  {"kind": "Namespace", "metadata": {"name": "loose", "labels": {ps.LABEL + "enforce": "baseline",
+                                                                               ps.LABEL + "warn": "restricted"}}},
+                  {"kind": "Namespace", "metadata": {"name": "kube-system"}}]
+    advice = ps.with_labels(ps.advise(objects + namespaces), namespaces, ["kube-system"])
+    assert advice["strict"]["finding"].startswith("enforces restricted, stricter than what runs")
+    assert advice["loose"]["finding"] == "enforces baseline; everything here passes restricted"
+    assert advice["loose"]["labels"] == {"enforce": "baseline", "audit": None, "warn": "restricted"}
+    assert advice["kube-system"]["exempt"] and "exempt" in advice["kube-system"]["finding"]
+    text = ps.markdown(advice, "latest")
+    assert "| strict | privileged | restricted |" in text and "- Pod/a pod: hostNetwork=true (hostNamespaces)" in text
+    assert ps.summary_lines(advice)[0].startswith("kube-system: passes privileged (1 workloads)")
