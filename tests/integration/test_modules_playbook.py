@@ -95,7 +95,9 @@ def test_apply_then_second_run_changes_nothing(node_root):
     assert "--profiling=false" in command and "--request-timeout=120s" in command
     assert oct(os.stat(node_root / "etc/kubernetes/manifests/etcd.yaml").st_mode & 0o777) == "0o600"
     with open(node_root / "var/lib/kubelet/config.yaml", encoding="utf-8") as handle:
-        assert yaml.safe_load(handle)["readOnlyPort"] == 0
+        kubelet = yaml.safe_load(handle)
+    # readOnlyPort 0 is the kubelet's default: left out, as kubeadm writes it
+    assert kubelet.get("readOnlyPort", 0) == 0 and kubelet["protectKernelDefaults"] is True
     # backups hold the files as kubeadm wrote them, outside the manifests directory
     backup = node_root / "backups" / "run1" / str(node_root).lstrip("/") / "etc/kubernetes/manifests/kube-apiserver.yaml"
     assert backup.read_bytes() == open(os.path.join(FIXTURES, "etc-kubernetes/manifests/kube-apiserver.yaml"), "rb").read()
