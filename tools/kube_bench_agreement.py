@@ -2,7 +2,7 @@
 """Compare kube-bench's verdicts with our CIS audit, control by control, on the automated controls.
 
     python tools/kube_bench_agreement.py KUBE_BENCH_JSON OUR_REPORT_JSON [--explained docs/kube-bench-agreement.md]
-    python tools/kube_bench_agreement.py --side-by-side KUBE_BENCH_POLICIES_JSON OUR_REPORT_JSON
+    python tools/kube_bench_agreement.py --side-by-side KUBE_BENCH_POLICIES_JSON OUR_REPORT_JSON [--cluster POD_SECURITY_JSON]
 
 --side-by-side records, for every control kube-bench reported (its `policies` target: section 5, which
 we do not evaluate automatically yet), kube-bench's verdict beside our status and what we found; it
@@ -61,9 +61,11 @@ def compare(kube_bench: Dict[str, str], ours: List[dict], explained: Dict[str, s
     return agree, known, unknown
 
 
-def side_by_side(kube_bench: Dict[str, str], ours: List[dict]) -> Tuple[List[str], List[str]]:
-    """(lines, ids kube-bench reports that our report lacks)."""
+def side_by_side(kube_bench: Dict[str, str], ours: List[dict], cluster: List[dict] = ()) -> Tuple[List[str], List[str]]:
+    """(lines, ids kube-bench reports that our report lacks). cluster: our cluster-scope results
+    (pod-security.json), shown instead of the node report's manual entry where present."""
     by_id = {r["id"]: r for r in ours}
+    by_id.update({r["id"]: dict(r, status=f"manual:{'pass' if r['check_passed'] else 'fail'}") for r in cluster})
     lines, missing = [], []
     for cid in sorted(kube_bench, key=lambda i: [int(p) for p in i.split(".")]):
         result = by_id.get(cid)
@@ -80,13 +82,18 @@ def main(argv=None) -> int:
     parser.add_argument("ours")
     parser.add_argument("--explained", default=None)
     parser.add_argument("--side-by-side", action="store_true")
+    parser.add_argument("--cluster", default=None, help="our pod-security.json (cluster-scope results), with --side-by-side")
     args = parser.parse_args(argv)
     with open(args.kube_bench, encoding="utf-8") as handle:
         kube_bench = kube_bench_statuses(json.load(handle))
     with open(args.ours, encoding="utf-8") as handle:
         ours = json.load(handle)["results"]
     if args.side_by_side:
-        lines, missing = side_by_side(kube_bench, ours)
+        cluster = []
+        if args.cluster:
+            with open(args.cluster, encoding="utf-8") as handle:
+                cluster = json.load(handle)["results"]
+        lines, missing = side_by_side(kube_bench, ours, cluster)
         for line in lines:
             print(line)
         print(f"side by side: {len(lines)} controls kube-bench reported, {len(missing)} missing from our report"

@@ -31,6 +31,16 @@ options:
     type: list
     elements: str
     default: []
+  default_enforce:
+    description: The level the cluster's admission configuration enforces where a namespace has no label (CIS 5.2.1).
+    type: str
+    choices: [privileged, baseline, restricted]
+    default: privileged
+  controls:
+    description: The CIS catalogue's controls (for the titles of the section 5.2 results).
+    type: list
+    elements: dict
+    default: []
 author:
   - kubeguard.hardening developers
 """
@@ -52,8 +62,14 @@ summary:
   returned: always
   type: list
   elements: str
+results:
+  description: CIS 5.2.x judged from the running pods and the namespaces' labels (C(id), C(title), C(status) manual,
+    C(check_passed), C(found)).
+  returned: always
+  type: list
+  elements: dict
 markdown:
-  description: The advice as a Markdown report.
+  description: The advice and the 5.2 results as a Markdown report.
   returned: always
   type: str
 skipped_reason:
@@ -66,7 +82,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit, pod_security
 
 KINDS = "namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers"
 
@@ -87,12 +103,13 @@ def main():
         module.fail_json(msg=str(exc))
     kubectl = module.get_bin_path("kubectl")
     if kubectl is None:
-        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", skipped_reason="no kubectl on this node")
+        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[],
+                         skipped_reason="no kubectl on this node")
     rc, out, err = module.run_command([kubectl, "--kubeconfig", p["kubeconfig"], "get", KINDS, "--all-namespaces",
                                        "-o", "json"])
     if rc != 0:
         # reported, not fatal: a node audit must not fail because the API cannot be asked
-        module.exit_json(changed=False, namespaces={}, summary=[], markdown="",
+        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[],
                          skipped_reason=f"kubectl get {KINDS}: {(err.strip() or out.strip())[:500]}")
     try:
         objects = json.loads(out).get("items") or []
@@ -100,8 +117,10 @@ def main():
         module.fail_json(msg=f"kubectl returned no JSON: {exc}")
     advice = pod_security.with_labels(pod_security.advise(objects, version),
                                       [o for o in objects if o.get("kind") == "Namespace"], p["exempt_namespaces"])
-    module.exit_json(changed=False, namespaces=advice, summary=pod_security.summary_lines(advice),
-                     markdown=pod_security.markdown(advice, p["version"]))
+    results = cluster_audit.section_5_2(objects, advice, p["controls"], p["default_enforce"])
+    module.exit_json(changed=False, namespaces=advice, results=results,
+                     summary=pod_security.summary_lines(advice) + cluster_audit.summary_lines(results),
+                     markdown=pod_security.markdown(advice, p["version"]) + cluster_audit.markdown(results))
 
 
 if __name__ == "__main__":

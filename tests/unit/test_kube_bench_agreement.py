@@ -64,3 +64,18 @@ def test_not_applicable_results_are_not_compared():
     ours = [dict(result("1.2.15", None), status="not_applicable")]
     agree, known, unknown = agreement.compare({"1.2.15": "FAIL"}, ours, {})
     assert agree == known == unknown == []
+
+
+def test_side_by_side_shows_our_cluster_scope_verdicts(tmp_path):
+    policies = {"Controls": [{"id": "5", "tests": [{"section": "5.2", "results": [
+        {"test_number": "5.2.5", "status": "WARN"}, {"test_number": "5.2.7", "status": "WARN"}]}]}]}
+    ours = [dict(result(cid, None, automated=False), found="cluster scope") for cid in ("5.2.5", "5.2.7")]
+    cluster = [{"id": "5.2.5", "check_passed": False, "found": "kube-system/kube-apiserver-cp1: hostNetwork"}]
+    (tmp_path / "kb.json").write_text(json.dumps(policies))
+    (tmp_path / "ours.json").write_text(json.dumps({"results": ours}))
+    (tmp_path / "cluster.json").write_text(json.dumps({"namespaces": {}, "results": cluster}))
+    lines, _ = agreement.side_by_side(agreement.kube_bench_statuses(policies), ours, cluster)
+    assert lines[0].split()[:5] == ["5.2.5", "kube-bench", "WARN", "ours", "manual:fail"] and "hostNetwork" in lines[0]
+    assert lines[1].split()[4] == "manual"
+    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json"),
+                           "--cluster", str(tmp_path / "cluster.json")]) == 0
