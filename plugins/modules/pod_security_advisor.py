@@ -93,6 +93,8 @@ def main():
             kubeconfig=dict(type="path", required=True),
             version=dict(type="str", default="latest"),
             exempt_namespaces=dict(type="list", elements="str", default=[]),
+            default_enforce=dict(type="str", default="privileged", choices=list(pod_security.LEVELS)),
+            controls=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,
     )

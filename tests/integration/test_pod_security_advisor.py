@@ -1,0 +1,57 @@
+"""The pod_security_advisor module through Ansible, against a kubectl that answers with fixed objects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_modules_playbook import ansible_bin
+
+pytestmark = pytest.mark.skipif(ansible_bin("ansible") is None, reason="ansible-core not installed")
+
+OBJECTS = {"items": [
+    {"kind": "Namespace", "metadata": {"name": "shop", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+    {"kind": "Pod", "metadata": {"name": "agent", "namespace": "shop"}, "status": {"phase": "Running"},
+     "spec": {"hostNetwork": True, "containers": [{"name": "agent", "image": "x"}]}},
+]}
+
+
+def run_module(tmp_path, kubectl_body, **args):
+    from conftest import _collection_root
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text("#!/bin/sh\n" + kubectl_body)
+    os.chmod(bin_dir / "kubectl", 0o755)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), PATH=f"{bin_dir}:{os.environ['PATH']}",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    module_args = json.dumps(dict({"kubeconfig": "/nonexistent/admin.conf"}, **args))
+    proc = subprocess.run([ansible_bin("ansible"), "localhost", "-c", "local", "-i", "localhost,",
+                           "-m", "kubeguard.hardening.pod_security_advisor", "-a", module_args],
+                          env=env, capture_output=True, text=True, check=False)
+    log = json.loads(proc.stdout)
+    return log["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_the_advice_and_cis_5_2_from_what_kubectl_returns(tmp_path):
+    (tmp_path / "objects.json").write_text(json.dumps(OBJECTS))
+    result = run_module(tmp_path, f"cat {tmp_path / 'objects.json'}\n", default_enforce="baseline")
+    assert result["changed"] is False and "skipped_reason" not in result
+    shop = result["namespaces"]["shop"]
+    assert shop["level"] == "privileged" and shop["labels"]["enforce"] == "restricted"
+    assert shop["finding"].startswith("enforces restricted, stricter than what runs")
+    assert {r["id"]: r["check_passed"] for r in result["results"]}["5.2.5"] is False
+    assert "| shop | privileged | restricted |" in result["markdown"]
+
+
+def test_an_api_that_does_not_answer_is_reported_not_fatal(tmp_path):
+    result = run_module(tmp_path, "echo 'The connection to the server was refused' >&2; exit 1\n")
+    assert not result.get("failed") and "connection to the server was refused" in result["skipped_reason"]
+    (tmp_path / "old").mkdir()
+    old = run_module(tmp_path / "old", "exit 0\n", version="v1.24")
+    assert "older than v1.25" in old["skipped_reason"]
