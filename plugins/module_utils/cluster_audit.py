@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from . import pod_security
+from .pod_security import _sc
 
 Pod = Mapping[str, Any]
 
@@ -23,10 +24,6 @@ def _name(pod: Pod) -> str:
 
 def _containers(pod: Pod) -> List[Mapping[str, Any]]:
     return [c for c in (pod.get("spec") or {}).get("containers") or [] if isinstance(c, Mapping)]
-
-
-def _sc(container: Mapping[str, Any]) -> Mapping[str, Any]:
-    return container.get("securityContext") or {}
 
 
 # kube-bench's audits (cis-1.12 policies.yaml): the offending pods (containers) of each control

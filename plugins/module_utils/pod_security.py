@@ -76,6 +76,11 @@ def _allowed(table: Sequence[Tuple[Tuple[int, int], set]], version: Tuple[int, i
     return set().union(*[names for since, names in table if version >= since])
 
 
+def _owners(spec: Mapping[str, Any]) -> List[Tuple[str, Mapping[str, Any]]]:
+    """The pod and each of its containers, with where a violation is reported."""
+    return [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]
+
+
 def _windows(spec: Mapping[str, Any]) -> bool:
     return ((spec.get("os") or {}).get("name")) == "windows"
 
@@ -155,8 +160,7 @@ def _app_armor(meta, spec, version) -> Iterator[Violation]:
 
 def _se_linux(meta, spec, version) -> Iterator[Violation]:
     allowed = _allowed(_SELINUX_TYPES, version)
-    owners = [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]
-    for where, owner in owners:
+    for where, owner in _owners(spec):
         options = _sc(owner).get("seLinuxOptions") or {}
         if options.get("type", "") not in allowed:
             yield Violation("seLinuxOptions", "baseline", where, "securityContext.seLinuxOptions.type", str(options["type"]))
@@ -172,12 +176,8 @@ def _proc_mount(meta, spec, version) -> Iterator[Violation]:
             yield Violation("procMount", "baseline", _where(c), "securityContext.procMount", str(mount))
 
 
-def _seccomp_owners(spec) -> List[Tuple[str, Mapping[str, Any]]]:
-    return [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]
-
-
 def _seccomp_baseline(meta, spec, version) -> Iterator[Violation]:
-    for where, owner in _seccomp_owners(spec):
+    for where, owner in _owners(spec):
         profile = _sc(owner).get("seccompProfile")
         if profile is not None and (profile or {}).get("type") not in ("RuntimeDefault", "Localhost"):
             yield Violation("seccompProfile_baseline", "baseline", where, "securityContext.seccompProfile.type",
@@ -227,7 +227,7 @@ def _run_as_non_root(meta, spec, version) -> Iterator[Violation]:
 
 
 def _run_as_user(meta, spec, version) -> Iterator[Violation]:
-    for where, owner in [("pod", spec)] + [(_where(c), c) for c in _containers(spec)]:
+    for where, owner in _owners(spec):
         if _sc(owner).get("runAsUser") == 0 and not isinstance(_sc(owner).get("runAsUser"), bool):
             yield Violation("runAsUser", "restricted", where, "securityContext.runAsUser", "0")
 
