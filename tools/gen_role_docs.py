@@ -49,6 +49,16 @@ ROLES = {
                        "protect-kernel-defaults, secrets-encryption), the Pod Security admission file and audit policy "
                        "under /var/lib/rancher/k3s/server, then k3s or k3s-agent restarted one node at a time with a "
                        "health gate and rollback. Runs where the node's plan has k3s operations."},
+    "policy": {"components": ["policy"],
+               "extra": ["kube_pod_security_exemptions_namespaces", "kube_pod_security_use_default",
+                         "kube_pod_security_default_enforce", "kube_pod_security_default_audit",
+                         "kube_pod_security_default_warn", "kube_pod_security_default_enforce_version"],
+               "catalogue": [],
+               "summary": "The cluster's own objects, once per cluster from the first control plane: Pod Security labels "
+                          "per namespace at the level everything running there passes (soak: audit + warn; enforce), "
+                          "default-deny ingress NetworkPolicies with the allowances a cluster needs (same namespace, nodes, "
+                          "scrapers, DNS incl. NodeLocal DNS, no cloud metadata), the default ServiceAccount's token "
+                          "automount off where nothing uses it. One namespace at a time, saved first, health-gated."},
     "file_permissions": {"components": ["files"], "catalogue": ["files"],
                          "summary": "Modes and owners of manifests, kubeconfigs, PKI, kubelet files and CNI config (CIS 1.1 and 4.1)."},
 }

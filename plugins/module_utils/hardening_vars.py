@@ -369,6 +369,26 @@ def _is_string_map(value: Any) -> Optional[str]:
     return "must be a mapping"
 
 
+_NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
+
+
+def _is_namespace(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _NAMESPACE_RE.fullmatch(value):
+        return None
+    return "must be a namespace name (lowercase letters, digits and '-', at most 63)"
+
+
+def _is_namespace_levels(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return "must be a mapping of namespace: privileged|baseline|restricted"
+    for name, level in value.items():
+        if _is_namespace(name):
+            return f"has key {_show(name)}, which {_is_namespace(name)}"
+        if level not in POD_SECURITY_LEVELS:
+            return f"{name}: {_show(level)} must be one of {', '.join(POD_SECURITY_LEVELS)}"
+    return None
+
+
 # What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
 # kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
 FLAG_OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
@@ -516,6 +536,31 @@ VARIABLES: Tuple[Var, ...] = (
        "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
+    # --- the cluster's own objects (policy role, once per cluster) ---------------------------------------
+    _v("kubeguard_pod_security_labels", "soak", _one_of(("off", "soak", "enforce")), "policy",
+       "Namespace Pod Security labels at the level everything running there passes: soak = audit + warn, "
+       "enforce = also enforce (never stricter than what runs; never weaker than what is there)"),
+    _v("kubeguard_pod_security_namespace_levels", {}, _is_namespace_levels, "policy",
+       "Your own level per namespace (namespace: privileged|baseline|restricted), applied to every mode even if "
+       "stricter than what runs"),
+    _v("kubeguard_network_policies", False, _bool, "policy",
+       "Per namespace: default-deny ingress, allow from the same namespace, the nodes and "
+       "kubeguard_network_policy_ingress_from_namespaces; egress open except kubeguard_metadata_addresses (CIS 5.3.2)"),
+    _v("kubeguard_network_policy_exempt_namespaces", ["kube-system", "kube-public", "kube-node-lease"],
+       _list_of(_is_namespace, "namespace names"), "policy", "Namespaces that get no NetworkPolicies"),
+    _v("kubeguard_network_policy_ingress_from_namespaces", ["monitoring"], _list_of(_is_namespace, "namespace names"),
+       "policy", "Namespaces whose pods may reach every pod (Prometheus, ingress controllers)"),
+    _v("kubeguard_network_policy_ingress_from_nodes", True, _bool, "policy",
+       "Allow ingress from the nodes' InternalIPs (kubelet probes, the apiserver calling webhooks)"),
+    _v("kubeguard_metadata_addresses", ["169.254.169.254/32"], _list_of(_is_cidr, "CIDRs"), "policy",
+       "Addresses pods may not reach (cloud metadata); [] writes no egress policy"),
+    _v("enable_nodelocaldns", True, _bool, "policy", "NodeLocal DNS runs (kubespray): its address is allowed for DNS"),
+    _v("nodelocaldns_ip", "169.254.25.10", _is_ip, "policy", "NodeLocal DNS address (kubespray)"),
+    _v("kubeguard_default_service_account_automount", False, _bool, "policy",
+       "false: the default ServiceAccount of each namespace stops mounting its token, except where a pod or "
+       "workload template uses it (reported); true leaves them alone"),
+    _v("kubeguard_cluster_policy_settle_seconds", 30, _int_between(0, 600), "policy",
+       "How long a namespace's pods are watched after its NetworkPolicies change (liveness probes fail late)"),
     # --- the collection's own switches -----------------------------------------------------------------
     _v("kubeguard_profile", "none", _one_of(("none", "cis_level1", "cis_level2")), "cluster",
        "A CIS level applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),

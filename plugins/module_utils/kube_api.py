@@ -1,0 +1,75 @@
+"""kubectl with the admin kubeconfig, as our cluster-scope modules use it (reads as JSON, server-side
+apply with our field manager, replace/create/delete for restores). The modules pass their run_command."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+Runner = Callable[..., Tuple[int, str, str]]
+FIELD_MANAGER = "kubeguard.hardening"
+
+
+class KubectlError(Exception):
+    pass
+
+
+class Kubectl:
+    def __init__(self, run: Runner, binary: str, kubeconfig: str):
+        self._run, self._base = run, [binary, "--kubeconfig", kubeconfig]
+
+    def _call(self, args: Sequence[str], data: Optional[str] = None) -> str:
+        if data is None:
+            rc, out, err = self._run(self._base + list(args))
+        else:
+            rc, out, err = self._run(self._base + list(args), data=data, binary_data=False)
+        if rc != 0:
+            raise KubectlError(f"kubectl {' '.join(args[:4])}: {(err.strip() or out.strip())[:500]}")
+        return out
+
+    def get(self, kinds: str, namespace: Optional[str] = None) -> List[Dict[str, Any]]:
+        scope = ["-n", namespace] if namespace else ["--all-namespaces"]
+        out = self._call(["get", kinds, *scope, "-o", "json"])
+        try:
+            return json.loads(out).get("items") or []
+        except ValueError as exc:
+            raise KubectlError(f"kubectl get {kinds} returned no JSON: {exc}") from None
+
+    def server_minor(self) -> Optional[int]:
+        """The apiserver's minor version (None when it cannot be read)."""
+        try:
+            info = json.loads(self._call(["version", "-o", "json"])).get("serverVersion") or {}
+            return int(str(info.get("minor", "")).rstrip("+"))
+        except (KubectlError, ValueError):
+            return None
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Server-side apply: we own only the fields we set (labels of a namespace, not the namespace)."""
+        self._call(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],
+                   json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+
+    def exists(self, kind: str, namespace: Optional[str], name: str) -> bool:
+        scope = ["-n", namespace] if namespace else []
+        return bool(self._call(["get", kind, name, *scope, "--ignore-not-found", "-o", "name"]).strip())
+
+    def replace(self, obj: Mapping[str, Any]) -> None:
+        self._call(["replace", "-f", "-"], json.dumps(obj))
+
+    def create(self, obj: Mapping[str, Any]) -> None:
+        self._call(["create", "-f", "-"], json.dumps(obj))
+
+    def delete(self, kind: str, namespace: Optional[str], name: str) -> None:
+        scope = ["-n", namespace] if namespace else []
+        self._call(["delete", kind, name, *scope, "--ignore-not-found"])
+
+
+def save_object(directory: str, filename: str, obj: Mapping[str, Any]) -> str:
+    """Keep an object in a backup set's .cluster-objects (0600; the first copy of a set wins)."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, filename)
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(obj, handle, indent=2, sort_keys=True)
+    return path

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cluster_policy
+short_description: Pod Security labels, NetworkPolicies and default ServiceAccounts, per namespace, from what runs
+version_added: "0.3.0"
+description:
+  - Reads the cluster once with C(kubectl) (namespaces, pods, workloads, NetworkPolicies, ServiceAccounts, nodes) and
+    plans each namespace's changes (module_utils/cluster_policy.py) - Pod Security labels at the level everything that
+    runs there passes (the advisor's), never stricter unless I(namespace_levels) says so, never weaker than what is
+    there; default-deny ingress with allowances (same namespace, nodes, declared namespaces), egress open but for the
+    cloud metadata address; the default ServiceAccount's token automount off where no pod or template uses it.
+  - Applies one namespace at a time - saves each object in the backup set's C(.cluster-objects) (one it creates is
+    recorded as absent, so rollback.yml deletes it), applies server-side with its own field manager, then checks that
+    no pod of the namespace restarted or went away; if one did, puts the namespace's objects back and fails.
+  - Check mode plans only; with diff, each object before and after.
+options:
+  kubeconfig:
+    description: Admin kubeconfig on the node the module runs on.
+    type: path
+    required: true
+  pod_security_labels:
+    description: C(soak) sets audit and warn, C(enforce) also enforce, C(off) leaves the labels alone.
+    type: str
+    choices: ["off", soak, enforce]
+    default: soak
+  version:
+    description: Pod Security policy version judged and pinned in the C(-version) labels; C(latest) is the cluster's minor.
+    type: str
+    default: latest
+  namespace_levels:
+    description: Your own level per namespace (may be stricter than what runs).
+    type: dict
+    default: {}
+  exempt_namespaces:
+    description: Namespaces exempt from Pod Security (never labeled).
+    type: list
+    elements: str
+    default: []
+  cluster_defaults:
+    description: The admission configuration's default level per mode (C(enforce), C(audit), C(warn)), if it has one.
+    type: dict
+    default: {}
+  network_policies:
+    description: Manage the NetworkPolicies.
+    type: bool
+    default: false
+  network_policy_exempt_namespaces:
+    description: Namespaces that get no NetworkPolicies.
+    type: list
+    elements: str
+    default: []
+  ingress_from_namespaces:
+    description: Namespaces whose pods may reach every pod (scrapers, ingress controllers).
+    type: list
+    elements: str
+    default: []
+  ingress_from_nodes:
+    description: Allow ingress from the nodes' internal addresses (kubelet probes, the apiserver calling webhooks).
+    type: bool
+    default: true
+  metadata_addresses:
+    description: Addresses pods may not reach (cloud metadata); empty - no egress policy.
+    type: list
+    elements: str
+    default: []
+  nodelocaldns_ip:
+    description: NodeLocal DNS address allowed for DNS egress (host network); empty when it is not deployed.
+    type: str
+  default_service_account_automount:
+    description: C(false) turns the default ServiceAccount's token automount off where nothing uses its token.
+    type: bool
+    default: true
+  settle_seconds:
+    description: How long the pods of a namespace are watched after its NetworkPolicies change (liveness probes fail late).
+    type: int
+    default: 30
+extends_documentation_fragment:
+  - kubeguard.hardening.backup
+author:
+  - kubeguard.hardening developers
+"""
+
+EXAMPLES = r"""
+- name: Label namespaces (soak) and add default-deny NetworkPolicies
+  kubeguard.hardening.cluster_policy:
+    kubeconfig: /etc/kubernetes/admin.conf
+    network_policies: true
+    metadata_addresses: [169.254.169.254/32]
+"""
+
+RETURN = r"""
+changes:
+  description: Each change (C(object), C(why)), applied or - in check mode - planned.
+  returned: always
+  type: list
+  elements: dict
+notes:
+  description: What was kept and why (stricter labels left alone, ServiceAccounts whose token is used).
+  returned: always
+  type: list
+  elements: str
+skipped_reason:
+  description: Why nothing was done (no kubectl, the API did not answer).
+  returned: when skipped
+  type: str
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy, pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError, save_object
+
+KINDS = ("namespaces,nodes,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers,"
+         "networkpolicies,serviceaccounts")
+
+
+def _version(kubectl, wanted):
+    if wanted not in (None, "", "latest"):
+        return wanted
+    minor = kubectl.server_minor()
+    latest = pod_security.LATEST
+    return f"v1.{min(minor, latest[1]) if minor else latest[1]}"
+
+
+def _apply_namespace(module, kubectl, namespace, changes, directory, settle):
+    """Save, apply, watch the pods; on trouble put the namespace back and fail."""
+    before = cluster_policy.pod_restarts(kubectl.get("pods", namespace))
+    saved = []
+    for change in changes:
+        if module.params["backup"]:
+            saved.append(save_object(directory, cluster_policy.saved_name(change), cluster_policy.saved_content(change)))
+    try:
+        kubectl.apply([c.apply for c in changes])
+        if any(c.kind == "NetworkPolicy" for c in changes) and before:
+            time.sleep(settle)
+        problems = cluster_policy.health_problems(before, kubectl.get("pods", namespace))
+    except KubectlError as exc:
+        problems = [str(exc)]
+    if problems:
+        restored = []
+        for change in changes:
+            action, obj = cluster_policy.restore_action(cluster_policy.saved_content(change),
+                                                        kubectl.exists(change.kind, change.namespace if change.kind != "Namespace" else None, change.name))
+            if action == "delete":
+                kubectl.delete(change.kind, namespace, change.name)
+            elif action == "replace":
+                kubectl.replace(obj)
+            else:
+                kubectl.create(obj)
+            restored.append(change.key)
+        module.fail_json(msg=f"namespace {namespace}: pods suffered after our change - {'; '.join(problems)}. "
+                             f"Put back: {', '.join(restored)}", problems=problems, restored=restored)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            kubeconfig=dict(type="path", required=True),
+            pod_security_labels=dict(type="str", default="soak", choices=["off", "soak", "enforce"]),
+            version=dict(type="str", default="latest"),
+            namespace_levels=dict(type="dict", default={}),
+            exempt_namespaces=dict(type="list", elements="str", default=[]),
+            cluster_defaults=dict(type="dict", default={}),
+            network_policies=dict(type="bool", default=False),
+            network_policy_exempt_namespaces=dict(type="list", elements="str", default=[]),
+            ingress_from_namespaces=dict(type="list", elements="str", default=[]),
+            ingress_from_nodes=dict(type="bool", default=True),
+            metadata_addresses=dict(type="list", elements="str", default=[]),
+            nodelocaldns_ip=dict(type="str"),
+            default_service_account_automount=dict(type="bool", default=True),
+            settle_seconds=dict(type="int", default=30),
+            **BACKUP_OPTIONS,
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    binary = module.get_bin_path("kubectl")
+    if binary is None:
+        module.exit_json(changed=False, changes=[], notes=[], skipped_reason="no kubectl on this node")
+    kubectl = Kubectl(module.run_command, binary, p["kubeconfig"])
+    try:
+        objects = kubectl.get(KINDS)
+    except KubectlError as exc:
+        # nothing changed yet, so nothing is at risk: said loudly, the verify report shows the cluster unjudged
+        module.warn(f"cluster objects not hardened: {exc}")
+        module.exit_json(changed=False, changes=[], notes=[], skipped_reason=str(exc))
+    try:
+        settings = cluster_policy.Settings(
+            pod_security_labels=p["pod_security_labels"], version=_version(kubectl, p["version"]),
+            namespace_levels=p["namespace_levels"], exempt_namespaces=p["exempt_namespaces"],
+            cluster_defaults={k: v for k, v in p["cluster_defaults"].items() if v},
+            network_policies=p["network_policies"],
+            network_policy_exempt_namespaces=p["network_policy_exempt_namespaces"],
+            ingress_from_namespaces=p["ingress_from_namespaces"], ingress_from_nodes=p["ingress_from_nodes"],
+            metadata_addresses=p["metadata_addresses"], nodelocaldns_ip=p["nodelocaldns_ip"] or None,
+            default_service_account_token=p["default_service_account_automount"])
+        result = cluster_policy.plan(objects, settings)
+    except (KubectlError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    changes = result["changes"]
+    report = [{"object": c.key, "why": c.why} for c in changes]
+    diff = [cluster_policy.diff(c) for c in changes] if module._diff else None
+    if module.check_mode or not changes:
+        module.exit_json(changed=bool(changes), changes=report, notes=result["notes"], version=settings.version,
+                         **({"diff": diff} if diff else {}))
+    directory = os.path.join(p["backup_root"], p["backup_set"], CLUSTER_OBJECTS_DIR)
+    try:
+        for namespace, namespace_changes in cluster_policy.by_namespace(changes).items():
+            _apply_namespace(module, kubectl, namespace, namespace_changes, directory, p["settle_seconds"])
+    except KubectlError as exc:
+        module.fail_json(msg=f"{exc} (objects saved in {directory})", changes=report)
+    module.exit_json(changed=True, changes=report, notes=result["notes"], version=settings.version,
+                     **({"diff": diff} if diff else {}))
+
+
+if __name__ == "__main__":
+    main()

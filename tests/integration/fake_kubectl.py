@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version, apply --server-side
+(a deep merge, as server-side apply does with the fields given), replace, create, delete. FAKE_RESTART_ON_APPLY
+names a namespace whose pods "restart" when something is applied there (to trip the health gate)."""
+
+import json
+import os
+import sys
+
+KINDS = {"namespaces": "Namespace", "nodes": "Node", "pods": "Pod", "deployments": "Deployment",
+         "statefulsets": "StatefulSet", "daemonsets": "DaemonSet", "replicasets": "ReplicaSet", "jobs": "Job",
+         "cronjobs": "CronJob", "replicationcontrollers": "ReplicationController",
+         "networkpolicies": "NetworkPolicy", "serviceaccounts": "ServiceAccount", "networkpolicy": "NetworkPolicy",
+         "serviceaccount": "ServiceAccount", "namespace": "Namespace", "configmap": "ConfigMap",
+         "NetworkPolicy": "NetworkPolicy", "ServiceAccount": "ServiceAccount", "Namespace": "Namespace",
+         "ConfigMap": "ConfigMap", "RoleBinding": "RoleBinding"}
+
+
+def load():
+    with open(os.environ["FAKE_CLUSTER"], encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def save(items):
+    with open(os.environ["FAKE_CLUSTER"], "w", encoding="utf-8") as handle:
+        json.dump(items, handle)
+    with open(os.environ["FAKE_CLUSTER"] + ".log", "a", encoding="utf-8") as handle:
+        handle.write(" ".join(sys.argv[1:]) + "\n")
+
+
+def key(obj):
+    meta = obj.get("metadata") or {}
+    return obj.get("kind"), meta.get("namespace"), meta.get("name")
+
+
+def merge(into, new):
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            merge(into[k], v)
+        else:
+            into[k] = v
+
+
+def main(argv):
+    argv = argv[2:]   # --kubeconfig <path>
+    items = load()
+    namespace = argv[argv.index("-n") + 1] if "-n" in argv else None
+    verb = argv[0]
+    if verb == "version":
+        print(json.dumps({"serverVersion": {"major": "1", "minor": "34"}}))
+    elif verb == "get":
+        kinds = [KINDS[k] for k in argv[1].split(",")]
+        if len(argv) > 2 and not argv[2].startswith("-"):   # get <kind> <name>
+            found = [o for o in items if key(o) == (kinds[0], namespace, argv[2])]
+            print(f"{argv[1]}/{argv[2]}" if found else "")
+            return 0
+        print(json.dumps({"items": [o for o in items if o["kind"] in kinds
+                                    and (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)]}))
+    elif verb == "apply":
+        for obj in json.load(sys.stdin)["items"]:
+            current = next((o for o in items if key(o) == key(obj)), None)
+            if current is None:
+                items.append(obj)
+            else:
+                merge(current, obj)
+            target = (obj.get("metadata") or {}).get("namespace") or (obj.get("metadata") or {}).get("name")
+            if os.environ.get("FAKE_RESTART_ON_APPLY") == target:
+                for pod in items:
+                    if pod["kind"] == "Pod" and pod["metadata"].get("namespace") == target:
+                        pod["status"]["containerStatuses"][0]["restartCount"] += 1
+        save(items)
+    elif verb in ("replace", "create"):
+        obj = json.load(sys.stdin)
+        rest = [o for o in items if key(o) != key(obj)]
+        if verb == "create" and len(rest) != len(items):
+            print("AlreadyExists", file=sys.stderr)
+            return 1
+        save(rest + [obj])
+    elif verb == "delete":
+        save([o for o in items if key(o) != (KINDS[argv[1]], namespace, argv[2])])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,134 @@
+"""The cluster_policy and cluster_restore modules through Ansible, against a kubectl whose cluster is a
+JSON file (fake_kubectl.py): plan, --check, apply, a second run, the health gate, and the restore."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_modules_playbook import ansible_bin
+
+pytestmark = pytest.mark.skipif(ansible_bin("ansible") is None, reason="ansible-core not installed")
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def pod(namespace, name, spec, restarts=0):
+    return {"kind": "Pod", "metadata": {"namespace": namespace, "name": name, "uid": f"{namespace}-{name}"}, "spec": spec,
+            "status": {"phase": "Running", "containerStatuses": [{"name": "c", "restartCount": restarts}]}}
+
+
+RESTRICTED = {"containers": [{"name": "c", "image": "x", "securityContext": {
+    "runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"}}}]}
+CLUSTER = [
+    {"kind": "Namespace", "metadata": {"name": "shop", "labels": {"kubernetes.io/metadata.name": "shop"}}},
+    {"kind": "Namespace", "metadata": {"name": "agents", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+    {"kind": "Namespace", "metadata": {"name": "kube-system"}},
+    {"kind": "Node", "metadata": {"name": "cp1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.89.0.2"}]}},
+    pod("shop", "web", RESTRICTED),
+    pod("agents", "agent", {"hostNetwork": True, "containers": [{"name": "c", "image": "x",
+                                                                   "volumeMounts": [{"name": "t", "mountPath": TOKEN}]}]}),
+    {"kind": "ServiceAccount", "metadata": {"namespace": "shop", "name": "default"}},
+    {"kind": "ServiceAccount", "metadata": {"namespace": "agents", "name": "default"}},
+]
+ARGS = {"pod_security_labels": "enforce", "version": "v1.34", "exempt_namespaces": ["kube-system"],
+        "network_policies": True, "network_policy_exempt_namespaces": ["kube-system"],
+        "metadata_addresses": ["169.254.169.254/32"], "nodelocaldns_ip": "169.254.25.10",
+        "default_service_account_automount": False, "settle_seconds": 0}
+
+
+def run(tmp_path, module, check=False, env_extra=None, **args):
+    from conftest import _collection_root
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "kubectl").write_text(f"#!/bin/sh\nexec {sys.executable} {HERE}/fake_kubectl.py \"$@\"\n")
+    os.chmod(bin_dir / "kubectl", 0o755)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), PATH=f"{bin_dir}:{os.environ['PATH']}",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", FAKE_CLUSTER=str(tmp_path / "cluster.json"), **(env_extra or {}))
+    module_args = json.dumps(dict({"kubeconfig": "/nonexistent/admin.conf"}, **args))
+    command = [ansible_bin("ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m",
+               f"kubeguard.hardening.{module}", "-a", module_args] + (["--check", "--diff"] if check else [])
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def cluster(tmp_path):
+    return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+            for o in json.loads((tmp_path / "cluster.json").read_text())}
+
+
+@pytest.fixture
+def fake(tmp_path):
+    (tmp_path / "cluster.json").write_text(json.dumps(CLUSTER))
+    return tmp_path
+
+
+def test_check_mode_shows_every_change_and_writes_nothing(fake):
+    result = run(fake, "cluster_policy", check=True, backup_root=str(fake / "backups"), **ARGS)
+    assert result["changed"] is True and not result.get("failed")
+    objects = [c["object"] for c in result["changes"]]
+    assert "Namespace/shop" in objects and "ServiceAccount/shop/default" in objects
+    assert "NetworkPolicy/shop/kubeguard-default-deny-ingress" in objects
+    # the namespace already enforcing more than what runs keeps it; the SA whose token is used keeps it
+    assert "agents: keeps enforce restricted, stricter than what runs (privileged)" in result["notes"]
+    assert any(n.startswith("agents: default ServiceAccount keeps its token - used by Pod/agent") for n in result["notes"])
+    assert "ServiceAccount/agents/default" not in objects
+    assert any('"pod-security.kubernetes.io/enforce": "restricted"' in d["after"] for d in result["diff"])
+    assert json.loads((fake / "cluster.json").read_text()) == CLUSTER
+    assert not (fake / "cluster.json.log").exists() and not (fake / "backups").exists()
+
+
+def test_apply_saves_first_then_a_second_run_changes_nothing_and_restore_puts_it_back(fake):
+    first = run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s1", **ARGS)
+    assert first["changed"] is True and not first.get("failed"), first.get("msg")
+    state = cluster(fake)
+    shop = state[("Namespace", None, "shop")]["metadata"]["labels"]
+    assert shop["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert shop["pod-security.kubernetes.io/enforce-version"] == "v1.34"
+    deny = state[("NetworkPolicy", "shop", "kubeguard-default-deny-ingress")]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    egress = state[("NetworkPolicy", "shop", "kubeguard-egress")]["spec"]["egress"]
+    assert {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}} in egress[1]["to"]
+    assert egress[-1]["to"] == [{"ipBlock": {"cidr": "169.254.25.10/32"}}]
+    allow = state[("NetworkPolicy", "shop", "kubeguard-allow-ingress")]["spec"]["ingress"][0]["from"]
+    assert {"ipBlock": {"cidr": "10.89.0.2/32"}} in allow
+    assert state[("ServiceAccount", "shop", "default")]["automountServiceAccountToken"] is False
+    assert "automountServiceAccountToken" not in state[("ServiceAccount", "agents", "default")]
+    assert ("NetworkPolicy", "kube-system", "kubeguard-default-deny-ingress") not in state
+    saved = sorted(os.listdir(fake / "backups" / "s1" / ".cluster-objects"))
+    assert "shop.namespace.shop.json" in saved and "shop.networkpolicy.kubeguard-egress.json" in saved
+    assert oct(os.stat(fake / "backups" / "s1" / ".cluster-objects" / "shop.namespace.shop.json").st_mode & 0o777) == "0o600"
+
+    second = run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s2", **ARGS)
+    assert second["changed"] is False and second["changes"] == []
+
+    restored = run(fake, "cluster_restore", directory=str(fake / "backups" / "s1" / ".cluster-objects"))
+    assert restored["changed"] is True and "delete NetworkPolicy/shop/kubeguard-egress" in restored["restored"]
+    after = {k: v for k, v in cluster(fake).items()}
+    assert after == {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in CLUSTER}
+
+
+def test_pods_that_restart_after_the_change_put_the_namespace_back_and_fail(fake):
+    result = run(fake, "cluster_policy", env_extra={"FAKE_RESTART_ON_APPLY": "shop"},
+                 backup_root=str(fake / "backups"), backup_set="s1", **ARGS)
+    assert result["failed"] is True
+    assert "namespace agents" not in result["msg"] and "shop/web restarted (0 -> " in result["msg"]
+    state = cluster(fake)
+    assert "pod-security.kubernetes.io/enforce" not in state[("Namespace", None, "shop")]["metadata"]["labels"]
+    assert ("NetworkPolicy", "shop", "kubeguard-default-deny-ingress") not in state
+    assert "automountServiceAccountToken" not in state[("ServiceAccount", "shop", "default")]
+    # agents (applied before shop, alphabetically) stays hardened: it was healthy
+    assert ("NetworkPolicy", "agents", "kubeguard-default-deny-ingress") in state
+
+
+def test_an_api_that_does_not_answer_changes_nothing_and_says_so(tmp_path):
+    (tmp_path / "cluster.json").write_text("not json")
+    result = run(tmp_path, "cluster_policy", **ARGS)
+    assert result["changed"] is False and "skipped_reason" in result
