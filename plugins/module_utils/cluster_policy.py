@@ -202,7 +202,7 @@ def default_token_users(objects: Sequence[Mapping[str, Any]], namespace: str) ->
         if _meta(obj).get("namespace") != namespace:
             continue
         template = pod_security.pod_template(obj)
-        if template is None:
+        if template is None or pod_security.is_owned_copy(obj):
             continue
         running = obj.get("kind") == "Pod"
         if running and (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
@@ -252,7 +252,10 @@ def plan(objects: Sequence[Mapping[str, Any]], settings: Settings) -> Dict[str, 
             after = _server_copy(namespace)
             after["metadata"]["labels"] = dict(labels, **wanted)
             changes.append(Change(name, "Namespace", name, _server_copy(namespace),
-                                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": wanted}},
+                                  # server-side apply drops labels this manager set before and leaves out now:
+                                  # every Pod Security label goes in, the ones not changed as they are
+                                  {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(
+                                      {k: v for k, v in labels.items() if k.startswith(LABEL)}, **wanted)}},
                                   after, "Pod Security " + ", ".join(f"{k[len(LABEL):]}={v}" for k, v in wanted.items()
                                                                      if not k.endswith("-version"))
                                   or "Pod Security versions pinned"))

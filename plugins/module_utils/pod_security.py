@@ -327,6 +327,16 @@ def pod_template(obj: Mapping[str, Any]) -> Optional[Tuple[Mapping[str, Any], Ma
     return template.get("metadata") or {}, template.get("spec") or {}
 
 
+# a ReplicaSet of a Deployment, a Job of a CronJob: the owner's template says the same (told once)
+_TEMPLATE_OWNERS = {"ReplicaSet": "Deployment", "Job": "CronJob"}
+
+
+def is_owned_copy(obj: Mapping[str, Any]) -> bool:
+    owner_kind = _TEMPLATE_OWNERS.get(str(obj.get("kind")))
+    return owner_kind is not None and any(ref.get("controller") and ref.get("kind") == owner_kind
+                                          for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
 def advise(objects: Sequence[Mapping[str, Any]], version: Tuple[int, int] = LATEST) -> Dict[str, Dict[str, Any]]:
     """Per namespace: the strictest level every pod and workload template passes, and what stands in the
     way of the next stricter level (workload, where, field, value, check)."""
@@ -338,7 +348,7 @@ def advise(objects: Sequence[Mapping[str, Any]], version: Tuple[int, int] = LATE
             namespaces.setdefault(metadata.get("name"), {"workloads": [], "blocking": {}})
             continue
         template = pod_template(obj)
-        if template is None or namespace is None:
+        if template is None or namespace is None or is_owned_copy(obj):
             continue
         # running pods and every template (a Deployment scaled to zero, a CronJob that has not run yet)
         entry = namespaces.setdefault(namespace, {"workloads": [], "blocking": {}})

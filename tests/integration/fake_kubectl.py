@@ -59,10 +59,18 @@ def main(argv):
     elif verb == "apply":
         for obj in json.load(sys.stdin)["items"]:
             current = next((o for o in items if key(o) == key(obj)), None)
+            applied = sorted((obj.get("metadata") or {}).get("labels") or {})
             if current is None:
                 items.append(obj)
+                current = obj
             else:
+                # server-side apply: labels this manager applied before and leaves out now are removed
+                labels = current["metadata"].setdefault("labels", {})
+                for label in current.get("fake-applied-labels", []):
+                    if label not in applied:
+                        labels.pop(label, None)
                 merge(current, obj)
+            current["fake-applied-labels"] = applied
             target = (obj.get("metadata") or {}).get("namespace") or (obj.get("metadata") or {}).get("name")
             if os.environ.get("FAKE_RESTART_ON_APPLY") == target:
                 for pod in items:

@@ -132,3 +132,15 @@ def test_an_api_that_does_not_answer_changes_nothing_and_says_so(tmp_path):
     (tmp_path / "cluster.json").write_text("not json")
     result = run(tmp_path, "cluster_policy", **ARGS)
     assert result["changed"] is False and "skipped_reason" in result
+
+
+def test_soak_then_enforce_keeps_the_soak_labels_and_settles(fake):
+    soak = dict(ARGS, pod_security_labels="soak")
+    assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s1", **soak)["changed"] is True
+    assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s2", **ARGS)["changed"] is True
+    labels = cluster(fake)[("Namespace", None, "shop")]["metadata"]["labels"]
+    # the second apply names only what it changes; server-side apply would drop the rest it owned
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security")} == {
+        f"pod-security.kubernetes.io/{mode}{suffix}": ("v1.34" if suffix else "restricted")
+        for mode in ("enforce", "audit", "warn") for suffix in ("", "-version")}
+    assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s3", **ARGS)["changed"] is False

@@ -124,3 +124,16 @@ def test_labels_and_findings_beside_the_advice():
     text = ps.markdown(advice, "latest")
     assert "| strict | privileged | restricted |" in text and "- Pod/a pod: hostNetwork=true (hostNamespaces)" in text
     assert ps.summary_lines(advice)[0].startswith("kube-system: passes privileged (1 workloads)")
+
+
+def test_a_deployments_replicaset_and_a_cronjobs_job_are_told_once_by_their_owner():
+    host_path = {"volumes": [{"name": "v", "hostPath": {"path": "/var/log"}}], "containers": [{"name": "c"}]}
+    owned = lambda kind, owner: {"kind": kind, "metadata": {"name": f"{owner.lower()}-1", "namespace": "ns", "ownerReferences": [
+        {"kind": owner, "name": "x", "controller": True}]}, "spec": {"template": {"spec": host_path}}}
+    objects = [{"kind": "Namespace", "metadata": {"name": "ns"}},
+               {"kind": "Deployment", "metadata": {"name": "zero", "namespace": "ns"}, "spec": {"template": {"spec": host_path}}},
+               owned("ReplicaSet", "Deployment"), owned("Job", "CronJob"),
+               dict(owned("ReplicaSet", "Deployment"), metadata={"name": "orphan", "namespace": "ns"})]
+    advice = ps.advise(objects)["ns"]
+    assert advice["workloads"] == {"Deployment/zero": "privileged", "ReplicaSet/orphan": "privileged"}
+    assert [b["workload"] for b in advice["blocking"]] == ["Deployment/zero", "ReplicaSet/orphan"]
