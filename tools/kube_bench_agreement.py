@@ -2,11 +2,12 @@
 """Compare kube-bench's verdicts with our CIS audit, control by control, on the automated controls.
 
     python tools/kube_bench_agreement.py KUBE_BENCH_JSON OUR_REPORT_JSON [--explained docs/kube-bench-agreement.md]
-    python tools/kube_bench_agreement.py --side-by-side KUBE_BENCH_POLICIES_JSON OUR_REPORT_JSON [--cluster POD_SECURITY_JSON]
+    python tools/kube_bench_agreement.py --policies KUBE_BENCH_POLICIES_JSON OUR_CLUSTER_REPORT_JSON [--explained ...]
 
---side-by-side records, for every control kube-bench reported (its `policies` target: section 5, which
-we do not evaluate automatically yet), kube-bench's verdict beside our status and what we found; it
-fails only when our report leaves out a control kube-bench has.
+--policies compares kube-bench's `policies` target (section 5) with our cluster report (cluster.json):
+on the controls kube-bench audits with kubectl (POLICIES_AUDITED; the rest it only lists as manual), its
+PASS agrees with our verdict pass, its WARN or FAIL (the benchmark calls them manual, so a failing audit
+is a WARN) with our verdict fail.
 
 A disagreement is allowed only when docs/kube-bench-agreement.md lists the control id in its table
 with an explanation. Prints one line per compared control and a summary; exit 1 on an unexplained
@@ -61,19 +62,29 @@ def compare(kube_bench: Dict[str, str], ours: List[dict], explained: Dict[str, s
     return agree, known, unknown
 
 
-def side_by_side(kube_bench: Dict[str, str], ours: List[dict], cluster: List[dict] = ()) -> Tuple[List[str], List[str]]:
-    """(lines, ids kube-bench reports that our report lacks). cluster: our cluster-scope results
-    (pod-security.json), shown instead of the node report's manual entry where present."""
-    by_id = {r["id"]: r for r in ours}
-    by_id.update({r["id"]: dict(r, status=f"manual:{'pass' if r['check_passed'] else 'fail'}") for r in cluster})
-    lines, missing = [], []
-    for cid in sorted(kube_bench, key=lambda i: [int(p) for p in i.split(".")]):
-        result = by_id.get(cid)
-        if result is None:
-            missing.append(cid)
+# kube-bench v0.15.1 cis-1.12 policies.yaml: the checks with an audit command (the others are type manual)
+POLICIES_AUDITED = ("5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.1.5", "5.1.6", "5.2.2", "5.2.3", "5.2.4", "5.2.5", "5.2.6")
+
+
+def compare_policies(kube_bench: Dict[str, str], cluster: List[dict], explained: Dict[str, str]
+                     ) -> Tuple[List[str], List[str], List[str]]:
+    """(agreements, explained disagreements, unexplained ones) on the section 5 controls kube-bench audits."""
+    by_id = {r["id"]: r for r in cluster}
+    agree, known, unknown = [], [], []
+    for cid in POLICIES_AUDITED:
+        theirs, result = kube_bench.get(cid), by_id.get(cid)
+        if theirs is None or result is None or result.get("check_passed") is None:
+            unknown.append(f"{cid:<8} kube-bench {theirs or 'missing'} ours {'missing' if result is None else 'not judged'}")
             continue
-        lines.append(f"{cid:<8} kube-bench {kube_bench[cid]:<5} ours {result['status']:<15} {result.get('found') or ''}")
-    return lines, missing
+        ours = bool(result["check_passed"])
+        line = f"{cid:<8} kube-bench {theirs:<5} ours {'pass' if ours else 'fail':<5} ({result.get('found')})"
+        if (theirs == "PASS") == ours:
+            agree.append(line)
+        elif cid in explained:
+            known.append(line + f" - explained: {explained[cid]}")
+        else:
+            unknown.append(line)
+    return agree, known, unknown
 
 
 def main(argv=None) -> int:
@@ -81,35 +92,23 @@ def main(argv=None) -> int:
     parser.add_argument("kube_bench")
     parser.add_argument("ours")
     parser.add_argument("--explained", default=None)
-    parser.add_argument("--side-by-side", action="store_true")
-    parser.add_argument("--cluster", default=None, help="our pod-security.json (cluster-scope results), with --side-by-side")
+    parser.add_argument("--policies", action="store_true", help="compare section 5 with our cluster report")
     args = parser.parse_args(argv)
     with open(args.kube_bench, encoding="utf-8") as handle:
         kube_bench = kube_bench_statuses(json.load(handle))
     with open(args.ours, encoding="utf-8") as handle:
         ours = json.load(handle)["results"]
-    if args.side_by_side:
-        cluster = []
-        if args.cluster:
-            with open(args.cluster, encoding="utf-8") as handle:
-                cluster = json.load(handle)["results"]
-        lines, missing = side_by_side(kube_bench, ours, cluster)
-        for line in lines:
-            print(line)
-        print(f"side by side: {len(lines)} controls kube-bench reported, {len(missing)} missing from our report"
-              + (f": {', '.join(missing)}" if missing else ""))
-        return 1 if missing or not lines else 0
     explained = {}
     if args.explained:
         with open(args.explained, encoding="utf-8") as handle:
             explained = explained_ids(handle.read())
-    agree, known, unknown = compare(kube_bench, ours, explained)
+    agree, known, unknown = (compare_policies if args.policies else compare)(kube_bench, ours, explained)
     for line in known:
         print("explained ", line)
     for line in unknown:
         print("DISAGREE  ", line)
     fails_kb = sum(1 for s in kube_bench.values() if s == "FAIL")
-    fails_ours = sum(1 for r in ours if r["status"] == "fail")
+    fails_ours = sum(1 for r in ours if r.get("status") == "fail" or (args.policies and r.get("check_passed") is False))
     print(f"agreement: {len(agree)} agree, {len(known)} explained, {len(unknown)} unexplained "
           f"(automated controls both evaluated); kube-bench FAIL={fails_kb}, ours fail={fails_ours}")
     return 1 if unknown else 0

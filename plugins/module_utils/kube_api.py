@@ -44,6 +44,16 @@ class Kubectl:
         except (KubectlError, ValueError):
             return None
 
+    def can_i(self, verbs: str, resource: str, user: str) -> Optional[bool]:
+        """The apiserver's authorizer answer for user in every namespace (None when it cannot be asked)."""
+        rc, out, _ = self._run(self._base + ["auth", "can-i", verbs, resource, "--all-namespaces", f"--as={user}"])
+        answer = out.strip().splitlines()[-1:] if out.strip() else []
+        if answer == ["yes"]:
+            return True
+        if answer == ["no"]:
+            return False
+        return None
+
     def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
         """Server-side apply: we own only the fields we set (labels of a namespace, not the namespace)."""
         self._call(["apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}", "-f", "-"],

@@ -56,3 +56,79 @@ def test_unlabelled_namespaces_follow_the_cluster_default():
     assert not results_of([pod("shop", "a", spec)], default_enforce="privileged")["5.2.1"]["check_passed"]
     # exempt namespaces (kube-system) are the user's choice, not a finding
     assert results_of([pod("kube-system", "a", spec)], default_enforce="privileged")["5.2.1"]["check_passed"]
+
+
+def crb(name, role, *subjects, kind="ClusterRoleBinding", namespace=None, role_kind="ClusterRole"):
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"kind": kind, "metadata": meta, "roleRef": {"kind": role_kind, "name": role},
+            "subjects": [{"kind": k, "name": n} for k, n in subjects]}
+
+
+def role(name, rules, kind="ClusterRole", namespace=None):
+    return {"kind": kind, "metadata": {"name": name, **({"namespace": namespace} if namespace else {})}, "rules": rules}
+
+
+def test_rbac_controls_as_kube_bench_judges_them_and_the_roles_that_grant_what_5_1_names():
+    objects = [
+        crb("cluster-admin", "cluster-admin", ("Group", "system:masters")),
+        crb("kubeadm:cluster-admins", "cluster-admin", ("Group", "kubeadm:cluster-admins")),
+        role("cluster-admin", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+        role("ci-deployer", [{"apiGroups": [""], "resources": ["persistentvolumes", "pods"], "verbs": ["create", "get"]},
+                             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind"]}]),
+        role("unbound", [{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]),
+        role("system:node", [{"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}]),
+        role("ns-editor", [{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}], kind="Role", namespace="shop"),
+        crb("ci", "ci-deployer", ("ServiceAccount", "ci")),
+        crb("edit", "ns-editor", ("User", "ann"), kind="RoleBinding", namespace="shop", role_kind="Role"),
+        {"kind": "ServiceAccount", "metadata": {"namespace": "shop", "name": "default"}},
+        {"kind": "ServiceAccount", "metadata": {"namespace": "quiet", "name": "default"}, "automountServiceAccountToken": False},
+        pod("shop", "web", {"containers": [{"name": "c", "volumeMounts": [{"mountPath": cluster_audit.TOKEN_PATH}]}]}),
+        pod("shop", "static", {"containers": [{"name": "c"}]}),
+    ]
+    results = {r["id"]: r for r in cluster_audit.section_5_1(objects, {"secrets": False, "pods": None})}
+    assert results["5.1.1"]["found"] == "bindings of cluster-admin besides its own: kubeadm:cluster-admins -> Group:kubeadm:cluster-admins"
+    assert results["5.1.2"]["check_passed"] and not results["5.1.4"]["check_passed"]
+    assert results["5.1.4"]["found"] == "not asked (kubectl auth can-i failed)"
+    assert results["5.1.3"]["found"] == 'roles with a ["*"] rule: ClusterRole cluster-admin; Role shop/ns-editor'
+    assert results["5.1.5"]["found"] == "default ServiceAccounts that mount their token: shop"
+    assert results["5.1.6"]["found"] == "pods with a service-account token mounted: shop/web (default)"
+    assert results["5.1.7"]["found"] == "bindings naming system:masters: ClusterRoleBinding cluster-admin"
+    assert results["5.1.8"]["found"] == "roles granting it: ClusterRole ci-deployer (bound to ServiceAccount:ci)"
+    assert results["5.1.9"]["found"] == results["5.1.8"]["found"]
+    # not bound, or built in: not reported
+    assert results["5.1.10"]["check_passed"] and results["5.1.13"]["check_passed"]
+
+
+def test_network_policies_secrets_in_env_seccomp_and_the_default_namespace():
+    confined = {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "c"}]}
+    objects = [
+        {"kind": "Namespace", "metadata": {"name": n}} for n in ("default", "shop", "bare")] + [
+        {"kind": "NetworkPolicy", "metadata": {"namespace": "shop", "name": "deny"}},
+        {"kind": "Service", "metadata": {"namespace": "default", "name": "kubernetes"}},
+        pod("shop", "web", confined),
+        pod("default", "stray", {"containers": [{"name": "c", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]}),
+        {"kind": "Deployment", "metadata": {"namespace": "shop", "name": "api"}, "spec": {"template": {"spec": {"containers": [
+            {"name": "c", "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "p"}}},
+                                  {"name": "PLAIN", "value": "x"}], "envFrom": [{"secretRef": {"name": "all"}}]}]}}}},
+    ]
+    results = {r["id"]: r for r in cluster_audit.section_5_rest(objects)}
+    assert results["5.3.2"]["found"] == "namespaces without a NetworkPolicy: bare; default"
+    assert results["5.4.1"]["found"] == "secrets in environment variables: shop/Deployment/api container c: DB_PASSWORD, envFrom all"
+    assert results["5.6.2"]["found"] == "running pods without a seccomp profile: default/stray"
+    assert results["5.6.4"]["found"] == "the default namespace holds: Pod/stray"
+    clean = {r["id"]: r for r in cluster_audit.section_5_rest([o for o in objects if o["metadata"].get("namespace") != "default"
+                                                               and o["metadata"].get("name") not in ("bare", "default")])}
+    assert clean["5.3.2"]["check_passed"] and clean["5.6.2"]["check_passed"] and clean["5.6.4"]["check_passed"]
+    assert not clean["5.4.1"]["check_passed"]
+
+
+def test_section_5_as_a_cis_report_every_control_manual_with_the_verdict_in_found():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    controls = [c for c in catalogue.controls() if str(c["id"]).startswith("5.")]
+    results = cluster_audit.section_5_rest([{"kind": "Namespace", "metadata": {"name": "bare"}}])
+    report = cluster_audit.report(results, controls, "cis-1.12", "2026-11-23T18:00:00Z")
+    assert report["node"] == "cluster" and report["summary"]["5"]["manual"] == len(controls) == 34
+    rows = {r["id"]: r for r in report["results"]}
+    assert rows["5.3.2"]["found"] == "FAIL (judged from the API): namespaces without a NetworkPolicy: bare"
+    assert rows["5.6.4"]["check_passed"] is True and rows["5.5.1"]["found"] is None
+    assert '<testcase classname="cluster.5" name="5.3.2 Ensure that all Namespaces have NetworkPolicies defined">' in reports.junit(report)

@@ -45,37 +45,27 @@ def test_main_exit_code(tmp_path):
     assert agreement.main([str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 0
 
 
-def test_side_by_side_records_every_kube_bench_control_beside_ours(tmp_path):
-    policies = {"Controls": [{"id": "5", "tests": [{"section": "5.1", "results": [
-        {"test_number": "5.1.2", "status": "WARN"}, {"test_number": "5.1.10", "status": "WARN"},
-        {"test_number": "5.1.1", "status": "PASS"}]}]}]}
-    ours = [dict(result(cid, None, automated=False), found="cluster scope") for cid in ("5.1.1", "5.1.2", "5.1.10")]
-    lines, missing = agreement.side_by_side(agreement.kube_bench_statuses(policies), ours)
-    assert missing == [] and [line.split()[0] for line in lines] == ["5.1.1", "5.1.2", "5.1.10"]
-    assert lines[0].split()[:5] == ["5.1.1", "kube-bench", "PASS", "ours", "manual"]
-    (tmp_path / "kb.json").write_text(json.dumps(policies))
-    (tmp_path / "ours.json").write_text(json.dumps({"results": ours[:2]}))
-    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 1   # 5.1.10 left out
-    (tmp_path / "ours.json").write_text(json.dumps({"results": ours}))
-    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json")]) == 0
-
-
 def test_not_applicable_results_are_not_compared():
     ours = [dict(result("1.2.15", None), status="not_applicable")]
     agree, known, unknown = agreement.compare({"1.2.15": "FAIL"}, ours, {})
     assert agree == known == unknown == []
 
 
-def test_side_by_side_shows_our_cluster_scope_verdicts(tmp_path):
-    policies = {"Controls": [{"id": "5", "tests": [{"section": "5.2", "results": [
-        {"test_number": "5.2.5", "status": "WARN"}, {"test_number": "5.2.7", "status": "WARN"}]}]}]}
-    ours = [dict(result(cid, None, automated=False), found="cluster scope") for cid in ("5.2.5", "5.2.7")]
-    cluster = [{"id": "5.2.5", "check_passed": False, "found": "kube-system/kube-apiserver-cp1: hostNetwork"}]
+def test_section_5_agreement_on_the_controls_kube_bench_audits(tmp_path):
+    audited = agreement.POLICIES_AUDITED
+    verdicts = {cid: "WARN" if cid in ("5.1.1", "5.2.5") else "PASS" for cid in audited}
+    policies = {"Controls": [{"id": "5", "tests": [{"section": "5", "results": [
+        {"test_number": cid, "status": status} for cid, status in dict(verdicts, **{"5.1.10": "WARN"}).items()]}]}]}
+    cluster = [{"id": cid, "check_passed": cid not in ("5.1.1", "5.2.5"), "found": "x"} for cid in audited]
     (tmp_path / "kb.json").write_text(json.dumps(policies))
-    (tmp_path / "ours.json").write_text(json.dumps({"results": ours}))
-    (tmp_path / "cluster.json").write_text(json.dumps({"namespaces": {}, "results": cluster}))
-    lines, _ = agreement.side_by_side(agreement.kube_bench_statuses(policies), ours, cluster)
-    assert lines[0].split()[:5] == ["5.2.5", "kube-bench", "WARN", "ours", "manual:fail"] and "hostNetwork" in lines[0]
-    assert lines[1].split()[4] == "manual"
-    assert agreement.main(["--side-by-side", str(tmp_path / "kb.json"), str(tmp_path / "ours.json"),
-                           "--cluster", str(tmp_path / "cluster.json")]) == 0
+    (tmp_path / "cluster.json").write_text(json.dumps({"results": cluster, "summary": {}}))
+    agree, known, unknown = agreement.compare_policies(agreement.kube_bench_statuses(policies), cluster, {})
+    assert len(agree) == len(audited) == 11 and known == unknown == []   # 5.1.10: manual in kube-bench, not compared
+    cluster[0]["check_passed"] = True    # we pass 5.1.1, kube-bench warns
+    (tmp_path / "cluster.json").write_text(json.dumps({"results": cluster}))
+    assert agreement.main(["--policies", str(tmp_path / "kb.json"), str(tmp_path / "cluster.json")]) == 1
+    (tmp_path / "why.md").write_text("| 5.1.1 | kube-bench counts kubeadm's own binding |\n")
+    assert agreement.main(["--policies", str(tmp_path / "kb.json"), str(tmp_path / "cluster.json"),
+                           "--explained", str(tmp_path / "why.md")]) == 0
+    _, _, unknown = agreement.compare_policies(agreement.kube_bench_statuses(policies), cluster[1:], {})
+    assert unknown == ["5.1.1    kube-bench WARN ours missing"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: pod_security_advisor
-short_description: The strictest Pod Security Standard each namespace's workloads pass
+module: cluster_audit
+short_description: CIS section 5 and the Pod Security advice, from the API's real state
 version_added: "0.3.0"
 description:
   - Reads every namespace, pod and workload (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
@@ -16,6 +16,9 @@ description:
     (module_utils/pod_security.py, proven against the live apiserver by the test bed).
   - Per namespace - the strictest level everything passes, what blocks the next level (workload, container, field,
     value, check), the namespace's current C(pod-security.kubernetes.io) labels and a finding.
+  - CIS section 5 (module_utils/cluster_audit.py) - RBAC (cluster-admin bindings, wildcards, what system:authenticated
+    may do as the apiserver answers C(kubectl auth can-i)), ServiceAccount tokens, Pod Security from the running
+    pods, NetworkPolicies per namespace, secrets in environment variables, seccomp, the default namespace.
   - Reads only; supports check mode.
 options:
   kubeconfig:
@@ -37,17 +40,21 @@ options:
     choices: [privileged, baseline, restricted]
     default: privileged
   controls:
-    description: The CIS catalogue's controls (for the titles of the section 5.2 results).
+    description: The CIS catalogue's controls (for the titles of the section 5 results).
     type: list
     elements: dict
     default: []
+  benchmark:
+    description: The catalogue's benchmark name, for the report.
+    type: str
+    default: cis-1.12
 author:
   - kubeguard.hardening developers
 """
 
 EXAMPLES = r"""
-- name: Advise Pod Security levels
-  kubeguard.hardening.pod_security_advisor:
+- name: Audit the cluster's objects
+  kubeguard.hardening.cluster_audit:
     kubeconfig: /etc/kubernetes/admin.conf
   register: advice
 """
@@ -63,13 +70,16 @@ summary:
   type: list
   elements: str
 results:
-  description: CIS 5.2.x judged from the running pods and the namespaces' labels (C(id), C(title), C(status) manual,
-    C(check_passed), C(found)).
+  description: CIS 5.x judged from the API's objects (C(id), C(title), C(status) manual, C(check_passed), C(found)).
   returned: always
   type: list
   elements: dict
+report:
+  description: Section 5 as a CIS report of the node reports' schema (node C(cluster)), for C(cis_report).
+  returned: unless skipped
+  type: dict
 markdown:
-  description: The advice and the 5.2 results as a Markdown report.
+  description: The advice and the section 5 results as a Markdown report.
   returned: always
   type: str
 skipped_reason:
@@ -78,13 +88,21 @@ skipped_reason:
   type: str
 """
 
-import json
+import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit, pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError
 
-KINDS = "namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers"
+KINDS = ("namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers,"
+         "serviceaccounts,networkpolicies,services,roles,rolebindings,clusterroles,clusterrolebindings")
+# what system:authenticated may do, asked as kube-bench asks (5.1.2, 5.1.4)
+CAN_I = {"secrets": ["get,list,watch", "secrets"], "pods": ["create", "pods"]}
+
+
+def _skip(module, reason):
+    module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[], skipped_reason=reason)
 
 
 def main():
@@ -95,6 +113,7 @@ def main():
             exempt_namespaces=dict(type="list", elements="str", default=[]),
             default_enforce=dict(type="str", default="privileged", choices=list(pod_security.LEVELS)),
             controls=dict(type="list", elements="dict", default=[]),
+            benchmark=dict(type="str", default="cis-1.12"),
         ),
         supports_check_mode=True,
     )
@@ -103,25 +122,23 @@ def main():
         version = pod_security.parse_version(p["version"])
     except ValueError as exc:
         # (the version follows the cluster's: an old cluster is reported as not judged, not a failed audit)
-        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[], skipped_reason=str(exc))
-    kubectl = module.get_bin_path("kubectl")
-    if kubectl is None:
-        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[],
-                         skipped_reason="no kubectl on this node")
-    rc, out, err = module.run_command([kubectl, "--kubeconfig", p["kubeconfig"], "get", KINDS, "--all-namespaces",
-                                       "-o", "json"])
-    if rc != 0:
-        # reported, not fatal: a node audit must not fail because the API cannot be asked
-        module.exit_json(changed=False, namespaces={}, summary=[], markdown="", results=[],
-                         skipped_reason=f"kubectl get {KINDS}: {(err.strip() or out.strip())[:500]}")
+        _skip(module, str(exc))
+    binary = module.get_bin_path("kubectl")
+    if binary is None:
+        _skip(module, "no kubectl on this node")
+    kubectl = Kubectl(module.run_command, binary, p["kubeconfig"])
     try:
-        objects = json.loads(out).get("items") or []
-    except ValueError as exc:
-        module.fail_json(msg=f"kubectl returned no JSON: {exc}")
+        objects = kubectl.get(KINDS)
+    except KubectlError as exc:
+        # reported, not fatal: a node audit must not fail because the API cannot be asked
+        _skip(module, str(exc))
+    can_i = {key: kubectl.can_i(verbs, resource, "system:authenticated") for key, (verbs, resource) in CAN_I.items()}
     advice = pod_security.with_labels(pod_security.advise(objects, version),
                                       [o for o in objects if o.get("kind") == "Namespace"], p["exempt_namespaces"])
-    results = cluster_audit.section_5_2(objects, advice, p["controls"], p["default_enforce"])
+    results = cluster_audit.section_5(objects, advice, p["controls"], p["default_enforce"], can_i)
+    generated_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     module.exit_json(changed=False, namespaces=advice, results=results,
+                     report=cluster_audit.report(results, p["controls"], p["benchmark"], generated_at),
                      summary=pod_security.summary_lines(advice) + cluster_audit.summary_lines(results),
                      markdown=pod_security.markdown(advice, p["version"]) + cluster_audit.markdown(results))
 

@@ -1,4 +1,4 @@
-"""The pod_security_advisor module through Ansible, against a kubectl that answers with fixed objects."""
+"""The cluster_audit module through Ansible, against a kubectl that answers with fixed objects."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def run_module(tmp_path, kubectl_body, **args):
                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     module_args = json.dumps(dict({"kubeconfig": "/nonexistent/admin.conf"}, **args))
     proc = subprocess.run([ansible_bin("ansible"), "localhost", "-c", "local", "-i", "localhost,",
-                           "-m", "kubeguard.hardening.pod_security_advisor", "-a", module_args],
+                           "-m", "kubeguard.hardening.cluster_audit", "-a", module_args],
                           env=env, capture_output=True, text=True, check=False)
     log = json.loads(proc.stdout)
     return log["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -40,13 +40,21 @@ def run_module(tmp_path, kubectl_body, **args):
 
 def test_the_advice_and_cis_5_2_from_what_kubectl_returns(tmp_path):
     (tmp_path / "objects.json").write_text(json.dumps(OBJECTS))
-    result = run_module(tmp_path, f"cat {tmp_path / 'objects.json'}\n", default_enforce="baseline")
+    # kubectl auth can-i answers "no" with exit code 1, as the real one does
+    body = (f"case \"$3\" in auth) case \"$6\" in pods) echo yes;; *) echo no; exit 1;; esac;; "
+            f"*) cat {tmp_path / 'objects.json'};; esac\n")
+    result = run_module(tmp_path, body, default_enforce="baseline")
     assert result["changed"] is False and "skipped_reason" not in result
     shop = result["namespaces"]["shop"]
     assert shop["level"] == "privileged" and shop["labels"]["enforce"] == "restricted"
     assert shop["finding"].startswith("enforces restricted, stricter than what runs")
     assert {r["id"]: r["check_passed"] for r in result["results"]}["5.2.5"] is False
     assert "| shop | privileged | restricted |" in result["markdown"]
+    verdicts = {r["id"]: r for r in result["results"]}
+    assert verdicts["5.1.2"]["check_passed"] is True and "may not get, list and watch secrets" in verdicts["5.1.2"]["found"]
+    assert verdicts["5.1.4"]["check_passed"] is False and "may create pods" in verdicts["5.1.4"]["found"]
+    assert verdicts["5.3.2"]["found"] == "namespaces without a NetworkPolicy: shop"
+    assert [r["id"] for r in result["results"]][:3] == ["5.1.1", "5.1.2", "5.1.3"]
 
 
 def test_an_api_that_does_not_answer_is_reported_not_fatal(tmp_path):
