@@ -349,6 +349,20 @@ def health_problems(before: Mapping[str, Tuple[str, int]], after_objects: Sequen
     return problems
 
 
+def restore(kubectl: Any, saved: Mapping[str, Any]) -> str:
+    """Put one saved object back with kubectl (kube_api.Kubectl); says what was done."""
+    meta = _meta(saved)
+    kind, namespace, name = saved.get("kind"), meta.get("namespace"), meta.get("name")
+    action, obj = restore_action(saved, kubectl.exists(kind, namespace, name))
+    if action == "delete":
+        kubectl.delete(kind, namespace, name)
+    elif action == "replace":
+        kubectl.replace(obj)
+    else:
+        kubectl.create(obj)
+    return f"{action} {kind}/{(namespace + '/') if namespace else ''}{name}"
+
+
 def restore_action(saved: Mapping[str, Any], exists: bool) -> Tuple[str, Optional[Dict[str, Any]]]:
     """What puts a saved object back: ("delete", None) for one we created, ("replace"|"create", object)."""
     annotations = _meta(saved).get("annotations") or {}

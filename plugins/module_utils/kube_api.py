@@ -9,6 +9,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 Runner = Callable[..., Tuple[int, str, str]]
 FIELD_MANAGER = "kubeguard.hardening"
+# everything that runs pods or would: the pods themselves and every kind with a pod template
+WORKLOADS = "pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers"
 
 
 class KubectlError(Exception):

@@ -93,10 +93,9 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit, pod_security
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError
 
-KINDS = ("namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers,"
-         "serviceaccounts,networkpolicies,services,roles,rolebindings,clusterroles,clusterrolebindings")
+KINDS = f"namespaces,{WORKLOADS},serviceaccounts,networkpolicies,services,roles,rolebindings,clusterroles,clusterrolebindings"
 # what system:authenticated may do, asked as kube-bench asks (5.1.2, 5.1.4)
 CAN_I = {"secrets": ["get,list,watch", "secrets"], "pods": ["create", "pods"]}
 

@@ -118,10 +118,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy, pod_security
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError, save_object
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, save_object
 
-KINDS = ("namespaces,nodes,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,replicationcontrollers,"
-         "networkpolicies,serviceaccounts")
+KINDS = f"namespaces,nodes,{WORKLOADS},networkpolicies,serviceaccounts"
 
 
 def _version(kubectl, wanted):
@@ -135,10 +134,9 @@ def _version(kubectl, wanted):
 def _apply_namespace(module, kubectl, namespace, changes, directory, settle):
     """Save, apply, watch the pods; on trouble put the namespace back and fail."""
     before = cluster_policy.pod_restarts(kubectl.get("pods", namespace))
-    saved = []
     for change in changes:
         if module.params["backup"]:
-            saved.append(save_object(directory, cluster_policy.saved_name(change), cluster_policy.saved_content(change)))
+            save_object(directory, cluster_policy.saved_name(change), cluster_policy.saved_content(change))
     try:
         kubectl.apply([c.apply for c in changes])
         if any(c.kind == "NetworkPolicy" for c in changes) and before:
@@ -147,17 +145,7 @@ def _apply_namespace(module, kubectl, namespace, changes, directory, settle):
     except KubectlError as exc:
         problems = [str(exc)]
     if problems:
-        restored = []
-        for change in changes:
-            action, obj = cluster_policy.restore_action(cluster_policy.saved_content(change),
-                                                        kubectl.exists(change.kind, change.namespace if change.kind != "Namespace" else None, change.name))
-            if action == "delete":
-                kubectl.delete(change.kind, namespace, change.name)
-            elif action == "replace":
-                kubectl.replace(obj)
-            else:
-                kubectl.create(obj)
-            restored.append(change.key)
+        restored = [cluster_policy.restore(kubectl, cluster_policy.saved_content(change)) for change in changes]
         module.fail_json(msg=f"namespace {namespace}: pods suffered after our change - {'; '.join(problems)}. "
                              f"Put back: {', '.join(restored)}", problems=problems, restored=restored)
 

@@ -73,18 +73,11 @@ def main():
             if not filename.endswith((".json", ".yaml")):
                 continue
             saved = _load(os.path.join(directory, filename))
-            meta = saved.get("metadata") or {}
-            kind, namespace, name = saved.get("kind"), meta.get("namespace"), meta.get("name")
-            action, obj = cluster_policy.restore_action(saved, kubectl.exists(kind, namespace, name))
-            done.append(f"{action} {kind}/{(namespace + '/') if namespace else ''}{name}")
             if module.check_mode:
+                meta = saved.get("metadata") or {}
+                done.append(f"would restore {saved.get('kind')}/{meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name')}")
                 continue
-            if action == "delete":
-                kubectl.delete(kind, namespace, name)
-            elif action == "replace":
-                kubectl.replace(obj)
-            else:
-                kubectl.create(obj)
+            done.append(cluster_policy.restore(kubectl, saved))
     except (KubectlError, ValueError, yaml.YAMLError) as exc:
         module.fail_json(msg=str(exc), restored=done)
     module.exit_json(changed=bool(done), restored=done)
