@@ -103,6 +103,9 @@ def main(argv=None) -> int:
         with open(args.explained, encoding="utf-8") as handle:
             explained = explained_ids(handle.read())
     agree, known, unknown = (compare_policies if args.policies else compare)(kube_bench, ours, explained)
+    if args.policies:   # few enough to show each
+        for line in agree:
+            print("agree     ", line)
     for line in known:
         print("explained ", line)
     for line in unknown:
