@@ -238,7 +238,11 @@ def plan(objects: Sequence[Mapping[str, Any]], settings: Settings) -> Dict[str, 
                 if o.get("kind") in ("NetworkPolicy", "ServiceAccount")}
     nodes = node_cidrs(objects)
     changes: List[Change] = []
-    notes: List[str] = []
+    notes: List[str] = [f"kubeguard_pod_security_namespace_levels names {name}, which "
+                        + ("is exempt (kube_pod_security_exemptions_namespaces): not labelled" if name in namespaces
+                           else "does not exist (yet): nothing to label")
+                        for name in sorted(settings.namespace_levels)
+                        if name not in namespaces or name in settings.exempt_namespaces]
     skipped: Dict[str, List[str]] = {}
     for name in sorted(namespaces):
         namespace = namespaces[name]

@@ -369,6 +369,16 @@ def _is_string_map(value: Any) -> Optional[str]:
     return "must be a mapping"
 
 
+def _is_narrow_cidr(value: Any) -> Optional[str]:
+    """An address or network to deny: a whole address family (/0) would cut pods off from everything."""
+    problem = _is_cidr(value)
+    if problem:
+        return problem
+    if ipaddress.ip_network(value, strict=False).prefixlen == 0:
+        return "must not be a /0 network: pods would reach nothing outside the cluster (list [] for no egress policy)"
+    return None
+
+
 _NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 
 
@@ -552,7 +562,7 @@ VARIABLES: Tuple[Var, ...] = (
        "policy", "Namespaces whose pods may reach every pod (Prometheus, ingress controllers)"),
     _v("kubeguard_network_policy_ingress_from_nodes", True, _bool, "policy",
        "Allow ingress from the nodes' InternalIPs (kubelet probes, the apiserver calling webhooks)"),
-    _v("kubeguard_metadata_addresses", ["169.254.169.254/32"], _list_of(_is_cidr, "CIDRs"), "policy",
+    _v("kubeguard_metadata_addresses", ["169.254.169.254/32"], _list_of(_is_narrow_cidr, "CIDRs"), "policy",
        "Addresses pods may not reach (cloud metadata); [] writes no egress policy"),
     _v("enable_nodelocaldns", True, _bool, "policy", "NodeLocal DNS runs (kubespray): its address is allowed for DNS"),
     _v("nodelocaldns_ip", "169.254.25.10", _is_ip, "policy", "NodeLocal DNS address (kubespray)"),

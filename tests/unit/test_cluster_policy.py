@@ -143,3 +143,13 @@ def test_restore_actions_and_what_is_saved():
              "status": {"phase": "Active"}}
     assert cp.restore_action(saved, exists=True) == ("replace", {"kind": "Namespace", "metadata": {"name": "ns", "labels": {"a": "b"}}})
     assert cp.restore_action(saved, exists=False)[0] == "create"
+
+
+def test_a_level_for_a_namespace_that_is_missing_or_exempt_is_said_not_dropped_silently():
+    objects = [{"kind": "Namespace", "metadata": {"name": n}} for n in ("shop", "kube-system")]
+    result = cp.plan(objects, cp.Settings(version="v1.34", exempt_namespaces=["kube-system"],
+                                          namespace_levels={"shpo": "restricted", "kube-system": "baseline", "shop": "baseline"}))
+    assert result["notes"][:2] == [
+        "kubeguard_pod_security_namespace_levels names kube-system, which is exempt (kube_pod_security_exemptions_namespaces): not labelled",
+        "kubeguard_pod_security_namespace_levels names shpo, which does not exist (yet): nothing to label"]
+    assert "Namespace/kube-system" not in {c.key for c in result["changes"]}

@@ -213,3 +213,20 @@ def test_bind_addresses_default_to_loopback_and_user_choices_are_recorded():
     assert values["kube_controller_manager_bind_address"] == values["kube_scheduler_bind_address"] == "127.0.0.1"
     assert values["_given"] == ["kube_profiling"]
     assert hv.validate(values)["_given"] == ["kube_profiling"]     # re-validating keeps the user's own list
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("kubeguard_metadata_addresses", ["0.0.0.0/0"], "must not be a /0 network"),
+    ("kubeguard_metadata_addresses", ["::/0"], "must not be a /0 network"),
+    ("kubeguard_metadata_addresses", "169.254.169.254", "must be a list"),
+    ("kubeguard_pod_security_namespace_levels", {"Shop": "baseline"}, "must be a namespace name"),
+    ("kubeguard_pod_security_namespace_levels", {"shop": "strict"}, "must be one of privileged, baseline, restricted"),
+    ("kubeguard_pod_security_labels", "on", "must be one of"),
+    ("kubeguard_network_policy_ingress_from_namespaces", ["monitoring\n"], "control character"),
+    ("kubeguard_network_policy_ingress_from_namespaces", ["kube_system"], "must be a namespace name"),
+    ("kubeguard_cluster_policy_settle_seconds", 3600, "600"),
+])
+def test_cluster_scope_variables_refuse_what_would_weaken_or_break(name, value, words):
+    with pytest.raises(hv.HardeningVarsError) as failure:
+        hv.validate({name: value})
+    assert name in str(failure.value) and words in str(failure.value)
