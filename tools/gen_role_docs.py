@@ -49,6 +49,11 @@ ROLES = {
                        "protect-kernel-defaults, secrets-encryption), the Pod Security admission file and audit policy "
                        "under /var/lib/rancher/k3s/server, then k3s or k3s-agent restarted one node at a time with a "
                        "health gate and rollback. Runs where the node's plan has k3s operations."},
+    "metrics_firewall": {"components": ["metrics"], "extra": ["kube_pods_subnet", "kube_pods_subnets"], "catalogue": [],
+                         "summary": "Where controller-manager, scheduler or etcd serve metrics beyond loopback (seed 000's "
+                                    "Prometheus variant), a host firewall (iptables chain KUBEGUARD-METRICS, loaded at boot by "
+                                    "a systemd unit) lets only kubeguard_metrics_allowed_sources connect; health-gated, "
+                                    "taken out again on failure."},
     "policy": {"components": ["policy"],
                "extra": ["kube_pod_security_exemptions_namespaces", "kube_pod_security_use_default",
                          "kube_pod_security_default_enforce", "kube_pod_security_default_audit",

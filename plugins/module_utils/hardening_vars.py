@@ -546,6 +546,10 @@ VARIABLES: Tuple[Var, ...] = (
        "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
     _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
+    # --- metrics ports (seed 000's Prometheus variant binds them to 0.0.0.0) -------------------------------
+    _v("kubeguard_metrics_allowed_sources", None, _list_of(_is_narrow_cidr, "CIDRs"), "metrics",
+       "Who may reach controller-manager, scheduler and etcd metrics when they bind beyond loopback (a host "
+       "firewall on those nodes); default: the pod networks and every node", nullable=True),
     # --- the cluster's own objects (policy role, once per cluster) ---------------------------------------
     _v("kubeguard_pod_security_labels", "soak", _one_of(("off", "soak", "enforce")), "policy",
        "Namespace Pod Security labels at the level everything running there passes: soak = audit + warn, "

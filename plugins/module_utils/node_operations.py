@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
-from . import catalogue, desired
+from . import catalogue, desired, metrics_firewall
 from .catalogue import Layout
 from .k3s_config import arg_text
 
@@ -127,7 +127,29 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     if values["kubelet_rotate_server_certificates"] and node.get("kubelet_running"):
         ops["kubelet"]["exists"] = {"path": settings["kubelet_serving_cert"]}
     ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
+    firewall = metrics_firewall_operations(values, ops, node, settings)
+    if firewall:
+        ops["metrics_firewall"] = firewall
     return ops
+
+
+def metrics_firewall_operations(values: Mapping[str, Any], ops: Mapping[str, Any], node: Mapping[str, Any],
+                                settings: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The metrics ports firewall where this node's controller-manager, scheduler or etcd serve metrics beyond
+    loopback (the flags this run leaves them with)."""
+    flags = {component: (ops[component].get("static_pod") or {}).get("flags") or {}
+             for component in ("kube-controller-manager", "kube-scheduler") if component in ops}
+    if "etcd" in ops:
+        etcd = ops["etcd"]
+        flags["etcd"] = (etcd.get("static_pod") or {}).get("flags") or {
+            key[5:].lower().replace("_", "-"): value for key, value in ((etcd.get("env_file") or {}).get("variables") or {}).items()}
+    sources = values["kubeguard_metrics_allowed_sources"] or metrics_firewall.default_sources(
+        desired.pod_subnets(values), node.get("node_addresses") or [])
+    found = metrics_firewall.files(flags, sources, settings)
+    if found is None:
+        return None
+    return {"config_files": {"files": found["files"]}, "exposed": found["exposed"],
+            "service": {"name": settings["metrics_firewall_unit"]}}
 
 
 def health_of(layout: Layout, component: str, ops: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:

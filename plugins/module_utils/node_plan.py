@@ -88,7 +88,7 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
             enc_changes, encryption, fingerprint = encryption_state(ops["encryption"])
             found += enc_changes
         for kind, args in ops.items():
-            if kind in ("encryption", "config_hash_files", "service", "health", "kubeadm_records"):
+            if kind in ("encryption", "config_hash_files", "service", "health", "kubeadm_records", "exposed"):
                 continue
             if kind == "static_pod":
                 annotations = dict(args.get("annotations") or {})
@@ -162,6 +162,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     if node["etcd_static_pod"] and values["etcd_deployment_type"] == "host" and layout.config_kind == "static_pods":
         plan["summary"].append(f"etcd_deployment_type is host, but etcd runs here as a static pod "
                                f"({layout.manifests_dir}/etcd.yaml): hardened as the static pod it is")
+    node["node_addresses"] = addresses + list(p["peer_addresses"])
     node["kubelet_allowed"] = desired.kubelet_secure_addresses(
         values, addresses + list(p["peer_addresses"]), endpoints + list(p["control_plane_endpoints"]))
     ops = node_operations.operations(values, layout, plan, node, p["settings"])

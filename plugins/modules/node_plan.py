@@ -73,7 +73,8 @@ EXAMPLES = r"""
     node: {name: "{{ inventory_hostname }}", control_plane: true, etcd_host: false}
     settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true, etcd_env_file: /etc/etcd.env,
                etcd_user: etcd, audit_shared_log_dirs: [/var/log], kubelet_firewall_dropin: /x.conf,
-               kubelet_serving_cert: /var/lib/kubelet/pki/kubelet-server-current.pem}
+               kubelet_serving_cert: /var/lib/kubelet/pki/kubelet-server-current.pem,
+               metrics_firewall_dir: /etc/kubeguard, metrics_firewall_unit: kubeguard-metrics-firewall}
   register: plan
 """
 

@@ -83,7 +83,8 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               "kubeguard_allow_override", "kubeguard_strict_variables",   # tested in test_hardening_vars and test_never_weaker
               "kubeguard_profile",   # tested in test_profiles
               # the policy role's: module arguments (test_cluster_policy, integration test_cluster_policy_module, live)
-              *[v.name for v in hv.VARIABLES if v.component == "policy"]}
+              *[v.name for v in hv.VARIABLES if v.component == "policy"],
+              "kubeguard_metrics_allowed_sources"}   # test_metrics_firewall and the live scenario
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

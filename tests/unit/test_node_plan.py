@@ -30,7 +30,7 @@ def node(kubeadm_files):
     os.chmod(root / "cni" / "10-net.conflist", 0o644)
     settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
                 "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
-                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "kubelet_serving_cert": str(root / "serving.pem")}
+                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall", "kubelet_serving_cert": str(root / "serving.pem")}
     return root, layout, settings
 
 
