@@ -101,7 +101,7 @@ def files(flags: Mapping[str, Mapping[str, Any]], sources: Sequence[str], settin
     return {"files": [
         {"path": v4, "mode": "0600", "content": rules(ports, sources, 4)},
         {"path": v6, "mode": "0600", "content": rules(ports, sources, 6)},
-        {"path": f"/etc/systemd/system/{settings['metrics_firewall_unit']}.service", "mode": "0644",
+        {"path": settings["metrics_firewall_unit_file"], "mode": "0644",
          "content": unit(v4, v6)}],
         "exposed": [f"{component} {port}" for component, port, _ in exposed]}
 

@@ -149,7 +149,7 @@ def metrics_firewall_operations(values: Mapping[str, Any], ops: Mapping[str, Any
     if found is None:
         return None
     return {"config_files": {"files": found["files"]}, "exposed": found["exposed"],
-            "service": {"name": settings["metrics_firewall_unit"]}}
+            "service": {"name": posixpath.basename(settings["metrics_firewall_unit_file"])}}
 
 
 def health_of(layout: Layout, component: str, ops: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:

@@ -134,6 +134,16 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
     return changes, fingerprint
 
 
+def _iptables_problem(run_command) -> Optional[str]:
+    """Why the metrics firewall cannot be loaded here (None: iptables answers)."""
+    binary = next((os.path.join(d, "iptables") for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
+                   if os.access(os.path.join(d, "iptables"), os.X_OK)), None)
+    if binary is None:
+        return "no iptables"
+    rc, _, err = run_command([binary, "-S", "INPUT"])
+    return None if rc == 0 else (err.strip().splitlines() or [f"exit code {rc}"])[-1][:200]
+
+
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     """The whole run of one node from one look at it: observe (layout, components, kernel, addresses),
     judge the settings against what runs (never weaker), build every write (node_operations),
@@ -166,6 +176,12 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     node["kubelet_allowed"] = desired.kubelet_secure_addresses(
         values, addresses + list(p["peer_addresses"]), endpoints + list(p["control_plane_endpoints"]))
     ops = node_operations.operations(values, layout, plan, node, p["settings"])
+    if "metrics_firewall" in ops:
+        # said, not failed: the rest of the hardening still applies (iptables works on kubespray's nodes)
+        problem = _iptables_problem(run_command)
+        if problem:
+            plan["summary"].append(f"metrics served beyond loopback ({', '.join(ops.pop('metrics_firewall')['exposed'])}) "
+                                   f"are NOT firewalled: iptables does not work on this node ({problem}) - protect them another way")
     changes, fingerprint = evaluate(ops)
     result = {
         "layout": layout_name, "running": running,

@@ -74,7 +74,7 @@ EXAMPLES = r"""
     settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true, etcd_env_file: /etc/etcd.env,
                etcd_user: etcd, audit_shared_log_dirs: [/var/log], kubelet_firewall_dropin: /x.conf,
                kubelet_serving_cert: /var/lib/kubelet/pki/kubelet-server-current.pem,
-               metrics_firewall_dir: /etc/kubeguard, metrics_firewall_unit: kubeguard-metrics-firewall}
+               metrics_firewall_dir: /etc/kubeguard, metrics_firewall_unit_file: /etc/systemd/system/kubeguard-metrics-firewall.service}
   register: plan
 """
 

@@ -145,7 +145,7 @@ def test_operations_put_seed_004_in_config_yaml():
     result = never_weaker.plan(values, K3S, state)
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/etc/sysctl.d/90-kubelet.conf", "audit_shared_log_dirs": ["/var/log"],
-                "etcd_user": "etcd", "etcd_env_file": "/etc/etcd.env", "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall",
+                "etcd_user": "etcd", "etcd_env_file": "/etc/etcd.env", "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service",
                 "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
     assert set(ops) == {"sysctl", "k3s", "file_permissions"}
@@ -180,7 +180,7 @@ def test_agents_get_only_the_kubelet_and_unsupported_choices_are_refused():
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": False, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
-                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall", "kubelet_serving_cert": "/y"}
+                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
     assert set(ops["k3s"]) == {"k3s_config", "service"} and set(ops["k3s"]["k3s_config"]["lists"]) == {"kubelet-arg"}
     # the health gate expects what the kubelet is started with: its list and the top-level key
@@ -204,7 +204,7 @@ def test_secretbox_sets_k3s_provider_option():
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
-                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall", "kubelet_serving_cert": "/y"}
+                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
     top = node_operations.operations(values, K3S, result, node, settings)["k3s"]["k3s_config"]["top"]
     assert top["secrets-encryption-provider"] == "secretbox"
 

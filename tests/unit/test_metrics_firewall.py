@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import metrics_firewall as mf
 
-SETTINGS = {"metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall"}
+SETTINGS = {"metrics_firewall_dir": "/etc/kubeguard",
+            "metrics_firewall_unit_file": "/etc/systemd/system/kubeguard-metrics-firewall.service"}
 
 
 def test_only_listeners_beyond_loopback_are_firewalled():

@@ -30,7 +30,8 @@ def node(kubeadm_files):
     os.chmod(root / "cni" / "10-net.conflist", 0o644)
     settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
                 "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
-                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall", "kubelet_serving_cert": str(root / "serving.pem")}
+                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": str(root / "kubeguard"),
+                "metrics_firewall_unit_file": str(root / "kubeguard-metrics-firewall.service"), "kubelet_serving_cert": str(root / "serving.pem")}
     return root, layout, settings
 
 
@@ -255,3 +256,36 @@ def test_a_manifest_kubeadm_regenerated_is_not_restarted_for_the_annotation_alon
     # a flag changed by hand brings the annotation back with it
     pod2, found = edit_manifest(pod, {"profiling": "true"}, annotations={"kubeguard.io/config-hash": "x"}, restart_required=False)
     assert pod2["metadata"]["annotations"]["kubeguard.io/config-hash"] == "x" and len(found) == 2
+
+
+def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypatch):
+    """The seed's etcd metrics listener on 0.0.0.0: the plan carries the firewall where iptables-restore
+    exists, and says loudly that it is not firewalled where it does not."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    root, layout, settings = node
+    platform = {"name": "fixture", "detect": "default",
+                "layout": {k: v for k, v in layout.as_dict().items()
+                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
+                "file_modes": list(layout.file_modes)}
+    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
+                              kube_encrypt_secret_data=False, etcd_deployment_type="kubeadm",
+                              kube_controller_manager_bind_address="0.0.0.0"))
+    os.makedirs(values["etcd_data_dir"], exist_ok=True)
+    params = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
+              "config_dir": str(root / "etc"), "layout": "auto", "node": {"name": "cp1", "control_plane": True, "etcd_host": False},
+              "peer_addresses": [], "control_plane_endpoints": [], "settings": settings, "reencrypt_marker": str(root / "m")}
+    real_access = os.access
+    monkeypatch.setattr(node_plan.os, "access", lambda path, mode: path.endswith("/iptables") or real_access(path, mode))
+    planned = node_plan.plan_node(params, lambda argv: (0, "-P INPUT ACCEPT\n", ""))
+    assert planned["operations"]["metrics_firewall"]["exposed"] == ["kube-controller-manager 10257"]
+    assert "metrics_firewall" in planned["pending"]
+    # iptables there but not allowed (a container without NET_ADMIN), or not there at all
+    denied = lambda argv: (4, "", "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied\n") \
+        if argv[-2:] == ["-S", "INPUT"] else (0, "", "")   # noqa: E731
+    without = node_plan.plan_node(params, denied)
+    assert "metrics_firewall" not in without["operations"]
+    assert any("kube-controller-manager 10257) are NOT firewalled: iptables does not work on this node "
+               "(iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied)" in line
+               for line in without["plan"]["summary"])
+    monkeypatch.setattr(node_plan.os, "access", lambda path, mode: not path.endswith("/iptables") and real_access(path, mode))
+    assert any("(no iptables)" in line for line in node_plan.plan_node(params, denied)["plan"]["summary"])

@@ -22,7 +22,7 @@ def _harden_and_audit(kubeadm_files, variables):
     (root / "cni").mkdir()
     settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
                 "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
-                "kubelet_firewall_dropin": str(root / "fw.conf"), "metrics_firewall_dir": "/etc/kubeguard", "metrics_firewall_unit": "kubeguard-metrics-firewall", "kubelet_serving_cert": str(root / "serving.pem")}
+                "kubelet_firewall_dropin": str(root / "fw.conf"), "metrics_firewall_dir": str(root / "kubeguard"), "metrics_firewall_unit_file": str(root / "mf.service"), "kubelet_serving_cert": str(root / "serving.pem")}
     values = hv.validate(dict(variables, etcd_data_dir=str(root / "etcd-data"), audit_log_path=str(root / "audit" / "audit.log"),
                               audit_policy_file=str(root / "etc" / "audit-policy.yaml")))
     os.makedirs(values["etcd_data_dir"], exist_ok=True)
