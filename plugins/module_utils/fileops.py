@@ -50,6 +50,14 @@ def record_created(path: str, backup_root: str, backup_set: str) -> None:
         handle.write(path + "\n")
 
 
+def latest_set(backup_root: str) -> Optional[str]:
+    """The set the last run wrote: by time, not name (a run may name its set, e.g. kubeguard_backup_set=before-upgrade)."""
+    if not os.path.isdir(backup_root):
+        return None
+    sets = [name for name in os.listdir(backup_root) if os.path.isdir(os.path.join(backup_root, name))]
+    return max(sets, key=lambda name: (os.stat(os.path.join(backup_root, name)).st_mtime, name), default=None)
+
+
 def created_in_set(backup_root: str, backup_set: str) -> list:
     try:
         with open(os.path.join(backup_root, backup_set, CREATED_LIST), encoding="utf-8") as handle:

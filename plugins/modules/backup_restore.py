@@ -66,7 +66,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST, created_in_set
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST, created_in_set, latest_set
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
 
 
@@ -100,10 +100,9 @@ def main():
     p = module.params
     set_name = p["backup_set"]
     if set_name == "latest":
-        sets = sorted(os.listdir(p["backup_root"])) if os.path.isdir(p["backup_root"]) else []
-        if not sets:
+        set_name = latest_set(p["backup_root"])
+        if set_name is None:
             module.fail_json(msg=f"no backup sets in {p['backup_root']}")
-        set_name = sets[-1]
     base = os.path.join(p["backup_root"], set_name)
     available = []
     for dirpath, dirs, files in os.walk(base):

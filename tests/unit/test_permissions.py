@@ -54,3 +54,12 @@ def test_exclude_leaves_named_files_to_another_entry(pki):
     entry = {"path": str(pki), "recurse": True, "mode": "0600", "exclude": ["secrets_encryption.yaml"]}
     paths = [os.path.basename(c["path"]) for c in permissions.plan([entry])]
     assert "ca.crt" in paths and "secrets_encryption.yaml" not in paths
+
+
+def test_the_latest_backup_set_is_the_newest_not_the_last_name(tmp_path):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import fileops
+    assert fileops.latest_set(str(tmp_path / "none")) is None
+    for name, when in (("kg-metrics-open", 1000), ("20261123T193000Z", 2000), ("20261123T180000Z", 500)):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (when, when))
+    assert fileops.latest_set(str(tmp_path)) == "20261123T193000Z"
