@@ -35,6 +35,14 @@ def node(kubeadm_files):
     return root, layout, settings
 
 
+def fixture_platform(layout):
+    """The fixture node's layout as platform data (what node_plan reads)."""
+    return {"name": "fixture", "detect": "default",
+            "layout": {k: v for k, v in layout.as_dict().items()
+                       if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
+            "file_modes": list(layout.file_modes)}
+
+
 def build(values, layout, root, settings):
     values = dict(values, etcd_data_dir=str(root / "etcd-data"), audit_log_path=str(root / "audit" / "audit.log"),
                   audit_policy_file=str(root / "etc" / "audit-policy.yaml"))
@@ -168,10 +176,7 @@ def test_one_call_observes_plans_evaluates_and_audits(node):
     the roles get, the changes, and a report equal to cis_audit's on the same state."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
     root, layout, settings = node
-    platform = {"name": "fixture", "detect": "default",
-                "layout": {k: v for k, v in layout.as_dict().items()
-                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
-                "file_modes": list(layout.file_modes)}
+    platform = fixture_platform(layout)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
                               audit_log_path=str(root / "audit" / "audit.log"),
                               audit_policy_file=str(root / "etc" / "audit-policy.yaml"),
@@ -208,10 +213,7 @@ def test_etcd_is_hardened_as_the_node_runs_it_whatever_the_deployment_type_says(
     and is hardened as one (said in the summary), never skipped."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
     root, layout, settings = node
-    platform = {"name": "fixture", "detect": "default",
-                "layout": {k: v for k, v in layout.as_dict().items()
-                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
-                "file_modes": list(layout.file_modes)}
+    platform = fixture_platform(layout)
     base = {"values": None, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
             "config_dir": str(root / "etc"), "layout": "auto", "peer_addresses": [], "control_plane_endpoints": [],
             "settings": settings, "reencrypt_marker": str(root / "marker")}
@@ -263,10 +265,7 @@ def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypa
     exists, and says loudly that it is not firewalled where it does not."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
     root, layout, settings = node
-    platform = {"name": "fixture", "detect": "default",
-                "layout": {k: v for k, v in layout.as_dict().items()
-                           if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
-                "file_modes": list(layout.file_modes)}
+    platform = fixture_platform(layout)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
                               kube_encrypt_secret_data=False, etcd_deployment_type="kubeadm",
                               kube_controller_manager_bind_address="0.0.0.0"))
