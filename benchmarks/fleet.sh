@@ -80,6 +80,7 @@ print(json.dumps({"all": {
   printf '%-28s %7.1fs %9.1fs %7.1fs %11.1fx\n' "$cps CP + $workers W ($layout)" "$floor" "$first" "$noop" "$(python3 -c "print($noop / $floor)")"
   podman rm -f "${names[@]}" >/dev/null; nodes=()
 done
+# shellcheck disable=SC2086 # FLEETS is a space-separated list of fleet sizes
 set -- $FLEETS
 if [ $# -gt 1 ]; then
   printf 'no-op of %s / no-op of %s: %.1fx\n' "${!#}" "$1" "$(python3 -c "print(${noop_of[${!#}]} / ${noop_of[$1]})")"

@@ -30,6 +30,7 @@ kubeguard_sysctl_apply=false
 INI
 run() { ansible-playbook kubeguard.hardening.harden -i "$inventory" -e @"$root/examples/hardening.yaml" "$@"; }
 reports=${REPORTS:-$root/cis-reports/demo}
+# shellcheck disable=SC2016 # the backticks are Markdown's fence, not a command
 summary() { sed -n '/^```/,/^```/p' "$reports/$1/$node.md" | grep -v '^```'; }
 
 echo; echo "######## 0. CIS audit before hardening (from the node's files; reports in $reports/before)"

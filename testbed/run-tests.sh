@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls `make test`, which calls this).
-#   bash testbed/run-tests.sh [all|unit|lint|molecule|build|fixtures]
+#   bash testbed/run-tests.sh [all|unit|lint|sanity|molecule|build|fixtures]
 # Ends with a line "N passed, N failed" counting the suites below.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 what=${1:-all}
-cd "$root"
+cd "$root" || exit 1
 bash "$here/setup.sh" || { echo "test bed setup failed"; echo "0 passed, 1 failed"; exit 1; }
 eval "$(bash "$here/setup.sh" --print-env)"
 # The repository is the collection: expose it as ansible_collections/kubeguard/hardening.
@@ -30,6 +30,7 @@ fixtures_are_kubeadms() {
   cp -a "$root/tests/fixtures" "$tmp/committed"
   bash "$here/make-fixtures.sh" >/dev/null 2>&1 || return 1
   local rc=0
+  # shellcheck disable=SC2086 # $f is a glob over the fixture files
   for f in kubeadm/etc-kubernetes/manifests/*.yaml kubeadm/var-lib-kubelet/config.yaml \
            kubespray/etc-kubernetes/manifests/*.yaml kubespray/etc-kubernetes/kubelet-config.yaml; do
     ( cd "$tmp/committed" && ls $f ) >/dev/null 2>&1 || { echo "missing fixture $f"; rc=1; continue; }
@@ -63,8 +64,9 @@ molecule_scenarios() {
     # the live nodes keep /var/lib/containerd in anonymous volumes that destroy leaves behind: a few runs of
     # them fill the disk until the kubelet taints the node for disk pressure (the test bed's own storage)
     podman volume prune -f >/dev/null 2>&1 || true
-    molecule test -s "$s" > "$KG_CACHE/molecule-$s.log" 2>&1 && echo "molecule $s: ok ($((SECONDS-start))s)" || {
-      echo "molecule $s: FAILED ($((SECONDS-start))s)"; sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | tail -60; rc=1; }
+    if molecule test -s "$s" > "$KG_CACHE/molecule-$s.log" 2>&1; then echo "molecule $s: ok ($((SECONDS-start))s)"
+    else echo "molecule $s: FAILED ($((SECONDS-start))s)"; sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | tail -60; rc=1
+    fi
     sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | grep -o 'No-op re-run of harden.yml executed [^"]*' | head -1
   done
   return $rc
@@ -73,6 +75,8 @@ molecule_scenarios() {
 case $what in
   all|unit) suite "pytest (unit + integration)" python -m pytest -q -p no:cacheprovider tests ;;&
   all|lint) suite "ansible-lint (production profile)" ansible-lint --profile production -q ;;&
+  all|lint|sanity) suite "ansible-test sanity" bash "$here/ansible-test.sh" sanity ;;&
+  all|unit) suite "ansible-test units" bash "$here/ansible-test.sh" units ;;&
   all|build) suite "galaxy build + offline install" build_and_install ;;&
   all|fixtures) suite "fixtures match the pinned kubeadm" fixtures_are_kubeadms ;;&
   all|molecule) suite "molecule scenarios" molecule_scenarios ;;&

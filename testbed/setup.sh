@@ -22,7 +22,8 @@ if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
 
 # 1. host packages
 need=()
-for p in podman runc debootstrap uidmap; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+# shellcheck: ansible-test sanity's shell check; chromium: the fleet report is looked at in a real browser
+for p in podman runc debootstrap uidmap shellcheck chromium; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

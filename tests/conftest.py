@@ -24,6 +24,11 @@ def _collection_root() -> str:
 
 
 sys.path.insert(0, _collection_root())
+# Tests share helpers by module name (`from test_node_plan import apply`, `from conftest import ...`): pytest's
+# rootdir insertion provides that in a plain run, ansible-test units' pytest configuration does not.
+for _tests_dir in ("tests", os.path.join("tests", "unit"), os.path.join("tests", "integration")):
+    if os.path.join(REPO, _tests_dir) not in sys.path:
+        sys.path.append(os.path.join(REPO, _tests_dir))
 
 
 @pytest.fixture

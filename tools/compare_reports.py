@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Compare two sets of CIS reports (a directory of <node>.json each, as verify writes them), node by
 node and control by control: what got better, what got worse.
 

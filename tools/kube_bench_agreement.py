@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Compare kube-bench's verdicts with our CIS audit, control by control, on the automated controls.
 
     python tools/kube_bench_agreement.py KUBE_BENCH_JSON OUR_REPORT_JSON [--explained docs/kube-bench-agreement.md]

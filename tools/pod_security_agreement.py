@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Prove our Pod Security Standards checks against the apiserver's PodSecurity admission.
 
     python3 pod_security_agreement.py probe CORPUS_JSON --kubeconfig /etc/kubernetes/admin.conf > results.json
@@ -49,7 +48,7 @@ def probe(corpus: List[Dict[str, Any]], kubeconfig: str) -> List[Dict[str, Any]]
         _kubectl(kubeconfig, ["label", "--overwrite", "namespace", namespace,
                               f"pod-security.kubernetes.io/enforce={level}",
                               "pod-security.kubernetes.io/enforce-version=latest"])
-        for _ in range(60):   # the ServiceAccount admission needs the namespace's default account
+        for _ignored in range(60):   # the ServiceAccount admission needs the namespace's default account
             if _kubectl(kubeconfig, ["-n", namespace, "get", "serviceaccount", "default"])[0] == 0:
                 break
             time.sleep(1)

@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
 
-FORMATS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown}
+WRITERS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown}
 
 
 def _plain(data):
@@ -31,20 +31,16 @@ def _plain(data):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("report", "dest_dir", "formats"))
+    _VALID_ARGS = frozenset(reports.CIS_REPORT_ARGUMENT_SPEC)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = self._task.args
-        report, dest_dir = _plain(args.get("report")), args.get("dest_dir")
-        formats = list(args.get("formats") or FORMATS)
+        _validation, args = self.validate_argument_spec(argument_spec=reports.CIS_REPORT_ARGUMENT_SPEC)
+        report, dest_dir, formats = _plain(args["report"]), args["dest_dir"], args["formats"]
         if not isinstance(report, dict) or "node" not in report or "results" not in report:
             raise AnsibleActionFail("report: must be the report returned by kubeguard.hardening.cis_audit")
         if not dest_dir:
             raise AnsibleActionFail("dest_dir: required (a directory on the controller)")
-        unknown = sorted(set(formats) - set(FORMATS))
-        if unknown:
-            raise AnsibleActionFail(f"formats: {unknown} must be among: {', '.join(FORMATS)}")
         node = str(report["node"])
         if "/" in node or node in ("", ".", ".."):
             raise AnsibleActionFail(f"report node name {node!r} cannot be a file name")
@@ -61,7 +57,7 @@ class ActionModule(ActionBase):
             path = os.path.join(dest_dir, f"{node}.{ext}")
             handle, temp = tempfile.mkstemp(dir=dest_dir, prefix=f".{node}.{ext}.")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(FORMATS[ext](report))
+                out.write(WRITERS[ext](report))
             os.chmod(temp, 0o644)
             os.replace(temp, path)
             written.append(path)

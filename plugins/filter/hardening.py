@@ -68,7 +68,6 @@ def kubeguard_kubelet_fields(values, layout):
     return desired.kubelet_fields(_values(values), catalogue.layout_for(layout))
 
 
-
 def kubeguard_apiserver_host_paths(values, layout):
     return desired.apiserver_host_paths(_values(values), catalogue.layout_for(layout))
 
@@ -91,8 +90,6 @@ def kubeguard_health_urls(components, apiserver_port=6443):
 
 def kubeguard_layout(layout):
     return catalogue.layout_for(layout).as_dict()
-
-
 
 
 def kubeguard_encryption_config(existing_texts, values):
@@ -188,7 +185,6 @@ def kubeguard_flag_mismatch(manifest, expected):
     actual = parse_flags(list(container.get("command") or []) + list(container.get("args") or []))
     return {name: {"actual": actual.get(name), "expected": value}
             for name, value in _plain(expected).items() if actual.get(name) != value}
-
 
 
 def kubeguard_cis_catalogue(part="controls"):

@@ -15,12 +15,12 @@ import re
 import shlex
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-import yaml
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
+from .yaml_support import yaml
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
 # not_applicable: the control is for a role this node does not have (every report lists every control).
@@ -58,7 +58,7 @@ def _env_file_flags(text: str) -> Dict[str, Optional[str]]:
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        _, _, value = line.partition("=")
+        _ignored, _ignored, value = line.partition("=")
         try:
             words = shlex.split(value)
         except ValueError:
@@ -109,7 +109,7 @@ def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
     text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
     if text:
         try:
-            _, flags = running_command(load_manifest(text))
+            _ignored, flags = running_command(load_manifest(text))
             return {"source": "manifest", "flags": flags}
         except (ManifestError, ValueError):
             pass

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
 
 from . import expressions
 from .tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
+from .yaml_support import SAFE_LOADER, yaml
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
 
@@ -70,7 +70,7 @@ class Layout:
 
 
 # libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = SAFE_LOADER
 PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "platforms")
 
 

@@ -2,7 +2,8 @@
 
 5.1.1-5.1.6 are judged as kube-bench's policies audits judge them (cluster-admin bindings, what
 system:authenticated may do as the apiserver answers, wildcards in roles, default ServiceAccounts, pods
-holding a token), the other 5.1 controls with the roles found that grant what they name. 5.2.2-5.2.6 are judged as kube-bench judges them (every running pod's containers: privileged, host
+holding a token), the other 5.1 controls with the roles found that grant what they name. 5.2.2-5.2.6 are
+judged as kube-bench judges them (every running pod's containers: privileged, host
 PID / IPC / network, allowPrivilegeEscalation set to true); the benchmark calls them manual, so they are
 reported as manual with the verdict (check_passed) and the pods found. 5.2.7-5.2.12 are reported with
 the evidence the Pod Security advisor finds in running pods. 5.2.1 (a policy control mechanism in
@@ -69,7 +70,7 @@ def section_5_2(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mappi
     results.append({"id": "5.2.1", "check_passed": not unguarded,
                     "found": ("every namespace with workloads enforces baseline or restricted (labels or the cluster default "
                               f"{default_enforce or 'privileged'})") if not unguarded else
-                             f"namespaces with workloads enforcing privileged: {_show(unguarded)}"})
+                    f"namespaces with workloads enforcing privileged: {_show(unguarded)}"})
     for cid, offenders in KUBE_BENCH_STYLE.items():
         found = [line for pod in pods for line in offenders(pod)]
         results.append({"id": cid, "check_passed": not found,

@@ -12,11 +12,11 @@ import os
 import posixpath
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-import yaml
 
 from . import catalogue
 from .catalogue import Layout
 from .hardening_vars import parse_secure_addresses
+from .yaml_support import yaml
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 EXTRA_ARGS_VARIABLE = {
@@ -90,7 +90,7 @@ def default_audit_rules() -> List[Dict[str, Any]]:
          "resources": [{"group": "coordination.k8s.io", "resources": ["leases"]},
                        {"group": core, "resources": ["endpoints", "configmaps"]}]},
         {"level": "None", "verbs": ["get", "list", "watch"], "resources": [{"group": core, "resources": ["events"]},
-                                                                            {"group": "events.k8s.io", "resources": ["events"]}]},
+                                                                           {"group": "events.k8s.io", "resources": ["events"]}]},
         # Never record bodies that hold credentials or configuration data.
         {"level": "Metadata", "resources": [
             {"group": core, "resources": ["secrets", "configmaps", "serviceaccounts/token"]},

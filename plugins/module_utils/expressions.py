@@ -20,7 +20,7 @@ def _kbool(value: Any) -> str:
 def _feature_gate_map(gates: List[str]) -> Dict[str, bool]:
     result: Dict[str, bool] = {}
     for gate in gates:
-        name, _, flag = gate.partition("=")
+        name, _ignored, flag = gate.partition("=")
         result[name] = flag == "true"
     return result
 

@@ -337,7 +337,7 @@ def _is_limited_resources(value: Any) -> Optional[str]:
 def _parse_audit_rules(value: Any) -> Any:
     """kubespray writes audit_policy_custom_rules as a YAML string; a list is taken as it is."""
     if isinstance(value, str):
-        import yaml
+        from .yaml_support import yaml
         try:
             return yaml.safe_load(value)
         except yaml.YAMLError as exc:
@@ -678,8 +678,8 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
     plugins = ("kube_apiserver_enable_admission_plugins", "kube_apiserver_disable_admission_plugins")
     if both:
         problems.append((plugins,
-            f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
-            " a plugin can be enabled or disabled, not both"))
+                         f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
+                         " a plugin can be enabled or disabled, not both"))
     for variable in plugins + ("authorization_modes",):
         duplicates = sorted({item for item in values[variable] if list(values[variable]).count(item) > 1})
         if duplicates:
@@ -688,18 +688,18 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
     api_extra = values.get("kube_kubeadm_apiserver_extra_args") or {}
     if "ABAC" in modes and not overridden(values, "kube-apiserver", "authorization-mode"):
         problems.append((("authorization_modes",),
-            f"authorization_modes: {modes!r} contains 'ABAC': a static policy file that"
-            " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
-            " use Node and RBAC, or keep ABAC deliberately with"
-            " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}"))
+                         f"authorization_modes: {modes!r} contains 'ABAC': a static policy file that"
+                         " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
+                         " use Node and RBAC, or keep ABAC deliberately with"
+                         " kubeguard_allow_override: {kube-apiserver.authorization-mode: <your reason>}"))
     for mode, why in (("AlwaysAllow", "authorises every request"), ("AlwaysDeny", "refuses every request (the cluster stops working)")):
         if mode in modes:
             problems.append((("authorization_modes",), f"authorization_modes: {modes!r} contains {mode!r}, which {why};"
                              " allowed: Node, RBAC, Webhook, ABAC"))
     if "Webhook" in modes and "authorization-webhook-config-file" not in api_extra:
         problems.append((("authorization_modes", "kube_kubeadm_apiserver_extra_args"),
-            "authorization_modes: 'Webhook' needs --authorization-webhook-config-file (kube-apiserver refuses to start"
-            " without it); set it in kube_kubeadm_apiserver_extra_args or remove Webhook"))
+                         "authorization_modes: 'Webhook' needs --authorization-webhook-config-file (kube-apiserver refuses to start"
+                         " without it); set it in kube_kubeadm_apiserver_extra_args or remove Webhook"))
     if not modes:
         problems.append((("authorization_modes",), "authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook"))
     if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
@@ -707,23 +707,23 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
                          "kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]"))
     if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
         problems.append((("kube_apiserver_admission_control_config_file", "kube_apiserver_enable_admission_plugins"),
-            "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
-            " kube_apiserver_enable_admission_plugins needs its config file; set it to true"))
+                         "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
+                         " kube_apiserver_enable_admission_plugins needs its config file; set it to true"))
     if "EventRateLimit" in enabled and not values["kube_apiserver_admission_event_rate_limits"]:
         problems.append((("kube_apiserver_admission_event_rate_limits", "kube_apiserver_enable_admission_plugins"),
-            "kube_apiserver_admission_event_rate_limits: {} is empty while EventRateLimit is enabled;"
-            " give at least one limit (type, qps, burst)"))
+                         "kube_apiserver_admission_event_rate_limits: {} is empty while EventRateLimit is enabled;"
+                         " give at least one limit (type, qps, burst)"))
     if "ImagePolicyWebhook" in enabled and "admission-control-config-file" not in api_extra:
         problems.append((("kube_apiserver_enable_admission_plugins",),
-            "kube_apiserver_enable_admission_plugins: ImagePolicyWebhook needs its own configuration (a webhook"
-            " kubeconfig) that this collection does not write; kube-apiserver refuses to start without it"))
+                         "kube_apiserver_enable_admission_plugins: ImagePolicyWebhook needs its own configuration (a webhook"
+                         " kubeconfig) that this collection does not write; kube-apiserver refuses to start without it"))
     if _seconds(values["kube_apiserver_request_timeout"]) > MAX_REQUEST_TIMEOUT_SECONDS:
         problems.append((("kube_apiserver_request_timeout",), f"kube_apiserver_request_timeout: {values['kube_apiserver_request_timeout']!r}"
                          " is longer than 24h: every hung request would hold the apiserver that long (CIS 1.2.20 wants a sane value)"))
     for variable in FEATURE_GATE_VARIABLES + ("kube_feature_gates",):
         seen: Dict[str, str] = {}
         for gate in values[variable]:
-            name, _, flag = gate.partition("=")
+            name, _ignored, flag = gate.partition("=")
             if seen.get(name, flag) != flag:
                 problems.append(((variable,), f"{variable}: {name} is given both true and false"))
             seen[name] = flag
@@ -746,7 +746,7 @@ def _drop_removed_gates(values: Dict[str, Any], problems: List[str], skip: Any =
             continue
         kept = []
         for gate in values[variable]:
-            name, _, flag = gate.partition("=")
+            name, _ignored, flag = gate.partition("=")
             removed = REMOVED_FEATURE_GATES.get(name)
             if removed is None or release < _minor(removed[0]):
                 kept.append(gate)
@@ -853,7 +853,7 @@ def profile(name: str) -> Dict[str, Dict[str, Any]]:
     """The variables a kubeguard_profile sets (its own and those of the profile it inherits)."""
     import copy
     import os
-    import yaml
+    from .yaml_support import yaml
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.yml"), encoding="utf-8") as handle:
         profiles = yaml.safe_load(handle)
     data = profiles[name]

@@ -9,8 +9,9 @@ import ssl
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ansible.module_utils.urls import open_url
 
 from .manifest import parse_flags
 
@@ -24,7 +25,7 @@ def process_environ(name: str, proc_root: str = "/proc") -> List[Dict[str, str]]
                 pairs = [item.decode("utf-8", "replace").partition("=") for item in handle.read().split(b"\0") if item]
         except OSError:
             continue
-        found.append({key: value for key, _, value in pairs})
+        found.append({key: value for key, _ignored, value in pairs})
     return found
 
 
@@ -96,20 +97,16 @@ def flags_mismatch(args: List[str], expected: Mapping[str, Optional[str]]) -> Di
 
 def probe(url: str, ca: Optional[str] = None, cert: Optional[str] = None, key: Optional[str] = None,
           timeout: float = 5.0) -> Tuple[bool, str]:
-    context = None
-    if url.startswith("https"):
-        context = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()  # noqa: S323 - local health endpoint
-        if not ca:
-            context.check_hostname = False
-        if cert:
-            context.load_cert_chain(cert, key)
+    """GET a component's health endpoint. Without a CA the server's certificate is not checked (a local
+    endpoint serving a self-signed certificate); never through a proxy (the endpoint is the node's own)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
-            body = response.read(200).decode("utf-8", "replace")
-            return response.status == 200, f"{response.status} {body.strip()}"
+        response = open_url(url, timeout=timeout, validate_certs=bool(ca), ca_path=ca, client_cert=cert,
+                            client_key=key, use_proxy=False)
+        body = response.read(200).decode("utf-8", "replace")
+        return response.status == 200, f"{response.status} {body.strip()}"
     except urllib.error.HTTPError as exc:
         return False, f"{exc.code} {exc.read(200).decode('utf-8', 'replace').strip()}"
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
         return False, str(getattr(exc, "reason", exc))
 
 

@@ -13,9 +13,10 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
+from .yaml_support import SAFE_LOADER, yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_LOADER = SAFE_LOADER
 _TOP_KEY = re.compile(r"""^(?P<key>"[^"]*"|'[^']*'|[^\s#'"][^:#]*?)\s*:(?:\s|$)""")
 _ITEM = re.compile(r"^(?P<indent>\s*)-(?:\s+(?P<value>.*))?$")
 # Keys whose values are credentials: never shown in a diff or a change list.
@@ -58,7 +59,7 @@ def merged_args(current: List[Any], wanted: Mapping[str, Optional[str]]) -> List
     result: List[str] = []
     done = set()
     for item in current:
-        flag, _ = split_arg(item)
+        flag, _ignored = split_arg(item)
         if flag not in wanted:
             result.append(str(item))
         elif flag not in done:
@@ -104,7 +105,7 @@ def _blocks(lines: List[str]) -> Dict[str, Tuple[int, int]]:
         if match and not line.startswith(("-", "#")):
             key = match.group("key")
             key = key[1:-1] if key[:1] in "'\"" else key
-            if any(key == k for k, _ in starts):
+            if any(key == k for k, _ignored in starts):
                 raise K3sConfigError(f"key {key!r} appears twice (YAML keeps only the last)")
             starts.append((key, number))
         elif line.startswith(("---", "...")) and number > 0 and starts:
@@ -137,7 +138,7 @@ def _edit_list_block(lines: List[str], start: int, end: int, key: str, current: 
             items.append((number, yaml.load(match.group("value"), Loader=_LOADER)))
         except yaml.YAMLError:
             return None
-    if [value for _, value in items] != current:
+    if [value for _ignored, value in items] != current:
         return None
     indent = _ITEM.match(lines[items[0][0]]).group("indent") if items else "  "
     remaining = list(wanted)

@@ -21,9 +21,9 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional
 
-import yaml
 
 from .desired import new_key
+from .yaml_support import yaml
 
 STEPS = ("stage", "promote", "retire")
 _NUMBERED = re.compile(r"key([0-9]{1,9})")
@@ -134,4 +134,3 @@ def rotation_config(node_texts: List[Optional[str]], index: int, algorithm: str,
             f"control plane(s) {not_promoted} do not write with the new key {newest['name']} yet: "
             "the old keys stay until every control plane does and every object was rewritten")
     return _config(this, algorithm, [newest], [])
-

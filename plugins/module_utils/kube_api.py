@@ -48,7 +48,7 @@ class Kubectl:
 
     def can_i(self, verbs: str, resource: str, user: str) -> Optional[bool]:
         """The apiserver's authorizer answer for user in every namespace (None when it cannot be asked)."""
-        rc, out, _ = self._run(self._base + ["auth", "can-i", verbs, resource, "--all-namespaces", f"--as={user}"])
+        rc, out, _ignored = self._run(self._base + ["auth", "can-i", verbs, resource, "--all-namespaces", f"--as={user}"])
         answer = out.strip().splitlines()[-1:] if out.strip() else []
         if answer == ["yes"]:
             return True

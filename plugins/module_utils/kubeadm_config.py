@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
 
 from .kubelet_config import merge_fields
+from .yaml_support import yaml
 
 # ClusterConfiguration section of each static-pod component
 SECTIONS = {"kube-apiserver": ("apiServer",), "kube-controller-manager": ("controllerManager",),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
+from .yaml_support import SAFE_LOADER, yaml
 
 
 class ManifestError(ValueError):
@@ -94,7 +94,7 @@ def _sorted_insert_position(args: List[str], name: str) -> int:
     """kubeadm writes flags sorted; keep them so. Otherwise append."""
     names = [(i, _split_flag(a)[0]) for i, a in enumerate(args)]
     names = [(i, n) for i, n in names if n is not None]
-    if [n for _, n in names] != sorted(n for _, n in names):
+    if [n for _ignored, n in names] != sorted(n for _ignored, n in names):
         return len(args)
     for i, existing in names:
         if existing > name:
@@ -215,7 +215,7 @@ def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_pa
 
 # libyaml's loader when PyYAML has it (Debian's python3-yaml does): parsing manifests is most of a
 # node's plan time. Dumping keeps the pure emitter (the bytes we write must not change).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = SAFE_LOADER
 
 
 def load_yaml(text: str) -> Any:

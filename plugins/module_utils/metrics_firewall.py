@@ -95,7 +95,7 @@ def files(flags: Mapping[str, Mapping[str, Any]], sources: Sequence[str], settin
     exposed = exposed_ports(flags)
     if not exposed:
         return None
-    ports = [port for _, port, _ in exposed]
+    ports = [port for _ignored, port, _ignored in exposed]
     directory = settings["metrics_firewall_dir"]
     v4, v6 = f"{directory}/metrics-firewall.rules", f"{directory}/metrics-firewall6.rules"
     return {"files": [
@@ -103,7 +103,7 @@ def files(flags: Mapping[str, Mapping[str, Any]], sources: Sequence[str], settin
         {"path": v6, "mode": "0600", "content": rules(ports, sources, 6)},
         {"path": settings["metrics_firewall_unit_file"], "mode": "0644",
          "content": unit(v4, v6)}],
-        "exposed": [f"{component} {port}" for component, port, _ in exposed]}
+        "exposed": [f"{component} {port}" for component, port, _ignored in exposed]}
 
 
 def default_sources(pod_subnets: Sequence[str], node_addresses: Sequence[str]) -> List[str]:

@@ -81,7 +81,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
         return after
     if component == "kubelet":
         try:
-            after["kubelet_config"], _ = merge_fields(after.get("kubelet_config") or {}, settings)
+            after["kubelet_config"], _ignored = merge_fields(after.get("kubelet_config") or {}, settings)
         except KubeletConfigError:
             pass   # the kubelet_config module refuses such a value before writing anything
         return after
@@ -103,7 +103,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
 
 
 def _judge(control: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
-    outcome = audit.judge_control(control, state, file_reader=lambda *_: [])
+    outcome = audit.judge_control(control, state, file_reader=lambda *_ignored: [])
     return bool(outcome and outcome.passed)
 
 

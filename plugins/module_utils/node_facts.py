@@ -17,7 +17,7 @@ def read_sysctl(name: str) -> Optional[str]:
 
 def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> List[str]:
     """The node's IP addresses from `ip -o addr` (loopback and link-local excluded)."""
-    rc, out, _ = run_command(["ip", "-o", "addr", "show"])
+    rc, out, _ignored = run_command(["ip", "-o", "addr", "show"])
     addresses = []
     if rc == 0:
         for line in out.splitlines():
@@ -31,7 +31,7 @@ def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> L
 
 def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
     """Host part of the server URLs in the kubeconfigs (what the kubelet must still reach)."""
-    import yaml
+    from .yaml_support import yaml
     servers: List[str] = []
     for path in paths:
         try:

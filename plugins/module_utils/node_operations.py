@@ -63,7 +63,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     paths = catalogue.node_paths(values, layout)
     ops: Dict[str, Dict[str, Any]] = {}
     ops["sysctl"] = {"config_files": {"files": [{"path": settings["sysctl_file"], "mode": "0644",
-                                                  "content": sysctl_file_content()}]}}
+                                                 "content": sysctl_file_content()}]}}
     if settings.get("sysctl_apply"):
         ops["sysctl"]["sysctls"] = dict(desired.KUBELET_SYSCTLS)
     if layout.config_kind == "k3s_config":
@@ -111,7 +111,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         # what kubeadm upgrade must regenerate: the same flags, mounts and kubelet fields (kubeadm_config module)
         ops["kube-apiserver"]["kubeadm_records"] = {
             "flags": {c: ops[c]["static_pod"]["flags"] for c in ("kube-apiserver", "kube-controller-manager",
-                                                               "kube-scheduler", "etcd") if "static_pod" in ops.get(c, {})},
+                                                                 "kube-scheduler", "etcd") if "static_pod" in ops.get(c, {})},
             "host_paths": ops["kube-apiserver"]["static_pod"]["host_paths"],
             "generated_mounts": [str(m).format(pki_dir=layout.pki_dir) for m in layout.components.get("kubeadm_mounts") or []],
             "kubelet_fields": plan["settings"]["kubelet"]}
@@ -192,7 +192,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str,
     for component in components:
         wanted = dict(plan["settings"][component])
         for setting, option in (spec.get("top_level") or {}).items():
-            owner, _, key = setting.partition(".")
+            owner, _ignored, key = setting.partition(".")
             if owner == component and key in wanted:
                 top[option] = wanted.pop(key)
         lists[spec["arg_lists"][component]] = kubelet_flags(wanted) if component == "kubelet" else wanted
@@ -214,7 +214,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str,
     expected = {by_list[key]: {flag: arg_text(value) for flag, value in flags.items() if value is not None}
                 for key, flags in lists.items()}
     for setting, option in (spec.get("top_level") or {}).items():
-        component, _, key = setting.partition(".")
+        component, _ignored, key = setting.partition(".")
         if option in top and component in expected:
             flag = catalogue.load()["kubelet_flags"].get(key, key) if component == "kubelet" else key
             expected[component][flag] = arg_text(top[option])

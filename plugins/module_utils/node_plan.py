@@ -37,7 +37,7 @@ def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
 
 def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
     """(changes, parsed config when it is already what the run would write, fingerprint of the file)."""
-    import yaml
+    from .yaml_support import yaml
     from .desired import encryption_config
 
     text = _read(args["path"])
@@ -97,14 +97,14 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                     annotations["kubeguard.io/config-hash"] = config_hash([ops["config_hash_files"], encryption])
                     # as the role does: a restart is required when a file the pod reads changes in this run
                     restart = bool(found) or any(multifile.plan_file(spec)["changes"]
-                                                  for spec in (ops.get("config_files") or {}).get("files") or [])
+                                                 for spec in (ops.get("config_files") or {}).get("files") or [])
                 found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations, r=restart: edit_manifest(
                     pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host"), r),
                     args.get("mode"))
             elif kind == "k3s_config":
                 mode = None if args.get("mode") is None else int(str(args["mode"]), 8)
                 found += [f"{args['path']}: {c}" for c in k3s_config.plan(args["path"], args.get("lists") or {},
-                                                                           args.get("top") or {}, mode)["changes"]]
+                                                                          args.get("top") or {}, mode)["changes"]]
             elif kind == "kubelet_config":
                 found += _yaml_edit(args["path"], lambda config, a=args: merge_fields(config, a["fields"]), args.get("mode"))
             elif kind == "env_file":
@@ -140,7 +140,7 @@ def _iptables_problem(run_command) -> Optional[str]:
                    if os.access(os.path.join(d, "iptables"), os.X_OK)), None)
     if binary is None:
         return "no iptables"
-    rc, _, err = run_command([binary, "-S", "INPUT"])
+    rc, _ignored, err = run_command([binary, "-S", "INPUT"])
     return None if rc == 0 else (err.strip().splitlines() or [f"exit code {rc}"])[-1][:200]
 
 

@@ -62,7 +62,7 @@ def plan(entries: Sequence[Mapping[str, Any]], allow_unknown: bool = False) -> L
                 change["mode"] = (current, wanted)
             if uid is not None and stat.st_uid != uid or gid is not None and stat.st_gid != gid:
                 change["owner"] = ((stat.st_uid, stat.st_gid), (uid if uid is not None else stat.st_uid,
-                                                                  gid if gid is not None else stat.st_gid))
+                                                                gid if gid is not None else stat.st_gid))
             if len(change) > 1:
                 changes.append(change)
     return changes

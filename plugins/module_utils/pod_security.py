@@ -290,8 +290,8 @@ def violations(metadata: Optional[Mapping[str, Any]], spec: Mapping[str, Any], l
         return []
     wanted = LEVELS[: LEVELS.index(level) + 1]
     found: List[Violation] = []
-    replaced = {name for _, check_level, names in CHECKS if check_level in wanted for name in names}
-    for check, check_level, _ in CHECKS:
+    replaced = {name for _ignored, check_level, names in CHECKS if check_level in wanted for name in names}
+    for check, check_level, _ignored in CHECKS:
         if check_level in wanted:
             found += [v for v in check(metadata or {}, spec or {}, version) if v.check not in replaced]
     return found

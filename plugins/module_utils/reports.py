@@ -11,6 +11,13 @@ from .audit import SECTION_TITLES, STATUSES, section_order
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
 FAIL_ON = ("never", "failed", "level1", "drift")
+FILE_FORMATS = ("json", "xml", "md")
+# the cis_report action's options (its module file documents them; both validate with this)
+CIS_REPORT_ARGUMENT_SPEC = {
+    "report": {"type": "dict", "required": True},
+    "dest_dir": {"type": "path", "required": True},
+    "formats": {"type": "list", "elements": "str", "choices": list(FILE_FORMATS), "default": list(FILE_FORMATS)},
+}
 
 
 def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources: Mapping[str, str],

@@ -60,13 +60,13 @@ def parse_csr(pem: str) -> Dict[str, Any]:
     """Subject CN, O and the DNS names / IP addresses of a PEM certificate request."""
     body = "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
     der = base64.b64decode(body)
-    _, request, _ = _tlv(der, 0)
+    _ignored, request, _ignored = _tlv(der, 0)
     info = _children(_children(request)[0][1])
     subject = info[1][1]
     result: Dict[str, Any] = {"cn": None, "organizations": [], "dns": [], "ips": []}
-    for _, rdn in _children(subject):                 # SET of AttributeTypeAndValue
-        for _, pair in _children(rdn):
-            (_, oid), (_, text) = _children(pair)[:2]
+    for _ignored, rdn in _children(subject):                 # SET of AttributeTypeAndValue
+        for _ignored, pair in _children(rdn):
+            (_ignored, oid), (_ignored, text) = _children(pair)[:2]
             name = _oid(oid)
             if name == _COMMON_NAME:
                 result["cn"] = text.decode("utf-8", "replace")
@@ -75,12 +75,12 @@ def parse_csr(pem: str) -> Dict[str, Any]:
     for tag, attributes in info[3:]:
         if tag != 0xA0:
             continue
-        for _, attribute in _children(attributes):
-            (_, oid), (_, values) = _children(attribute)[:2]
+        for _ignored, attribute in _children(attributes):
+            (_ignored, oid), (_ignored, values) = _children(attribute)[:2]
             if _oid(oid) != _EXTENSION_REQUEST:
                 continue
-            for _, extensions in _children(values):
-                for _, extension in _children(extensions):
+            for _ignored, extensions in _children(values):
+                for _ignored, extension in _children(extensions):
                     parts = _children(extension)
                     if _oid(parts[0][1]) != _SUBJECT_ALT_NAME:
                         continue

@@ -33,7 +33,7 @@ options:
     type: bool
     default: true
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -66,6 +66,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST, created_in_set, latest_set
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
 
@@ -97,6 +98,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     set_name = p["backup_set"]
     if set_name == "latest":

@@ -44,7 +44,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.platform
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -67,6 +67,7 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
 
 
@@ -83,6 +84,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     try:
         layout_name = p["layout"]

@@ -31,7 +31,7 @@ options:
     choices: [json, xml, md]
     default: [json, xml, md]
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -49,11 +49,14 @@ files:
   elements: str
 """
 
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.reports import CIS_REPORT_ARGUMENT_SPEC
+
 
 def main():
     # Only reached when the action plugin is bypassed: the work happens on the controller.
-    from ansible.module_utils.basic import AnsibleModule
-    AnsibleModule(argument_spec={}).fail_json(msg="cis_report runs on the controller (action plugin)")
+    AnsibleModule(argument_spec=CIS_REPORT_ARGUMENT_SPEC).fail_json(msg="cis_report runs on the controller (action plugin)")
 
 
 if __name__ == "__main__":

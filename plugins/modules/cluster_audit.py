@@ -49,7 +49,7 @@ options:
     type: str
     default: cis-1.12
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""

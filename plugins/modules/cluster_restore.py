@@ -24,7 +24,7 @@ options:
     type: path
     required: true
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -45,9 +45,9 @@ restored:
 import json
 import os
 
-import yaml
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError
 
@@ -63,6 +63,7 @@ def main():
         argument_spec=dict(kubeconfig=dict(type="path", required=True), directory=dict(type="path", required=True)),
         supports_check_mode=True,
     )
+    require_yaml(module)
     directory = module.params["directory"]
     if not os.path.isdir(directory):
         module.exit_json(changed=False, restored=[])

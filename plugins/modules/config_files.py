@@ -42,7 +42,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -57,6 +57,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created, write_atomically
 
 
@@ -70,6 +71,11 @@ def _redact(config):
                     if "secret" in key:
                         key["secret"] = "<redacted>"
     return redacted
+
+
+def _redacted_yaml(config):
+    """The diff shows the configuration's shape and key names, never the key material."""
+    return yaml.safe_dump(_redact(config), sort_keys=False) if config else ""
 
 
 def _fingerprints(config):
@@ -91,7 +97,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    import yaml
+    require_yaml(module)
 
     path, config = module.params["path"], module.params["config"]
     existing = None
@@ -106,8 +112,8 @@ def main():
         "key_fingerprints": _fingerprints(config),
     }
     if module._diff:
-        dump = lambda data: yaml.safe_dump(_redact(data), sort_keys=False) if data else ""
-        result["diff"] = {"before_header": path, "after_header": path, "before": dump(existing), "after": dump(config)}
+        result["diff"] = {"before_header": path, "after_header": path,
+                          "before": _redacted_yaml(existing), "after": _redacted_yaml(config)}
     if changed and not module.check_mode:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         if module.params["backup"] and existing is not None:

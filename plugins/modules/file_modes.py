@@ -48,7 +48,7 @@ options:
         elements: str
         default: []
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""

@@ -38,7 +38,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -69,6 +69,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_config import K3sConfigError, masked, plan
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
@@ -85,6 +86,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     mode = parse_mode(module, p["mode"])
     try:

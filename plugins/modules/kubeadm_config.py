@@ -46,7 +46,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -74,6 +74,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)
@@ -93,6 +94,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     kubectl = ["kubectl", "--kubeconfig", p["kubeconfig"], "-n", "kube-system"]
     changes, diffs = [], []
@@ -128,7 +130,7 @@ def main():
                 with os.fdopen(fd, "w") as handle:
                     handle.write(out)
         configmap["data"][key] = after
-        rc, _, err = module.run_command(kubectl + ["replace", "-f", "-"], data=json.dumps(configmap))
+        rc, _ignored, err = module.run_command(kubectl + ["replace", "-f", "-"], data=json.dumps(configmap))
         if rc != 0:
             module.fail_json(msg=f"writing kube-system/{name}: {err.strip()}", changes=changes)
     result = {"changed": bool(changes), "changes": changes}

@@ -31,7 +31,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -64,6 +64,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, edit_yaml_file
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
@@ -79,6 +80,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     params = module.params
     edit_yaml_file(
         module, params["path"], lambda config: merge_fields(config, params["fields"]), parse_mode(module, params["mode"]))

@@ -37,7 +37,7 @@ options:
     type: int
     default: 0
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -103,7 +103,7 @@ def main():
         for csr in kubectl_json(module, "get", "csr").get("items", []):
             if not serving_csr.is_pending(csr) or csr["spec"].get("username") != f"system:node:{node}":
                 continue
-            _, reason = serving_csr.judge(csr, identities)
+            _ignored, reason = serving_csr.judge(csr, identities)
             if reason:
                 refused.append({"name": csr["metadata"]["name"], "reason": reason})
             else:
@@ -112,7 +112,7 @@ def main():
             break
         time.sleep(2)
     if approve and not module.check_mode:
-        rc, _, err = module.run_command([p["kubectl"], "--kubeconfig", p["kubeconfig"], "certificate", "approve", *approve])
+        rc, _ignored, err = module.run_command([p["kubectl"], "--kubeconfig", p["kubeconfig"], "certificate", "approve", *approve])
         if rc != 0:
             module.fail_json(msg=f"kubectl certificate approve failed: {err.strip()}", node=node, approved=[], refused=refused)
     module.exit_json(changed=bool(approve), node=node, approved=approve, refused=refused)

@@ -61,7 +61,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.platform
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -138,6 +138,7 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils import node_plan
 
 
@@ -159,6 +160,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     try:
         result = node_plan.plan_node(module.params, module.run_command)
     except (OSError, ValueError) as exc:

@@ -38,7 +38,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.platform
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -88,6 +88,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kubeconfig_servers, own_addresses, read_sysctl
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
@@ -108,6 +109,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     try:
         layout = catalogue.detect_layout(p["config_dir"], p["platforms"])

@@ -81,7 +81,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
-  - kubeguard.hardening developers
+  - kubeguard.hardening developers (@kubeguard)
 """
 
 EXAMPLES = r"""
@@ -116,6 +116,7 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, edit_yaml_file
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest
 from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
@@ -142,6 +143,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    require_yaml(module)
     params = module.params
     edit_yaml_file(
         module, params["path"],

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Bring up a real single-node control plane with kubeadm from locally imported images.
 # The node runs privileged with its own cgroup namespace (--cgroupns=private): with the host's, runc
 # resolves cgroup v1 mount paths wrongly for pods. Preflight checks skipped, each because a container
@@ -16,7 +16,7 @@ for image in /opt/kubeguard/images/*.tar; do ctr -n k8s.io images import --no-un
 kubeadm init --config /opt/kubeguard/live/kubeadm-live.yaml --skip-phases=addon/coredns,addon/kube-proxy \
   --ignore-preflight-errors=SystemVerification,FileContent--proc-sys-net-bridge-bridge-nf-call-iptables,FileContent--proc-sys-net-ipv4-ip_forward
 export KUBECONFIG=/etc/kubernetes/admin.conf
-for i in $(seq 1 120); do
+for _attempt in $(seq 1 120); do
   if kubectl get nodes 2>/dev/null | grep -q ' Ready '; then break; fi; sleep 2
 done
 kubectl get nodes -o wide

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2016 # the systemd units written here keep their $VARIABLES for systemd to expand
 # build: write both layouts under /opt/kubeguard/layouts with the real kubeadm.
 # <layout>: install that layout as the node's live files (run once when a test node starts).
 set -eu

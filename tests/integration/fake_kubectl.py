@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version, apply --server-side
 (a deep merge, as server-side apply does with the fields given), replace, create, delete. FAKE_RESTART_ON_APPLY
 names a namespace whose pods "restart" when something is applied there (to trip the health gate)."""

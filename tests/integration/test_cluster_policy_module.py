@@ -32,7 +32,7 @@ CLUSTER = [
     {"kind": "Node", "metadata": {"name": "cp1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.89.0.2"}]}},
     pod("shop", "web", RESTRICTED),
     pod("agents", "agent", {"hostNetwork": True, "containers": [{"name": "c", "image": "x",
-                                                                   "volumeMounts": [{"name": "t", "mountPath": TOKEN}]}]}),
+                                                                 "volumeMounts": [{"name": "t", "mountPath": TOKEN}]}]}),
     {"kind": "ServiceAccount", "metadata": {"namespace": "shop", "name": "default"}},
     {"kind": "ServiceAccount", "metadata": {"namespace": "agents", "name": "default"}},
 ]
@@ -111,7 +111,7 @@ def test_apply_saves_first_then_a_second_run_changes_nothing_and_restore_puts_it
 
     restored = run(fake, "cluster_restore", directory=str(fake / "backups" / "s1" / ".cluster-objects"))
     assert restored["changed"] is True and "delete NetworkPolicy/shop/kubeguard-egress" in restored["restored"]
-    after = {k: v for k, v in cluster(fake).items()}
+    after = dict(cluster(fake))
     assert after == {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in CLUSTER}
 
 
@@ -135,7 +135,7 @@ def test_an_api_that_does_not_answer_changes_nothing_and_says_so(tmp_path):
 
 
 def test_soak_then_enforce_keeps_the_soak_labels_and_settles(fake):
-    soak = dict(ARGS, pod_security_labels="soak")
+    soak = {**ARGS, "pod_security_labels": "soak"}
     assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s1", **soak)["changed"] is True
     assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s2", **ARGS)["changed"] is True
     labels = cluster(fake)[("Namespace", None, "shop")]["metadata"]["labels"]

@@ -23,7 +23,7 @@ def test_every_invalid_input_fails_before_any_node_is_touched(tmp_path):
     from unit.test_hardening_vars import INVALID
 
     hosts = {}
-    for index, (name, value, _) in enumerate(INVALID):
+    for index, (name, value, _ignored) in enumerate(INVALID):
         hosts[f"case{index}"] = {name: value, "ansible_connection": "community.docker.nsenter",
                                  "ansible_nsenter_pid": 2147480000}
     inventory = tmp_path / "inventory.yml"

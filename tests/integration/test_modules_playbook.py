@@ -37,7 +37,7 @@ def node_root(tmp_path):
 
 def tree_hashes(root):
     result = {}
-    for dirpath, _, files in os.walk(root):
+    for dirpath, _ignored, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
             with open(path, "rb") as handle:
@@ -111,7 +111,7 @@ def test_apply_then_second_run_changes_nothing(node_root):
 
 def test_bad_input_fails_naming_variable_and_writes_nothing(node_root):
     before = tree_hashes(node_root)
-    rc, _, proc = run_playbook(node_root, hardening={"kube_encryption_algorithm": "aes256", "audit_log_maxage": -1})
+    rc, _ignored, proc = run_playbook(node_root, hardening={"kube_encryption_algorithm": "aes256", "audit_log_maxage": -1})
     assert rc != 0
     output = proc.stdout + proc.stderr
     assert "kube_encryption_algorithm: 'aes256' must be one of: secretbox, aescbc, aesgcm" in output

@@ -62,7 +62,7 @@ def test_seed_hardening_turns_failures_into_passes(node):
         path = os.path.join(layout.manifests_dir, f"{component}.yaml")
         with open(path, encoding="utf-8") as handle:
             pod = yaml.safe_load(handle)
-        pod, _ = edit_manifest(pod, desired.component_flags(values, layout, component))
+        pod, _ignored = edit_manifest(pod, desired.component_flags(values, layout, component))
         with open(path, "w", encoding="utf-8") as handle:
             yaml.safe_dump(pod, handle)
     after = by_id(audit.audit(audit.observe(layout, str(root / "proc")), ["control_plane"]))
@@ -117,7 +117,7 @@ def test_waivers_are_reported_not_passed(node):
 
 def test_manual_controls_say_manual():
     results = audit.audit({"layout": catalogue.layout_for("kubeadm").as_dict(), "components": {},
-                           "etcd_data_dir": "/var/lib/etcd"}, ["control_plane"], file_reader=lambda *_: [])
+                           "etcd_data_dir": "/var/lib/etcd"}, ["control_plane"], file_reader=lambda *_ignored: [])
     manual = [r for r in results if not r["automated"] and r["status"] != "not_applicable"]
     assert manual and all(r["status"] == "manual" for r in manual)
     assert {r["section"] for r in results if r["status"] == "not_applicable"} == {"2", "4", "K"}   # K: the kubelet's
@@ -127,8 +127,8 @@ def test_section_k_applies_by_component():
     state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd",
              "components": {"kubelet": {"source": "process", "flags": {}}},
              "kubelet_config": {"tlsMinVersion": "VersionTLS10", "authentication": {"webhook": {"enabled": True}}}}
-    results = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_: [])}
+    results = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])}
     assert results["K.4"]["status"] == "fail" and results["K.4"]["found"] == "tlsMinVersion=VersionTLS10"
     assert results["K.8"]["status"] == "pass"
     assert results["K.1"]["status"] == "not_applicable" and "not a control plane" in results["K.1"]["found"]
-    assert [r["section"] for r in audit.audit(state, ["worker"], file_reader=lambda *_: [])][-1] == "K"
+    assert [r["section"] for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])][-1] == "K"

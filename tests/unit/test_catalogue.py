@@ -3,7 +3,6 @@ every variable has an effect, and the controls a setting claims pass on what tha
 
 from __future__ import annotations
 
-import copy
 import os
 
 import pytest
@@ -88,8 +87,8 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,
-                                                              "kube_apiserver_enable_admission_plugins": ["EventRateLimit", "PodNodeSelector"],
-                                                              "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 1, "burst": 1}}},
+                                                             "kube_apiserver_enable_admission_plugins": ["EventRateLimit", "PodNodeSelector"],
+                                                             "kube_apiserver_admission_event_rate_limits": {"l": {"type": "Server", "qps": 1, "burst": 1}}},
     "kube_apiserver_admission_event_rate_limits": {"kube_apiserver_admission_control_config_file": True,
                                                    "kube_apiserver_enable_admission_plugins": ["EventRateLimit"],
                                                    "kube_apiserver_admission_event_rate_limits": {"l": {"type": "User", "qps": 1, "burst": 1}}},
@@ -149,12 +148,12 @@ def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
     index = checks.control_index(catalogue.controls())
     state = {}
     for component, manifest in MANIFESTS.items():
-        pod, _ = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
+        pod, _ignored = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
         state[component] = {"flags": parse_flags(pod["spec"]["containers"][0]["command"])}
     encryption = desired.encryption_config(None, values["kube_encryption_algorithm"], values["kube_encryption_resources"])
     state["kube-apiserver"]["encryption_providers"] = [next(iter(p)) for p in encryption["resources"][0]["providers"]]
     with open(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet", "config.yaml"), encoding="utf-8") as handle:
-        kubelet_config, _ = merge_fields(yaml.safe_load(handle), desired.kubelet_fields(values, KUBEADM))
+        kubelet_config, _ignored = merge_fields(yaml.safe_load(handle), desired.kubelet_fields(values, KUBEADM))
     state["kubelet"] = {"flags": {}, "config": kubelet_config}
     checked, failing = 0, set()
     for setting in catalogue.settings():
@@ -255,7 +254,7 @@ def test_every_file_control_names_the_role_that_changes_it():
 def test_role_readmes_separate_changed_from_verified_controls():
     with open(os.path.join(os.path.dirname(FIXTURES), "..", "roles", "kubelet", "README.md"), encoding="utf-8") as handle:
         text = handle.read()
-    changes, _, verifies = text.partition("## Controls of its components it only verifies")
+    changes, _ignored, verifies = text.partition("## Controls of its components it only verifies")
     assert "| 4.2.1 |" in changes and "| 4.2.3 |" in verifies and "| 4.2.3 |" not in changes
     assert "| 4.2.14 |" in changes      # seccompDefault remediates it
 

@@ -21,7 +21,7 @@ def test_soak_labels_audit_and_warn_only_and_enforce_adds_enforce():
     wanted, notes = labels_for({}, "baseline")
     assert wanted == {L + "audit": "baseline", L + "audit-version": "v1.33", L + "warn": "baseline",
                       L + "warn-version": "v1.33"} and notes == []
-    wanted, _ = labels_for({}, "baseline", pod_security_labels="enforce")
+    wanted, _ignored = labels_for({}, "baseline", pod_security_labels="enforce")
     assert wanted[L + "enforce"] == "baseline" and wanted[L + "enforce-version"] == "v1.33"
     assert labels_for({}, "baseline", pod_security_labels="off") == ({}, [])
     assert labels_for({}, "baseline", exempt_namespaces=["ns"]) == ({}, [])
@@ -29,13 +29,13 @@ def test_soak_labels_audit_and_warn_only_and_enforce_adds_enforce():
 
 def test_never_weaker_than_the_label_or_the_cluster_default():
     # audit and warn refuse nothing: the cluster default (restricted) stays, even where only baseline runs
-    wanted, _ = labels_for({}, "baseline", cluster_defaults={"audit": "restricted", "warn": "restricted"})
+    wanted, _ignored = labels_for({}, "baseline", cluster_defaults={"audit": "restricted", "warn": "restricted"})
     assert wanted[L + "audit"] == "restricted" and wanted[L + "warn"] == "restricted"
     # an enforce label stricter than what runs is kept as it is, and said
     wanted, notes = labels_for({L + "enforce": "restricted"}, "privileged", pod_security_labels="enforce")
     assert L + "enforce" not in wanted and notes == ["ns: keeps enforce restricted, stricter than what runs (privileged)"]
     # a weaker enforce label is raised to what runs
-    wanted, _ = labels_for({L + "enforce": "privileged"}, "restricted", pod_security_labels="enforce")
+    wanted, _ignored = labels_for({L + "enforce": "privileged"}, "restricted", pod_security_labels="enforce")
     assert wanted[L + "enforce"] == "restricted"
 
 
@@ -49,7 +49,7 @@ def test_your_own_level_wins_and_is_said():
 def test_a_level_already_there_is_pinned_not_rewritten():
     assert labels_for({L + "audit": "baseline", L + "audit-version": "v1.30", L + "warn": "baseline",
                        L + "warn-version": "v1.30"}, "baseline") == ({}, [])
-    wanted, _ = labels_for({L + "audit": "baseline", L + "warn": "baseline", L + "warn-version": "v1.33"}, "baseline")
+    wanted, _ignored = labels_for({L + "audit": "baseline", L + "warn": "baseline", L + "warn-version": "v1.33"}, "baseline")
     assert wanted == {L + "audit-version": "v1.33"}
 
 

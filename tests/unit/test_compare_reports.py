@@ -29,8 +29,8 @@ def test_better_worse_and_waived(tmp_path):
     assert [line.split()[1].rstrip(":") for line in worse] == ["4.2.11", "1.2.1"]
     assert [line.split()[1].rstrip(":") for line in better] == ["1.2.15"] and [line.split()[1].rstrip(":") for line in waived] == ["1.2.1"]
     assert compare_reports.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
-    worse, _, _ = compare_reports.compare(compare_reports.load(str(tmp_path / "a")), compare_reports.load(str(tmp_path / "b")),
-                                          allow_waived=True)
+    worse, _ignored, _ignored = compare_reports.compare(compare_reports.load(str(tmp_path / "a")),
+                                                        compare_reports.load(str(tmp_path / "b")), allow_waived=True)
     assert [line.split()[1].rstrip(":") for line in worse] == ["4.2.11"]
 
 
@@ -38,7 +38,7 @@ def test_a_missing_node_or_control_is_worse(tmp_path):
     write(tmp_path / "a", "cp1", {"1.3.7": ("pass", True)})
     write(tmp_path / "a", "w1", {"4.2.1": ("pass", True)})
     write(tmp_path / "b", "cp1", {})
-    worse, _, _ = compare_reports.compare(compare_reports.load(str(tmp_path / "a")), compare_reports.load(str(tmp_path / "b")))
+    worse, _ignored, _ignored = compare_reports.compare(compare_reports.load(str(tmp_path / "a")), compare_reports.load(str(tmp_path / "b")))
     assert worse == ["cp1 1.3.7: missing from the report after", "w1: no report after"]
     write(tmp_path / "c", "cp1", {"1.3.7": ("pass", True)})
     write(tmp_path / "c", "w1", {"4.2.1": ("pass", True)})

@@ -83,7 +83,7 @@ def test_seed_applied_to_kubeadm_apiserver_manifest(values):
     for key in ("livenessProbe", "readinessProbe", "startupProbe", "image", "resources"):
         assert pod["spec"]["containers"][0][key] == original["spec"]["containers"][0][key]
     # flags stay sorted, as kubeadm writes them
-    names = [a for a in pod["spec"]["containers"][0]["command"][1:]]
+    names = list(pod["spec"]["containers"][0]["command"][1:])
     assert names == sorted(names)
 
 
@@ -130,7 +130,7 @@ def test_kubespray_encryption_config_lives_in_ssl(values):
 def test_seed_etcd_flags_for_static_pod_and_host_env(values):
     flags = desired.component_flags(values, KUBEADM, "etcd")
     assert flags == {"client-cert-auth": "true", "peer-client-cert-auth": "true", "auto-tls": None, "peer-auto-tls": None}
-    pod, _ = edit_manifest(load("kubeadm", "etc-kubernetes", "manifests", "etcd.yaml"), flags)
+    pod, _ignored = edit_manifest(load("kubeadm", "etc-kubernetes", "manifests", "etcd.yaml"), flags)
     assert command_flags(pod)["client-cert-auth"] == "true"
     env = desired.etcd_env(dict(flags, **{"listen-metrics-urls": "http://0.0.0.0:2381"}))
     assert env["ETCD_PEER_CLIENT_CERT_AUTH"] == "true" and env["ETCD_AUTO_TLS"] is None
@@ -185,8 +185,8 @@ def test_kubelet_wrong_type_is_refused():
 
 
 def test_kubelet_feature_gates_merge_gate_by_gate():
-    merged, _ = merge_fields({"kind": "KubeletConfiguration", "featureGates": {"Foo": False}},
-                             {"featureGates": {"SeccompDefault": True}})
+    merged, _ignored = merge_fields({"kind": "KubeletConfiguration", "featureGates": {"Foo": False}},
+                                    {"featureGates": {"SeccompDefault": True}})
     assert merged["featureGates"] == {"Foo": False, "SeccompDefault": True}
 
 
@@ -195,7 +195,7 @@ def test_kubelet_config_extra_args_win_last():
                           "kubeguard_allow_override": {"kubelet.readOnlyPort": "an old metrics agent"}})
     fields = desired.kubelet_fields(values, KUBEADM)
     assert fields["maxPods"] == 50 and fields["readOnlyPort"] == 10255
-    merged, _ = merge_fields({"kind": "KubeletConfiguration", "evictionHard": {"nodefs.available": "10%"}}, fields)
+    merged, _ignored = merge_fields({"kind": "KubeletConfiguration", "evictionHard": {"nodefs.available": "10%"}}, fields)
     assert merged["evictionHard"] == {"nodefs.available": "10%", "memory.available": "200Mi"}
 
 

@@ -135,7 +135,7 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("name,value,allowed", INVALID, ids=[f"{n}={v!r}" for n, v, _ in INVALID])
+@pytest.mark.parametrize("name,value,allowed", INVALID, ids=[f"{n}={v!r}" for n, v, _ignored in INVALID])
 def test_invalid_input_names_variable_value_and_what_is_allowed(name, value, allowed):
     with pytest.raises(hv.HardeningVarsError) as caught:
         hv.validate({name: value})

@@ -71,13 +71,13 @@ def test_edit_refuses_what_it_cannot_edit_faithfully(text, message):
 
 def test_values_with_control_characters_cannot_add_lines():
     """A newline in a value stays inside one list item (double-quoted, escaped)."""
-    new, _ = edit("kubelet-arg:\n  - 'max-pods=10'\n", {"kubelet-arg": {"node-labels": "a=b\nprotect-kernel-defaults: false"}}, {})
+    new, _ignored = edit("kubelet-arg:\n  - 'max-pods=10'\n", {"kubelet-arg": {"node-labels": "a=b\nprotect-kernel-defaults: false"}}, {})
     doc = yaml.safe_load(new)
     assert set(doc) == {"kubelet-arg"} and doc["kubelet-arg"][1] == "node-labels=a=b\nprotect-kernel-defaults: false"
 
 
 def test_flow_style_lists_and_quotes_are_rewritten_as_block_lists():
-    new, _ = edit("kube-apiserver-arg: ['it''s=1', b=2]\n", {"kube-apiserver-arg": {"b": "3"}}, {})
+    new, _ignored = edit("kube-apiserver-arg: ['it''s=1', b=2]\n", {"kube-apiserver-arg": {"b": "3"}}, {})
     assert yaml.safe_load(new) == {"kube-apiserver-arg": ["it's=1", "b=3"]}
 
 
@@ -101,10 +101,13 @@ def test_plan_creates_a_missing_file_and_checks_its_mode(tmp_path):
     assert plan(str(path), {"kubelet-arg": {"read-only-port": "0"}}, {})["changes"] == ["mode: 0644 -> 0600"]
 
 
-LOG = """time="2026-11-23T10:00:00Z" level=info msg="Starting k3s v1.33.5+k3s1"
-time="2026-11-23T10:00:01Z" level=info msg="Running kube-apiserver --advertise-port=6443 --anonymous-auth=false --enable-admission-plugins=NodeRestriction --profiling=false"
-time="2026-11-23T10:00:02Z" level=info msg="Running kubelet --address=0.0.0.0 --eviction-hard=imagefs.available<5%,nodefs.available<5% --read-only-port=0"
-"""
+LOG = "\n".join([  # as k3s logs them, one line per component
+    'time="2026-11-23T10:00:00Z" level=info msg="Starting k3s v1.33.5+k3s1"',
+    'time="2026-11-23T10:00:01Z" level=info msg="Running kube-apiserver --advertise-port=6443 --anonymous-auth=false'
+    ' --enable-admission-plugins=NodeRestriction --profiling=false"',
+    'time="2026-11-23T10:00:02Z" level=info msg="Running kubelet --address=0.0.0.0'
+    ' --eviction-hard=imagefs.available<5%,nodefs.available<5% --read-only-port=0"',
+]) + "\n"
 
 
 def test_running_lines_are_read_from_the_units_current_run():
@@ -117,7 +120,7 @@ def test_running_lines_are_read_from_the_units_current_run():
         return LOG
     found = health.journal_running_args(["k3s", "k3s-agent"], run=run)
     assert found["kube-apiserver"][1:] == ["--advertise-port=6443", "--anonymous-auth=false",
-                                          "--enable-admission-plugins=NodeRestriction", "--profiling=false"]
+                                           "--enable-admission-plugins=NodeRestriction", "--profiling=false"]
     assert found["kubelet"][2] == "--eviction-hard=imagefs.available<5%,nodefs.available<5%"
     assert ["journalctl", "_SYSTEMD_INVOCATION_ID=0123abcd", "-o", "cat", "--no-pager"] in calls
     assert health.journal_running_args(["k3s"], run=lambda argv: "") == {}
@@ -145,7 +148,8 @@ def test_operations_put_seed_004_in_config_yaml():
     result = never_weaker.plan(values, K3S, state)
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/etc/sysctl.d/90-kubelet.conf", "audit_shared_log_dirs": ["/var/log"],
-                "etcd_user": "etcd", "etcd_env_file": "/etc/etcd.env", "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service",
+                "etcd_user": "etcd", "etcd_env_file": "/etc/etcd.env", "kubelet_firewall_dropin": "/x",
+                "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service",
                 "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
     assert set(ops) == {"sysctl", "k3s", "file_permissions"}
@@ -180,7 +184,9 @@ def test_agents_get_only_the_kubelet_and_unsupported_choices_are_refused():
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": False, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
-                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
+                "kubelet_firewall_dropin": "/x",
+                "metrics_firewall_dir": "/nonexistent/kubeguard",
+                "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
     assert set(ops["k3s"]) == {"k3s_config", "service"} and set(ops["k3s"]["k3s_config"]["lists"]) == {"kubelet-arg"}
     # the health gate expects what the kubelet is started with: its list and the top-level key
@@ -204,7 +210,9 @@ def test_secretbox_sets_k3s_provider_option():
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
     settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
-                "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
+                "kubelet_firewall_dropin": "/x",
+                "metrics_firewall_dir": "/nonexistent/kubeguard",
+                "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
     top = node_operations.operations(values, K3S, result, node, settings)["k3s"]["k3s_config"]["top"]
     assert top["secrets-encryption-provider"] == "secretbox"
 

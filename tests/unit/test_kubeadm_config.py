@@ -95,7 +95,7 @@ def test_paths_kubeadm_mounts_itself_never_become_extra_volumes():
 
 
 def test_a_volume_kubeadm_stored_again_without_read_only_false_is_unchanged():
-    text, _ = merge_cluster_configuration(cluster_configuration(), FLAGS, MOUNTS)
+    text, _ignored = merge_cluster_configuration(cluster_configuration(), FLAGS, MOUNTS)
     stored = yaml.safe_load(text)
     del stored["apiServer"]["extraVolumes"][0]["readOnly"]        # kubeadm upgrade's upload-config
     assert merge_cluster_configuration(yaml.safe_dump(stored), FLAGS, MOUNTS)[1] == []

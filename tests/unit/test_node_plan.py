@@ -64,14 +64,14 @@ def apply(ops):
                 if "config_hash_files" in kinds:
                     annotations["kubeguard.io/config-hash"] = node_operations.config_hash([kinds["config_hash_files"], encryption])
                 with open(args["path"], encoding="utf-8") as handle:
-                    pod, _ = edit_manifest(load_manifest(handle.read()), args["flags"], args.get("host_paths") or [],
-                                           None, annotations, args.get("probe_host"))
+                    pod, _ignored = edit_manifest(load_manifest(handle.read()), args["flags"], args.get("host_paths") or [],
+                                                  None, annotations, args.get("probe_host"))
                 with open(args["path"], "w", encoding="utf-8") as handle:
                     handle.write(dump_yaml(pod))
                 os.chmod(args["path"], int(args["mode"], 8))
             elif kind == "kubelet_config":
                 with open(args["path"], encoding="utf-8") as handle:
-                    config, _ = merge_fields(yaml.safe_load(handle), args["fields"])
+                    config, _ignored = merge_fields(yaml.safe_load(handle), args["fields"])
                 with open(args["path"], "w", encoding="utf-8") as handle:
                     handle.write(dump_yaml(config))
                 os.chmod(args["path"], int(args["mode"], 8))
@@ -84,7 +84,7 @@ def apply(ops):
                 os.chmod(args["path"], int(args["mode"], 8))
             elif kind == "env_file":
                 with open(args["path"], encoding="utf-8") as handle:
-                    text, _ = edit_env(handle.read(), args["variables"])
+                    text, _ignored = edit_env(handle.read(), args["variables"])
                 with open(args["path"], "w", encoding="utf-8") as handle:
                     handle.write(text)
 
@@ -96,13 +96,13 @@ def test_fresh_node_has_a_plan_per_component_and_none_once_applied(node):
     seed.pop("kube_encrypt_secret_data")          # encryption keys: tested below
     values = hv.validate(dict(seed, etcd_deployment_type="kubeadm"))
     ops = build(values, layout, root, settings)
-    changes, _ = node_plan.evaluate(ops)
+    changes, _ignored = node_plan.evaluate(ops)
     pending = {c for c, found in changes.items() if found}
     assert pending >= {"sysctl", "etcd", "audit", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                        "kubelet", "file_permissions"}
     assert any("--profiling=false" in line or "profiling" in line for line in changes["kube-scheduler"])
     apply(ops)
-    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
     assert {c: found for c, found in changes.items() if found} == {}
 
 
@@ -125,7 +125,7 @@ def test_drift_of_a_managed_file_shows_in_the_plan(node, drift, component):
     values = hv.validate(dict(seed, etcd_deployment_type="kubeadm"))
     apply(build(values, layout, root, settings))
     drift(root, layout)
-    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
     assert changes[component], changes
 
 
@@ -162,7 +162,7 @@ def test_encryption_config_plan_keeps_keys_out_and_sees_a_missing_or_changed_con
     os.chmod(path, 0o600)
     changes, fingerprint = node_plan.evaluate({"kube-apiserver": {"encryption": ops["kube-apiserver"]["encryption"]}})
     assert changes["kube-apiserver"] == [] and len(fingerprint) == 64
-    changes, _ = node_plan.evaluate({"kube-apiserver": {"encryption": dict(ops["kube-apiserver"]["encryption"], algorithm="aescbc")}})
+    changes, _ignored = node_plan.evaluate({"kube-apiserver": {"encryption": dict(ops["kube-apiserver"]["encryption"], algorithm="aescbc")}})
     assert changes["kube-apiserver"] and all("c2Nj" not in line and "sss" not in line for line in changes["kube-apiserver"])
 
 
@@ -199,7 +199,9 @@ def test_one_call_observes_plans_evaluates_and_audits(node):
     expected = audit.node_report(audit.observe(catalogue.layout_for("fixture", str(root / "etc"), {"fixture": platform})),
                                  ["control_plane"], {**result["plan"]["waived"], **params["waivers"]},
                                  catalogue.load(), "cp1", "fixture")
-    strip = lambda r: [dict(x) for x in r["results"]]   # noqa: E731
+
+    def strip(report):
+        return [dict(result) for result in report["results"]]
     assert strip(report) == strip(expected) and report["summary"] == expected["summary"]
     assert {r["id"]: r["status"] for r in report["results"]}["1.2.30"] == "waived"
     # applying the operations empties the next plan
@@ -247,13 +249,13 @@ def test_a_manifest_kubeadm_regenerated_is_not_restarted_for_the_annotation_alon
     del pod["metadata"]["annotations"]["kubeguard.io/config-hash"]          # what kubeadm upgrade writes
     with open(manifest, "w", encoding="utf-8") as handle:
         handle.write(dump_yaml(pod))
-    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
     assert changes["kube-apiserver"] == [], changes["kube-apiserver"]
     # one of the files the apiserver reads changes: the annotation comes back, so the pod restarts
     admission = next(f["path"] for f in ops["kube-apiserver"]["config_files"]["files"] if f["path"].endswith("eventratelimit.yaml"))
     with open(admission, "a", encoding="utf-8") as handle:
         handle.write("# edited\n")
-    changes, _ = node_plan.evaluate(build(values, layout, root, settings))
+    changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
     assert any("annotation kubeguard.io/config-hash: None ->" in c for c in changes["kube-apiserver"]), changes
     # a flag changed by hand brings the annotation back with it
     pod2, found = edit_manifest(pod, {"profiling": "true"}, annotations={"kubeguard.io/config-hash": "x"}, restart_required=False)
@@ -278,9 +280,12 @@ def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypa
     planned = node_plan.plan_node(params, lambda argv: (0, "-P INPUT ACCEPT\n", ""))
     assert planned["operations"]["metrics_firewall"]["exposed"] == ["kube-controller-manager 10257"]
     assert "metrics_firewall" in planned["pending"]
+
     # iptables there but not allowed (a container without NET_ADMIN), or not there at all
-    denied = lambda argv: (4, "", "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied\n") \
-        if argv[-2:] == ["-S", "INPUT"] else (0, "", "")   # noqa: E731
+    def denied(argv):
+        if argv[-2:] == ["-S", "INPUT"]:
+            return 4, "", "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied\n"
+        return 0, "", ""
     without = node_plan.plan_node(params, denied)
     assert "metrics_firewall" not in without["operations"]
     assert any("kube-controller-manager 10257) are NOT firewalled: iptables does not work on this node "

@@ -8,7 +8,9 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils import (
     catalogue, hardening_vars as hv, never_weaker, node_operations)
 
 SETTINGS = {"sysctl_file": "/s", "sysctl_apply": False, "etcd_env_file": "/etc/etcd.env", "etcd_user": "etcd",
-            "audit_shared_log_dirs": ["/var/log"], "kubelet_firewall_dropin": "/x", "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y",
+            "audit_shared_log_dirs": ["/var/log"], "kubelet_firewall_dropin": "/x",
+            "metrics_firewall_dir": "/nonexistent/kubeguard",
+            "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y",
             "apiserver_port": 7443}
 
 

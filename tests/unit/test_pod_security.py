@@ -99,7 +99,7 @@ def test_the_advisor_judges_running_pods_and_every_template():
 def test_odd_input_is_judged_not_crashed_on():
     assert ps.strictest_level({}, {}) == "restricted"
     assert ps.strictest_level(None, {"containers": [None, "x", {"name": "a", "securityContext": {"allowPrivilegeEscalation": False,
-                                                                                                "capabilities": {"drop": ["ALL"]}}}],
+                                                                                                 "capabilities": {"drop": ["ALL"]}}}],
                                      "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}}) == "restricted"
     with pytest.raises(ValueError, match="level 'strict'"):
         ps.violations({}, {}, "strict")
@@ -114,7 +114,7 @@ def test_labels_and_findings_beside_the_advice():
                {"kind": "Pod", "metadata": {"name": "c", "namespace": "kube-system"}, "spec": privileged}]
     namespaces = [{"kind": "Namespace", "metadata": {"name": "strict", "labels": {ps.LABEL + "enforce": "restricted"}}},
                   {"kind": "Namespace", "metadata": {"name": "loose", "labels": {ps.LABEL + "enforce": "baseline",
-                                                                               ps.LABEL + "warn": "restricted"}}},
+                                                                                 ps.LABEL + "warn": "restricted"}}},
                   {"kind": "Namespace", "metadata": {"name": "kube-system"}}]
     advice = ps.with_labels(ps.advise(objects + namespaces), namespaces, ["kube-system"])
     assert advice["strict"]["finding"].startswith("enforces restricted, stricter than what runs")
@@ -128,8 +128,10 @@ def test_labels_and_findings_beside_the_advice():
 
 def test_a_deployments_replicaset_and_a_cronjobs_job_are_told_once_by_their_owner():
     host_path = {"volumes": [{"name": "v", "hostPath": {"path": "/var/log"}}], "containers": [{"name": "c"}]}
-    owned = lambda kind, owner: {"kind": kind, "metadata": {"name": f"{owner.lower()}-1", "namespace": "ns", "ownerReferences": [
-        {"kind": owner, "name": "x", "controller": True}]}, "spec": {"template": {"spec": host_path}}}
+
+    def owned(kind, owner):
+        return {"kind": kind, "metadata": {"name": f"{owner.lower()}-1", "namespace": "ns", "ownerReferences": [
+            {"kind": owner, "name": "x", "controller": True}]}, "spec": {"template": {"spec": host_path}}}
     objects = [{"kind": "Namespace", "metadata": {"name": "ns"}},
                {"kind": "Deployment", "metadata": {"name": "zero", "namespace": "ns"}, "spec": {"template": {"spec": host_path}}},
                owned("ReplicaSet", "Deployment"), owned("Job", "CronJob"),

@@ -22,7 +22,9 @@ def _harden_and_audit(kubeadm_files, variables):
     (root / "cni").mkdir()
     settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
                 "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
-                "kubelet_firewall_dropin": str(root / "fw.conf"), "metrics_firewall_dir": str(root / "kubeguard"), "metrics_firewall_unit_file": str(root / "mf.service"), "kubelet_serving_cert": str(root / "serving.pem")}
+                "kubelet_firewall_dropin": str(root / "fw.conf"),
+                "metrics_firewall_dir": str(root / "kubeguard"),
+                "metrics_firewall_unit_file": str(root / "mf.service"), "kubelet_serving_cert": str(root / "serving.pem")}
     values = hv.validate(dict(variables, etcd_data_dir=str(root / "etcd-data"), audit_log_path=str(root / "audit" / "audit.log"),
                               audit_policy_file=str(root / "etc" / "audit-policy.yaml")))
     os.makedirs(values["etcd_data_dir"], exist_ok=True)
@@ -42,14 +44,14 @@ SANDBOX = {"1.1.12"}
 
 @pytest.mark.parametrize("level", ["cis_level1", "cis_level2"])
 def test_a_profile_alone_leaves_no_automated_failure(kubeadm_files, level):
-    _, results = _harden_and_audit(kubeadm_files, {"kubeguard_profile": level})
+    _ignored, results = _harden_and_audit(kubeadm_files, {"kubeguard_profile": level})
     failed = sorted(cid for cid, r in results.items() if r["status"] == "fail" and r["automated"] and cid not in SANDBOX)
     assert failed == []
     assert not [cid for cid, r in results.items() if r["status"] == "waived"]
 
 
 def test_without_a_profile_the_same_node_fails_automated_controls(kubeadm_files):
-    _, results = _harden_and_audit(kubeadm_files, {})
+    _ignored, results = _harden_and_audit(kubeadm_files, {})
     failed = {cid for cid, r in results.items() if r["status"] == "fail" and r["automated"]} - SANDBOX
     assert {"1.2.5", "1.2.16", "1.2.30"} <= failed
 
