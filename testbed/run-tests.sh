@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls `make test`, which calls this).
-#   bash testbed/run-tests.sh [all|unit|lint|sanity|molecule|build|fixtures]
+#   bash testbed/run-tests.sh [all|unit|lint|sanity|changelog|docs|molecule|build|fixtures]
 # Ends with a line "N passed, N failed" counting the suites below.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
@@ -42,6 +42,13 @@ fixtures_are_kubeadms() {
   return $rc
 }
 
+changelog_is_kept() {
+  # fragments lint, CHANGELOG.rst is what antsibull-changelog generates, no shipped change without a fragment
+  antsibull-changelog lint && antsibull-changelog generate &&
+  { git diff --quiet -- CHANGELOG.rst || { echo "CHANGELOG.rst differs from the generated one (committed now regenerated)"; return 1; }; } &&
+  python tools/changelog_check.py .
+}
+
 build_and_install() {
   # ansible-galaxy build, then an offline install of the tarball into a scratch path, then use it.
   local out; out=$(mktemp -d)
@@ -78,6 +85,8 @@ case $what in
   all|lint|sanity) suite "ansible-test sanity" bash "$here/ansible-test.sh" sanity ;;&
   all|unit) suite "ansible-test units" bash "$here/ansible-test.sh" units ;;&
   all|build) suite "galaxy build + offline install" build_and_install ;;&
+  all|lint|changelog) suite "changelog (antsibull-changelog)" changelog_is_kept ;;&
+  all|build|docs) suite "docs (antsibull-docs + Sphinx)" bash "$here/build-docs.sh" ;;&
   all|fixtures) suite "fixtures match the pinned kubeadm" fixtures_are_kubeadms ;;&
   all|molecule) suite "molecule scenarios" molecule_scenarios ;;&
   *) ;;

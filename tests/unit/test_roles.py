@@ -39,6 +39,33 @@ def test_generated_role_docs_are_current():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_controls_matrix_is_current():
+    """docs/controls.md is generated from the catalogue, the variable model and the platform files."""
+    from conftest import _collection_root
+    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_controls_doc.py"), "--check"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_controls_matrix_tells_what_each_platform_does():
+    sys.path.insert(0, os.path.join(REPO, "tools"))
+    import gen_controls_doc
+    catalogue, hardening_vars = gen_controls_doc.load()
+    table = {row[0]: row for row in gen_controls_doc.rows(catalogue, hardening_vars)}
+    assert len(table) == len(catalogue.controls())
+    platforms = sorted(catalogue.load_platforms())
+    cells = {cid: dict(zip(platforms, row[6:])) for cid, row in table.items()}
+    # the apiserver's anonymous auth: our setting on kubeadm/kubespray, k3s' own flag on k3s
+    assert cells["1.2.1"] == {"k3s": "k3s' own", "kubeadm": "applied", "kubespray": "applied"}
+    assert "`kube_api_anonymous_auth`" in table["1.2.1"][4] and table["1.2.1"][5] == "apiserver"
+    # k3s embeds etcd: nothing of ours writes etcd's flags there
+    assert cells["2.2"]["k3s"] == "verified" and cells["2.2"]["kubeadm"] == "applied"
+    # cluster scope, opt-in, named by its variable
+    assert table["5.3.2"][4] == "`kubeguard_network_policies`" and table["5.3.2"][5] == "policy"
+    assert table["5.1.1"][5] == "verify only" and cells["5.1.1"]["kubeadm"] == "reported"
+
+
 def test_every_node_module_that_reads_the_platform_gets_its_data():
     """node_state, node_plan and cis_audit run on nodes, where the platform data files are not: every task that
     calls them passes `platforms` (a bare call fails on a real node)."""
