@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dest=${1:-${KG_CACHE:-$HOME/.cache/kubeguard-testbed}/docsite}
 : "${ANSIBLE_COLLECTIONS_PATH:?the collection must be on ANSIBLE_COLLECTIONS_PATH (run through testbed/run-tests.sh)}"
 antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck "$root"
-rm -rf "$dest"; mkdir -p -m 0700 "$dest/rst"
+rm -rf "$dest"; mkdir -p "$dest"; mkdir -m 0700 "$dest/rst"
 antsibull-docs --config-file "$root/docs/site/antsibull-docs.cfg" collection --use-current --squash-hierarchy \
   --dest-dir "$dest/rst" kubeguard.hardening >/dev/null
 sphinx-build -q -b html -c "$root/docs/site" "$dest/rst" "$dest/html" 2> "$dest/warnings.txt" || { cat "$dest/warnings.txt"; exit 1; }

@@ -22,7 +22,7 @@ if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
 
 # 1. host packages
 need=()
-# shellcheck: ansible-test sanity's shell check; chromium: the fleet report is looked at in a real browser
+# Host tools: shellcheck for ansible-test sanity, chromium to look at the fleet report in a real browser
 for p in podman runc debootstrap uidmap shellcheck chromium; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then

@@ -86,13 +86,54 @@ def compare_policies(kube_bench: Dict[str, str], cluster: List[dict], explained:
     return agree, known, unknown
 
 
+# kube-bench leaves these out when empty (omitempty): their absence is no difference in shape
+OPTIONAL_KEYS = {"detected_version", "reason"}
+
+
+def shape_differences(kube_bench: dict, ours: dict) -> List[str]:
+    """Where our kube-bench-format report is not shaped as `kube-bench --json` is: the keys at every level
+    (report, target, group, check) and check numbers kube-bench does not have for the same target."""
+    problems = []
+
+    def keys(where, theirs, mine):
+        missing, extra = set(theirs) - set(mine) - OPTIONAL_KEYS, set(mine) - set(theirs) - OPTIONAL_KEYS
+        if missing or extra:
+            problems.append(f"{where}: missing {sorted(missing)}, extra {sorted(extra)}")
+
+    keys("report", kube_bench, ours)
+    keys("Totals", kube_bench.get("Totals") or {}, ours.get("Totals") or {})
+    theirs_by_type = {t["node_type"]: t for t in kube_bench.get("Controls") or []}
+    for target in ours.get("Controls") or []:
+        real = theirs_by_type.get(target["node_type"])
+        if real is None:
+            problems.append(f"target {target['node_type']}: kube-bench ran no such target")
+            continue
+        keys(f"target {target['node_type']}", real, target)
+        keys(f"group of {target['node_type']}", real["tests"][0], target["tests"][0])
+        keys(f"check of {target['node_type']}", real["tests"][0]["results"][0], target["tests"][0]["results"][0])
+        numbers = {c["test_number"] for g in real["tests"] for c in g["results"]}
+        unknown = sorted({c["test_number"] for g in target["tests"] for c in g["results"]} - numbers)
+        if unknown:
+            problems.append(f"target {target['node_type']}: checks kube-bench does not have: {unknown}")
+    return problems
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kube_bench")
     parser.add_argument("ours")
     parser.add_argument("--explained", default=None)
     parser.add_argument("--policies", action="store_true", help="compare section 5 with our cluster report")
+    parser.add_argument("--shape", action="store_true",
+                        help="OURS is our kube-bench-format report: compare its structure with kube-bench's")
     args = parser.parse_args(argv)
+    if args.shape:
+        with open(args.kube_bench, encoding="utf-8") as real, open(args.ours, encoding="utf-8") as mine:
+            problems = shape_differences(json.load(real), json.load(mine))
+        for problem in problems:
+            print("SHAPE     ", problem)
+        print(f"kube-bench format: {'same shape as kube-bench --json' if not problems else f'{len(problems)} differences'}")
+        return 1 if problems else 0
     with open(args.kube_bench, encoding="utf-8") as handle:
         kube_bench = kube_bench_statuses(json.load(handle))
     with open(args.ours, encoding="utf-8") as handle:

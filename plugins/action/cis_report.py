@@ -12,9 +12,24 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, fleet_report, reports
 
-WRITERS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown}
+
+def _kube_bench(report):
+    return json.dumps(fleet_report.kube_bench(report, catalogue.load()["kube_bench"]), indent=2) + "\n"
+
+
+WRITERS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown, "kube-bench": _kube_bench}
+
+
+def write_atomically(path, text):
+    """Readers (a dashboard, the next run) see the old file or the new one, never half of one."""
+    handle, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(temp, 0o644)
+    os.replace(temp, path)
+    return path
 
 
 def _plain(data):
@@ -53,14 +68,8 @@ class ActionModule(ActionBase):
             pass
         report["drift"] = reports.drift(previous, report)
         written = []
-        for ext in formats:
-            path = os.path.join(dest_dir, f"{node}.{ext}")
-            handle, temp = tempfile.mkstemp(dir=dest_dir, prefix=f".{node}.{ext}.")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(WRITERS[ext](report))
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)
-            written.append(path)
+        for fmt in formats:
+            written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report)))
         # Reports describe the cluster; writing them is not a change to it.
         result.update(changed=False, files=written, drift=report["drift"])
         return result

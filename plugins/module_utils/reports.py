@@ -11,12 +11,14 @@ from .audit import SECTION_TITLES, STATUSES, section_order
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
 FAIL_ON = ("never", "failed", "level1", "drift")
-FILE_FORMATS = ("json", "xml", "md")
+# kube-bench: <node>.kube-bench.json in `kube-bench --json`'s shape (fleet_report.kube_bench)
+FILE_FORMATS = ("json", "xml", "md", "kube-bench")
+FILE_NAMES = {"json": "{node}.json", "xml": "{node}.xml", "md": "{node}.md", "kube-bench": "{node}.kube-bench.json"}
 # the cis_report action's options (its module file documents them; both validate with this)
 CIS_REPORT_ARGUMENT_SPEC = {
     "report": {"type": "dict", "required": True},
     "dest_dir": {"type": "path", "required": True},
-    "formats": {"type": "list", "elements": "str", "choices": list(FILE_FORMATS), "default": list(FILE_FORMATS)},
+    "formats": {"type": "list", "elements": "str", "choices": list(FILE_FORMATS), "default": ["json", "xml", "md"]},
 }
 
 

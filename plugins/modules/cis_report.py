@@ -25,10 +25,14 @@ options:
     type: path
     required: true
   formats:
-    description: Which files to write.
+    description:
+      - Which files to write.
+      - C(kube-bench) writes C(<node>.kube-bench.json) in the shape of C(kube-bench --json) (Controls per target,
+        tests per group, Totals) for tools that ingest kube-bench's output. Manual controls are kube-bench's WARN,
+        waived ones its INFO with the reason; section K is left out.
     type: list
     elements: str
-    choices: [json, xml, md]
+    choices: [json, xml, md, kube-bench]
     default: [json, xml, md]
 author:
   - kubeguard.hardening developers (@kubeguard)

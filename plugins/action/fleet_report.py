@@ -1,0 +1,57 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write the fleet report (fleet.json + fleet.html) on the controller from the per-node reports that
+cis_report wrote in the same directory, with the change since the previous fleet.json there."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kubeguard.hardening.plugins.action.cis_report import write_atomically
+from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report, reports
+
+ARGUMENT_SPEC = fleet_report.FLEET_REPORT_ARGUMENT_SPEC
+
+
+def _load(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        directory = args["report_dir"]
+        names = list(dict.fromkeys(args["nodes"] + (["cluster"] if args["include_cluster"] else [])))
+        found, missing = [], []
+        for name in names:
+            if "/" in name or name in ("", ".", ".."):
+                raise AnsibleActionFail(f"nodes: {name!r} cannot be a report file name")
+            report = _load(os.path.join(directory, f"{name}.json"))
+            if report and report.get("schema") == reports.SCHEMA:
+                found.append(report)
+            elif name != "cluster":
+                missing.append(name)
+        if not found:
+            raise AnsibleActionFail(f"no CIS reports in {directory} for {', '.join(names)}")
+        previous = _load(os.path.join(directory, "fleet.json"))
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fleet = fleet_report.build(found, previous, now)
+        fleet["missing"] = missing
+        written = [write_atomically(os.path.join(directory, "fleet.json"), fleet_report.to_json(fleet)),
+                   write_atomically(os.path.join(directory, "fleet.html"), fleet_report.to_html(fleet))]
+        # a report describes the cluster; writing it is not a change to it
+        result.update(changed=False, files=written, totals=fleet["totals"], failing=len(fleet["failing"]),
+                      change=fleet["change"], missing=missing)
+        return result
