@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
+from . import exposure
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
@@ -34,7 +35,8 @@ ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
 ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
 # Section K (our own checks beyond CIS) applies by component, not by section.
 COMPONENT_ROLES = {"kube-apiserver": "control_plane", "kube-controller-manager": "control_plane",
-                   "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker"}
+                   "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker",
+                   "node": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
 # from the API they are reported manual on every node, never left out.
 CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
@@ -163,6 +165,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None) -> Di
         "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
         "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
+        "listeners": exposure.listeners(proc_root),
     }
 
 
@@ -308,6 +311,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return checks.Outcome(combine(p.passed for p in parts), "; ".join(p.found for p in parts))
     if "file" in check:
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
+    if "exposure" in check:
+        return exposure.evaluate(check["exposure"], state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == "kube-proxy":
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
