@@ -248,16 +248,53 @@ def section_5_rest(objects: Sequence[Mapping[str, Any]], exempt: Sequence[str] =
     return results
 
 
+DASHBOARD_IMAGE = "dashboard"   # kubernetesui/dashboard, kubernetes-dashboard-web/-api, ...
+
+
+def dashboard_exposure(objects: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """K.14: a Kubernetes Dashboard that lets anyone in - its login skipped (--enable-skip-login), or its
+    Service reachable from outside the cluster (NodePort, LoadBalancer, external IPs)."""
+    skip_login, dashboards = [], []
+    for obj in objects:
+        template = pod_security.pod_template(obj)
+        if template is None or pod_security.is_owned_copy(obj):
+            continue
+        containers = [c for key in ("initContainers", "containers") for c in template[1].get(key) or []]
+        if not any(DASHBOARD_IMAGE in str(c.get("image") or "").rsplit("/", 1)[-1] for c in containers):
+            continue
+        where = f"{_meta(obj).get('namespace')}/{obj.get('kind')}/{_meta(obj).get('name')}"
+        dashboards.append((_meta(obj).get("namespace"), (template[0] or {}).get("labels") or {}, where))
+        if any(arg in ("--enable-skip-login", "--enable-skip-login=true") for c in containers
+               for arg in list(c.get("args") or []) + list(c.get("command") or [])):
+            skip_login.append(where)
+    exposed = []
+    for service in _kind(objects, "Service"):
+        spec, namespace = service.get("spec") or {}, _meta(service).get("namespace")
+        selector = spec.get("selector") or {}
+        serves_dashboard = selector and any(ns == namespace and all(labels.get(k) == v for k, v in selector.items())
+                                            for ns, labels, _where in dashboards)
+        outside = spec.get("type") in ("NodePort", "LoadBalancer") or spec.get("externalIPs")
+        if serves_dashboard and outside:
+            exposed.append(f"{namespace}/Service/{_meta(service).get('name')} ({spec.get('type')})")
+    problems = [f"login skipped: {_show(sorted(skip_login))}"] if skip_login else []
+    problems += [f"reachable from outside the cluster: {_show(sorted(exposed))}"] if exposed else []
+    if problems:
+        return {"id": "K.14", "check_passed": False, "found": "; ".join(problems)}
+    return {"id": "K.14", "check_passed": True,
+            "found": (f"dashboard without skip-login, only inside the cluster: {_show(sorted(w for _n, _l, w in dashboards))}"
+                      if dashboards else "no Kubernetes Dashboard runs")}
+
+
 def section_5(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mapping[str, Any]],
               catalogue_controls: Sequence[Mapping[str, Any]], default_enforce: Optional[str],
               can_i: Mapping[str, Optional[bool]]) -> List[Dict[str, Any]]:
     """Every section 5 control we can judge from the API, in catalogue order."""
     titles = {str(c["id"]): c["title"] for c in catalogue_controls}
     results = section_5_1(objects, can_i) + section_5_2(objects, advice, catalogue_controls, default_enforce) \
-        + section_5_rest(objects)
+        + section_5_rest(objects) + [dashboard_exposure(objects)]
     for result in results:
         result.update(title=titles.get(result["id"], result.get("title", "")), status="manual")
-    return sorted(results, key=lambda r: tuple(int(part) for part in r["id"].split(".")))
+    return sorted(results, key=lambda r: [(0, int(p)) if p.isdigit() else (1, 0) for p in r["id"].split(".")])
 
 
 def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Mapping[str, Any]], benchmark: str,
@@ -269,11 +306,11 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
     rows = []
     for control in catalogue_controls:
         cid = str(control["id"])
-        if not cid.startswith("5."):
+        if not cid.startswith("5.") and not (cid in judged and control.get("component") == "cluster"):
             continue
         result = judged.get(cid)
         found = None if result is None else f"{'pass' if result['check_passed'] else 'FAIL'} (judged from the API): {result['found']}"
-        rows.append({"id": cid, "section": "5", "title": control["title"], "level": control.get("level", 1),
+        rows.append({"id": cid, "section": cid.split(".")[0], "title": control["title"], "level": control.get("level", 1),
                      "automated": False, "component": "cluster", "status": "manual", "found": found,
                      "check_passed": None if result is None else result["check_passed"], "expected": None,
                      "source": "api", "remediation": control.get("remediation"), "waiver": None})

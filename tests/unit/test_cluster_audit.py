@@ -132,3 +132,33 @@ def test_section_5_as_a_cis_report_every_control_manual_with_the_verdict_in_foun
     assert rows["5.3.2"]["found"] == "FAIL (judged from the API): namespaces without a NetworkPolicy: bare"
     assert rows["5.6.4"]["check_passed"] is True and rows["5.5.1"]["found"] is None
     assert '<testcase classname="cluster.5" name="5.3.2 Ensure that all Namespaces have NetworkPolicies defined">' in reports.junit(report)
+
+
+def _dashboard(args, service_type):
+    labels = {"k8s-app": "kubernetes-dashboard"}
+    deployment = {"kind": "Deployment", "metadata": {"name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"},
+                  "spec": {"template": {"metadata": {"labels": labels},
+                                        "spec": {"containers": [{"name": "d", "image": "docker.io/kubernetesui/dashboard:v2.7.0",
+                                                                 "args": args}]}}}}
+    service = {"kind": "Service", "metadata": {"name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"},
+               "spec": {"type": service_type, "selector": labels}}
+    return [{"kind": "Namespace", "metadata": {"name": "kubernetes-dashboard"}}, deployment, service]
+
+
+def test_a_dashboard_with_skip_login_or_a_nodeport_is_reported_with_where():
+    skip = cluster_audit.dashboard_exposure(_dashboard(["--auto-generate-certificates", "--enable-skip-login"], "ClusterIP"))
+    assert skip["check_passed"] is False and "login skipped: kubernetes-dashboard/Deployment/kubernetes-dashboard" in skip["found"]
+    nodeport = cluster_audit.dashboard_exposure(_dashboard(["--auto-generate-certificates"], "NodePort"))
+    assert nodeport["check_passed"] is False and "kubernetes-dashboard/Service/kubernetes-dashboard (NodePort)" in nodeport["found"]
+    inside = cluster_audit.dashboard_exposure(_dashboard(["--auto-generate-certificates"], "ClusterIP"))
+    assert inside["check_passed"] is True and "only inside the cluster" in inside["found"]
+    assert cluster_audit.dashboard_exposure([])["found"] == "no Kubernetes Dashboard runs"
+
+
+def test_the_dashboard_check_is_in_the_cluster_report_after_section_5():
+    controls = catalogue.controls()
+    results = cluster_audit.section_5(_dashboard(["--enable-skip-login"], "LoadBalancer"), {}, controls, "baseline", {})
+    assert results[-1]["id"] == "K.14" and results[-1]["check_passed"] is False
+    report = cluster_audit.report(results, controls, "cis-1.12", "now")
+    row = next(r for r in report["results"] if r["id"] == "K.14")
+    assert row["section"] == "K" and row["status"] == "manual" and row["found"].startswith("FAIL (judged from the API)")
