@@ -15,12 +15,13 @@ from ansible_collections.kubeguard.hardening.plugins.action.cis_report import Ac
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
 
 
-def run(args):
+def run(args, action_class=ActionModule):
+    """An action plugin's run() with these task arguments, outside a play."""
     task = mock.MagicMock()
     task.args = args
     task.check_mode = False
     task.async_val = 0
-    action = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    action = action_class(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     with mock.patch("ansible.plugins.action.ActionBase.run", return_value={}):
         return action.run(task_vars={})
 

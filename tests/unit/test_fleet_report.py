@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from unittest import mock
 
 import pytest
 from ansible.errors import AnsibleActionFail
@@ -14,6 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.kubeguard.hardening.plugins.action.cis_report import ActionModule as CisReport
 from ansible_collections.kubeguard.hardening.plugins.action.fleet_report import ActionModule as FleetReport
 from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, fleet_report, reports
+from test_cis_report_action import run as run_action  # pylint: disable=import-error
 
 KUBE_BENCH_CHECK_KEYS = {"test_number", "test_desc", "audit", "AuditEnv", "AuditConfig", "type", "remediation", "test_info",
                          "status", "actual_value", "scored", "IsMultiple", "expected_result"}
@@ -27,16 +27,6 @@ def node_report(node, roles, failing=(), waivers=None):
         if result["status"] in ("fail", "pass"):
             result["status"] = "fail" if result["id"] in failing else "pass"
     return reports.build(node, "cis-1.12", roles, "kubeadm", {}, results, audit.summarize(results), "2026-11-23T10:00:00Z")
-
-
-def run(action_class, args):
-    task = mock.MagicMock()
-    task.args = args
-    task.check_mode = False
-    task.async_val = 0
-    action = action_class(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
-    with mock.patch("ansible.plugins.action.ActionBase.run", return_value={}):
-        return action.run(task_vars={})
 
 
 def test_counts_per_node_and_section_equal_the_node_reports():
@@ -91,26 +81,26 @@ def test_kube_bench_shape_and_verdicts():
 
 def test_the_actions_write_the_kube_bench_file_and_the_fleet_files(tmp_path):
     for node, roles in (("cp1", ["control_plane"]), ("w1", ["worker"])):
-        run(CisReport, {"report": node_report(node, roles, failing={"4.2.1"}), "dest_dir": str(tmp_path),
-                        "formats": ["json", "kube-bench"]})
+        run_action({"report": node_report(node, roles, failing={"4.2.1"}), "dest_dir": str(tmp_path),
+                        "formats": ["json", "kube-bench"]}, CisReport)
     assert sorted(os.listdir(tmp_path)) == ["cp1.json", "cp1.kube-bench.json", "w1.json", "w1.kube-bench.json"]
-    first = run(FleetReport, {"report_dir": str(tmp_path), "nodes": ["cp1", "w1", "gone"]})
+    first = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1", "gone"]}, FleetReport)
     assert first["missing"] == ["gone"] and first["change"] == {"since": None} and first["changed"] is False
     fleet = json.loads((tmp_path / "fleet.json").read_text())
     assert [n["node"] for n in fleet["nodes"]] == ["cp1", "w1"] and (tmp_path / "fleet.html").stat().st_size > 1000
-    second = run(FleetReport, {"report_dir": str(tmp_path), "nodes": ["cp1", "w1"]})
+    second = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1"]}, FleetReport)
     assert second["change"]["since"] == fleet["generated_at"] and second["change"]["newly_failing"] == []
 
 
 @pytest.mark.parametrize("nodes", [["../x"], [""]])
 def test_the_fleet_action_refuses_names_that_are_not_file_names(tmp_path, nodes):
     with pytest.raises(AnsibleActionFail, match="file name"):
-        run(FleetReport, {"report_dir": str(tmp_path), "nodes": nodes})
+        run_action({"report_dir": str(tmp_path), "nodes": nodes}, FleetReport)
 
 
 def test_no_reports_at_all_is_an_error_naming_the_directory(tmp_path):
     with pytest.raises(AnsibleActionFail, match=str(tmp_path)):
-        run(FleetReport, {"report_dir": str(tmp_path), "nodes": ["cp1"]})
+        run_action({"report_dir": str(tmp_path), "nodes": ["cp1"]}, FleetReport)
 
 
 def test_our_kube_bench_file_has_kube_benchs_shape_and_a_difference_is_named():
