@@ -82,7 +82,7 @@ def test_kube_bench_shape_and_verdicts():
 def test_the_actions_write_the_kube_bench_file_and_the_fleet_files(tmp_path):
     for node, roles in (("cp1", ["control_plane"]), ("w1", ["worker"])):
         run_action({"report": node_report(node, roles, failing={"4.2.1"}), "dest_dir": str(tmp_path),
-                        "formats": ["json", "kube-bench"]}, CisReport)
+                    "formats": ["json", "kube-bench"]}, CisReport)
     assert sorted(os.listdir(tmp_path)) == ["cp1.json", "cp1.kube-bench.json", "w1.json", "w1.kube-bench.json"]
     first = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1", "gone"]}, FleetReport)
     assert first["missing"] == ["gone"] and first["change"] == {"since": None} and first["changed"] is False
