@@ -310,7 +310,7 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
             continue
         result = judged.get(cid)
         found = None if result is None else f"{'pass' if result['check_passed'] else 'FAIL'} (judged from the API): {result['found']}"
-        rows.append({"id": cid, "section": cid.split(".")[0], "title": control["title"], "level": control.get("level", 1),
+        rows.append({"id": cid, "section": cid.split(".", maxsplit=1)[0], "title": control["title"], "level": control.get("level", 1),
                      "automated": False, "component": "cluster", "status": "manual", "found": found,
                      "check_passed": None if result is None else result["check_passed"], "expected": None,
                      "source": "api", "remediation": control.get("remediation"), "waiver": None})
