@@ -117,6 +117,16 @@ def kubeguard_encryption_rotation(existing_texts, index, values, step):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def kubeguard_binary_checksums(values, sums_text=""):
+    """The digests each binary must have (integrity.expected), from the validated variables and the text of
+    kubeguard_binary_checksums_file."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import integrity
+    try:
+        return integrity.expected(_values(values), str(sums_text or ""))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations

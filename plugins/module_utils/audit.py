@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
-from . import exposure
+from . import exposure, integrity
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
@@ -143,8 +143,10 @@ def _encryption_providers(path: Optional[str]) -> List[str]:
     return []
 
 
-def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None) -> Dict[str, Any]:
-    """Everything the checks read, from the node itself."""
+def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
+            checksums: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
+    are hashed only when some are given)."""
     if layout.components.get("units"):
         journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
         components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
@@ -166,6 +168,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None) -> Di
         "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": exposure.listeners(proc_root),
+        "integrity": integrity.verify(checksums) if checksums else {},
     }
 
 
@@ -304,7 +307,7 @@ def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
     return None if check is None else _evaluate(check, control["component"], state, file_reader)
 
 
-def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> checks.Outcome:
+def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> Optional[checks.Outcome]:
     if "all" in check or "any" in check:
         parts = [_evaluate(part, component, state, file_reader) for part in (check.get("all") or check.get("any"))]
         combine = all if "all" in check else any
@@ -313,6 +316,9 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
     if "exposure" in check:
         return exposure.evaluate(check["exposure"], state)
+    if "integrity" in check:   # no checksum given for the binary: not judged (manual, the remediation says how)
+        verdict = (state.get("integrity") or {}).get(check["integrity"])
+        return None if verdict is None else checks.Outcome(verdict["passed"], verdict["found"])
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == "kube-proxy":
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.

@@ -121,6 +121,15 @@ def _is_str(value: Any) -> Optional[str]:
     return None if isinstance(value, str) else "must be a string"
 
 
+def _is_checksums(value: Any) -> Optional[str]:
+    from .integrity import checksums_problem
+    return checksums_problem(value)
+
+
+def _is_optional_path(value: Any) -> Optional[str]:
+    return None if value == "" else _path_problem(value)
+
+
 # Directories a hardening run must never own, chmod or write a file directly into.
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run",
                "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/var",
@@ -583,6 +592,16 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",
        "Hardened settings you deliberately weaken, as component.flag-or-field: your reason "
        "(e.g. kube-apiserver.authorization-mode: legacy ABAC policy until 2027-03). Shown as waived in every report."),
+    # --- binary integrity (verified, never changed; module_utils/integrity.py) -----------------------------
+    *[_v(name, {}, _is_checksums, "integrity",
+         f"kubespray's {name}: {{architecture: {{version: sha256:<hex>}}}}; the node's {name.split('_')[0]} is checked "
+         "against the entry for kube_version (runc: runc_version) and its architecture (kubeguard.integrity checks)")
+      for name in ("kubelet_checksums", "kubeadm_checksums", "kubectl_checksums", "runc_checksums")],
+    _v("runc_version", None, _is_str, "integrity", "runc release on the nodes (kubespray's variable), picks the runc_checksums entry",
+       nullable=True),
+    _v("kubeguard_binary_checksums_file", "", _is_optional_path, "integrity",
+       "A sha256sum / sha512sum file on the controller ('<hex>  kubelet' lines) for kubelet, kubeadm, kubectl, runc, "
+       "containerd and etcd, whatever their version (docs/integrity.md: where to get official checksums)"),
     # --- cluster facts the settings depend on -----------------------------------------------------------
     _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
        "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),

@@ -157,7 +157,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     values = p["values"]
     layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
-    state = audit.observe(layout)
+    state = audit.observe(layout, checksums=p.get("checksums"))
     running = {name: bool(process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
                for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")}
     addresses = own_addresses(run_command)

@@ -43,6 +43,7 @@ options:
     required: true
 extends_documentation_fragment:
   - kubeguard.hardening.platform
+  - kubeguard.hardening.integrity
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -81,6 +82,7 @@ def main():
             waivers=dict(type="dict", default={}),
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
+            checksums=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -91,7 +93,7 @@ def main():
         if layout_name == "auto":
             layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"])
         layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
-        report = audit.node_report(audit.observe(layout), p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name)
+        report = audit.node_report(audit.observe(layout, checksums=p["checksums"]), p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, report=report)

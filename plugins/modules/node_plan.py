@@ -60,6 +60,7 @@ options:
     default: {}
 extends_documentation_fragment:
   - kubeguard.hardening.platform
+  - kubeguard.hardening.integrity
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -157,6 +158,7 @@ def main():
             config_dir=dict(type="path", default="/etc/kubernetes"),
             layout=dict(type="str", default="auto"),
             platforms=dict(type="dict"),
+            checksums=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )

@@ -83,7 +83,9 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               "kubeguard_profile",   # tested in test_profiles
               # the policy role's: module arguments (test_cluster_policy, integration test_cluster_policy_module, live)
               *[v.name for v in hv.VARIABLES if v.component == "policy"],
-              "kubeguard_metrics_allowed_sources"}   # test_metrics_firewall and the live scenario
+              "kubeguard_metrics_allowed_sources",   # test_metrics_firewall and the live scenario
+              # verified, never applied: test_integrity and the default scenario's tampered binary
+              *[v.name for v in hv.VARIABLES if v.component == "integrity"]}
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

@@ -1,0 +1,131 @@
+"""Binary integrity: the platform's binaries on a node against the checksums the user gives, in kubespray's
+checksum-variable shape (``kubelet_checksums: {amd64: {1.34.4: sha256:...}}``) or as a sha256sum / sha512sum
+file. A mismatch is reported (kubeguard.integrity checks, K.15-K.20), never "fixed": replacing a binary is
+an upgrade, not hardening.
+
+The controller turns the variables and the file into the expected digests per binary and architecture
+(`expected`); the node finds its binaries, hashes them and compares (`verify`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+# binary -> (kubespray's checksum variable, the version variable that picks the entry). kubespray's etcd and
+# containerd checksums are of release archives, not of the binaries: those two come from the sums file only.
+BINARIES: Dict[str, Tuple[Optional[str], Optional[str]]] = {
+    "kubelet": ("kubelet_checksums", "kube_version"),
+    "kubeadm": ("kubeadm_checksums", "kube_version"),
+    "kubectl": ("kubectl_checksums", "kube_version"),
+    "runc": ("runc_checksums", "runc_version"),
+    "containerd": (None, None),
+    "etcd": (None, None),
+}
+CHECKSUM_VARIABLES = tuple(var for var, _version in BINARIES.values() if var)
+SEARCH_DIRS = ("/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/opt/bin", "/bin", "/sbin")
+# uname -m -> the architecture names kubespray's checksums use
+ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
+                 "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+ANY_ARCHITECTURE = "*"
+_DIGEST = re.compile(r"(?:(sha256):)?([0-9a-f]{64})|(?:(sha512):)?([0-9a-f]{128})")
+
+
+def parse_digest(value: Any) -> Optional[str]:
+    """'sha256:<hex>', 'sha512:<hex>' or bare hex (its length tells the algorithm) -> 'algo:hex'; None if not one."""
+    if not isinstance(value, str):
+        return None
+    match = _DIGEST.fullmatch(value.strip().lower())
+    if not match:
+        return None
+    return f"sha256:{match.group(2)}" if match.group(2) else f"sha512:{match.group(4)}"
+
+
+def checksums_problem(value: Any) -> Optional[str]:
+    """Validation of a kubespray checksum variable: {architecture: {version: digest}}."""
+    if not isinstance(value, Mapping):
+        return "must be a mapping of architecture to {version: sha256:<hex>} (kubespray's shape)"
+    for arch, versions in value.items():
+        if not isinstance(arch, str) or not re.fullmatch(r"[a-z0-9_]{1,20}", arch):
+            return f"architecture {arch!r} must be a name such as amd64, arm64"
+        if not isinstance(versions, Mapping):
+            return f"{arch}: must be a mapping of version to sha256:<hex>"
+        for version, digest in versions.items():
+            if not re.fullmatch(r"v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]{1,40})?", str(version)):
+                return f"{arch}: version {version!r} must look like 1.34.4"
+            if parse_digest(digest) is None:
+                return f"{arch}.{version}: {str(digest)[:80]!r} must be sha256:<64 hex> or sha512:<128 hex>"
+    return None
+
+
+def parse_sums_file(text: str) -> Dict[str, List[str]]:
+    """A sha256sum / sha512sum file ('<hex>  <name>' or '<hex> *<name>', '#' comments) -> basename -> digests.
+    ValueError naming the line for anything else."""
+    sums: Dict[str, List[str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        digest = parse_digest(parts[0]) if len(parts) == 2 else None
+        if digest is None:
+            raise ValueError(f"kubeguard_binary_checksums_file line {number}: {line[:100]!r} is not '<sha256 or sha512 hex>  <file>'")
+        sums.setdefault(os.path.basename(parts[1].strip().lstrip("*")), []).append(digest)
+    return sums
+
+
+def expected(values: Mapping[str, Any], sums_text: str = "") -> Dict[str, Dict[str, List[str]]]:
+    """binary -> {architecture (or '*' from the sums file): [accepted digests]}, for the versions the variables
+    name. Only the binaries something is given for."""
+    result: Dict[str, Dict[str, List[str]]] = {}
+    for binary, (variable, version_variable) in BINARIES.items():
+        table = values.get(variable) if variable else None
+        version = str(values.get(version_variable) or "").lstrip("v") if version_variable else ""
+        for arch, versions in (table or {}).items():
+            for listed, digest in (versions or {}).items():
+                if str(listed).lstrip("v") == version:
+                    result.setdefault(binary, {}).setdefault(arch, []).append(parse_digest(digest))
+    for name, digests in parse_sums_file(sums_text or "").items():
+        if name in BINARIES:
+            result.setdefault(name, {}).setdefault(ANY_ARCHITECTURE, []).extend(digests)
+    return result
+
+
+def locate(binary: str, dirs: Sequence[str] = SEARCH_DIRS) -> Optional[str]:
+    for directory in dirs:
+        path = os.path.join(directory, binary)
+        if os.path.isfile(path):
+            return os.path.realpath(path)
+    return None
+
+
+def digest_of(path: str, algorithm: str) -> str:
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[str] = None,
+           find: Callable[[str], Optional[str]] = locate) -> Dict[str, Dict[str, Any]]:
+    """On the node: binary -> {passed, found} for every binary with an expectation for this architecture."""
+    arch = ARCHITECTURES.get(machine or platform.machine(), machine or platform.machine())
+    results = {}
+    for binary, by_arch in wanted.items():
+        accepted = list(by_arch.get(arch) or []) + list(by_arch.get(ANY_ARCHITECTURE) or [])
+        if not accepted:
+            continue
+        path = find(binary)
+        if path is None:
+            results[binary] = {"passed": True, "found": f"{binary} is not installed on this node ({', '.join(SEARCH_DIRS[:4])}, ...)"}
+            continue
+        actual = {algorithm: digest_of(path, algorithm) for algorithm in sorted({d.split(":")[0] for d in accepted})}
+        if any(actual[d.split(":")[0]] == d for d in accepted):
+            results[binary] = {"passed": True, "found": f"{path} {next(iter(actual.values()))} matches"}
+        else:
+            results[binary] = {"passed": False,
+                               "found": f"{path} is {', '.join(actual.values())}; expected {' or '.join(accepted)} ({arch})"}
+    return results

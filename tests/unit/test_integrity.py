@@ -1,0 +1,75 @@
+"""Binary integrity: kubespray's checksum variables and sha256sum/sha512sum files become the digests a
+node's binaries must have; the node hashes what it finds and reports both digests on a mismatch."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, integrity
+from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(name="bins")
+def fixture_bins(tmp_path):
+    (tmp_path / "kubelet").write_bytes(b"kubelet binary")
+    (tmp_path / "kubectl").write_bytes(b"kubectl binary")
+    return tmp_path
+
+
+def test_kubespray_shape_picks_the_version_and_every_architecture():
+    values = hv.validate({"kube_version": "v1.34.4", "kubelet_checksums": {
+        "amd64": {"1.34.4": sha256(b"a"), "1.34.3": sha256(b"old")}, "arm64": {"1.34.4": sha256(b"b").split(":")[1]}}})
+    assert integrity.expected(values) == {"kubelet": {"amd64": [sha256(b"a")], "arm64": [sha256(b"b")]}}
+
+
+def test_a_sums_file_names_binaries_by_basename_and_either_algorithm():
+    sha512 = hashlib.sha512(b"etcd").hexdigest()
+    text = f"# official\n{hashlib.sha256(b'c').hexdigest()}  ./bin/containerd\n{sha512} *etcd\n{'0' * 64}  README.md\n"
+    assert integrity.expected(hv.validate({}), text) == {"containerd": {"*": [sha256(b"c")]}, "etcd": {"*": [f"sha512:{sha512}"]}}
+    with pytest.raises(ValueError, match="line 2"):
+        integrity.parse_sums_file(f"{'0' * 64}  kubelet\nnot a checksum line\n")
+
+
+@pytest.mark.parametrize("value, problem", [
+    ({"amd64": {"1.34.4": "sha256:xyz"}}, "must be sha256:<64 hex>"),
+    ({"amd64": ["sha256:" + "0" * 64]}, "must be a mapping of version"),
+    ({"AMD 64": {}}, "architecture"),
+    ({"amd64": {"latest": "0" * 64}}, "must look like 1.34.4"),
+    ("sha256:" + "0" * 64, "kubespray's shape"),
+])
+def test_bad_checksum_variables_are_refused_naming_the_entry(value, problem):
+    with pytest.raises(hv.HardeningVarsError, match="kubectl_checksums") as err:
+        hv.validate({"kubectl_checksums": value})
+    assert problem in str(err.value)
+
+
+def test_untouched_binaries_pass_a_changed_byte_fails_with_both_digests(bins):
+    good, tampered = sha256(b"kubelet binary"), sha256(b"kubectl binary")
+    (bins / "kubectl").write_bytes(b"kubectl binarY")   # one byte changed
+    wanted = {"kubelet": {"amd64": [good]}, "kubectl": {"*": [tampered]}, "kubeadm": {"amd64": [sha256(b"x")]},
+              "runc": {"arm64": [sha256(b"r")]}}
+    results = integrity.verify(wanted, "x86_64", lambda name: integrity.locate(name, [str(bins)]))
+    assert results["kubelet"]["passed"] is True and good in results["kubelet"]["found"]
+    assert results["kubectl"]["passed"] is False
+    assert sha256(b"kubectl binarY") in results["kubectl"]["found"] and tampered in results["kubectl"]["found"]
+    assert results["kubeadm"] == {"passed": True, "found": results["kubeadm"]["found"]} and "not installed" in results["kubeadm"]["found"]
+    assert "runc" not in results   # nothing given for this node's architecture
+
+
+def test_the_report_has_a_kubeguard_integrity_check_per_binary(bins):
+    (bins / "kubectl").write_bytes(b"tampered")
+    state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {},
+             "listeners": [],
+             "integrity": integrity.verify({"kubelet": {"*": [sha256(b"kubelet binary")]}, "kubectl": {"*": [sha256(b"kubectl binary")]}},
+                                           "x86_64", lambda name: integrity.locate(name, [str(bins)]))}
+    results = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])}
+    assert results["K.15"]["title"].startswith("kubeguard.integrity.kubelet") and results["K.15"]["status"] == "pass"
+    assert results["K.17"]["status"] == "fail" and sha256(b"tampered") in results["K.17"]["found"]
+    # no checksum given: not judged, the remediation says how to give one
+    assert results["K.16"]["status"] == "manual" and "kubeadm_checksums" in results["K.16"]["remediation"]
