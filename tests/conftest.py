@@ -41,7 +41,8 @@ def seed_vars():
 
 @pytest.fixture
 def kubeadm_files(tmp_path):
-    """kubeadm's files (tests/fixtures) under tmp_path, a layout pointing at them, and an empty /proc."""
+    """kubeadm's files (tests/fixtures) under tmp_path, a layout pointing at them, and a /proc with no
+    process and no listening socket."""
     import dataclasses
     import shutil
     from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
@@ -51,5 +52,8 @@ def kubeadm_files(tmp_path):
                                  kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
                                  kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),
                                  kubelet_service=str(tmp_path / "kubelet" / "10-kubeadm.conf"))
-    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "net").mkdir(parents=True)
+    for table in ("tcp", "tcp6"):   # no socket listens (the exposure checks read these)
+        (tmp_path / "proc" / "net" / table).write_text(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
     return tmp_path, layout

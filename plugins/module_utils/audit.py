@@ -268,6 +268,12 @@ def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks
     return checks.Outcome(True, summary + (f" (+{len(facts) - 1} more)" if len(facts) > 1 else ""))
 
 
+EXPOSURE_EXPECTED = {"kubectl_proxy": "no kubectl proxy listening beyond loopback",
+                     "kubelet_read_only": "nothing listening on the kubelet's read-only port",
+                     "etcd_insecure_clients": "https:// client URLs (http:// only on loopback)",
+                     "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be"}
+
+
 def expected_text(check: Mapping[str, Any]) -> str:
     """What a check wants, as a reader would say it."""
     if "all" in check or "any" in check:
@@ -281,6 +287,10 @@ def expected_text(check: Mapping[str, Any]) -> str:
             wants.append(f"owner {check['owner']}")
         names = check["file"] if isinstance(check["file"], list) else [check["file"]]
         return f"{', '.join(names)}: " + ", ".join(wants)
+    if "exposure" in check:
+        return EXPOSURE_EXPECTED.get(check["exposure"], check["exposure"])
+    if "integrity" in check:
+        return f"{check['integrity']}'s digest equal to a given checksum"
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get("kubelet") or f"--{check.get('flag')}"

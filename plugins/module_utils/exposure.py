@@ -54,14 +54,16 @@ def _socket_owners(proc_root: str, inodes: set) -> Dict[str, Dict[str, Any]]:
     return owners
 
 
-def listeners(proc_root: str = "/proc") -> List[Dict[str, Any]]:
+def listeners(proc_root: str = "/proc") -> Optional[List[Dict[str, Any]]]:
     """Every listening TCP socket of the node's network namespace with its owning process (where /proc
-    tells): [{address, port, pid, process, argv}], sorted by port."""
-    found, inodes = [], set()
+    tells): [{address, port, pid, process, argv}], sorted by port. None when /proc/net/tcp cannot be read
+    (the checks then say so instead of passing)."""
+    found, inodes, tables_read = [], set(), 0
     for table in ("tcp", "tcp6"):
         try:
             with open(os.path.join(proc_root, "net", table), encoding="ascii") as handle:
                 lines = handle.read().splitlines()[1:]
+            tables_read += 1
         except OSError:
             continue
         for line in lines:
@@ -71,6 +73,8 @@ def listeners(proc_root: str = "/proc") -> List[Dict[str, Any]]:
             host, port = fields[1].split(":")
             found.append({"address": _address(host), "port": int(port, 16), "inode": fields[9]})
             inodes.add(fields[9])
+    if not tables_read:
+        return None
     owners = _socket_owners(proc_root, inodes)
     for entry in found:
         entry.update(owners.get(entry.pop("inode"), {"pid": None, "process": "?", "argv": []}))

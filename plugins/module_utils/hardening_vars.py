@@ -594,7 +594,7 @@ VARIABLES: Tuple[Var, ...] = (
        "(e.g. kube-apiserver.authorization-mode: legacy ABAC policy until 2027-03). Shown as waived in every report."),
     # --- binary integrity (verified, never changed; module_utils/integrity.py) -----------------------------
     *[_v(name, {}, _is_checksums, "integrity",
-         f"kubespray's {name}: {{architecture: {{version: sha256:<hex>}}}}; the node's {name.split('_')[0]} is checked "
+         f"kubespray's {name}: {{architecture: {{version: sha256:<hex>}}}}; the node's {name.split('_', maxsplit=1)[0]} is checked "
          "against the entry for kube_version (runc: runc_version) and its architecture (kubeguard.integrity checks)")
       for name in ("kubelet_checksums", "kubeadm_checksums", "kubectl_checksums", "runc_checksums")],
     _v("runc_version", None, _is_str, "integrity", "runc release on the nodes (kubespray's variable), picks the runc_checksums entry",

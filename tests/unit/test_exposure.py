@@ -93,3 +93,9 @@ def test_the_audit_reports_the_exposure_controls_from_real_state(node):
     del state["listeners"]
     unread = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])}
     assert unread["K.10"]["status"] == "fail" and "could not be read" in unread["K.10"]["found"]
+
+
+def test_a_proc_without_socket_tables_is_not_read_as_no_listeners(tmp_path):
+    assert exposure.listeners(str(tmp_path)) is None
+    outcome = exposure.evaluate("kubectl_proxy", {"listeners": exposure.listeners(str(tmp_path))})
+    assert outcome.passed is False and "could not be read" in outcome.found

@@ -73,3 +73,17 @@ def test_the_report_has_a_kubeguard_integrity_check_per_binary(bins):
     assert results["K.17"]["status"] == "fail" and sha256(b"tampered") in results["K.17"]["found"]
     # no checksum given: not judged, the remediation says how to give one
     assert results["K.16"]["status"] == "manual" and "kubeadm_checksums" in results["K.16"]["remediation"]
+
+
+def test_validation_and_the_expected_checksums_run_together_in_the_common_role():
+    """roles/common imports validate.yml on a condition checked per task: it must be the fact its last task sets,
+    or the tasks after the first are skipped (the checksums were, once)."""
+    import os
+    import yaml
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "roles", "common", "tasks", "validate.yml"), encoding="utf-8") as handle:
+        last_fact = list(yaml.safe_load(handle)[-1]["ansible.builtin.set_fact"])[-1]
+    with open(os.path.join(root, "roles", "common", "tasks", "main.yml"), encoding="utf-8") as handle:
+        imports = yaml.safe_load(handle)
+    condition = next(task["when"] for task in imports if task.get("ansible.builtin.import_tasks") == "validate.yml")
+    assert condition == f"{last_fact} is not defined"
