@@ -95,6 +95,16 @@ podman tag "$node" localhost/kubeguard-node:latest
 t bash "$here/build-live-bins.sh"
 t bash "$here/live/build-images.sh"
 
-# 8. kube-bench from source (the live scenario compares its verdicts with our audit)
+# 8. Debian's auditctl, unpacked (not installed), and a shim that keeps it from the kernel: the tests check
+#    the syntax of our audit rules with it (tests/integration/test_audit_rules_syntax.py)
+ad=$KG_CACHE/auditd
+if [ ! -x "$ad/root/sbin/auditctl" ] || [ "$here/auditd/offline.c" -nt "$ad/offline.so" ]; then
+  rm -rf "$ad"; mkdir -p "$ad/debs"
+  (cd "$ad/debs" && t apt-get download -q auditd libauparse0 >/dev/null 2>&1)
+  for d in "$ad"/debs/*.deb; do dpkg-deb -x "$d" "$ad/root"; done
+  t gcc -shared -fPIC -O2 -Wall -o "$ad/offline.so" "$here/auditd/offline.c"
+fi
+
+# 9. kube-bench from source (the live scenario compares its verdicts with our audit)
 t bash "$here/build-kube-bench.sh"
 echo "test bed ready: localhost/kubeguard-node:latest ($node), localhost/kubeguard-live:latest"

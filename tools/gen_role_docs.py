@@ -63,6 +63,11 @@ ROLES = {
                           "default-deny ingress NetworkPolicies with the allowances a cluster needs (same namespace, nodes, "
                           "scrapers, DNS incl. NodeLocal DNS, no cloud metadata), the default ServiceAccount's token "
                           "automount off where nothing uses it. One namespace at a time, saved first, health-gated."},
+    "node_audit": {"components": ["node_audit"], "catalogue": [],
+                   "summary": "Audit rules (GKE checklist, CKS notes) in /etc/audit/rules.d watching Kubernetes' configuration, "
+                              "PKI and binaries for writes and attribute changes, the container runtime's state directories "
+                              "excluded, loaded with augenrules where auditd runs (rolled back if they do not load); the "
+                              "audit tells present (K.21) from loaded (K.22)."},
     "file_permissions": {"components": ["files"], "catalogue": ["files"],
                          "summary": "Modes and owners of manifests, kubeconfigs, PKI, kubelet files and CNI config (CIS 1.1 and 4.1)."},
 }

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
-from . import exposure, integrity
+from . import exposure, integrity, node_audit
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
@@ -144,9 +144,9 @@ def _encryption_providers(path: Optional[str]) -> List[str]:
 
 
 def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
-            checksums: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+            checksums: Optional[Mapping[str, Any]] = None, audit_runner=None) -> Dict[str, Any]:
     """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
-    are hashed only when some are given)."""
+    are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl (tests pass their own)."""
     if layout.components.get("units"):
         journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
         components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
@@ -169,6 +169,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": exposure.listeners(proc_root),
         "integrity": integrity.verify(checksums) if checksums else {},
+        "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
     }
 
 
@@ -272,6 +273,8 @@ EXPOSURE_EXPECTED = {"kubectl_proxy": "no kubectl proxy listening beyond loopbac
                      "kubelet_read_only": "nothing listening on the kubelet's read-only port",
                      "etcd_insecure_clients": "https:// client URLs (http:// only on loopback)",
                      "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be"}
+NODE_AUDIT_EXPECTED = {"present": f"a rules file in {node_audit.RULES_DIR} watches each of the platform's Kubernetes paths (-p wa)",
+                       "loaded": "the kernel watches each of them (auditctl -l)"}
 
 
 def expected_text(check: Mapping[str, Any]) -> str:
@@ -291,6 +294,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return EXPOSURE_EXPECTED.get(check["exposure"], check["exposure"])
     if "integrity" in check:
         return f"{check['integrity']}'s digest equal to a given checksum"
+    if "node_audit" in check:
+        return NODE_AUDIT_EXPECTED[check["node_audit"]]
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get("kubelet") or f"--{check.get('flag')}"
@@ -329,6 +334,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     if "integrity" in check:   # no checksum given for the binary: not judged (manual, the remediation says how)
         verdict = (state.get("integrity") or {}).get(check["integrity"])
         return None if verdict is None else checks.Outcome(verdict["passed"], verdict["found"])
+    if "node_audit" in check:
+        return node_audit.evaluate(check["node_audit"], state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == "kube-proxy":
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
@@ -361,7 +368,7 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             found = f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
         elif cid in waivers:
             status, found = "waived", outcome.found if outcome else None
-        elif not automated or outcome is None:
+        elif not automated or outcome is None or outcome.passed is None:
             status, found = "manual", outcome.found if outcome else None
         else:
             status, found = ("pass" if outcome.passed else "fail"), outcome.found

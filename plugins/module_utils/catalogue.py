@@ -59,6 +59,8 @@ class Layout:
     # CIS 1.1 / 4.1 permission targets: {path, mode, owner, group, recurse, dir_mode, exclude}, paths
     # with {layout and hardening path names}, owners {pki_owner} / {pki_group} (the user's choice).
     file_modes: Tuple[Mapping[str, Any], ...] = ()
+    # Node audit rules (module_utils/node_audit): {watch: [{path|binary, key}], exclude: [directories]}.
+    audit_rules: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -123,7 +125,7 @@ def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Option
     paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
     return Layout(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
                   components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
-                  file_modes=tuple(data.get("file_modes") or ()), **paths)
+                  file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}), **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 @dataclass
 class Outcome:
-    passed: bool
+    passed: Optional[bool]   # None: seen, but nothing here to judge (reported as manual, with what was found)
     found: str          # what was observed, for the report
 
 

@@ -138,8 +138,10 @@ SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", 
 
 def _path_problem(value: Any) -> Optional[str]:
     import posixpath
-    if not isinstance(value, str) or not value.startswith("/") or " " in value or len(value) > 4096:
-        return "must be an absolute path without spaces (e.g. /var/log/kube-apiserver-audit.log)"
+    # no whitespace or control characters: a newline would start a new line in the files the path is written into
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 4096 \
+            or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "must be an absolute path without spaces or control characters (e.g. /var/log/kube-apiserver-audit.log)"
     if posixpath.normpath(value) != value or value.startswith("//"):
         return f"must be a normalised path (no '..', '.', '//' or trailing '/'; e.g. {posixpath.normpath(value)!r})"
     return None
@@ -602,6 +604,15 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubeguard_binary_checksums_file", "", _is_optional_path, "integrity",
        "A sha256sum / sha512sum file on the controller ('<hex>  kubelet' lines) for kubelet, kubeadm, kubectl, runc, "
        "containerd and etcd, whatever their version (docs/integrity.md: where to get official checksums)"),
+    # --- node audit rules (GKE checklist, CKS notes) ----------------------------------------------------
+    _v("kubeguard_node_audit_rules", True, _bool, "node_audit",
+       "Audit rules (/etc/audit/rules.d) watching Kubernetes' configuration, PKI and binaries for writes and attribute "
+       "changes, loaded with augenrules where auditd runs (K.21, K.22); false is reported as waived"),
+    _v("kubeguard_node_audit_backlog", 8192, _int_between(0, 1048576), "node_audit",
+       "The kernel's audit backlog (auditctl -b) the rules set, with a 60 s backlog wait; 0 leaves it to your other rules"),
+    _v("kubeguard_node_audit_exclude_dirs", [], _list_of(_is_dir_path, "absolute directories"), "node_audit",
+       "More directories to keep out of the audit log, besides the container runtime's and pods' state directories "
+       "the platform data names (a never rule before every rule that follows ours)"),
     # --- cluster facts the settings depend on -----------------------------------------------------------
     _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
        "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),

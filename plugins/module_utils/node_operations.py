@@ -11,7 +11,7 @@ import json
 import posixpath
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import catalogue, desired, metrics_firewall
+from . import catalogue, desired, metrics_firewall, node_audit
 from .catalogue import Layout
 from .k3s_config import arg_text
 
@@ -66,6 +66,8 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
                                                  "content": sysctl_file_content()}]}}
     if settings.get("sysctl_apply"):
         ops["sysctl"]["sysctls"] = dict(desired.KUBELET_SYSCTLS)
+    if values["kubeguard_node_audit_rules"] and layout.audit_rules:
+        ops["node_audit"] = node_audit_operations(values, layout, node, settings)
     if layout.config_kind == "k3s_config":
         ops["k3s"] = k3s_operations(values, layout, plan, node, settings)
         ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
@@ -131,6 +133,18 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     if firewall:
         ops["metrics_firewall"] = firewall
     return ops
+
+
+def node_audit_operations(values: Mapping[str, Any], layout: Layout, node: Mapping[str, Any],
+                          settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The node's audit rules file, and whether the run loads it (auditd runs, rules not immutable): node
+    carries what node_plan saw of the audit system (node_audit.observe)."""
+    seen = node.get("node_audit") or {}
+    content = node_audit.build(layout.audit_rules, layout.as_dict(), values["kubeguard_node_audit_exclude_dirs"],
+                               values["kubeguard_node_audit_backlog"])
+    loadable = bool(seen.get("auditd_running")) and not seen.get("immutable")
+    return {"config_files": {"files": [{"path": settings["node_audit_rules_file"], "mode": "0640", "content": content}]},
+            "audit_rules": {"load": loadable, "not_loaded": list(seen.get("not_loaded") or []) if loadable else []}}
 
 
 def metrics_firewall_operations(values: Mapping[str, Any], ops: Mapping[str, Any], node: Mapping[str, Any],

@@ -128,6 +128,8 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 found += _user(args["name"])
             elif kind == "sysctls":
                 found += _sysctls(args)
+            elif kind == "audit_rules":   # what plan_node saw loaded; a rules file that changes is loaded anyway
+                found += [f"audit rules not loaded: the kernel does not watch {path}" for path in args["not_loaded"]]
             else:
                 raise ValueError(f"unknown operation {kind!r} for {component}")
         changes[component] = found
@@ -163,9 +165,13 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     plan = never_weaker.plan(values, layout, state)
+    if not values["kubeguard_node_audit_rules"]:
+        plan["waived"].update({cid: "kubeguard_node_audit_rules: false (no audit rules written or loaded by this run)"
+                               for cid in ("K.21", "K.22")})
     plan["summary"] = never_weaker.summary(plan)
     node = dict(p["node"])
     node["kubelet_running"] = running["kubelet"]
+    node["node_audit"] = state.get("node_audit")
     # how etcd runs here is what the node shows, whatever etcd_deployment_type says (kubespray's
     # current guide says host; on a kubeadm cluster its static pod must still be hardened)
     node["etcd_static_pod"] = bool(node.get("control_plane")) and os.path.exists(f"{layout.manifests_dir}/etcd.yaml")
@@ -182,6 +188,11 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         if problem:
             plan["summary"].append(f"metrics served beyond loopback ({', '.join(ops.pop('metrics_firewall')['exposed'])}) "
                                    f"are NOT firewalled: iptables does not work on this node ({problem}) - protect them another way")
+    if "node_audit" in ops and not ops["node_audit"]["audit_rules"]["load"]:
+        seen = state.get("node_audit") or {}
+        plan["summary"].append(f"audit rules written to {p['settings']['node_audit_rules_file']}, not loaded: "
+                               + ("they are immutable (-e 2) until the next boot" if seen.get("immutable")
+                                  else seen.get("not_loaded_reason") or "auditd does not run here"))
     changes, fingerprint = evaluate(ops)
     result = {
         "layout": layout_name, "running": running,

@@ -72,7 +72,8 @@ EXAMPLES = r"""
     catalogue: "{{ 'full' | kubeguard.hardening.kubeguard_cis_catalogue }}"
     platforms: "{{ none | kubeguard.hardening.kubeguard_platforms }}"
     node: {name: "{{ inventory_hostname }}", control_plane: true, etcd_host: false}
-    settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true, etcd_env_file: /etc/etcd.env,
+    settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true,
+               node_audit_rules_file: /etc/audit/rules.d/20-kubeguard-kubernetes.rules, etcd_env_file: /etc/etcd.env,
                etcd_user: etcd, audit_shared_log_dirs: [/var/log], kubelet_firewall_dropin: /x.conf,
                kubelet_serving_cert: /var/lib/kubelet/pki/kubelet-server-current.pem,
                metrics_firewall_dir: /etc/kubeguard, metrics_firewall_unit_file: /etc/systemd/system/kubeguard-metrics-firewall.service}

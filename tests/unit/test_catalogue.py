@@ -85,7 +85,9 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               *[v.name for v in hv.VARIABLES if v.component == "policy"],
               "kubeguard_metrics_allowed_sources",   # test_metrics_firewall and the live scenario
               # verified, never applied: test_integrity and the default scenario's tampered binary
-              *[v.name for v in hv.VARIABLES if v.component == "integrity"]}
+              *[v.name for v in hv.VARIABLES if v.component == "integrity"],
+              # the node_audit role's rules file: test_node_audit, test_audit_rules_syntax and every scenario
+              *[v.name for v in hv.VARIABLES if v.component == "node_audit"]}
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

@@ -147,12 +147,13 @@ def test_operations_put_seed_004_in_config_yaml():
     state = _state(LOG)
     result = never_weaker.plan(values, K3S, state)
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
-    settings = {"sysctl_file": "/etc/sysctl.d/90-kubelet.conf", "audit_shared_log_dirs": ["/var/log"],
+    settings = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes.rules",
+                "sysctl_file": "/etc/sysctl.d/90-kubelet.conf", "audit_shared_log_dirs": ["/var/log"],
                 "etcd_user": "etcd", "etcd_env_file": "/etc/etcd.env", "kubelet_firewall_dropin": "/x",
                 "metrics_firewall_dir": "/nonexistent/kubeguard", "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service",
                 "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
-    assert set(ops) == {"sysctl", "k3s", "file_permissions"}
+    assert set(ops) == {"sysctl", "node_audit", "k3s", "file_permissions"}
     k3s = ops["k3s"]["k3s_config"]
     api = k3s["lists"]["kube-apiserver-arg"]
     assert api["admission-control-config-file"] == "/var/lib/rancher/k3s/server/psa.yaml"
@@ -183,7 +184,8 @@ def test_agents_get_only_the_kubelet_and_unsupported_choices_are_refused():
     values = _seed004_values()
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": False, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
-    settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
+    settings = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes.rules",
+                "sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
                 "kubelet_firewall_dropin": "/x",
                 "metrics_firewall_dir": "/nonexistent/kubeguard",
                 "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
@@ -209,7 +211,8 @@ def test_secretbox_sets_k3s_provider_option():
     values = dict(_seed004_values(), kube_encryption_algorithm="secretbox")
     result = never_weaker.plan(values, K3S, _state(LOG))
     node = {"control_plane": True, "etcd_host": False, "kubelet_allowed": [], "kubelet_running": True}
-    settings = {"sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
+    settings = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes.rules",
+                "sysctl_file": "/s", "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e",
                 "kubelet_firewall_dropin": "/x",
                 "metrics_firewall_dir": "/nonexistent/kubeguard",
                 "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}

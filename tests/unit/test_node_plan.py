@@ -28,7 +28,8 @@ def node(kubeadm_files):
     (root / "cni").mkdir()
     (root / "cni" / "10-net.conflist").write_text("{}\n")
     os.chmod(root / "cni" / "10-net.conflist", 0o644)
-    settings = {"sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
+    settings = {"node_audit_rules_file": str(root / "audit.rules"),
+                "sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
                 "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
                 "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": str(root / "kubeguard"),
                 "metrics_firewall_unit_file": str(root / "kubeguard-metrics-firewall.service"), "kubelet_serving_cert": str(root / "serving.pem")}
@@ -39,8 +40,8 @@ def fixture_platform(layout):
     """The fixture node's layout as platform data (what node_plan reads)."""
     return {"name": "fixture", "detect": "default",
             "layout": {k: v for k, v in layout.as_dict().items()
-                       if k not in ("name", "config_dir", "files", "components", "skip", "file_modes")},
-            "file_modes": list(layout.file_modes)}
+                       if k not in ("name", "config_dir", "files", "components", "skip", "file_modes", "audit_rules")},
+            "file_modes": list(layout.file_modes), "audit_rules": dict(layout.audit_rules)}
 
 
 def build(values, layout, root, settings):

@@ -7,7 +7,8 @@ from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kub
 from ansible_collections.kubeguard.hardening.plugins.module_utils import (
     catalogue, hardening_vars as hv, never_weaker, node_operations)
 
-SETTINGS = {"sysctl_file": "/s", "sysctl_apply": False, "etcd_env_file": "/etc/etcd.env", "etcd_user": "etcd",
+SETTINGS = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes.rules",
+            "sysctl_file": "/s", "sysctl_apply": False, "etcd_env_file": "/etc/etcd.env", "etcd_user": "etcd",
             "audit_shared_log_dirs": ["/var/log"], "kubelet_firewall_dropin": "/x",
             "metrics_firewall_dir": "/nonexistent/kubeguard",
             "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y",
