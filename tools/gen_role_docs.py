@@ -63,6 +63,12 @@ ROLES = {
                           "default-deny ingress NetworkPolicies with the allowances a cluster needs (same namespace, nodes, "
                           "scrapers, DNS incl. NodeLocal DNS, no cloud metadata), the default ServiceAccount's token "
                           "automount off where nothing uses it. One namespace at a time, saved first, health-gated."},
+    "container_runtime": {"components": ["runtime"], "catalogue": [],
+                          "summary": "containerd (GKE checklist, CKS notes): config.toml edited in place (config version 2 or 3) - "
+                                     "no gRPC API on TCP, the CRI streaming server on loopback, metrics only where asked, the "
+                                     "socket root's, no unprivileged ports or ICMP for pods unless asked - then containerd "
+                                     "restarted with a gate proving every running container still runs as the same process; "
+                                     "the previous config is restored if not."},
     "node_audit": {"components": ["node_audit"], "catalogue": [],
                    "summary": "Audit rules (GKE checklist, CKS notes) in /etc/audit/rules.d watching Kubernetes' configuration, "
                               "PKI and binaries for writes and attribute changes, the container runtime's state directories "

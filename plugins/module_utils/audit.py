@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
-from . import exposure, integrity, node_audit
+from . import containerd, exposure, integrity, node_audit
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
@@ -170,6 +170,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         "listeners": exposure.listeners(proc_root),
         "integrity": integrity.verify(checksums) if checksums else {},
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
+        "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
     }
 
 
@@ -275,6 +276,10 @@ EXPOSURE_EXPECTED = {"kubectl_proxy": "no kubectl proxy listening beyond loopbac
                      "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be"}
 NODE_AUDIT_EXPECTED = {"present": f"a rules file in {node_audit.RULES_DIR} watches each of the platform's Kubernetes paths (-p wa)",
                        "loaded": "the kernel watches each of them (auditctl -l)"}
+RUNTIME_EXPECTED = {"listeners": "grpc.tcp_address empty, stream server and metrics on loopback (or off)",
+                    "unprivileged": "enable_unprivileged_ports and enable_unprivileged_icmp false",
+                    "socket": "the CRI socket root:root, nothing for others; its directory root's, not writable by others",
+                    "seccomp": "Seccomp in the kernel and in runc (runc features)"}
 
 
 def expected_text(check: Mapping[str, Any]) -> str:
@@ -296,6 +301,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return f"{check['integrity']}'s digest equal to a given checksum"
     if "node_audit" in check:
         return NODE_AUDIT_EXPECTED[check["node_audit"]]
+    if "container_runtime" in check:
+        return RUNTIME_EXPECTED[check["container_runtime"]]
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get("kubelet") or f"--{check.get('flag')}"
@@ -336,6 +343,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return None if verdict is None else checks.Outcome(verdict["passed"], verdict["found"])
     if "node_audit" in check:
         return node_audit.evaluate(check["node_audit"], state)
+    if "container_runtime" in check:
+        return containerd.evaluate(check["container_runtime"], state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == "kube-proxy":
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.

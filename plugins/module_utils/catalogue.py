@@ -61,6 +61,8 @@ class Layout:
     file_modes: Tuple[Mapping[str, Any], ...] = ()
     # Node audit rules (module_utils/node_audit): {watch: [{path|binary, key}], exclude: [directories]}.
     audit_rules: Mapping[str, Any] = field(default_factory=dict)
+    # The container runtime: {kind, config, socket, unit (absent: audited, never written)}.
+    container_runtime: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -125,7 +127,8 @@ def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Option
     paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
     return Layout(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
                   components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
-                  file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}), **paths)
+                  file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
+                  container_runtime=dict(data.get("container_runtime") or {}), **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:

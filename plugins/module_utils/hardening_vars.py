@@ -121,6 +121,47 @@ def _is_str(value: Any) -> Optional[str]:
     return None if isinstance(value, str) else "must be a string"
 
 
+def _is_metrics_address(value: Any) -> Optional[str]:
+    if value == "":
+        return None
+    if isinstance(value, str) and re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]{1,253}):\d{1,5}", value) \
+            and 0 < int(value.rsplit(":", 1)[1]) < 65536:
+        return None
+    return "must be empty (off) or host:port, for example 127.0.0.1:1338"
+
+
+# keys the runtime hardening itself sets: an override would be a silent weakening
+CONTAINERD_HARDENED_KEYS = ("tcp_address", "uid", "gid", "address", "stream_server_address", "disable_tcp_service",
+                            "enable_unprivileged_ports", "enable_unprivileged_icmp")
+
+
+def _is_containerd_settings(value: Any) -> Optional[str]:
+    from .toml_edit import _split_keys   # pylint: disable=protected-access
+    if not isinstance(value, dict):
+        return 'must be a mapping of TOML table to {key: value}, e.g. {"grpc": {max_recv_message_size: 16777216}}'
+    for table, keys in value.items():
+        try:
+            path = _split_keys(str(table)) if isinstance(table, str) and table.strip() else None
+        except (ValueError, IndexError):
+            path = None
+        if not path:
+            return f"table {_show(table)} must be a TOML table path such as plugins.'io.containerd.grpc.v1.cri'"
+        if not isinstance(keys, dict) or not keys:
+            return f"{table}: must be a non-empty mapping of key to value"
+        for key, item in keys.items():
+            if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", key):
+                return f"{table}: key {_show(key)} must be a bare TOML key (letters, digits, _ and -)"
+            if key in CONTAINERD_HARDENED_KEYS:
+                return (f"{table}.{key} is set by the runtime hardening; use containerd_metrics_address, "
+                        "containerd_enable_unprivileged_ports or containerd_enable_unprivileged_icmp, or turn "
+                        "kubeguard_container_runtime_hardening off")
+            if isinstance(item, bool) or (isinstance(item, int) and abs(item) < 2 ** 63):
+                continue
+            if not isinstance(item, str) or len(item) > 4096:
+                return f"{table}.{key}: {_show(item)} must be a string, integer or boolean"
+    return None
+
+
 def _is_checksums(value: Any) -> Optional[str]:
     from .integrity import checksums_problem
     return checksums_problem(value)
@@ -604,6 +645,20 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubeguard_binary_checksums_file", "", _is_optional_path, "integrity",
        "A sha256sum / sha512sum file on the controller ('<hex>  kubelet' lines) for kubelet, kubeadm, kubectl, runc, "
        "containerd and etcd, whatever their version (docs/integrity.md: where to get official checksums)"),
+    # --- container runtime (GKE checklist, CKS notes) ---------------------------------------------------
+    _v("kubeguard_container_runtime_hardening", True, _bool, "runtime",
+       "Harden containerd's config.toml in place (no TCP API, streams on loopback, root's socket) and restart it, "
+       "proving running pods survive; false is reported as waived (K.23-K.25)"),
+    _v("containerd_metrics_address", "", _is_metrics_address, "runtime",
+       "containerd's metrics listener (kubespray's variable): empty = off; host:port beyond loopback serves "
+       "unauthenticated metrics and is reported as waived (K.23)"),
+    _v("containerd_enable_unprivileged_ports", False, _bool, "runtime",
+       "Let pods bind ports below 1024 without NET_BIND_SERVICE (kubespray's variable); true is reported as waived (K.24)"),
+    _v("containerd_enable_unprivileged_icmp", False, _bool, "runtime",
+       "Let pods send ICMP (ping) without NET_RAW (kubespray's variable); true is reported as waived (K.24)"),
+    _v("kubeguard_containerd_settings", {}, _is_containerd_settings, "runtime",
+       "More config.toml keys to set, {\"table.path\": {key: string|integer|boolean}} (for example "
+       "{\"plugins.'io.containerd.grpc.v1.cri'\": {max_container_log_line_size: 16384}}); never the keys the hardening sets"),
     # --- node audit rules (GKE checklist, CKS notes) ----------------------------------------------------
     _v("kubeguard_node_audit_rules", True, _bool, "node_audit",
        "Audit rules (/etc/audit/rules.d) watching Kubernetes' configuration, PKI and binaries for writes and attribute "

@@ -1,9 +1,9 @@
 """Node audit rules (GKE hardening checklist, CKS notes): the Linux audit system records who writes to, or
 changes the attributes of, Kubernetes' configuration, PKI and binaries. One rules file in /etc/audit/rules.d
 (auditctl syntax, loaded by augenrules where auditd runs), built per node from the platform's data
-(`audit_rules` in plugins/module_utils/platforms/*.yml): only paths that exist there are watched (the kernel
-refuses a watch whose directory is missing, and one bad line stops augenrules), and the container runtime's
-churning state directories are excluded first.
+(`audit_rules` in plugins/module_utils/platforms/*.yml): only paths whose directory exists there are watched
+(the kernel refuses a watch whose directory is missing, and one bad line stops augenrules), and the container
+runtime's churning state directories are excluded first.
 
 The audit (K.21, K.22) reads what is really there: every rules file on the node, and the rules the kernel
 has loaded (`auditctl -l`), never our own file alone."""
@@ -39,8 +39,8 @@ def _run(argv: List[str]) -> Tuple[int, str]:
 
 def watches(spec: Mapping[str, Any], paths: Mapping[str, Any], exists: Optional[Callable[[str], bool]] = None,
             locate: Optional[Callable[[str], Optional[str]]] = None) -> List[Tuple[str, str]]:
-    """[(path, key)] of the platform's watch list that exist on this node, each path once (the first key
-    wins: the kernel reports the first rule that matches, so narrower paths are listed first)."""
+    """[(path, key)] of the platform's watch list that exist on this node, or whose directory does, each path
+    once (the first key wins: the kernel reports the first rule that matches, so narrower paths come first)."""
     exists = exists or os.path.exists
     locate = locate or integrity.locate
     found: List[Tuple[str, str]] = []
@@ -50,7 +50,9 @@ def watches(spec: Mapping[str, Any], paths: Mapping[str, Any], exists: Optional[
             path = locate(str(entry["binary"]))
         else:
             path = posixpath.normpath(str(entry["path"]).format(**paths))
-            path = path if exists(path) else None
+            # the kernel watches a missing path through its directory: a file this run (or a later install)
+            # creates is watched from the start, and the rules do not change once it exists
+            path = path if exists(path) or exists(posixpath.dirname(path)) else None
         if path and path not in seen:
             seen.add(path)
             found.append((path, str(entry["key"])))

@@ -68,6 +68,13 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         ops["sysctl"]["sysctls"] = dict(desired.KUBELET_SYSCTLS)
     if values["kubeguard_node_audit_rules"] and layout.audit_rules:
         ops["node_audit"] = node_audit_operations(values, layout, node, settings)
+    runtime = layout.container_runtime
+    if values["kubeguard_container_runtime_hardening"] and runtime.get("unit") and (node.get("container_runtime") or {}).get("config_found"):
+        ops["container_runtime"] = {
+            "containerd_config": {"path": runtime["config"], "values": {
+                name: values[name] for name in ("containerd_metrics_address", "containerd_enable_unprivileged_ports",
+                                                "containerd_enable_unprivileged_icmp", "kubeguard_containerd_settings")}},
+            "service": {"unit": runtime["unit"], "socket": runtime["socket"]}}
     if layout.config_kind == "k3s_config":
         ops["k3s"] = k3s_operations(values, layout, plan, node, settings)
         ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}

@@ -8,7 +8,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import envfile, k3s_config, multifile, permissions
+from . import containerd, envfile, k3s_config, multifile, permissions
 from .fileops import plan_yaml_edit
 from .kubelet_config import merge_fields
 from .manifest import edit_manifest, load_yaml
@@ -128,6 +128,11 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 found += _user(args["name"])
             elif kind == "sysctls":
                 found += _sysctls(args)
+            elif kind == "containerd_config":
+                text = _read(args["path"])
+                if text is None:
+                    raise ValueError(f"{args['path']}: file not found")
+                found += [f"{args['path']}: {c}" for c in containerd.edit(text, args["values"])[1]]
             elif kind == "audit_rules":   # what plan_node saw loaded; a rules file that changes is loaded anyway
                 found += [f"audit rules not loaded: the kernel does not watch {path}" for path in args["not_loaded"]]
             else:
@@ -144,6 +149,22 @@ def _iptables_problem(run_command) -> Optional[str]:
         return "no iptables"
     rc, _ignored, err = run_command([binary, "-S", "INPUT"])
     return None if rc == 0 else (err.strip().splitlines() or [f"exit code {rc}"])[-1][:200]
+
+
+def opted_out(values: Mapping[str, Any]) -> Dict[str, str]:
+    """Controls of section K the user's own variables turn off or weaken: waived, naming them."""
+    waived: Dict[str, str] = {}
+    if not values["kubeguard_node_audit_rules"]:
+        waived.update(dict.fromkeys(("K.21", "K.22"), "kubeguard_node_audit_rules: false (no audit rules written or loaded by this run)"))
+    if not values["kubeguard_container_runtime_hardening"]:
+        waived.update(dict.fromkeys(("K.23", "K.24", "K.25"), "kubeguard_container_runtime_hardening: false (containerd's config left as it is)"))
+        return waived
+    unprivileged = [name for name in ("containerd_enable_unprivileged_ports", "containerd_enable_unprivileged_icmp") if values[name]]
+    if unprivileged:
+        waived["K.24"] = "your variables " + ", ".join(f"{name}=true" for name in unprivileged)
+    if values["containerd_metrics_address"] and not containerd.is_loopback(values["containerd_metrics_address"]):
+        waived["K.23"] = f"your variable containerd_metrics_address={values['containerd_metrics_address']} (unauthenticated metrics)"
+    return waived
 
 
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
@@ -165,13 +186,12 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     plan = never_weaker.plan(values, layout, state)
-    if not values["kubeguard_node_audit_rules"]:
-        plan["waived"].update({cid: "kubeguard_node_audit_rules: false (no audit rules written or loaded by this run)"
-                               for cid in ("K.21", "K.22")})
+    plan["waived"].update(opted_out(values))
     plan["summary"] = never_weaker.summary(plan)
     node = dict(p["node"])
     node["kubelet_running"] = running["kubelet"]
     node["node_audit"] = state.get("node_audit")
+    node["container_runtime"] = state.get("container_runtime")
     # how etcd runs here is what the node shows, whatever etcd_deployment_type says (kubespray's
     # current guide says host; on a kubeadm cluster its static pod must still be hardened)
     node["etcd_static_pod"] = bool(node.get("control_plane")) and os.path.exists(f"{layout.manifests_dir}/etcd.yaml")

@@ -87,7 +87,9 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               # verified, never applied: test_integrity and the default scenario's tampered binary
               *[v.name for v in hv.VARIABLES if v.component == "integrity"],
               # the node_audit role's rules file: test_node_audit, test_audit_rules_syntax and every scenario
-              *[v.name for v in hv.VARIABLES if v.component == "node_audit"]}
+              *[v.name for v in hv.VARIABLES if v.component == "node_audit"],
+              # the container_runtime role's: test_containerd, the live scenario (pods survive) and the faults scenario
+              *[v.name for v in hv.VARIABLES if v.component == "runtime"]}
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

@@ -17,12 +17,13 @@ def _watch_everything(monkeypatch, missing=()):
     monkeypatch.setattr(node_audit.integrity, "locate", lambda b: None if b in missing else f"/usr/bin/{b}")
 
 
-def test_only_existing_paths_are_watched_narrowest_key_first():
-    present = {"/etc/kubernetes/pki", "/etc/kubernetes", "/etc/kubernetes/manifests", "/var/lib/kubelet/config.yaml"}
+def test_only_paths_whose_directory_exists_are_watched_narrowest_key_first():
+    present = {"/etc/kubernetes/pki", "/etc/kubernetes", "/etc/kubernetes/manifests", "/var/lib/kubelet"}
     found = node_audit.watches(KUBEADM.audit_rules, KUBEADM.as_dict(), exists=present.__contains__,
                                locate=lambda b: "/usr/bin/kubelet" if b == "kubelet" else None)
     assert found == [("/etc/kubernetes/pki", "kubernetes-pki"), ("/etc/kubernetes/manifests", "kubernetes-manifests"),
                      ("/etc/kubernetes", "kubernetes-config"), ("/var/lib/kubelet/config.yaml", "kubelet-config"),
+                     ("/var/lib/kubelet/kubeadm-flags.env", "kubelet-config"), ("/var/lib/kubelet/pki", "kubelet-pki"),
                      ("/usr/bin/kubelet", "kubernetes-binaries")]
 
 
@@ -37,7 +38,8 @@ def test_the_rules_file_excludes_runtime_state_before_any_watch(monkeypatch):
     assert "-a never,exit -F dir=/var/lib/containerd" in lines and "-a never,exit -F dir=/srv/scratch" in lines
     assert not any("/var/log/containers" in line for line in lines)      # missing here: the kernel would refuse it
     assert "-w /usr/bin/runc -p wa -k kubernetes-binaries" in lines
-    assert not any(line.startswith("-b ") for line in node_audit.build(KUBEADM.audit_rules, KUBEADM.as_dict(), [], 0).splitlines())
+    no_backlog = node_audit.build(KUBEADM.audit_rules, KUBEADM.as_dict(), [], 0)
+    assert not any(line.startswith("-b ") for line in no_backlog.splitlines())
 
 
 @pytest.mark.parametrize("directory", ["/etc/kubernetes", "/etc", "/usr/bin"])

@@ -40,8 +40,10 @@ def fixture_platform(layout):
     """The fixture node's layout as platform data (what node_plan reads)."""
     return {"name": "fixture", "detect": "default",
             "layout": {k: v for k, v in layout.as_dict().items()
-                       if k not in ("name", "config_dir", "files", "components", "skip", "file_modes", "audit_rules")},
-            "file_modes": list(layout.file_modes), "audit_rules": dict(layout.audit_rules)}
+                       if k not in ("name", "config_dir", "files", "components", "skip", "file_modes",
+                                    "audit_rules", "container_runtime")},
+            "file_modes": list(layout.file_modes), "audit_rules": dict(layout.audit_rules),
+            "container_runtime": dict(layout.container_runtime)}
 
 
 def build(values, layout, root, settings):
