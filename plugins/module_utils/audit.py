@@ -168,10 +168,21 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": exposure.listeners(proc_root),
-        "integrity": integrity.verify(checksums) if checksums else {},
+        "integrity": _integrity(layout, checksums or {}),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
     }
+
+
+def _integrity(layout: Layout, checksums: Mapping[str, Any]) -> Dict[str, Any]:
+    """Binary verdicts, and the static pods' images where digests are given (K.27)."""
+    found = integrity.verify(checksums) if checksums else {}
+    if checksums.get(integrity.IMAGES):
+        socket = (layout.container_runtime or {}).get("socket", "/run/containerd/containerd.sock")
+        images = integrity.verify_images(checksums[integrity.IMAGES], layout.manifests_dir, socket, containerd.run_tool)
+        if images is not None:
+            found[integrity.IMAGES] = images
+    return found
 
 
 def _owner_names(stat: os.stat_result) -> str:
@@ -298,6 +309,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
     if "exposure" in check:
         return EXPOSURE_EXPECTED.get(check["exposure"], check["exposure"])
     if "integrity" in check:
+        if check["integrity"] == integrity.IMAGES:
+            return "each static pod image's digest equal to the one given in kubeguard_image_digests"
         return f"{check['integrity']}'s digest equal to a given checksum"
     if "node_audit" in check:
         return NODE_AUDIT_EXPECTED[check["node_audit"]]

@@ -92,7 +92,7 @@ def mask_secrets(text: str) -> str:
 
 # --- the audit: what the node has ----------------------------------------------------------------------------
 
-def _run(argv: List[str]) -> Tuple[int, str]:
+def run_tool(argv: List[str]) -> Tuple[int, str]:
     if shutil.which(argv[0]) is None:
         return 127, f"{argv[0]}: not installed"
     try:
@@ -105,7 +105,7 @@ def _run(argv: List[str]) -> Tuple[int, str]:
 def observe(spec: Mapping[str, Any], run: Optional[Callable[[List[str]], Tuple[int, str]]] = None) -> Optional[Dict[str, Any]]:
     """The runtime as the node has it (platform data container_runtime: config, socket); None where no
     containerd config exists."""
-    run = run or _run
+    run = run or run_tool
     config_path, socket_path = spec.get("config"), spec.get("socket")
     seen: Dict[str, Any] = {"config": config_path, "socket": socket_path}
     text = None
@@ -187,7 +187,7 @@ def is_loopback(address: Any) -> bool:
 
 def running_tasks(socket: str, run=None) -> Tuple[Optional[Dict[str, int]], str]:
     """({container id: pid} of the RUNNING tasks in the k8s.io namespace, '') or (None, why not)."""
-    rc, out = (run or _run)(["ctr", "--address", socket, "--namespace", "k8s.io", "tasks", "ls"])
+    rc, out = (run or run_tool)(["ctr", "--address", socket, "--namespace", "k8s.io", "tasks", "ls"])
     if rc != 0:
         return None, (out.strip().splitlines() or [f"ctr exit code {rc}"])[-1][:200]
     tasks: Dict[str, int] = {}

@@ -167,6 +167,11 @@ def _is_checksums(value: Any) -> Optional[str]:
     return checksums_problem(value)
 
 
+def _is_image_digests(value: Any) -> Optional[str]:
+    from .integrity import images_problem
+    return images_problem(value)
+
+
 def _is_optional_path(value: Any) -> Optional[str]:
     return None if value == "" else _path_problem(value)
 
@@ -642,6 +647,9 @@ VARIABLES: Tuple[Var, ...] = (
       for name in ("kubelet_checksums", "kubeadm_checksums", "kubectl_checksums", "runc_checksums")],
     _v("runc_version", None, _is_str, "integrity", "runc release on the nodes (kubespray's variable), picks the runc_checksums entry",
        nullable=True),
+    _v("kubeguard_image_digests", {}, _is_image_digests, "integrity",
+       "The static pods' images and their registry digests, {registry.k8s.io/kube-apiserver:v1.34.4: sha256:<hex>}: "
+       "each control plane's images are checked against them (kubeguard.integrity.images, K.27; docs/integrity.md)"),
     _v("kubeguard_binary_checksums_file", "", _is_optional_path, "integrity",
        "A sha256sum / sha512sum file on the controller ('<hex>  kubelet' lines) for kubelet, kubeadm, kubectl, runc, "
        "containerd and etcd, whatever their version (docs/integrity.md: where to get official checksums)"),

@@ -90,7 +90,83 @@ def expected(values: Mapping[str, Any], sums_text: str = "") -> Dict[str, Dict[s
     for name, digests in parse_sums_file(sums_text or "").items():
         if name in BINARIES:
             result.setdefault(name, {}).setdefault(ANY_ARCHITECTURE, []).extend(digests)
+    if values.get("kubeguard_image_digests"):
+        # not a binary: the static pods' images, image reference -> digest (verify_images)
+        result[IMAGES] = {ref: [parse_digest(digest)] for ref, digest in values["kubeguard_image_digests"].items()}
     return result
+
+
+IMAGES = "images"
+
+
+def images_problem(value: Any) -> Optional[str]:
+    """Validation of kubeguard_image_digests: {image reference: sha256:<hex>}."""
+    if not isinstance(value, Mapping):
+        return "must be a mapping of image reference to sha256:<hex>, e.g. {registry.k8s.io/kube-apiserver:v1.34.4: sha256:...}"
+    for ref, digest in value.items():
+        if not isinstance(ref, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._/:@-]{0,254}", ref):
+            return f"{str(ref)[:80]!r} must be an image reference as in the manifest (registry/name:tag)"
+        if parse_digest(digest) is None or not str(parse_digest(digest)).startswith("sha256:"):
+            return f"{ref}: {str(digest)[:80]!r} must be sha256:<64 hex> (the image's registry digest)"
+    return None
+
+
+def manifest_images(manifests_dir: str) -> Dict[str, str]:
+    """{static pod file: image} of every container in the node's static pod manifests."""
+    from .manifest import load_yaml   # local: PyYAML only where manifests are read
+    found: Dict[str, str] = {}
+    try:
+        names = sorted(n for n in os.listdir(manifests_dir) if n.endswith((".yaml", ".yml", ".json")))
+    except OSError:
+        return found
+    for name in names:
+        try:
+            with open(os.path.join(manifests_dir, name), encoding="utf-8") as handle:
+                pod = load_yaml(handle.read())
+        except Exception:   # pylint: disable=broad-except  # one unreadable file: the others are still judged
+            continue
+        for container in ((pod or {}).get("spec") or {}).get("containers") or []:
+            if isinstance(container, dict) and container.get("image"):
+                found[f"{name}:{container.get('name')}"] = str(container["image"])
+    return found
+
+
+def image_store_digests(run: Callable[[List[str]], Tuple[int, str]], socket: str) -> Optional[Dict[str, str]]:
+    """{image reference: digest} of the runtime's images (ctr images ls, k8s.io namespace); None if it does not answer."""
+    rc, out = run(["ctr", "--address", socket, "--namespace", "k8s.io", "images", "ls"])
+    if rc != 0:
+        return None
+    found = {}
+    for line in out.splitlines()[1:]:
+        words = line.split()
+        if len(words) >= 3 and words[2].startswith("sha256:"):
+            found[words[0]] = words[2]
+    return found
+
+
+def verify_images(wanted: Mapping[str, Sequence[str]], manifests_dir: str, socket: str,
+                  run: Callable[[List[str]], Tuple[int, str]]) -> Optional[Dict[str, Any]]:
+    """{passed, found} for the static pods' images against the given digests (None: none of them is given for an
+    image these manifests use). A reference pinned by digest (name@sha256:...) is judged by that digest; else by
+    what the runtime holds under that reference."""
+    images = manifest_images(manifests_dir)
+    judged = {pod: image for pod, image in images.items() if image.split("@")[0] in wanted or image in wanted}
+    if not judged:
+        return None
+    store = None
+    bad, good = [], []
+    for pod, image in sorted(judged.items()):
+        accepted = list(wanted.get(image) or wanted.get(image.split("@")[0]) or [])
+        if "@" in image:
+            actual: Optional[str] = image.split("@", 1)[1]
+        else:
+            store = image_store_digests(run, socket) if store is None else store
+            actual = None if store is None else store.get(image)
+        if actual in accepted:
+            good.append(image)
+        else:
+            bad.append(f"{pod} {image} is {actual or 'not in the runtime (ctr images ls)'}; expected {' or '.join(accepted)}")
+    return {"passed": not bad, "found": "; ".join(bad) if bad else f"{len(good)} images match: {', '.join(good)}"}
 
 
 def locate(binary: str, dirs: Sequence[str] = SEARCH_DIRS) -> Optional[str]:
@@ -115,6 +191,8 @@ def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[
     arch = ARCHITECTURES.get(machine or platform.machine(), machine or platform.machine())
     results = {}
     for binary, by_arch in wanted.items():
+        if binary == IMAGES:
+            continue
         accepted = list(by_arch.get(arch) or []) + list(by_arch.get(ANY_ARCHITECTURE) or [])
         if not accepted:
             continue

@@ -87,3 +87,63 @@ def test_validation_and_the_expected_checksums_run_together_in_the_common_role()
         imports = yaml.safe_load(handle)
     condition = next(task["when"] for task in imports if task.get("ansible.builtin.import_tasks") == "validate.yml")
     assert condition == f"{last_fact} is not defined"
+
+
+APISERVER_POD = """apiVersion: v1
+kind: Pod
+metadata: {name: kube-apiserver, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-apiserver
+    image: registry.k8s.io/kube-apiserver:v1.34.4
+"""
+ETCD_POD = """apiVersion: v1
+kind: Pod
+metadata: {name: etcd, namespace: kube-system}
+spec:
+  containers:
+  - name: etcd
+    image: registry.k8s.io/etcd@sha256:%s
+"""
+CTR_IMAGES = """REF                                      TYPE                                                 DIGEST   SIZE PLATFORMS LABELS
+registry.k8s.io/kube-apiserver:v1.34.4   application/vnd.oci.image.index.v1+json  sha256:%s 27.1 MiB linux/amd64 -
+"""
+
+
+@pytest.fixture(name="manifests")
+def fixture_manifests(tmp_path):
+    (tmp_path / "kube-apiserver.yaml").write_text(APISERVER_POD)
+    (tmp_path / "etcd.yaml").write_text(ETCD_POD % ("e" * 64))
+    (tmp_path / "broken.yaml").write_text("spec: [")
+    return tmp_path
+
+
+def test_static_pod_images_are_judged_by_the_runtime_or_by_their_pinned_digest(manifests):
+    wanted = integrity.expected(hv.validate({"kubeguard_image_digests": {
+        "registry.k8s.io/kube-apiserver:v1.34.4": "sha256:" + "a" * 64, "registry.k8s.io/etcd": "sha256:" + "e" * 64}}))
+
+    def store(digest):
+        return lambda argv: (0, CTR_IMAGES % (digest * 64))
+    verdict = integrity.verify_images(wanted[integrity.IMAGES], str(manifests), "/run/containerd/containerd.sock", store("a"))
+    assert verdict == {"passed": True, "found": "2 images match: registry.k8s.io/etcd@sha256:" + "e" * 64
+                                                + ", registry.k8s.io/kube-apiserver:v1.34.4"}
+    verdict = integrity.verify_images(wanted[integrity.IMAGES], str(manifests), "/s", store("b"))
+    assert verdict["passed"] is False
+    assert verdict["found"] == (f"kube-apiserver.yaml:kube-apiserver registry.k8s.io/kube-apiserver:v1.34.4 is sha256:{'b' * 64};"
+                                f" expected sha256:{'a' * 64}")
+    assert "not in the runtime" in integrity.verify_images(wanted[integrity.IMAGES], str(manifests), "/s",
+                                                           lambda argv: (1, "connection refused"))["found"]
+    # no digest given for any image these pods use: not judged
+    assert integrity.verify_images({"registry.k8s.io/pause:3.10.1": ["sha256:" + "c" * 64]}, str(manifests), "/s", store("b")) is None
+    assert integrity.verify({"images": {"x": ["sha256:" + "c" * 64]}}) == {}
+
+
+@pytest.mark.parametrize("value, problem", [
+    (["registry.k8s.io/kube-apiserver:v1.34.4"], "mapping of image reference"),
+    ({"Registry.k8s.io/Kube Apiserver": "sha256:" + "a" * 64}, "image reference"),
+    ({"registry.k8s.io/kube-apiserver:v1.34.4": "sha512:" + "a" * 128}, "sha256:<64 hex>"),
+    ({"registry.k8s.io/kube-apiserver:v1.34.4": "latest"}, "sha256:<64 hex>"),
+])
+def test_image_digests_are_validated(value, problem):
+    with pytest.raises(ValueError, match=problem):
+        hv.validate({"kubeguard_image_digests": value})
