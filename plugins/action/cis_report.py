@@ -32,6 +32,23 @@ def write_atomically(path, text):
     return path
 
 
+def report_path(directory, name, what, suffix=".json"):
+    """directory/<name><suffix>, for a node name that is a plain file name (AnsibleActionFail naming `what` else)."""
+    name = str(name)
+    if "/" in name or name in ("", ".", ".."):
+        raise AnsibleActionFail(f"{what} {name!r} cannot be a report file name")
+    return os.path.join(directory, f"{name}{suffix}")
+
+
+def load_json(path):
+    """A report written earlier, or None (none yet, or unreadable: then there is nothing to compare with)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
 def _plain(data):
     if isinstance(data, dict):
         return {str(k): _plain(v) for k, v in data.items()}
@@ -57,15 +74,9 @@ class ActionModule(ActionBase):
         if not dest_dir:
             raise AnsibleActionFail("dest_dir: required (a directory on the controller)")
         node = str(report["node"])
-        if "/" in node or node in ("", ".", ".."):
-            raise AnsibleActionFail(f"report node name {node!r} cannot be a file name")
+        previous_path = report_path(dest_dir, node, "report node name")
         os.makedirs(dest_dir, mode=0o755, exist_ok=True)
-        previous = None
-        try:
-            with open(os.path.join(dest_dir, f"{node}.json"), encoding="utf-8") as handle:
-                previous = json.load(handle)
-        except (OSError, ValueError):
-            pass
+        previous = load_json(previous_path)
         report["drift"] = reports.drift(previous, report)
         written = []
         for fmt in formats:

@@ -5,24 +5,15 @@ cis_report wrote in the same directory, with the change since the previous fleet
 from __future__ import annotations
 
 import datetime
-import json
 import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubeguard.hardening.plugins.action.cis_report import write_atomically
+from ansible_collections.kubeguard.hardening.plugins.action.cis_report import load_json, report_path, write_atomically
 from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report, reports
 
 ARGUMENT_SPEC = fleet_report.FLEET_REPORT_ARGUMENT_SPEC
-
-
-def _load(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
 
 
 class ActionModule(ActionBase):
@@ -36,16 +27,14 @@ class ActionModule(ActionBase):
         names = list(dict.fromkeys(args["nodes"] + (["cluster"] if args["include_cluster"] else [])))
         found, missing = [], []
         for name in names:
-            if "/" in name or name in ("", ".", ".."):
-                raise AnsibleActionFail(f"nodes: {name!r} cannot be a report file name")
-            report = _load(os.path.join(directory, f"{name}.json"))
+            report = load_json(report_path(directory, name, "nodes:"))
             if report and report.get("schema") == reports.SCHEMA:
                 found.append(report)
             elif name != "cluster":
                 missing.append(name)
         if not found:
             raise AnsibleActionFail(f"no CIS reports in {directory} for {', '.join(names)}")
-        previous = _load(os.path.join(directory, "fleet.json"))
+        previous = load_json(os.path.join(directory, "fleet.json"))
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         fleet = fleet_report.build(found, previous, now)
         fleet["missing"] = missing

@@ -49,11 +49,23 @@ def kubeguard_variable_names(_unused=None, part="names"):
 def kubeguard_validate(variables, present=()):
     """All hardening variables with kubespray's defaults filled in; fails naming every bad variable.
     Adjustments (a removed feature gate dropped) and variables that look like misspelt ones of ours
-    (present: every variable name in scope) are shown as warnings."""
+    (present: every variable name in scope) are shown as warnings. `_checksums`: the digests the nodes'
+    binaries and images must have (integrity.expected), with kubeguard_binary_checksums_file read here, on the
+    controller - a bad sums file fails with the rest."""
     from ansible.utils.display import Display
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import integrity
     try:
         values = hardening_vars.validate(_plain(variables), _plain(list(present or ())))
-    except hardening_vars.HardeningVarsError as exc:
+        sums_text = ""
+        if values["kubeguard_binary_checksums_file"]:
+            try:
+                with open(values["kubeguard_binary_checksums_file"], encoding="utf-8") as handle:
+                    sums_text = handle.read(1 << 20)
+            except (OSError, UnicodeDecodeError) as err:
+                raise ValueError(f"kubeguard_binary_checksums_file: {values['kubeguard_binary_checksums_file']}: "
+                                 f"cannot be read on the controller ({err.strerror or err})") from None
+        values["_checksums"] = integrity.expected(values, sums_text)
+    except (hardening_vars.HardeningVarsError, ValueError) as exc:
         raise AnsibleFilterError(str(exc)) from None
     for note in values.get("_notes", []):
         Display().warning(note)
@@ -115,16 +127,6 @@ def kubeguard_encryption_rotation(existing_texts, index, values, step):
                                             _values(values)["kube_encryption_algorithm"], str(step))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
-
-
-def kubeguard_binary_checksums(values, sums_text=""):
-    """The digests each binary must have (integrity.expected), from the validated variables and the text of
-    kubeguard_binary_checksums_file."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import integrity
-    try:
-        return integrity.expected(_values(values), str(sums_text or ""))
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
 
 
 def kubeguard_config_hash(data):
