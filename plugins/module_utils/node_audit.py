@@ -87,7 +87,7 @@ def rules_text(watched: Sequence[Tuple[str, str]], excluded: Sequence[str], back
     if odd:   # one rule per line, words split on blanks: such a path would be another rule
         raise ValueError(f"audit rules: cannot watch {odd[0]!r} (whitespace or control characters in the path)")
     lines = ["## Managed by kubeguard.hardening: who changes Kubernetes' configuration, PKI and binaries.",
-             "## Built from the paths that exist on this node; a new run adds what appears later."]
+             "## Built from the paths whose directory exists on this node; a new run adds binaries installed later."]
     if backlog:
         lines += [f"-b {backlog}", "--backlog_wait_time 60000"]
     lines += ["## the container runtime's and pods' state: high volume, recorded by no rule after these"]

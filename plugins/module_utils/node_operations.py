@@ -71,7 +71,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     runtime = layout.container_runtime
     if values["kubeguard_container_runtime_hardening"] and runtime.get("unit") and (node.get("container_runtime") or {}).get("config_found"):
         ops["container_runtime"] = {
-            "containerd_config": {"path": runtime["config"], "values": {
+            "containerd_config": {"path": runtime["config"], "variables": {
                 name: values[name] for name in ("containerd_metrics_address", "containerd_enable_unprivileged_ports",
                                                 "containerd_enable_unprivileged_icmp", "kubeguard_containerd_settings")}},
             "service": {"unit": runtime["unit"], "socket": runtime["socket"]}}

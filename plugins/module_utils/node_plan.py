@@ -132,7 +132,7 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
                 text = _read(args["path"])
                 if text is None:
                     raise ValueError(f"{args['path']}: file not found")
-                found += [f"{args['path']}: {c}" for c in containerd.edit(text, args["values"])[1]]
+                found += [f"{args['path']}: {c}" for c in containerd.edit(text, args["variables"])[1]]
             elif kind == "audit_rules":   # what plan_node saw loaded; a rules file that changes is loaded anyway
                 found += [f"audit rules not loaded: the kernel does not watch {path}" for path in args["not_loaded"]]
             else:

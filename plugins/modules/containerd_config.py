@@ -24,7 +24,7 @@ options:
     description: The config file.
     type: path
     default: /etc/containerd/config.toml
-  values:
+  variables:
     description: The validated hardening variables (C(containerd_metrics_address),
       C(containerd_enable_unprivileged_ports), C(containerd_enable_unprivileged_icmp),
       C(kubeguard_containerd_settings)), from the node's plan.
@@ -42,7 +42,7 @@ author:
 EXAMPLES = r"""
 - name: Harden containerd's config
   kubeguard.hardening.containerd_config:
-    values: "{{ kubeguard_ops.container_runtime.containerd_config.values }}"
+    variables: "{{ kubeguard_ops.container_runtime.containerd_config.variables }}"
     backup_set: "{{ kubeguard_backup_set }}"
 """
 
@@ -71,7 +71,7 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import p
 def main():
     module = AnsibleModule(
         argument_spec=dict(path=dict(type="path", default="/etc/containerd/config.toml"),
-                           values=dict(type="dict", required=True), mode=dict(type="raw"), **BACKUP_OPTIONS),
+                           variables=dict(type="dict", required=True), mode=dict(type="raw"), **BACKUP_OPTIONS),
         supports_check_mode=True,
     )
     path = module.params["path"]
@@ -80,7 +80,7 @@ def main():
     with open(path, encoding="utf-8") as handle:
         before = handle.read()
     try:
-        after, changes, _version = containerd.edit(before, module.params["values"])
+        after, changes, _version = containerd.edit(before, module.params["variables"])
     except ValueError as err:
         module.fail_json(msg=f"{path}: {containerd.mask_secrets(str(err))}")
     mode = parse_mode(module, module.params["mode"])
