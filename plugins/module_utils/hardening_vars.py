@@ -795,6 +795,10 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
                          " without it); set it in kube_kubeadm_apiserver_extra_args or remove Webhook"))
     if not modes:
         problems.append((("authorization_modes",), "authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook"))
+    if values["kubelet_seccomp_default"] and _minor(values["kube_version"]) < 25:
+        problems.append((("kubelet_seccomp_default", "kube_version"),
+                         f"kubelet_seccomp_default: true needs Kubernetes 1.25 or later (seccompDefault is beta there, GA in "
+                         f"1.27); kube_version is {values['kube_version']}"))
     if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
         problems.append((("kube_encryption_resources", "kube_encrypt_secret_data"),
                          "kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]"))

@@ -192,3 +192,9 @@ def test_the_restart_gate_sees_lost_and_restarted_containers():
     assert "restarted with a new process" in containerd.survivors_problem(tasks, {"abc123": 4242, "def456": 1}, "")
     assert "does not answer: connection refused" in containerd.survivors_problem(tasks, None, "connection refused")
     assert containerd.running_tasks("/x", run=lambda argv: (1, "ctr: connection refused\n")) == (None, "ctr: connection refused")
+
+
+def test_seccomp_default_needs_a_kubernetes_that_has_it():
+    with pytest.raises(ValueError, match="kubelet_seccomp_default: true needs Kubernetes 1.25"):
+        hv.validate({"kubelet_seccomp_default": True, "kube_version": "v1.24.17"})
+    assert hv.validate({"kubelet_seccomp_default": True, "kube_version": "1.25.0"})["kubelet_seccomp_default"] is True
