@@ -198,3 +198,30 @@ def test_seccomp_default_needs_a_kubernetes_that_has_it():
     with pytest.raises(ValueError, match="kubelet_seccomp_default: true needs Kubernetes 1.25"):
         hv.validate({"kubelet_seccomp_default": True, "kube_version": "v1.24.17"})
     assert hv.validate({"kubelet_seccomp_default": True, "kube_version": "1.25.0"})["kubelet_seccomp_default"] is True
+
+
+def test_the_node_plan_sees_what_the_role_would_change(tmp_path):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, node_operations
+    import dataclasses
+    config = tmp_path / "config.toml"
+    config.write_text(loosened(DEBIAN))
+    layout = dataclasses.replace(catalogue.layout_for("kubeadm"),
+                                 container_runtime={"kind": "containerd", "config": str(config), "socket": "/s", "unit": "containerd"})
+    node = {"control_plane": False, "etcd_host": False, "kubelet_allowed": ["localhost"], "container_runtime": {"config_found": True}}
+    settings = {"node_audit_rules_file": str(tmp_path / "a.rules"), "sysctl_file": str(tmp_path / "s.conf"),
+                "kubelet_firewall_dropin": str(tmp_path / "fw.conf"), "metrics_firewall_dir": str(tmp_path / "mf"),
+                "metrics_firewall_unit_file": str(tmp_path / "mf.service"), "kubelet_serving_cert": "/x"}
+    plan = {"settings": {"kubelet": {}}, "pki_owner": None, "pki_group": None}
+    ops = node_operations.operations(values(), layout, plan, node, settings)
+    runtime = {"container_runtime": ops["container_runtime"]}
+    assert runtime["container_runtime"]["service"] == {"unit": "containerd", "socket": "/s"}
+    changes, _fingerprint = node_plan.evaluate(runtime)
+    assert len(changes["container_runtime"]) == 2 and all(c.startswith(str(config)) for c in changes["container_runtime"])
+    config.write_text(DEBIAN)
+    assert node_plan.evaluate(runtime)[0] == {"container_runtime": []}
+    # k3s' runtime is audited, never written; nor where the user opts out or no config exists
+    opted_out = values(kubeguard_container_runtime_hardening=False)
+    assert "container_runtime" not in node_operations.operations(opted_out, layout, plan, node, settings)
+    assert "container_runtime" not in node_operations.operations(values(), layout, plan, dict(node, container_runtime=None), settings)
+    k3s = dataclasses.replace(layout, container_runtime={"kind": "containerd", "config": str(config), "socket": "/s"})
+    assert "container_runtime" not in node_operations.operations(values(), k3s, plan, node, settings)
