@@ -289,7 +289,7 @@ NODE_AUDIT_EXPECTED = {"present": f"a rules file in {node_audit.RULES_DIR} watch
                        "loaded": "the kernel watches each of them (auditctl -l)"}
 RUNTIME_EXPECTED = {"listeners": "grpc.tcp_address empty, stream server and metrics on loopback (or off)",
                     "unprivileged": "enable_unprivileged_ports and enable_unprivileged_icmp false",
-                    "socket": "the CRI socket root:root, nothing for others; its directory root's, not writable by others",
+                    "socket": "the CRI socket root:root, nothing for others; its directory root's, others may not list or write it",
                     "seccomp": "Seccomp in the kernel and in runc (runc features)"}
 
 

@@ -152,14 +152,14 @@ def test_opting_out_or_weakening_is_waived_naming_the_variable():
     assert set(node_plan.opted_out(values(kubeguard_container_runtime_hardening=False))) == {"K.23", "K.24", "K.25"}
 
 
-def _state(tmp_path, text, socket_mode=0o660, runc='{"linux": {"seccomp": {"enabled": true}}}'):
+def _state(tmp_path, text, socket_mode=0o660, runc='{"linux": {"seccomp": {"enabled": true}}}', dir_mode=0o711):
     config = tmp_path / "config.toml"
     config.write_text(text)
     sock = tmp_path / "run" / "containerd.sock"
     sock.parent.mkdir(exist_ok=True)
     sock.write_text("")
     os.chmod(sock, socket_mode)
-    os.chmod(sock.parent, 0o711)
+    os.chmod(sock.parent, dir_mode)
     seen = containerd.observe({"config": str(config), "socket": str(sock)},
                               run=lambda argv: (0, runc) if runc else (127, "runc: not installed"))
     return {"container_runtime": seen}
@@ -176,6 +176,8 @@ def test_the_audit_reads_the_config_the_socket_and_runc(tmp_path):
     assert containerd.evaluate("socket", _state(tmp_path, DEBIAN)).passed          # owned by the test's uid 0
     outcome = containerd.evaluate("socket", _state(tmp_path, DEBIAN, socket_mode=0o666))
     assert not outcome.passed and "others may connect" in outcome.found
+    outcome = containerd.evaluate("socket", _state(tmp_path, DEBIAN, dir_mode=0o755))
+    assert not outcome.passed and "mode 0755" in outcome.found
     assert containerd.evaluate("seccomp", _state(tmp_path, DEBIAN)).passed
     assert containerd.evaluate("seccomp", _state(tmp_path, DEBIAN, runc='{"linux": {"seccomp": {"enabled": false}}}')).passed is False
     assert containerd.evaluate("seccomp", _state(tmp_path, DEBIAN, runc="")).passed is None
