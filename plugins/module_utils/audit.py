@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
 from . import containerd, exposure, integrity, node_audit
+from .node_facts import run_tool
 from .health import journal_running_args, process_args, process_environ
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
@@ -179,7 +180,7 @@ def _integrity(layout: Layout, checksums: Mapping[str, Any]) -> Dict[str, Any]:
     found = integrity.verify(checksums) if checksums else {}
     if checksums.get(integrity.IMAGES):
         socket = (layout.container_runtime or {}).get("socket", "/run/containerd/containerd.sock")
-        images = integrity.verify_images(checksums[integrity.IMAGES], layout.manifests_dir, socket, containerd.run_tool)
+        images = integrity.verify_images(checksums[integrity.IMAGES], layout.manifests_dir, socket, run_tool)
         if images is not None:
             found[integrity.IMAGES] = images
     return found

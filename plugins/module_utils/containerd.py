@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import checks, toml_edit
+from .node_facts import run_tool
 
 CRI_V2 = ("plugins", "io.containerd.grpc.v1.cri")
 RUNTIME_V3 = ("plugins", "io.containerd.cri.v1.runtime")
@@ -91,16 +90,6 @@ def mask_secrets(text: str) -> str:
 
 
 # --- the audit: what the node has ----------------------------------------------------------------------------
-
-def run_tool(argv: List[str]) -> Tuple[int, str]:
-    if shutil.which(argv[0]) is None:
-        return 127, f"{argv[0]}: not installed"
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return 1, str(err)
-    return done.returncode, done.stdout if done.returncode == 0 else (done.stderr or done.stdout)
-
 
 def observe(spec: Mapping[str, Any], run: Optional[Callable[[List[str]], Tuple[int, str]]] = None) -> Optional[Dict[str, Any]]:
     """The runtime as the node has it (platform data container_runtime: config, socket); None where no

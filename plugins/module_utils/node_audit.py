@@ -13,11 +13,10 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
-import shutil
-import subprocess
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import checks, integrity
+from .node_facts import run_tool
 
 RULES_DIR = "/etc/audit/rules.d"
 # augenrules concatenates rules.d in name order; the distributions' 10-base-config.rules deletes every
@@ -25,16 +24,6 @@ RULES_DIR = "/etc/audit/rules.d"
 PERMISSIONS = "wa"
 
 Runner = Callable[[List[str]], Tuple[int, str]]
-
-
-def _run(argv: List[str]) -> Tuple[int, str]:
-    if shutil.which(argv[0]) is None and not os.path.exists(argv[0]):
-        return 127, f"{argv[0]}: not installed"
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return 1, str(err)
-    return done.returncode, done.stdout if done.returncode == 0 else (done.stderr or done.stdout)
 
 
 def watches(spec: Mapping[str, Any], paths: Mapping[str, Any], exists: Optional[Callable[[str], bool]] = None,
@@ -126,7 +115,7 @@ def observe(spec: Mapping[str, Any], paths: Mapping[str, Any], run: Optional[Run
             rules_dir: str = RULES_DIR, locate: Optional[Callable[[str], Optional[str]]] = None) -> Dict[str, Any]:
     """What the node's audit system has: the paths that should be watched, which rules files watch them,
     and (where auditd runs) which the kernel has loaded."""
-    run = run or _run
+    run = run or run_tool
     wanted = [path for path, _key in watches(spec, paths, locate=locate)]
     in_files: List[str] = []
     for name in sorted(glob.glob(os.path.join(rules_dir, "*.rules"))):

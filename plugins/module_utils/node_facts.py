@@ -3,8 +3,23 @@ apiserver endpoints its kubeconfigs name. Runs on the node (node_state, node_pla
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from typing import Callable, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse
+
+
+def run_tool(argv: List[str]) -> Tuple[int, str]:
+    """(exit code, stdout - or the error text when it failed) of a node tool (auditctl, ctr, runc); 127 when
+    it is not installed."""
+    if shutil.which(argv[0]) is None and not os.path.exists(argv[0]):
+        return 127, f"{argv[0]}: not installed"
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return 1, str(err)
+    return done.returncode, done.stdout if done.returncode == 0 else (done.stderr or done.stdout)
 
 
 def read_sysctl(name: str) -> Optional[str]:
