@@ -30,6 +30,8 @@ def load():
 def platform_cell(platform: Mapping[str, Any], control: Mapping[str, Any], settings: List[Any]) -> str:
     """What the platform does about the control: applies it, satisfies it its own way, or only verifies."""
     components = platform.get("components") or {}
+    if str(control["id"]) in (platform.get("not_applicable") or {}):
+        return "n/a"
     if control.get("applied_by") == "file_permissions":
         return "applied" if platform.get("file_modes") else "verified"
     if control.get("applied_by") and not settings:  # a role's own work beside the flags (etcd's data directory)
@@ -83,7 +85,8 @@ def render() -> str:
              "**Variables** decide the control (settings that write it, or the variables its remediation names);",
              "**Role** writes it; per platform: *applied* (written and verified), *k3s' own* (the platform already",
              "satisfies it its own way; verified), *verified* (read from the node, not changed by us), *reported*",
-             "(manual: the report shows what was found, a person decides). Every report can waive a control with",
+             "(manual: the report shows what was found, a person decides), *n/a* (does not apply on that platform;",
+             "the report says why). Every report can waive a control with",
              "`kubeguard_waivers`, and a hardened setting is only overridden with `kubeguard_allow_override`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table]

@@ -81,19 +81,51 @@ def _etcd_env_flags(text: str) -> Dict[str, Optional[str]]:
     return flags
 
 
+# etcd's YAML config file: its TLS sections hold flags (client-transport-security.cert-file is --cert-file,
+# peer-transport-security.cert-file is --peer-cert-file).
+ETCD_TLS_SECTIONS = {"client-transport-security": "", "peer-transport-security": "peer-"}
+
+
+def etcd_config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
+    """etcd's settings as flags, from the YAML config file etcd reads (--config-file)."""
+    from .k3s_config import arg_text
+    flags: Dict[str, Optional[str]] = {}
+    for key, value in doc.items():
+        prefix = ETCD_TLS_SECTIONS.get(str(key))
+        if prefix is None:
+            flags[str(key)] = None if value is None else arg_text(value)
+        elif isinstance(value, Mapping):
+            flags.update({prefix + str(inner): None if v is None else arg_text(v) for inner, v in value.items()})
+    return flags
+
+
 def platform_component_flags(component: str, layout: Layout, journal: Mapping[str, List[str]]) -> Dict[str, Any]:
     """A platform whose one process runs every component (k3s): the arguments its current run logged
-    for the component, else what its config file gives the component (not running)."""
+    for the component, else what its config file gives the component (not running); embedded etcd
+    from the config file the platform writes for it at each start."""
     if component in journal:
         return {"source": "process log", "flags": parse_flags(journal[component][1:])}
-    list_key = (layout.components.get("arg_lists") or {}).get(component)
-    text = _read(str(layout.components.get("config", "")))
-    if list_key and text is not None:
-        from .k3s_config import K3sConfigError, component_args
+    etcd_config = layout.components.get("etcd_config")
+    if component == "etcd" and etcd_config:
+        text = _read(str(etcd_config))
         try:
-            doc = load_yaml(text) or {}
-            return {"source": "config file", "flags": component_args(doc, list_key) if isinstance(doc, dict) else {}}
-        except (yaml.YAMLError, K3sConfigError):
+            doc = load_yaml(text) if text else None
+        except yaml.YAMLError:
+            return {"source": "config file", "flags": {}}
+        if isinstance(doc, dict):
+            return {"source": "config file", "flags": etcd_config_flags(doc)}
+        return {"source": "absent", "flags": {}}
+    list_key = (layout.components.get("arg_lists") or {}).get(component)
+    config = str(layout.components.get("config", ""))
+    if list_key and os.path.exists(config):
+        # what it will start with: config.yaml, its drop-ins, the unit's command line (k3s_effective)
+        from .k3s_config import K3sConfigError, component_args
+        from .k3s_effective import merge, sources
+        units = [path for path in (layout.components.get("unit_files") or {}).values() if os.path.exists(path)]
+        try:
+            options, _ignored = merge(sources(config, None, units[0] if units else None))
+            return {"source": "config file", "flags": component_args(options, list_key)}
+        except K3sConfigError:
             return {"source": "config file", "flags": {}}
     return {"source": "absent", "flags": {}}
 
@@ -377,14 +409,17 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
     """One result per control of the benchmark: judged where it applies to a node with these roles,
     manual for cluster-scope controls, not_applicable (saying why) for another role's controls."""
     waivers = {str(k): v for k, v in (waivers or {}).items()}
+    platform_exempt = dict((state.get("layout") or {}).get("not_applicable") or {})
     results = []
     for control in controls if controls is not None else catalogue.controls():
         cid = str(control["id"])
         component = control["component"]
         automated = bool(control.get("automated"))
-        judged = applies(control, roles)
+        judged = applies(control, roles) and cid not in platform_exempt
         outcome = judge_control(control, state, file_reader) if judged else None
-        if component == "cluster":
+        if cid in platform_exempt:
+            status, found = "not_applicable", platform_exempt[cid]
+        elif component == "cluster":
             status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
         elif not judged:
             status = "not_applicable"

@@ -63,6 +63,8 @@ class Layout:
     audit_rules: Mapping[str, Any] = field(default_factory=dict)
     # The container runtime: {kind, config, socket, unit (absent: audited, never written)}.
     container_runtime: Mapping[str, Any] = field(default_factory=dict)
+    # Controls that do not apply on this platform: id -> why (reported not_applicable).
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -128,7 +130,8 @@ def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Option
     return Layout(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
                   components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
                   file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
-                  container_runtime=dict(data.get("container_runtime") or {}), **paths)
+                  container_runtime=dict(data.get("container_runtime") or {}),
+                  not_applicable={str(k): str(v) for k, v in (data.get("not_applicable") or {}).items()}, **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:

@@ -8,7 +8,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import containerd, envfile, k3s_config, multifile, permissions
+from . import containerd, envfile, k3s_config, k3s_effective, multifile, permissions
 from .fileops import plan_yaml_edit
 from .kubelet_config import merge_fields
 from .manifest import edit_manifest, load_yaml
@@ -167,6 +167,64 @@ def opted_out(values: Mapping[str, Any]) -> Dict[str, str]:
     return waived
 
 
+def _k3s_setting(layout: Any, option: str, flag: Optional[str]) -> Optional[Tuple[str, str]]:
+    """(component, setting key) a config.yaml option (and flag in it) stands for, as
+    kubeguard_allow_override names it; None for what no setting decides."""
+    from . import catalogue
+    spec = layout.components
+    if flag is not None:
+        component = {key: name for name, key in spec["arg_lists"].items()}.get(option)
+        if component == "kubelet":
+            fields = {flag_name: name for name, flag_name in catalogue.load()["kubelet_flags"].items()}
+            return component, fields.get(flag, flag)
+        return (component, flag) if component else None
+    for setting, top_option in (spec.get("top_level") or {}).items():
+        if top_option == option:
+            return tuple(setting.split(".", 1))   # type: ignore[return-value]
+    setting = ((spec.get("server_options") or {}).get(option) or {}).get("setting")
+    return tuple(setting.split(".", 1)) if setting else None   # type: ignore[return-value]
+
+
+def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], node: Mapping[str, Any],
+                  plan: Dict[str, Any]) -> None:
+    """Refuse a k3s node whose config.yaml.d drop-ins or unit command line undo what this run puts in
+    config.yaml (k3s reads them after it), unless kubeguard_allow_override names the setting: then
+    it is waived (reports, summary) and the restart gate no longer expects our value. Raises
+    ValueError naming every drop-in, option and value."""
+    from . import catalogue
+    from .hardening_vars import overridden
+
+    k3s = ops["k3s"]
+    config = k3s["k3s_config"]
+    role = "server" if node.get("control_plane") else "agent"
+    after = k3s_config.plan(config["path"], config.get("lists") or {}, config.get("top") or {}, None)["after"]
+    try:
+        found = k3s_effective.overrides(
+            k3s_effective.sources(config["path"], after, (layout.components.get("unit_files") or {}).get(role)),
+            config.get("lists") or {}, config.get("top") or {})
+    except k3s_config.K3sConfigError as exc:
+        raise ValueError(str(exc)) from None
+    refused = []
+    rows = catalogue.settings()
+    for item in found:
+        setting = _k3s_setting(layout, item.option, item.flag)
+        reason = overridden(values, *setting) if setting else None
+        if not reason:
+            allow = f"kubeguard_allow_override: {{{setting[0]}.{setting[1]}: <your reason>}}" if setting else None
+            refused.append(item.describe() + (f"; to keep it deliberately: {allow}" if allow else ""))
+            continue
+        plan["summary"].append(f"waived: {item.describe()} (kubeguard_allow_override: {reason})")
+        for row in rows:
+            if (row.component, row.key) == setting:
+                plan["waived"].update(dict.fromkeys(row.controls, f"{item.describe()} (kubeguard_allow_override: {reason})"))
+        expected = k3s["service"]["components"].get(setting[0]) or {}
+        flag = item.flag or (catalogue.load()["kubelet_flags"].get(setting[1], setting[1]) if setting[0] == "kubelet" else setting[1])
+        expected.pop(flag, None)
+    if refused:
+        raise ValueError(f"k3s reads more than {config['path']}, and it undoes this run's hardening: " + "; ".join(refused)
+                         + ". Remove those values (or append with `<option>+:` and the hardened value), then run again")
+
+
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     """The whole run of one node from one look at it: observe (layout, components, kernel, addresses),
     judge the settings against what runs (never weaker), build every write (node_operations),
@@ -202,6 +260,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     node["kubelet_allowed"] = desired.kubelet_secure_addresses(
         values, addresses + list(p["peer_addresses"]), endpoints + list(p["control_plane_endpoints"]))
     ops = node_operations.operations(values, layout, plan, node, p["settings"])
+    if "k3s" in ops:
+        k3s_overrides(ops, layout, values, node, plan)
     if "metrics_firewall" in ops:
         # said, not failed: the rest of the hardening still applies (iptables works on kubespray's nodes)
         problem = _iptables_problem(run_command)

@@ -5,6 +5,8 @@ refuses github.com/k3s-io/k3s). It does what the hardening depends on, as K3s do
 - reads /etc/rancher/k3s/config.yaml and config.yaml.d/*.yaml (`key+:` appends), like `k3s server|agent`;
 - on first start writes the server's TLS material and kubeconfigs where K3s keeps them;
 - with secrets-encryption writes cred/encryption-config.json (aescbc unless secrets-encryption-provider);
+- with cluster-init runs "embedded etcd": its TLS material, etcd's YAML config in the data directory, and
+  the apiserver's --etcd-* flags pointing at it;
 - refuses to start the way the components would: unknown flags, bad values, a file-valued flag
   naming a missing or unparsable file (admission, audit policy, encryption config);
 - logs `Running <component> --flag=value ...` for each component, as k3s does, and answers
@@ -103,7 +105,8 @@ def fail(message):
 
 def config():
     merged = {}
-    for path in ["/etc/rancher/k3s/config.yaml"] + sorted(glob.glob("/etc/rancher/k3s/config.yaml.d/*.yaml")):
+    dropins = [p for p in glob.glob("/etc/rancher/k3s/config.yaml.d/*") if p.lower().endswith((".yaml", ".yml")) and os.path.isfile(p)]
+    for path in ["/etc/rancher/k3s/config.yaml"] + sorted(dropins):
         if not os.path.exists(path):
             continue
         with open(path, encoding="utf-8") as handle:
@@ -164,6 +167,44 @@ def first_start(server):
         with open(f"{TLS}/client-ca.crt", encoding="utf-8") as src, open(f"{AGENT}/client-ca.crt", "w", encoding="utf-8") as dst:
             dst.write(src.read())
         os.chmod(f"{AGENT}/client-ca.crt", 0o644)
+
+
+def embedded_etcd():
+    """cluster-init: k3s runs etcd in its own process with TLS material under tls/etcd, writes etcd's
+    YAML config into the data directory at every start (sigs.k8s.io/yaml: keys sorted) and points the
+    apiserver at it instead of kine."""
+    etcd_tls = f"{TLS}/etcd"
+    data_dir = f"{DATA}/server/db/etcd"
+    os.makedirs(etcd_tls, mode=0o700, exist_ok=True)
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    if not os.path.exists(f"{etcd_tls}/server-ca.crt"):
+        for ca in ("server-ca", "peer-ca"):
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+                    "-subj", f"/CN=etcd-{ca}", "-keyout", f"{etcd_tls}/{ca}.key", "-out", f"{etcd_tls}/{ca}.crt")
+        for name, ca in (("server-client", "server-ca"), ("peer-server-client", "peer-ca"), ("client", "server-ca")):
+            openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN=etcd-{name}",
+                    "-keyout", f"{etcd_tls}/{name}.key", "-out", f"{etcd_tls}/{name}.csr")
+            openssl("x509", "-req", "-in", f"{etcd_tls}/{name}.csr", "-CA", f"{etcd_tls}/{ca}.crt", "-CAkey", f"{etcd_tls}/{ca}.key",
+                    "-CAcreateserial", "-days", "3650", "-out", f"{etcd_tls}/{name}.crt")
+            os.unlink(f"{etcd_tls}/{name}.csr")
+    address = "127.0.0.1"
+    config = {
+        "advertise-client-urls": f"https://{address}:2379", "client-transport-security": {
+            "cert-file": f"{etcd_tls}/server-client.crt", "client-cert-auth": True, "key-file": f"{etcd_tls}/server-client.key",
+            "trusted-ca-file": f"{etcd_tls}/server-ca.crt"},
+        "data-dir": data_dir, "election-timeout": 5000, "heartbeat-interval": 500,
+        "listen-client-urls": f"https://{address}:2379,https://127.0.0.1:2379", "listen-metrics-urls": "http://127.0.0.1:2381",
+        "listen-peer-urls": f"https://{address}:2380", "log-outputs": ["stderr"], "logger": "zap", "name": "k3s-server1",
+        "peer-transport-security": {
+            "cert-file": f"{etcd_tls}/peer-server-client.crt", "client-cert-auth": True,
+            "key-file": f"{etcd_tls}/peer-server-client.key", "trusted-ca-file": f"{etcd_tls}/peer-ca.crt"},
+        "snapshot-count": 10000}
+    fd = os.open(f"{data_dir}/config", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        yaml.safe_dump(config, handle, sort_keys=True)
+    log("info", "Managed etcd cluster initializing")
+    return {"etcd-servers": "https://127.0.0.1:2379", "etcd-cafile": f"{etcd_tls}/server-ca.crt",
+            "etcd-certfile": f"{etcd_tls}/client.crt", "etcd-keyfile": f"{etcd_tls}/client.key"}
 
 
 def encryption_config(provider):
@@ -254,6 +295,8 @@ def main():
     first_start(server)
     components = (["kube-apiserver", "kube-scheduler", "kube-controller-manager"] if server else []) + ["kubelet", "kube-proxy"]
     args = {c: component_args(cfg, c) for c in components}
+    if server and (cfg.get("cluster-init") or os.path.isdir(f"{DATA}/server/db/etcd")):
+        args["kube-apiserver"].update(embedded_etcd())
     if cfg.get("protect-kernel-defaults"):
         args["kubelet"]["protect-kernel-defaults"] = "true"
     if server and cfg.get("secrets-encryption"):

@@ -41,9 +41,9 @@ def fixture_platform(layout):
     return {"name": "fixture", "detect": "default",
             "layout": {k: v for k, v in layout.as_dict().items()
                        if k not in ("name", "config_dir", "files", "components", "skip", "file_modes",
-                                    "audit_rules", "container_runtime")},
+                                    "audit_rules", "container_runtime", "not_applicable")},
             "file_modes": list(layout.file_modes), "audit_rules": dict(layout.audit_rules),
-            "container_runtime": dict(layout.container_runtime)}
+            "container_runtime": dict(layout.container_runtime), "not_applicable": dict(layout.not_applicable)}
 
 
 def build(values, layout, root, settings):
