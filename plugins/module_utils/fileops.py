@@ -21,6 +21,15 @@ BACKUP_OPTIONS = {
 }
 
 
+def read_text(path: str) -> Optional[str]:
+    """The file's text; None when it (or a directory on its path) does not exist."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
     """Copy path (with mode, owner, times) to <backup_root>/<backup_set>/<path>. Keeps the first copy
     of a set: a set holds each file as it was before the run touched it."""

@@ -17,6 +17,7 @@ import re
 import shlex
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from .fileops import read_text as _read
 from .k3s_config import K3sConfigError, arg_text, split_arg
 from .yaml_support import SAFE_LOADER, yaml
 
@@ -126,14 +127,6 @@ def command_line_options(words: Sequence[str]) -> Dict[str, Any]:
                 index += 1
         found.setdefault(name, []).append(value)
     return {f"{name}+": values for name, values in found.items()}
-
-
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def unit_text(unit_path: str) -> Optional[str]:

@@ -9,17 +9,9 @@ import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import containerd, envfile, k3s_config, k3s_effective, multifile, permissions
-from .fileops import plan_yaml_edit
+from .fileops import plan_yaml_edit, read_text as _read
 from .kubelet_config import merge_fields
 from .manifest import edit_manifest, load_yaml
-
-
-def _read(path: str) -> Optional[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 def _mode_change(path: str, mode: Any) -> List[str]:
