@@ -57,3 +57,20 @@ def kubeadm_files(tmp_path):
         (tmp_path / "proc" / "net" / table).write_text(
             "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
     return tmp_path, layout
+
+
+@pytest.fixture
+def kubeadm_node(kubeadm_files):
+    """kubeadm_files plus a CNI config and the collection's settings pointing under tmp_path: what node_plan needs."""
+    import dataclasses
+    root, layout = kubeadm_files
+    layout = dataclasses.replace(layout, cni_conf_dir=str(root / "cni"), proxy_kubeconfig=str(root / "proxy.conf"))
+    (root / "cni").mkdir()
+    (root / "cni" / "10-net.conflist").write_text("{}\n")
+    os.chmod(root / "cni" / "10-net.conflist", 0o644)
+    settings = {"node_audit_rules_file": str(root / "audit.rules"),
+                "sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
+                "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
+                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": str(root / "kubeguard"),
+                "metrics_firewall_unit_file": str(root / "kubeguard-metrics-firewall.service"), "kubelet_serving_cert": str(root / "serving.pem")}
+    return root, layout, settings

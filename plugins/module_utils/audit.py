@@ -192,11 +192,22 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         kubelet_config = load_yaml(config_text) if config_text else None
     except yaml.YAMLError:
         kubelet_config = None
+    # the kubelet merges its --config-dir drop-ins over --config: judge what it runs with
+    dropins = []
+    if kubelet_flags.get("config-dir"):
+        from .kubelet_config import KubeletConfigError, load_dropins, merge_dropin
+        try:
+            dropins = load_dropins(str(kubelet_flags["config-dir"]))
+        except (OSError, KubeletConfigError):
+            dropins = []
+        for _path, doc in dropins:
+            kubelet_config = merge_dropin(kubelet_config if isinstance(kubelet_config, dict) else {}, doc)
     api_flags = components["kube-apiserver"]["flags"]
     return {
         "layout": layout.as_dict(),
         "components": components,
         "kubelet_config_path": config_path,
+        "kubelet_config_dropins": [path for path, _doc in dropins],
         "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
         "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",

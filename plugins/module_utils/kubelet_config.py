@@ -109,3 +109,73 @@ def original_keys(original: Mapping[str, Any], parts: List[str]) -> set:
     for part in parts[:-1]:
         node = node.get(part) if isinstance(node, Mapping) else None
     return set(node.keys()) if isinstance(node, Mapping) else set()
+
+
+# --- the kubelet's drop-in directory (--config-dir) ----------------------------------------------------
+# The kubelet reads --config, then every *.conf file of --config-dir in name order: maps merge key by key,
+# anything else (scalars, lists) is replaced; its command-line flags still win over both.
+DROPIN_SUFFIX = ".conf"
+
+
+def dropin_files(directory: str) -> List[str]:
+    import os
+    try:
+        names = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [os.path.join(directory, name) for name in names
+            if name.endswith(DROPIN_SUFFIX) and os.path.isfile(os.path.join(directory, name))]
+
+
+def load_dropins(directory: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """(path, document) of each drop-in; KubeletConfigError naming a file the kubelet would refuse."""
+    from .yaml_support import SAFE_LOADER, yaml
+    found = []
+    for path in dropin_files(directory):
+        with open(path, encoding="utf-8") as handle:
+            try:
+                doc = yaml.load(handle, Loader=SAFE_LOADER)
+            except yaml.YAMLError as exc:
+                raise KubeletConfigError(f"{path}: not valid YAML: {exc}") from None
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or doc.get("kind") not in (None, "KubeletConfiguration"):
+            raise KubeletConfigError(f"{path}: not a KubeletConfiguration")
+        found.append((path, doc))
+    return found
+
+
+def merge_dropin(base: Mapping[str, Any], dropin: Mapping[str, Any]) -> Dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in dropin.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_dropin(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _leaf(doc: Mapping[str, Any], path: str) -> Tuple[bool, Any]:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def dropin_overrides(fields: Mapping[str, Any],
+                     dropins: List[Tuple[str, Mapping[str, Any]]]) -> List[Tuple[str, str, Any, Any]]:
+    """(field, drop-in, its value, ours) for each of our fields (None: removed) a drop-in sets otherwise;
+    featureGates gate by gate. The last drop-in that sets a field decides it."""
+    found = []
+    for path, wanted in fields.items():
+        leaves = {f"{path}.{gate}": value for gate, value in wanted.items()} if isinstance(wanted, Mapping) else {path: wanted}
+        for leaf, value in leaves.items():
+            setters = [(name, got) for name, doc in dropins for present, got in [_leaf(doc, leaf)] if present]
+            if not setters:
+                continue
+            name, got = setters[-1]
+            if value is None or not same_setting(leaf, True, got, value):
+                found.append((leaf, name, got, value))
+    return found

@@ -177,6 +177,32 @@ def _k3s_setting(layout: Any, option: str, flag: Optional[str]) -> Optional[Tupl
     return tuple(setting.split(".", 1)) if setting else None   # type: ignore[return-value]
 
 
+def refuse_or_waive(found: List[Tuple[Optional[Tuple[str, str]], str]], values: Mapping[str, Any],
+                    plan: Dict[str, Any], intro: str) -> List[Tuple[str, str]]:
+    """found: (setting as (component, key) or None, what undoes it). A setting kubeguard_allow_override
+    names is waived (its controls, the summary); the rest raise ValueError before any change, each with
+    the way to keep it deliberately. Returns the waived settings."""
+    from . import catalogue
+    from .hardening_vars import overridden
+
+    refused, waived = [], []
+    for setting, described in found:
+        reason = overridden(values, *setting) if setting else None
+        if not reason:
+            allow = f"; to keep it deliberately: kubeguard_allow_override: {{{setting[0]}.{setting[1]}: <your reason>}}" if setting else ""
+            refused.append(described + allow)
+            continue
+        why = f"{described} (kubeguard_allow_override: {reason})"
+        plan["summary"].append(f"waived: {why}")
+        for row in catalogue.settings():
+            if (row.component, row.key) == setting:
+                plan["waived"].update(dict.fromkeys(row.controls, why))
+        waived.append(setting)
+    if refused:
+        raise ValueError(f"{intro}: " + "; ".join(refused))
+    return waived
+
+
 def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], node: Mapping[str, Any],
                   plan: Dict[str, Any]) -> None:
     """Refuse a k3s node whose config.yaml.d drop-ins or unit command line undo what this run puts in
@@ -184,7 +210,6 @@ def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], n
     it is waived (reports, summary) and the restart gate no longer expects our value. Raises
     ValueError naming every drop-in, option and value."""
     from . import catalogue
-    from .hardening_vars import overridden
 
     k3s = ops["k3s"]
     config = k3s["k3s_config"]
@@ -196,25 +221,37 @@ def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], n
             config.get("lists") or {}, config.get("top") or {})
     except k3s_config.K3sConfigError as exc:
         raise ValueError(str(exc)) from None
-    refused = []
-    rows = catalogue.settings()
+    settings = {item: _k3s_setting(layout, item.option, item.flag) for item in found}
+    waived = refuse_or_waive([(settings[item], item.describe()) for item in found], values, plan,
+                             f"k3s reads more than {config['path']}, and it undoes this run's hardening")
     for item in found:
-        setting = _k3s_setting(layout, item.option, item.flag)
-        reason = overridden(values, *setting) if setting else None
-        if not reason:
-            allow = f"kubeguard_allow_override: {{{setting[0]}.{setting[1]}: <your reason>}}" if setting else None
-            refused.append(item.describe() + (f"; to keep it deliberately: {allow}" if allow else ""))
+        setting = settings[item]
+        if setting not in waived:
             continue
-        plan["summary"].append(f"waived: {item.describe()} (kubeguard_allow_override: {reason})")
-        for row in rows:
-            if (row.component, row.key) == setting:
-                plan["waived"].update(dict.fromkeys(row.controls, f"{item.describe()} (kubeguard_allow_override: {reason})"))
         expected = k3s["service"]["components"].get(setting[0]) or {}
         flag = item.flag or (catalogue.load()["kubelet_flags"].get(setting[1], setting[1]) if setting[0] == "kubelet" else setting[1])
         expected.pop(flag, None)
-    if refused:
-        raise ValueError(f"k3s reads more than {config['path']}, and it undoes this run's hardening: " + "; ".join(refused)
-                         + ". Remove those values (or append with `<option>+:` and the hardened value), then run again")
+
+
+def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], values: Mapping[str, Any],
+                             plan: Dict[str, Any]) -> None:
+    """Refuse (or waive) a node whose kubelet reads a --config-dir drop-in that sets one of the fields this
+    run writes into its config file to another value: the drop-in would win, silently."""
+    from .kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
+
+    directory = ((state.get("components") or {}).get("kubelet") or {}).get("flags", {}).get("config-dir")
+    fields = ((ops.get("kubelet") or {}).get("kubelet_config") or {}).get("fields")
+    if not directory or not fields:
+        return
+    try:
+        found = dropin_overrides(fields, load_dropins(str(directory)))
+    except (OSError, KubeletConfigError) as exc:
+        raise ValueError(f"the kubelet's --config-dir {directory}: {exc}") from None
+    refuse_or_waive(   # a featureGates.<gate> leaf belongs to the featureGates setting
+        [(("kubelet", path if path in fields else path.rsplit(".", 1)[0]),
+          f"{name} sets {path}: {got!r} (this run sets {'nothing' if ours is None else repr(ours)})")
+         for path, name, got, ours in found], values, plan,
+        f"the kubelet merges {directory} over the config file this run writes, and it undoes its hardening")
 
 
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
@@ -254,6 +291,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     ops = node_operations.operations(values, layout, plan, node, p["settings"])
     if "k3s" in ops:
         k3s_overrides(ops, layout, values, node, plan)
+    kubelet_dropin_overrides(ops, state, values, plan)
     if "metrics_firewall" in ops:
         # said, not failed: the rest of the hardening still applies (iptables works on kubespray's nodes)
         problem = _iptables_problem(run_command)

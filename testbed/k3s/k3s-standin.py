@@ -7,6 +7,8 @@ refuses github.com/k3s-io/k3s). It does what the hardening depends on, as K3s do
 - with secrets-encryption writes cred/encryption-config.json (aescbc unless secrets-encryption-provider);
 - with cluster-init runs "embedded etcd": its TLS material, etcd's YAML config in the data directory, and
   the apiserver's --etcd-* flags pointing at it;
+- as `kubectl` (get -o json / replace -f -), records which provider each stored object was last
+  written with, so the test bed sees whether existing secrets were rewritten after encryption was enabled;
 - refuses to start the way the components would: unknown flags, bad values, a file-valued flag
   naming a missing or unparsable file (admission, audit policy, encryption config);
 - logs `Running <component> --flag=value ...` for each component, as k3s does, and answers
@@ -287,7 +289,63 @@ def notify_ready():
             sock.send(b"READY=1")
 
 
+# The datastore's stored objects, as far as encryption at rest goes: which provider each was last
+# written with (a real k3s keeps them in kine or etcd).
+STORE = f"{DATA}/server/db/standin-objects.json"
+
+
+def current_writer():
+    """The provider the apiserver writes secrets with: the first of the encryption config, if any."""
+    path = f"{CRED}/encryption-config.json"
+    if not os.path.exists(path):
+        return "identity"
+    with open(path, encoding="utf-8") as handle:
+        doc = json.load(handle)
+    for entry in doc.get("resources") or []:
+        if "secrets" in (entry.get("resources") or []):
+            return next(iter(entry["providers"][0]))
+    return "identity"
+
+
+def kubectl(args):
+    """`kubectl get <resource> -A -o json | kubectl replace -f -` and `get --no-headers`, the rewrite
+    the Kubernetes docs give; K3s' install script links kubectl to the k3s binary."""
+    with open(STORE, encoding="utf-8") as handle:
+        store = json.load(handle)
+    words = []
+    skip = False
+    for arg in args:
+        if skip or arg.startswith("--kubeconfig="):
+            skip = False
+            continue
+        skip = arg == "--kubeconfig"
+        if not skip:
+            words.append(arg)
+    if words[:1] == ["get"]:
+        resource = words[1]
+        items = [dict(item, kind=resource) for item in store.get(resource, [])]
+        if "json" in words:
+            print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        else:
+            print("\n".join(f"{i['metadata']['namespace']} {i['metadata']['name']}" for i in items))
+        return 0
+    if words[:1] == ["replace"]:
+        doc = json.load(sys.stdin)
+        writer = current_writer()
+        for item in doc.get("items") or []:
+            for stored in store.get(item["kind"], []):
+                if stored["metadata"] == item["metadata"]:
+                    stored["written_with"] = writer
+        with open(STORE, "w", encoding="utf-8") as handle:
+            json.dump(store, handle)
+        return 0
+    print(f"stand-in kubectl: {' '.join(args)} is not supported", file=sys.stderr)
+    return 1
+
+
 def main():
+    if os.path.basename(sys.argv[0]) == "kubectl" or sys.argv[1:2] == ["kubectl"]:
+        sys.exit(kubectl(sys.argv[1:] if os.path.basename(sys.argv[0]) == "kubectl" else sys.argv[2:]))
     mode = sys.argv[1] if len(sys.argv) > 1 else "server"
     server = mode == "server"
     log("info", f"Starting k3s v1.33.5+k3s1 ({mode}, kubeguard test-bed stand-in)")

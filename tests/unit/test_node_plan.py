@@ -5,7 +5,6 @@ managed file shows again under the right component."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -22,18 +21,8 @@ SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.absp
 
 
 @pytest.fixture
-def node(kubeadm_files):
-    root, layout = kubeadm_files
-    layout = dataclasses.replace(layout, cni_conf_dir=str(root / "cni"), proxy_kubeconfig=str(root / "proxy.conf"))
-    (root / "cni").mkdir()
-    (root / "cni" / "10-net.conflist").write_text("{}\n")
-    os.chmod(root / "cni" / "10-net.conflist", 0o644)
-    settings = {"node_audit_rules_file": str(root / "audit.rules"),
-                "sysctl_file": str(root / "sysctl.conf"), "sysctl_apply": False, "etcd_env_file": str(root / "etcd.env"),
-                "etcd_user": "root", "audit_shared_log_dirs": ["/var/log"],
-                "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": str(root / "kubeguard"),
-                "metrics_firewall_unit_file": str(root / "kubeguard-metrics-firewall.service"), "kubelet_serving_cert": str(root / "serving.pem")}
-    return root, layout, settings
+def node(kubeadm_node):
+    return kubeadm_node
 
 
 def fixture_platform(layout):
