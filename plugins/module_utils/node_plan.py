@@ -178,7 +178,7 @@ def _k3s_setting(layout: Any, option: str, flag: Optional[str]) -> Optional[Tupl
 
 
 def refuse_or_waive(found: List[Tuple[Optional[Tuple[str, str]], str]], values: Mapping[str, Any],
-                    plan: Dict[str, Any], intro: str) -> List[Tuple[str, str]]:
+                    plan: Dict[str, Any], intro: str, advice: str) -> List[Tuple[str, str]]:
     """found: (setting as (component, key) or None, what undoes it). A setting kubeguard_allow_override
     names is waived (its controls, the summary); the rest raise ValueError before any change, each with
     the way to keep it deliberately. Returns the waived settings."""
@@ -199,7 +199,7 @@ def refuse_or_waive(found: List[Tuple[Optional[Tuple[str, str]], str]], values: 
                 plan["waived"].update(dict.fromkeys(row.controls, why))
         waived.append(setting)
     if refused:
-        raise ValueError(f"{intro}: " + "; ".join(refused))
+        raise ValueError(f"{intro}: " + "; ".join(refused) + f". {advice}")
     return waived
 
 
@@ -223,7 +223,8 @@ def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], n
         raise ValueError(str(exc)) from None
     settings = {item: _k3s_setting(layout, item.option, item.flag) for item in found}
     waived = refuse_or_waive([(settings[item], item.describe()) for item in found], values, plan,
-                             f"k3s reads more than {config['path']}, and it undoes this run's hardening")
+                             f"k3s reads more than {config['path']}, and it undoes this run's hardening",
+                             "Remove those values (or append with `<option>+:` and the hardened value), then run again")
     for item in found:
         setting = settings[item]
         if setting not in waived:
@@ -251,7 +252,8 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
         [(("kubelet", path if path in fields else path.rsplit(".", 1)[0]),
           f"{name} sets {path}: {got!r} (this run sets {'nothing' if ours is None else repr(ours)})")
          for path, name, got, ours in found], values, plan,
-        f"the kubelet merges {directory} over the config file this run writes, and it undoes its hardening")
+        f"the kubelet merges {directory} over the config file this run writes, and it undoes its hardening",
+        "Remove those fields from the drop-ins (or give them the hardened value), then run again")
 
 
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:

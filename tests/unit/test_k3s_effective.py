@@ -183,6 +183,7 @@ def test_plan_refuses_dropins_that_undo_the_hardening(tmp_path):
     assert "kubeguard_allow_override: {kubelet.readOnlyPort: <your reason>}" in message
     assert "makes secrets-encryption false (this run sets true)" in message
     assert "kube-apiserver.encryption-provider-config" in message
+    assert message.endswith("Remove those values (or append with `<option>+:` and the hardened value), then run again")
 
 
 def test_plan_waives_what_kubeguard_allow_override_names(tmp_path):

@@ -102,6 +102,7 @@ def test_a_plan_a_dropin_would_undo_is_refused_or_waived(kubeadm_node):
     assert "the kubelet merges" in message and "50-debug.conf sets readOnlyPort: 10255 (this run sets 0)" in message
     assert "kubeguard_allow_override: {kubelet.readOnlyPort: <your reason>}" in message
     assert "authentication.anonymous.enabled: True (this run sets False)" in message
+    assert message.endswith("Remove those fields from the drop-ins (or give them the hardened value), then run again")
     allowed = {"kubelet.readOnlyPort": "legacy scraper", "kubelet.authentication.anonymous.enabled": "lab cluster"}
     _state, plan = _plan(root, layout, settings, {"kubeguard_allow_override": allowed})
     assert "legacy scraper" in plan["waived"]["4.2.4"] and "50-debug.conf" in plan["waived"]["4.2.4"]
