@@ -55,9 +55,10 @@ def _read(path: str) -> Optional[str]:
 
 
 def _env_file_flags(text: str) -> Dict[str, Optional[str]]:
-    """Flags inside VAR="--a=b --c" lines of a systemd environment file (kubeadm-flags.env, kubelet.env)."""
+    """Flags inside VAR="--a=b --c" lines of a systemd environment file (kubeadm-flags.env, kubelet.env);
+    a line ending in a backslash continues on the next, as systemd reads it (kubespray's KUBELET_ARGS)."""
     args: List[str] = []
-    for line in text.splitlines():
+    for line in re.sub(r"\\\n", " ", text).splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

@@ -115,3 +115,13 @@ def test_a_dropin_that_agrees_is_fine(kubeadm_node):
     _with_dropin(root, layout, "kind: KubeletConfiguration\nreadOnlyPort: 0\nmaxPods: 50\n")
     _state, plan = _plan(root, layout, settings, {})
     assert not any(line.startswith("waived: ") for line in plan["summary"])
+
+
+def test_kubespray_kubelet_env_continuation_lines_are_read():
+    """systemd joins a line ending in a backslash with the next: kubespray's KUBELET_ARGS spans several."""
+    text = ('KUBELET_HOSTNAME="--hostname-override=node1"\n\nKUBELET_ARGS="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\\n'
+            '--config=/etc/kubernetes/kubelet-config.yaml --config-dir=/etc/kubernetes/kubelet.conf.d \\\n'
+            '--kubeconfig=/etc/kubernetes/kubelet.conf \\\n "\n')
+    flags = audit._env_file_flags(text)  # pylint: disable=protected-access
+    assert flags["config"] == "/etc/kubernetes/kubelet-config.yaml" and flags["config-dir"] == "/etc/kubernetes/kubelet.conf.d"
+    assert flags["kubeconfig"] == "/etc/kubernetes/kubelet.conf" and flags["hostname-override"] == "node1"
