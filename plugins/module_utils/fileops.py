@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Optional
+from typing import List, Optional, Tuple
 
 DEFAULT_BACKUP_ROOT = "/var/lib/kubeguard/backups"
 # Argument spec of the options in doc_fragments/backup.py (every module that writes a file).
@@ -28,6 +28,17 @@ def read_text(path: str) -> Optional[str]:
             return handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
+
+
+def dropin_files(directory: str, suffixes: Tuple[str, ...], ignore_case: bool = False) -> List[str]:
+    """The regular files of a drop-in directory whose names end in one of suffixes, in name order (the
+    order k3s, the kubelet and systemd read them); [] when there is no such directory."""
+    try:
+        names = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [os.path.join(directory, name) for name in names
+            if (name.lower() if ignore_case else name).endswith(suffixes) and os.path.isfile(os.path.join(directory, name))]
 
 
 def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:

@@ -17,7 +17,7 @@ import re
 import shlex
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from .fileops import read_text as _read
+from .fileops import dropin_files as files_in, read_text as _read
 from .k3s_config import K3sConfigError, arg_text, split_arg
 from .yaml_support import SAFE_LOADER, yaml
 
@@ -41,13 +41,7 @@ class Source(NamedTuple):
 
 def dropin_files(config_path: str) -> List[str]:
     """config.yaml.d's files k3s reads, in its order (directories and other suffixes skipped)."""
-    directory = config_path + ".d"
-    try:
-        names = sorted(os.listdir(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [os.path.join(directory, name) for name in names
-            if name.lower().endswith(DROPIN_SUFFIXES) and not os.path.isdir(os.path.join(directory, name))]
+    return files_in(config_path + ".d", DROPIN_SUFFIXES, ignore_case=True)
 
 
 def load_options(name: str, text: str) -> Dict[str, Any]:
@@ -134,12 +128,7 @@ def unit_text(unit_path: str) -> Optional[str]:
     text = _read(unit_path)
     if text is None:
         return None
-    directory = unit_path + ".d"
-    try:
-        names = sorted(name for name in os.listdir(directory) if name.endswith(".conf"))
-    except (FileNotFoundError, NotADirectoryError):
-        names = []
-    return "\n".join([text] + [_read(os.path.join(directory, name)) or "" for name in names])
+    return "\n".join([text] + [_read(path) or "" for path in files_in(unit_path + ".d", (".conf",))])
 
 
 def environment_config_file(unit_text: str, unit_path: str) -> Optional[Tuple[str, str]]:

@@ -118,13 +118,8 @@ DROPIN_SUFFIX = ".conf"
 
 
 def dropin_files(directory: str) -> List[str]:
-    import os
-    try:
-        names = sorted(os.listdir(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [os.path.join(directory, name) for name in names
-            if name.endswith(DROPIN_SUFFIX) and os.path.isfile(os.path.join(directory, name))]
+    from .fileops import dropin_files as files_in
+    return files_in(directory, (DROPIN_SUFFIX,))
 
 
 def load_dropins(directory: str) -> List[Tuple[str, Dict[str, Any]]]:
