@@ -74,3 +74,16 @@ def kubeadm_node(kubeadm_files):
                 "kubelet_firewall_dropin": str(root / "90-firewall.conf"), "metrics_firewall_dir": str(root / "kubeguard"),
                 "metrics_firewall_unit_file": str(root / "kubeguard-metrics-firewall.service"), "kubelet_serving_cert": str(root / "serving.pem")}
     return root, layout, settings
+
+
+@pytest.fixture(autouse=True)
+def test_tree_stands_in_for_the_host(tmp_path_factory, monkeypatch):
+    """Tests lay out a node's files under pytest's temp dir: there, that tree is where each kind of file
+    of ours goes (the write policy's places on a real host are /var/log, /etc/kubernetes, ...). The deny
+    list and every other rule stay as they are."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import write_policy
+    base = str(tmp_path_factory.getbasetemp())
+    monkeypatch.setattr(write_policy, "KIND_PLACES",
+                        {kind: places + (base,) for kind, places in write_policy.KIND_PLACES.items()})
+    if base.startswith("/tmp/"):   # the tree is below /tmp, which validation refuses on a host (test_backup_sets proves it)
+        monkeypatch.setattr(write_policy, "SHARED_WRITABLE", tuple(p for p in write_policy.SHARED_WRITABLE if p != "/tmp"))

@@ -8,6 +8,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, yaml
 
 
 def _plain(data):
@@ -110,13 +111,18 @@ def kubeguard_encryption_config(existing_texts, values):
     try:
         return desired.merge_node_encryption_configs(_plain(list(existing_texts)), values["kube_encryption_algorithm"],
                                                      values["kube_encryption_resources"])
+    except yaml.YAMLError as exc:   # the line, never PyYAML's quote of it: the file holds keys
+        raise AnsibleFilterError(f"a control plane's encryption config is not valid YAML: {error_summary(exc)}") from None
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
 def kubeguard_encryption_staged(config, existing_texts):
     """Step one of a new key on several control planes: readable everywhere before it is primary."""
-    return desired.staged_encryption_config(_plain(config), _plain(list(existing_texts)))
+    try:
+        return desired.staged_encryption_config(_plain(config), _plain(list(existing_texts)))
+    except yaml.YAMLError as exc:   # the line, never PyYAML's quote of it: the file holds keys
+        raise AnsibleFilterError(f"a control plane's encryption config is not valid YAML: {error_summary(exc)}") from None
 
 
 def kubeguard_encryption_rotation(existing_texts, index, values, step):
@@ -127,6 +133,12 @@ def kubeguard_encryption_rotation(existing_texts, index, values, step):
                                             _values(values)["kube_encryption_algorithm"], str(step))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
+
+
+def kubeguard_newest_run(listings):
+    """The backup set a rollback restores on every node (module_utils/backup_sets.newest_run)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import newest_run
+    return newest_run(_plain(listings)) or ""
 
 
 def kubeguard_config_hash(data):

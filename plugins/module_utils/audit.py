@@ -20,7 +20,7 @@ from . import catalogue, checks, expressions, permissions
 from .catalogue import Layout
 from . import containerd, exposure, integrity, node_audit
 from .node_facts import run_tool
-from .health import journal_running_args, process_args, process_environ
+from .health import Proc, agree, component_processes, journal_running_args
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from .yaml_support import yaml
 
@@ -131,17 +131,42 @@ def platform_component_flags(component: str, layout: Layout, journal: Mapping[st
     return {"source": "absent", "flags": {}}
 
 
+def _process_flags(component: str, proc: Proc) -> Dict[str, Optional[str]]:
+    flags = parse_flags(proc.args[1:])
+    if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
+        env_text = "\n".join(f"{k}={v}" for k, v in proc.environ.items())
+        flags = {**_etcd_env_flags(env_text), **flags}
+    return flags
+
+
+_ABSENT = object()
+
+
+def _running_flags(component: str, procs: Sequence[Proc]) -> Dict[str, Any]:
+    """What the running processes say. One process, or several with the same arguments (a parent and its
+    child): its flags. Several that differ: only the flags they all agree on are judged; the others are
+    'disputed' ({flag: {pid: value}}, a pid missing: not set there), and no process is picked."""
+    per = [(proc.pid, _process_flags(component, proc)) for proc in procs]
+    if len(procs) == 1 or (agree(procs) and all(flags == per[0][1] for _pid, flags in per)):
+        return {"source": "process", "flags": per[0][1]}
+    agreed: Dict[str, Optional[str]] = {}
+    disputed: Dict[str, Dict[str, Optional[str]]] = {}
+    for key in sorted({key for _pid, flags in per for key in flags}):
+        values = [flags.get(key, _ABSENT) for _pid, flags in per]
+        if any(value != values[0] for value in values):
+            disputed[key] = {pid: flags[key] for pid, flags in per if key in flags}
+        elif values[0] is not _ABSENT:
+            agreed[key] = values[0]
+    return {"source": "process", "flags": agreed, "pids": [proc.pid for proc in procs], "disputed": disputed}
+
+
 def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
                     etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
-    """{'source': process|manifest|env file|absent, 'flags': {...}} for one component."""
-    running = process_args(component, proc_root)
+    """{'source': process|manifest|env file|absent, 'flags': {...}} for one component. Several processes
+    that are the component (health.component_processes) and disagree add 'pids' and 'disputed'."""
+    running = component_processes(component, proc_root)
     if running:
-        flags = parse_flags(running[0][1:])
-        if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
-            environ = process_environ(component, proc_root)
-            env_text = "\n".join(f"{k}={v}" for k, v in (environ[0] if environ else {}).items())
-            flags = {**_etcd_env_flags(env_text), **flags}
-        return {"source": "process", "flags": flags}
+        return _running_flags(component, running)
     text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
     if text:
         try:
@@ -213,15 +238,15 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": exposure.listeners(proc_root),
-        "integrity": _integrity(layout, checksums or {}),
+        "integrity": _integrity(layout, checksums or {}, proc_root),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
     }
 
 
-def _integrity(layout: Layout, checksums: Mapping[str, Any]) -> Dict[str, Any]:
+def _integrity(layout: Layout, checksums: Mapping[str, Any], proc_root: str = "/proc") -> Dict[str, Any]:
     """Binary verdicts, and the static pods' images where digests are given (K.27)."""
-    found = integrity.verify(checksums) if checksums else {}
+    found = integrity.verify(checksums, proc_root=proc_root) if checksums else {}
     if checksums.get(integrity.IMAGES):
         socket = (layout.container_runtime or {}).get("socket", "/run/containerd/containerd.sock")
         images = integrity.verify_images(checksums[integrity.IMAGES], layout.manifests_dir, socket, run_tool)
@@ -244,17 +269,24 @@ def _owner_names(stat: os.stat_result) -> str:
 
 def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
     """Mode and owner of every path a file check names (globs, optionally everything below): the
-    same paths the file_modes module tightens, each file once."""
+    same paths the file_modes module tightens, each file once. A symlink is judged by its target (what
+    its readers open) and shown as "link -> target"; a dangling one is shown with no mode (it fails)."""
     patterns = pattern if isinstance(pattern, list) else [pattern]
     found: List[Dict[str, Any]] = []
     seen = set()
     for one in patterns:
         for path in permissions.expand({"path": one, "recurse": recurse}):
-            if os.path.realpath(path) in seen:
+            real = os.path.realpath(path)
+            if real in seen:
                 continue
-            seen.add(os.path.realpath(path))
-            stat = os.lstat(path)
-            found.append({"path": path, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
+            seen.add(real)
+            shown = f"{path} -> {real}" if os.path.islink(path) else path
+            try:
+                stat = os.stat(path)
+            except OSError:
+                found.append({"path": f"{path} -> {os.readlink(path)} (dangling)", "mode": None, "owner": None, "dir": False})
+                continue
+            found.append({"path": shown, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
                           "dir": os.path.isdir(path)})
     return found
 
@@ -312,6 +344,9 @@ def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks
         return checks.Outcome(True, f"{', '.join(names)} does not exist")
     bad = []
     for fact in facts:
+        if fact["mode"] is None:
+            bad.append(f"{fact['path']}: nothing to judge")
+            continue
         if "mode" in check and not fact["dir"]:
             ceiling = int(str(check["mode"]), 8)
             if fact["mode"] & ~ceiling:
@@ -389,12 +424,16 @@ def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
 
 def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> Optional[checks.Outcome]:
     if "all" in check or "any" in check:
-        parts = [_evaluate(part, component, state, file_reader) for part in (check.get("all") or check.get("any"))]
-        combine = all if "all" in check else any
-        return checks.Outcome(combine(p.passed for p in parts), "; ".join(p.found for p in parts))
+        parts = [_evaluate(part, component, state, file_reader) or checks.Outcome(None, "not judged")
+                 for part in (check.get("all") or check.get("any"))]
+        return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(p.found for p in parts))
     if "file" in check:
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
     if "exposure" in check:
+        if check["exposure"] == "etcd_insecure_clients":   # reads etcd's --listen-client-urls
+            disputed = _disputed({"flag": "listen-client-urls"}, "etcd", (state.get("components") or {}).get("etcd") or {})
+            if disputed:
+                return checks.Outcome(None, disputed)
         return exposure.evaluate(check["exposure"], state)
     if "integrity" in check:   # no checksum given for the binary: not judged (manual, the remediation says how)
         verdict = (state.get("integrity") or {}).get(check["integrity"])
@@ -409,11 +448,51 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return checks.Outcome(True, "kube-proxy does not run on this node")
     if observed["source"] == "absent" and "encryption_providers" not in check:
         return checks.Outcome(False, f"{component} not found (no process, manifest or unit)")
+    disputed = _disputed(check, component, observed)
+    if disputed:
+        return checks.Outcome(None, disputed)
     if "kubelet" in check:
         view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
     else:
         view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers")}
     return checks.evaluate(check, view)
+
+
+def _combine(every: bool, passed: Sequence[Optional[bool]]) -> Optional[bool]:
+    """all / any over outcomes where None is "not judged": decided only when the judged parts decide it."""
+    decisive = False if every else True
+    if decisive in passed:
+        return decisive
+    return None if None in passed else not decisive
+
+
+def _disputed(check: Mapping[str, Any], component: str, observed: Mapping[str, Any]) -> Optional[str]:
+    """Why a check is not judged: it reads a flag on which the processes that are the component disagree
+    (component_flags' 'disputed'); a flag set since (never_weaker's overlay) is decided again. None: judge it."""
+    disputed = observed.get("disputed") or {}
+    flags = observed.get("flags") or {}
+    if not disputed:
+        return None
+
+    def still(key: Optional[str]) -> bool:
+        return bool(key) and key in disputed and key not in flags
+
+    if "encryption_providers" in check:
+        reads = ["encryption-provider-config"]
+    elif "kubelet" in check:
+        # a flag wins over the config file; without it, the file --config (and --config-dir) names decides
+        flag = check.get("flag")
+        reads = [flag] if still(flag) or flag in flags else ["config", "config-dir"]
+    else:
+        reads = [check.get("flag")]
+    keys = [key for key in reads if still(key)]
+    if not keys:
+        return None
+    pids = [str(pid) for pid in observed.get("pids") or []]
+    seen = ", ".join(f"--{key}={disputed[key][pid]} in pid {pid}" if pid in disputed[key] else f"--{key} not set in pid {pid}"
+                     for key in keys for pid in pids)
+    return (f"{len(pids)} processes are {component} (pids {', '.join(pids)}) and disagree: {seen}; not judged from"
+            f" any of them - find out which one is the real {component} and stop the others")
 
 
 def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, str]] = None,

@@ -367,6 +367,40 @@ def restore(kubectl: Any, saved: Mapping[str, Any]) -> str:
     return f"{action} {kind}/{(namespace + '/') if namespace else ''}{name}"
 
 
+def object_name(saved: Mapping[str, Any]) -> str:
+    """Kind/namespace/name (Kind/name for cluster-scoped objects): how a rollback names an object."""
+    meta = _meta(saved)
+    return f"{saved.get('kind')}/{(meta.get('namespace') + '/') if meta.get('namespace') else ''}{meta.get('name')}"
+
+
+def guarded_restore_action(saved: Mapping[str, Any], left: Optional[Mapping[str, Any]],
+                           current: Optional[Mapping[str, Any]], forced: bool = False) -> Tuple[str, Optional[Dict[str, Any]], str]:
+    """(action, object, why) putting a saved object back only while it is what the run left it as
+    (left: {uid, resourceVersion} or {absent: true}); otherwise ("skip", None, what changed since). A
+    replace carries the recorded resourceVersion: a change in between makes the server refuse it."""
+    if forced:
+        action, obj = restore_action(saved, current is not None)
+        return action, obj, "forced by name"
+    if left is None:
+        return "skip", None, "no record of what the run left it as: cannot tell whether it changed since (force it by name)"
+    if left.get("absent"):
+        if current is not None:
+            return "skip", None, "created again since the run deleted it (force it by name)"
+    else:
+        if current is None:
+            return "skip", None, "deleted since the run (force it by name)"
+        meta = _meta(current)
+        if meta.get("uid") != left.get("uid") or meta.get("resourceVersion") != left.get("resourceVersion"):
+            return "skip", None, (f"changed since the run (resourceVersion {left.get('resourceVersion')} ->"
+                                  f" {meta.get('resourceVersion')}): not overwritten (force it by name)")
+    action, obj = restore_action(saved, current is not None)
+    if action == "replace" and obj is not None:
+        obj.setdefault("metadata", {})["resourceVersion"] = left.get("resourceVersion")
+    if action == "delete" and current is None:
+        return "skip", None, "already absent"
+    return action, obj, "unchanged since the run"
+
+
 def restore_action(saved: Mapping[str, Any], exists: bool) -> Tuple[str, Optional[Dict[str, Any]]]:
     """What puts a saved object back: ("delete", None) for one we created, ("replace"|"create", object)."""
     annotations = _meta(saved).get("annotations") or {}

@@ -77,15 +77,174 @@ def edit(text: str, values: Mapping[str, Any]) -> Tuple[str, List[str], int]:
 
 
 def mask_secrets(text: str) -> str:
-    """The config with credential values replaced (diffs and messages)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        name = line.split("=", 1)[0].strip().strip("\"'").lower()
-        if "=" in line and any(word in name for word in SECRET_KEYS):
-            indent = line[:len(line) - len(line.lstrip())]
-            out.append(f"{indent}{line.split('=', 1)[0].strip()} = \"<hidden>\"\n")
+    """The config with credential values replaced by "<hidden>" (diffs and messages), by TOML structure:
+    the whole value of every key one of whose dotted parts names a credential (SECRET_KEYS: password,
+    auth, identitytoken, token, secret) or that lies in a table so named ([...registry.configs."r".auth]) -
+    a string of any kind, multi-line ones with all their lines, an array or an inline table - and
+    credential keys inside inline tables of other keys, and the value of a commented-out credential
+    (`# password = "x"`). Comments, headers and every other key stay byte for byte. Text that is not
+    TOML (an error message) is kept up to the first credential word of a line it cannot read, and
+    hidden from there on."""
+
+    import re
+
+    class Unreadable(Exception):
+        pass
+
+    length = len(text)
+    escapes = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
+
+    def unescape(raw: str) -> str:
+        def one(found):
+            code = found.group(1)
+            if code[0] in "uUx" and len(code) > 1:
+                return chr(min(int(code[1:], 16), 0x10FFFF))
+            return escapes.get(code, code)
+        return re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", one, raw, flags=re.DOTALL)
+
+    def secret(parts) -> bool:
+        return any(word in part.lower() for part in parts for word in SECRET_KEYS)
+
+    def blank(i: int, newlines: bool) -> int:
+        """Past spaces (and, inside arrays and inline tables, line breaks and comments)."""
+        while i < length:
+            if text[i] in " \t" or (newlines and text[i] in "\r\n"):
+                i += 1
+            elif newlines and text[i] == "#":
+                while i < length and text[i] not in "\r\n":
+                    i += 1
+            else:
+                break
+        return i
+
+    def string_end(i: int) -> int:
+        """The end of the string starting at i (any of TOML's four kinds)."""
+        quote = text[i]
+        if text.startswith(quote * 3, i):
+            close = text.find(quote * 3, i + 3)
+            while close != -1 and quote == '"':
+                backslashes = 0
+                while text[close - 1 - backslashes] == "\\":
+                    backslashes += 1
+                if backslashes % 2 == 0:
+                    break
+                close = text.find(quote * 3, close + 1)
+            if close == -1:
+                raise Unreadable()
+            end = close + 3
+            while end < length and text[end] == quote and end - close < 5:   # up to two quotes before the close
+                end += 1
+            return end
+        j = i + 1
+        while j < length and text[j] != quote:
+            if text[j] in "\r\n":
+                raise Unreadable()
+            j += 2 if quote == '"' and text[j] == "\\" else 1
+        if j >= length:
+            raise Unreadable()
+        return j + 1
+
+    def key_parts(i: int):
+        """(dotted key parts, position after the '=')."""
+        parts = []
+        while True:
+            i = blank(i, False)
+            if i < length and text[i] in "\"'":
+                end = string_end(i)
+                raw = text[i + 1:end - 1]
+                parts += [raw, unescape(raw)] if text[i] == '"' else [raw]   # both: a credential either way
+                i = end
+            else:
+                match = re.compile(r"[A-Za-z0-9_-]+").match(text, i)
+                if not match:
+                    raise Unreadable()
+                parts.append(match.group(0))
+                i = match.end()
+            i = blank(i, False)
+            if i < length and text[i] == ".":
+                i += 1
+                continue
+            if i < length and text[i] == "=":
+                return parts, i + 1
+            raise Unreadable()
+
+    def value(i: int, hide: bool):
+        """(end of the value starting at i, its text with credentials hidden)."""
+        i = blank(i, False)
+        if i >= length:
+            raise Unreadable()
+        start = i
+        if text[i] in "\"'":
+            end = string_end(i)
+        elif text[i] in "[{":
+            closing, pieces, i = ("]" if text[i] == "[" else "}"), [text[i]], i + 1
+            while True:
+                j = blank(i, True)
+                pieces.append(text[i:j])
+                i = j
+                if i >= length:
+                    raise Unreadable()
+                if text[i] == closing:
+                    end = i + 1
+                    pieces.append(closing)
+                    break
+                if text[i] == ",":
+                    pieces.append(",")
+                    i += 1
+                    continue
+                if closing == "}":
+                    parts, after = key_parts(i)
+                    item_end, shown = value(after, hide or secret(parts))
+                    pieces.append(text[i:after] + text[after:blank(after, False)] + shown)
+                else:
+                    item_end, shown = value(i, hide)
+                    pieces.append(shown)
+                i = item_end
+            return end, ('"<hidden>"' if hide else "".join(pieces))
         else:
+            match = re.compile(r"[^,\]}#\r\n]*").match(text, i)
+            end = i + len(match.group(0).rstrip(" \t"))
+            if end == i:
+                raise Unreadable()
+        return end, ('"<hidden>"' if hide else text[start:end])
+
+    out = []
+    i = 0
+    secret_table = False         # under a [table] named for a credential (e.g. [...auth]): every value
+    while i < length:
+        line_end = text.find("\n", i)
+        line_end = length if line_end == -1 else line_end + 1
+        j = blank(i, False)
+        if j >= line_end or text[j] in "#\r\n" or text[j] == "[":
+            if j < line_end and text[j] == "[":
+                header = text[j:line_end].split("#", 1)[0].strip().strip("[]")
+                try:
+                    name = toml_edit._split_keys(header)   # pylint: disable=protected-access
+                except (ValueError, IndexError):
+                    name = (header,)
+                secret_table = bool(name) and secret(name[-1:] + tuple(unescape(part) for part in name[-1:]))
+            commented = re.match(r"(\s*#+\s*)([^=#\r\n]+?)\s*=\s*\S[^\r\n]*", text[i:line_end])
+            if commented and secret([commented.group(2).strip("\"' ")]):   # a commented-out credential
+                out.append(f'{commented.group(1)}{commented.group(2)} = "<hidden>"{text[i + commented.end():line_end]}')
+            else:
+                out.append(text[i:line_end])      # blank, comment or a [table] header
+            i = line_end
+            continue
+        try:
+            parts, after = key_parts(j)
+            start = blank(after, False)
+            end, shown = value(start, secret_table or secret(parts))
+        except (Unreadable, RecursionError):
+            line = text[i:line_end]
+            word = re.search("|".join(SECRET_KEYS), line, re.IGNORECASE)
+            if word:
+                out.append(line[:word.start()] + "<hidden>")
+                break
             out.append(line)
+            i = line_end
+            continue
+        out.append(text[i:start] + shown)
+        i = end
     return "".join(out)
 
 

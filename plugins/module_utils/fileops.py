@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import List, Optional, Tuple
 
 DEFAULT_BACKUP_ROOT = "/var/lib/kubeguard/backups"
@@ -41,16 +40,25 @@ def dropin_files(directory: str, suffixes: Tuple[str, ...], ignore_case: bool = 
             if (name.lower() if ignore_case else name).endswith(suffixes) and os.path.isfile(os.path.join(directory, name))]
 
 
+def _backup_root(backup_root: str) -> None:
+    """The backup root exists, is root's and 0700 before anything goes in (the copies hold keys)."""
+    os.makedirs(backup_root, mode=0o700, exist_ok=True)
+    if os.path.islink(backup_root):
+        raise ValueError(f"backup root {backup_root} is a symbolic link; nothing is written through it")
+    os.chmod(backup_root, 0o700)
+
+
 def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
     """Copy path (with mode, owner, times) to <backup_root>/<backup_set>/<path>. Keeps the first copy
     of a set: a set holds each file as it was before the run touched it."""
+    from .backup_sets import set_dir
     if not os.path.exists(path):
         return None
-    destination = os.path.join(backup_root, backup_set, path.lstrip("/"))
+    destination = os.path.join(set_dir(backup_root, backup_set), path.lstrip("/"))
     if os.path.exists(destination):
         return destination
+    _backup_root(backup_root)
     os.makedirs(os.path.dirname(destination), mode=0o700, exist_ok=True)
-    os.chmod(os.path.join(backup_root), 0o700)
     shutil.copy2(path, destination)
     stat = os.stat(path)
     os.chown(destination, stat.st_uid, stat.st_gid)
@@ -64,49 +72,28 @@ CLUSTER_OBJECTS_DIR = ".cluster-objects"
 
 def record_created(path: str, backup_root: str, backup_set: str) -> None:
     """Remember that this run created path (it had nothing to back up), so a rollback removes it."""
-    directory = os.path.join(backup_root, backup_set)
+    from .backup_sets import set_dir
+    directory = set_dir(backup_root, backup_set)
+    _backup_root(backup_root)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     with open(os.path.join(directory, CREATED_LIST), "a", encoding="utf-8") as handle:
         handle.write(path + "\n")
 
 
-def latest_set(backup_root: str) -> Optional[str]:
-    """The set the last run wrote: by time, not name (a run may name its set, e.g. kubeguard_backup_set=before-upgrade)."""
-    if not os.path.isdir(backup_root):
-        return None
-    sets = [name for name in os.listdir(backup_root) if os.path.isdir(os.path.join(backup_root, name))]
-    return max(sets, key=lambda name: (os.stat(os.path.join(backup_root, name)).st_mtime, name), default=None)
-
-
 def created_in_set(backup_root: str, backup_set: str) -> list:
-    try:
-        with open(os.path.join(backup_root, backup_set, CREATED_LIST), encoding="utf-8") as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except FileNotFoundError:
-        return []
+    from .backup_sets import created_in_set as created, set_dir
+    return created(set_dir(backup_root, backup_set))
 
 
 def write_atomically(path: str, content: str, mode: Optional[int] = None) -> None:
-    """Write via a temp file in the same directory and rename; keep the old file's mode/owner."""
-    directory = os.path.dirname(path) or "."
-    old_stat = os.stat(path) if os.path.exists(path) else None
-    fd, tmp = tempfile.mkstemp(prefix=".kubeguard-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        elif old_stat is not None:
-            os.chmod(tmp, old_stat.st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o600)
-        if old_stat is not None:
-            os.chown(tmp, old_stat.st_uid, old_stat.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write via a temp file in the same directory and rename; keep the old file's mode/owner. The
+    write policy decides first (no symlink, no denied place, no file of someone else's), and the temp
+    file has its final mode and owner before the content lands."""
+    from .write_policy import checked_target, write_new
+    old_stat = checked_target(os.path.abspath(path))
+    final_mode = mode if mode is not None else (old_stat.st_mode & 0o7777 if old_stat is not None else 0o600)
+    write_new(os.path.abspath(path), content.encode("utf-8"), final_mode,
+              old_stat.st_uid if old_stat is not None else None, old_stat.st_gid if old_stat is not None else None)
 
 
 def plan_yaml_edit(path: str, transform, mode: Optional[int] = None) -> dict:
@@ -165,5 +152,7 @@ def finish_edit(module, path: str, plan: dict, mode: Optional[int] = None, show=
         if plan["after"] != plan["before"]:
             write_atomically(path, plan["after"], mode)
         elif mode is not None:
-            os.chmod(path, mode)
+            from .write_policy import checked_target, chmod_nofollow
+            checked_target(path, must_exist=True)
+            chmod_nofollow(path, mode)
     module.exit_json(**result)

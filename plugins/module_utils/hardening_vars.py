@@ -207,6 +207,38 @@ _is_dir_path = _confined_path(
     "is a system directory; a hardening run would change its owner or mode - give a directory of its own")
 
 
+_SET_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")   # what rollback.yml can name and find
+
+
+def _is_set_name(value: Any) -> Optional[str]:
+    if isinstance(value, str) and _SET_NAME_RE.fullmatch(value) and value != "latest":
+        return None
+    return ("must be a backup set name: 1-128 letters, digits, '.', '_' or '-', not starting with '.'"
+            " (not 'latest'; e.g. before-upgrade)")
+
+
+# Path variables and the kind of file each names (module_utils/write_policy.py: where each kind may be).
+PATH_KINDS = {"audit_log_path": "audit_log", "audit_policy_file": "audit_policy", "etcd_data_dir": "data_dir",
+              "kube_config_dir": "config_dir", "kubeguard_backup_root": "state", "kubeguard_reencrypt_marker": "state",
+              "sysctl_file": "sysctl", "etcd_env_file": "env_file", "kubelet_firewall_dropin": "unit",
+              "metrics_firewall_dir": "config_dir", "metrics_firewall_unit_file": "unit",
+              "node_audit_rules_file": "audit_rules", "kubeguard_binary_checksums_file": "read_only"}
+
+
+def _write_policy_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
+    """Every path variable held to the write policy: its kind's places, the deny list, no two of ours on one path."""
+    from . import write_policy
+    problems: List[Tuple[Tuple[str, ...], str]] = []
+    config_dir = values["kube_config_dir"]
+    paths = {name: (kind, values[name]) for name, kind in PATH_KINDS.items() if isinstance(values.get(name), str) and values[name]}
+    for name, (kind, path) in sorted(paths.items()):
+        problem = write_policy.path_problem(kind, path, config_dir)
+        if problem:
+            problems.append(((name,), f"{name}: {_show(path)} {problem}"))
+    problems.extend(write_policy.overlap_problems(paths))
+    return problems
+
+
 def is_duration(value: Any) -> bool:
     return isinstance(value, str) and bool(_DURATION_RE.fullmatch(value)) and any(ch in "123456789" for ch in value)
 
@@ -687,6 +719,24 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kube_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "cluster",
        "Feature gates of every component (kubespray); a component's own list wins for the same gate"),
     _v("kube_config_dir", "/etc/kubernetes", _is_dir_path, "cluster", "Kubernetes config directory"),
+    _v("kubeguard_backup_root", "/var/lib/kubeguard/backups", _is_dir_path, "cluster",
+       "Where backup sets are kept (below /var/lib/kubeguard; root's alone)"),
+    # where the roles write their own files (role defaults, the same values): held to the write policy
+    _v("kubeguard_reencrypt_marker", "/var/lib/kubeguard/reencrypt-pending", _is_abs_path, "files",
+       "Marker of a pending rewrite of stored objects with the new encryption key (below /var/lib/kubeguard)"),
+    _v("sysctl_file", "/etc/sysctl.d/90-kubelet.conf", _is_abs_path, "files",
+       "Where the kernel parameters protectKernelDefaults needs are persisted (a .conf below /etc/sysctl.d)"),
+    _v("etcd_env_file", "/etc/etcd.env", _is_abs_path, "files", "kubespray's host etcd environment file (a .env below /etc)"),
+    _v("kubelet_firewall_dropin", "/etc/systemd/system/kubelet.service.d/90-kubeguard-firewall.conf", _is_abs_path, "files",
+       "The kubelet unit drop-in of kubelet_systemd_hardening (a .conf below /etc/systemd/system)"),
+    _v("metrics_firewall_dir", "/etc/kubeguard", _is_dir_path, "files", "The metrics firewall's rules directory"),
+    _v("metrics_firewall_unit_file", "/etc/systemd/system/kubeguard-metrics-firewall.service", _is_abs_path, "files",
+       "The unit that loads the metrics firewall at boot (a .service below /etc/systemd/system)"),
+    _v("node_audit_rules_file", "/etc/audit/rules.d/20-kubeguard-kubernetes.rules", _is_abs_path, "files",
+       "The auditd rules file of the node_audit role (a .rules below /etc/audit/rules.d)"),
+    _v("kubeguard_backup_set", None, _is_set_name, "cluster",
+       "Name of this run's backup set (default: the run's UTC time, 20261204T101500Z); letters, digits, '.', '_', '-'",
+       nullable=True),
     # --- ownership ------------------------------------------------------------------------------------
     _v("kube_owner", "kube", _is_posix_name, "files", "Owner of Kubernetes files (CIS wants root)"),
     _v("kube_cert_group", "kube-cert", _is_posix_name, "files", "Group of certificate files (CIS wants root)"),
@@ -825,6 +875,7 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
                 problems.append(((variable,), f"{variable}: {name} is given both true and false"))
             seen[name] = flag
     problems.extend(_hardened_overrides(values))
+    problems.extend(_write_policy_problems(values))
     return problems
 
 

@@ -1,5 +1,12 @@
 """Is a component really back? Its process runs with the flags we wrote, and its health endpoint
-answers ok. Reads /proc (real state), never our own intentions."""
+answers ok. Reads /proc (real state), never our own intentions.
+
+Which process *is* the component (`component_processes`): a name is not enough - anyone can start
+`exec -a kube-apiserver /bin/sleep --encryption-provider-config=/tmp/fake.yaml`. A process counts only
+when its argv[0], the binary it really executes (/proc/<pid>/exe, which exec -a cannot fake) and its
+real and effective user (root) all say so. Several such processes that do not run with the same
+arguments are never decided by picking one: the callers say so instead (audit: manual, health gate:
+not healthy yet)."""
 
 from __future__ import annotations
 
@@ -9,65 +16,126 @@ import ssl
 import subprocess
 import time
 import urllib.error
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ansible.module_utils.urls import open_url
 
 from .manifest import parse_flags
 
+DELETED = " (deleted)"   # /proc/<pid>/exe of a binary replaced (upgraded) while it runs
+
+
+class Proc(NamedTuple):
+    """One process identified as a component: its pid (a string, as /proc names it), its arguments,
+    its environment and the binary it executes (readlink of /proc/<pid>/exe, without " (deleted)")."""
+    pid: str
+    args: List[str]
+    environ: Dict[str, str]
+    exe: str
+
+
+def _read_bytes(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _root_uids(status: bytes) -> bool:
+    """Real and effective uid 0, from /proc/<pid>/status' "Uid:\treal\teffective\tsaved\tfs" line."""
+    for line in status.decode("utf-8", "replace").splitlines():
+        if line.startswith("Uid:"):
+            fields = line.split()[1:]
+            return len(fields) >= 2 and fields[0] == "0" and fields[1] == "0"
+    return False
+
+
+def exe_path(proc_root: str, pid: str) -> Optional[str]:
+    """The binary a process executes (None: a kernel thread, a zombie, or not ours to read)."""
+    try:
+        target = os.readlink(os.path.join(proc_root, pid, "exe"))
+    except OSError:
+        return None
+    return target[:-len(DELETED)] if target.endswith(DELETED) else target
+
+
+def _identify(name: str, proc_root: str, pid: str) -> Optional[Proc]:
+    raw = _read_bytes(os.path.join(proc_root, pid, "cmdline"))
+    if not raw:
+        return None          # kernel thread, zombie, or gone
+    args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    if not args or os.path.basename(args[0]) != name:
+        return None
+    exe = exe_path(proc_root, pid)
+    if not exe or os.path.basename(exe) != name:
+        return None          # named like the component, runs something else (exec -a)
+    status = _read_bytes(os.path.join(proc_root, pid, "status"))
+    if status is None or not _root_uids(status):
+        return None          # the components run as root; a user's copy of the binary is not one
+    environ_raw = _read_bytes(os.path.join(proc_root, pid, "environ")) or b""
+    pairs = [item.decode("utf-8", "replace").partition("=") for item in environ_raw.split(b"\0") if item]
+    return Proc(pid, args, {key: value for key, _ignored, value in pairs}, exe)
+
+
+def component_processes(name: str, proc_root: str = "/proc") -> List[Proc]:
+    """Every process that is the component `name`, lowest pid first: argv[0]'s base name is `name`,
+    the base name of the binary it executes (/proc/<pid>/exe) is `name`, and it runs as root (real
+    and effective uid 0). A process in a container (a static pod) counts too: its exe is the path in
+    its own filesystem, its uid is root unless the pod says otherwise."""
+    try:
+        pids = sorted((p for p in os.listdir(proc_root) if p.isdigit()), key=int)
+    except OSError:
+        return []
+    return [proc for proc in (_identify(name, proc_root, pid) for pid in pids) if proc is not None]
+
+
+def agree(procs: Sequence[Proc], environ_keys: Sequence[str] = ()) -> bool:
+    """Do these processes run with the same arguments (and the same values of `environ_keys`)? Then any
+    one of them tells how the component runs (a parent and its child of the same binary); else none does."""
+    if not procs:
+        return True
+    first = procs[0]
+    return all(p.args == first.args and all(p.environ.get(k) == first.environ.get(k) for k in environ_keys)
+               for p in procs[1:])
+
+
+def describe(name: str, procs: Sequence[Proc]) -> str:
+    """"2 processes named kube-apiserver (pids 100, 200)"."""
+    return f"{len(procs)} processes named {name} (pids {', '.join(p.pid for p in procs)})"
+
 
 def process_environ(name: str, proc_root: str = "/proc") -> List[Dict[str, str]]:
-    """Environment of every process named `name` (etcd on the host reads its flags from ETCD_* variables)."""
-    found = []
-    for pid in _pids_named(name, proc_root):
-        try:
-            with open(os.path.join(proc_root, pid, "environ"), "rb") as handle:
-                pairs = [item.decode("utf-8", "replace").partition("=") for item in handle.read().split(b"\0") if item]
-        except OSError:
-            continue
-        found.append({key: value for key, _ignored, value in pairs})
-    return found
+    """Environment of every process that is the component `name` (etcd on the host reads its flags
+    from ETCD_* variables)."""
+    return [p.environ for p in component_processes(name, proc_root)]
 
 
 def _pids_named(name: str, proc_root: str = "/proc") -> List[str]:
-    pids = []
-    for pid in os.listdir(proc_root):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(os.path.join(proc_root, pid, "cmdline"), "rb") as handle:
-                first = handle.read().split(b"\0", 1)[0].decode("utf-8", "replace")
-        except OSError:
-            continue
-        if first and os.path.basename(first) == name:
-            pids.append(pid)
-    return pids
+    return [p.pid for p in component_processes(name, proc_root)]
 
 
 def process_args(name: str, proc_root: str = "/proc") -> List[List[str]]:
-    """Argument lists of every process whose executable base name is `name`."""
-    found = []
-    for pid in os.listdir(proc_root):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(os.path.join(proc_root, pid, "cmdline"), "rb") as handle:
-                raw = handle.read()
-        except OSError:
-            continue
-        args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
-        if args and os.path.basename(args[0]) == name:
-            found.append(args)
-    return found
+    """Argument lists of every process that is the component `name` (component_processes)."""
+    return [p.args for p in component_processes(name, proc_root)]
 
 
-_RUNNING_LINE = re.compile(r'Running (?P<component>[a-z-]+) (?P<args>--.*?)"?\s*$')
+# The components k3s runs in its own process, each started with one line of k3s' own log format
+# (logrus): time="..." level=info msg="Running kube-apiserver --flag=value ...". Quotes and
+# backslashes inside msg are escaped.
+K3S_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
+                  "cloud-controller-manager")
+_RUNNING_LINE = re.compile(
+    r'^time="[^"\\]*" level=info msg="Running (?P<component>' + "|".join(re.escape(c) for c in K3S_COMPONENTS)
+    + r') (?P<args>--(?:[^"\\]|\\.)*)"\s*$')
 
 
 def journal_running_args(units: Sequence[str], run=None) -> Dict[str, List[str]]:
     """{component: [component, *args]} from the "Running <component> --..." lines that the current
-    run of the first active unit logged (k3s logs how it starts each embedded component). Empty when
-    no unit runs. run(argv) -> stdout (tests pass their own)."""
+    run of the first active unit logged (k3s logs how it starts each embedded component). Only whole
+    lines in k3s' own format count (a message that merely contains the words does not); the last one
+    per component wins (k3s restarted it). Empty when no unit runs. run(argv) -> stdout (tests pass
+    their own)."""
     run = run or _run
     for unit in units:
         invocation = run(["systemctl", "show", "-p", "InvocationID", "--value", unit]).strip()
@@ -75,9 +143,9 @@ def journal_running_args(units: Sequence[str], run=None) -> Dict[str, List[str]]
             continue
         found: Dict[str, List[str]] = {}
         for line in run(["journalctl", f"_SYSTEMD_INVOCATION_ID={invocation}", "-o", "cat", "--no-pager"]).splitlines():
-            match = _RUNNING_LINE.search(line)
+            match = _RUNNING_LINE.match(line)
             if match:
-                args = match.group("args").replace('\\"', '"').replace("\\\\", "\\")
+                args = re.sub(r'\\(["\\])', r"\1", match.group("args"))
                 found[match.group("component")] = [match.group("component")] + re.split(r"\s+(?=--)", args.strip())
         return found
     return {}
@@ -112,19 +180,30 @@ def probe(url: str, ca: Optional[str] = None, cert: Optional[str] = None, key: O
 
 def wait_healthy(process: str, expected_flags: Mapping[str, Optional[str]], url: Optional[str], timeout: float,
                  interval: float = 2.0, stable_for: int = 3, expected_environ: Optional[Mapping[str, Optional[str]]] = None,
-                 args_of: Callable[[str], List[List[str]]] = None, **tls) -> Tuple[bool, str]:
+                 args_of: Optional[Callable[[str], List[List[str]]]] = None,
+                 processes_of: Optional[Callable[[str], List[Proc]]] = None, **tls) -> Tuple[bool, str]:
     """Poll until the process runs with the expected flags and the endpoint answered ok `stable_for`
-    times in a row (a restarting pod can answer once and then crash)."""
+    times in a row (a restarting pod can answer once and then crash). processes_of(name) -> [Proc]
+    (default component_processes; args_of(name) -> [argument lists] for callers with no process, such
+    as k3s' log lines). Several processes that are the component but run with different arguments (or
+    environments, where one is expected) are not judged: not healthy yet, until only one way remains."""
     deadline = time.monotonic() + timeout
     streak, last = 0, "not checked yet"
-    args_of = args_of or process_args
+    if processes_of is None:
+        processes_of = component_processes if args_of is None else (
+            lambda name: [Proc("", list(args), {}, "") for args in args_of(name)])
     while True:
-        running = args_of(process)
+        running = processes_of(process)
         if not running:
             streak, last = 0, f"{process} is not running"
+        elif not agree(running, list(expected_environ or {})):
+            streak = 0
+            differ = "arguments" if not agree(running) else "environments"
+            last = (f"not healthy yet: {describe(process, running)} run with different {differ}; "
+                    f"none of them is judged until only one remains")
         else:
-            mismatch = flags_mismatch(running[0], expected_flags)
-            environ = (process_environ(process) or [{}])[0]
+            mismatch = flags_mismatch(running[0].args, expected_flags)
+            environ = running[0].environ
             env_mismatch = {k: v for k, v in (expected_environ or {}).items() if environ.get(k) != v}
             if env_mismatch:
                 streak = 0

@@ -4,7 +4,9 @@ file. A mismatch is reported (kubeguard.integrity checks, K.15-K.20), never "fix
 an upgrade, not hardening.
 
 The controller turns the variables and the file into the expected digests per binary and architecture
-(`expected`); the node finds its binaries, hashes them and compares (`verify`)."""
+(`expected`); the node hashes its binaries and compares (`verify`): the one that runs through /proc/<pid>/exe
+of the process that is it (not whatever file of that name a directory holds), one that does not run where it
+is installed; one it cannot find is not judged (manual), never passed."""
 
 from __future__ import annotations
 
@@ -177,6 +179,26 @@ def locate(binary: str, dirs: Sequence[str] = SEARCH_DIRS) -> Optional[str]:
     return None
 
 
+def running_binaries(binary: str, proc_root: str = "/proc") -> List[Tuple[str, str]]:
+    """[(path to hash, how to name it)] of the binaries that the processes which are `binary` execute
+    (health.component_processes: argv[0], /proc/<pid>/exe and root all agree), each file once. Hashed
+    through /proc/<pid>/exe: the file that runs, also when it was replaced on disk since it started."""
+    from .health import component_processes   # local: the controller side (expected) needs none of it
+    found: List[Tuple[str, str]] = []
+    seen = set()
+    for proc in component_processes(binary, proc_root):
+        path = os.path.join(proc_root, proc.pid, "exe")
+        try:
+            stat = os.stat(path)
+            identity: Tuple[Any, ...] = (stat.st_dev, stat.st_ino)
+        except OSError:
+            identity = ("pid", proc.pid)
+        if identity not in seen:
+            seen.add(identity)
+            found.append((path, f"{proc.exe} (running, pid {proc.pid})"))
+    return found
+
+
 def digest_of(path: str, algorithm: str) -> str:
     hasher = hashlib.new(algorithm)
     with open(path, "rb") as handle:
@@ -185,9 +207,33 @@ def digest_of(path: str, algorithm: str) -> str:
     return f"{algorithm}:{hasher.hexdigest()}"
 
 
+def _judge_files(files: Sequence[Tuple[str, str]], accepted: Sequence[str], arch: str) -> Dict[str, Any]:
+    """{passed, found} for files that must each have one of the accepted digests (passed None: one could not be read)."""
+    algorithms = sorted({d.split(":")[0] for d in accepted})
+    good, bad, unreadable = [], [], []
+    for path, label in files:
+        try:
+            actual = {algorithm: digest_of(path, algorithm) for algorithm in algorithms}
+        except OSError as exc:
+            unreadable.append(f"{label} could not be read ({exc.strerror or exc})")
+            continue
+        if any(actual[d.split(":")[0]] == d for d in accepted):
+            good.append(f"{label} {next(iter(actual.values()))} matches")
+        else:
+            bad.append(f"{label} is {', '.join(actual.values())}; expected {' or '.join(accepted)} ({arch})")
+    if bad:
+        return {"passed": False, "found": "; ".join(bad + unreadable + good)}
+    if unreadable:
+        return {"passed": None, "found": "; ".join(unreadable + good) + ": not judged"}
+    return {"passed": True, "found": "; ".join(good)}
+
+
 def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[str] = None,
-           find: Callable[[str], Optional[str]] = locate) -> Dict[str, Dict[str, Any]]:
-    """On the node: binary -> {passed, found} for every binary with an expectation for this architecture."""
+           find: Callable[[str], Optional[str]] = locate, proc_root: str = "/proc") -> Dict[str, Dict[str, Any]]:
+    """On the node: binary -> {passed, found} for every binary with an expectation for this architecture.
+    The binary that runs is hashed (every process that is it, through /proc/<pid>/exe); one that does not
+    run (kubeadm, kubectl, or a stopped service) where it is installed (find). Neither running nor
+    installed: passed None (reported manual, saying so) - a binary we cannot find is not a binary we checked."""
     arch = ARCHITECTURES.get(machine or platform.machine(), machine or platform.machine())
     results = {}
     for binary, by_arch in wanted.items():
@@ -196,14 +242,15 @@ def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[
         accepted = list(by_arch.get(arch) or []) + list(by_arch.get(ANY_ARCHITECTURE) or [])
         if not accepted:
             continue
+        running = running_binaries(binary, proc_root)
+        if running:
+            results[binary] = _judge_files(running, accepted, arch)
+            continue
         path = find(binary)
         if path is None:
-            results[binary] = {"passed": True, "found": f"{binary} is not installed on this node ({', '.join(SEARCH_DIRS[:4])}, ...)"}
+            results[binary] = {"passed": None,
+                               "found": f"{binary} does not run on this node and is not installed in {', '.join(SEARCH_DIRS[:4])}, ...:"
+                                        f" nothing to hash, not judged - find out where this node's {binary} is"}
             continue
-        actual = {algorithm: digest_of(path, algorithm) for algorithm in sorted({d.split(":")[0] for d in accepted})}
-        if any(actual[d.split(":")[0]] == d for d in accepted):
-            results[binary] = {"passed": True, "found": f"{path} {next(iter(actual.values()))} matches"}
-        else:
-            results[binary] = {"passed": False,
-                               "found": f"{path} is {', '.join(actual.values())}; expected {' or '.join(accepted)} ({arch})"}
+        results[binary] = _judge_files([(path, path)], accepted, arch)
     return results

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .yaml_support import SAFE_LOADER, yaml
+from .yaml_support import SAFE_LOADER, error_summary, yaml
 
 
 _LOADER = SAFE_LOADER
@@ -31,7 +31,7 @@ def _load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_LOADER) if text.strip() else {}
     except yaml.YAMLError as exc:
-        raise K3sConfigError(f"not valid YAML: {exc}") from None
+        raise K3sConfigError(f"not valid YAML: {error_summary(exc)}") from None
 
 
 def split_arg(item: Any) -> Tuple[str, Optional[str]]:
@@ -251,16 +251,149 @@ def component_args(doc: Mapping[str, Any], list_key: str) -> Dict[str, Optional[
     return dict(split_arg(item) for item in _as_list(doc.get(list_key), list_key))
 
 
+# Line breaks as YAML counts them (PyYAML's marks), so that a node's line numbers are the text's.
+_YAML_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+# A value that holds credentials whatever its key: a URL with user information (scheme://user:pass@host).
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@]+@")
+# Words that may start a credential in a file that is not YAML (then no structure can be trusted).
+_CREDENTIAL_WORD = re.compile(r"token|passw|secret|access-key|auth|datastore|credential|[&*!?\\]|://[^/\s]*@",
+                              re.IGNORECASE)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _commented_credential(line: str) -> str:
+    """A comment line that holds a commented-out credential (`# token: K10...`) with its value hidden."""
+    found = re.match(r"(?P<head>\s*#+\s*)(?P<rest>.*?)(?P<end>[\r\n\x85\u2028\u2029]*)$", line, re.DOTALL)
+    key = _TOP_KEY.match(found.group("rest")) if found else None
+    name = key.group("key").strip("'\"").strip().lower() if key else ""
+    if key and (SENSITIVE_KEY.search(name) or name.startswith("datastore")) \
+            and found.group("rest")[key.end():].strip():
+        return f"{found.group('head')}{found.group('rest')[:key.end()].rstrip()} (hidden){found.group('end')}"
+    return line
+
+
 def masked(text: str) -> str:
-    """The file for a diff: values of credential keys (token, datastore-endpoint, ...) hidden."""
+    """The file for a diff: the whole value of every credential key (token, agent-token,
+    datastore-endpoint, etcd-s3-secret-key, ...; SENSITIVE_KEY, and any datastore-* key) hidden, whatever
+    its YAML form - plain, quoted, a block scalar, on the following lines, a list or a mapping.
+
+    Structure, not lines: the text is composed (PyYAML nodes with their line marks) and each
+    top-level entry whose key is a credential key, whose value holds a nested credential key, a
+    URL with user information or a flag=value item of a credential flag, or that defines an anchor
+    such an entry uses, has its lines - from its key to the end of its value - replaced by
+    `key: (hidden)`. Comments and every other entry stay byte for byte, but for the value of a
+    commented-out credential (`# token: K10...`). Text that is not one YAML
+    mapping is shown up to the first line that could hold a credential (one naming a credential, an
+    anchor, alias, tag or escape, or a top-level line that is not `key: ...`), and not beyond."""
+    pieces = _YAML_BREAK.split(text)
+    breaks = _YAML_BREAK.findall(text)
+    if pieces and pieces[-1] == "" and breaks:     # the text ends with a line break
+        pieces.pop()
+    lines = [piece + (breaks[number] if number < len(breaks) else "") for number, piece in enumerate(pieces)]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    except (yaml.YAMLError, ValueError, RecursionError):
+        root = False
+    if root is None:
+        return "".join(_commented_credential(line) for line in lines)
+    if not isinstance(root, yaml.MappingNode):
+        kept = []
+        for line in lines:
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#") and (
+                    _CREDENTIAL_WORD.search(line) or (line[:1].strip() and not _TOP_KEY.match(line))):
+                kept.append("# (the rest is hidden: not a YAML mapping, it may hold credentials)\n")
+                break
+            kept.append(_commented_credential(line))
+        return "".join(kept)
+
+    def subtree(node, seen):
+        todo = [node]
+        while todo:
+            node = todo.pop()
+            if id(node) in seen:
+                continue
+            seen[id(node)] = node
+            if isinstance(node, yaml.MappingNode):
+                todo += [part for pair in node.value for part in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                todo += node.value
+
+    def key_text(node) -> str:
+        return str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+
+    def credential_key(name: str) -> bool:
+        name = name.strip().lower()
+        return bool(SENSITIVE_KEY.search(name) or name.startswith("datastore-") or name == "datastore")
+
+    def holds_credentials(key, value) -> bool:
+        if not isinstance(key, yaml.ScalarNode) or credential_key(key.value):
+            return True
+        seen: Dict[int, Any] = {}
+        subtree(value, seen)
+        for node in seen.values():
+            if isinstance(node, yaml.MappingNode):
+                if any(not isinstance(k, yaml.ScalarNode) or credential_key(k.value) for k, _v in node.value):
+                    return True
+            elif isinstance(node, yaml.ScalarNode):
+                flag = str(node.value).strip().lstrip("-").split("=", 1)
+                if _URL_CREDENTIALS.search(str(node.value)) or (len(flag) == 2 and credential_key(flag[0])):
+                    return True
+        return False
+
+    def end_of(node):
+        """Where a value's own text ends: a block collection's end mark lies at the next key, after
+        the comments between them, so its last item's end is taken (its own end for an alias)."""
+        while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+            last = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+            if (last.start_mark.line, last.start_mark.column) <= (node.start_mark.line, node.start_mark.column):
+                break
+            node = last
+        return node.end_mark
+
+    entries = []                                # (first line, last line, key text, hide, nodes)
+    for key, value in root.value:
+        end = end_of(value)
+        last = end.line - 1 if end.column == 0 and end.line > key.start_mark.line else end.line
+        seen: Dict[int, Any] = {}
+        subtree(value, seen)
+        entries.append([key.start_mark.line, max(last, key.end_mark.line), key_text(key),
+                        holds_credentials(key, value), seen])
+    # an entry that defines (an anchor) or uses (an alias) a node of a hidden entry is hidden too
+    changed = True
+    while changed:
+        changed = False
+        hidden_nodes = set()
+        for entry in entries:
+            if entry[3]:
+                hidden_nodes.update(entry[4])
+        for entry in entries:
+            if not entry[3] and hidden_nodes.intersection(entry[4]):
+                entry[3] = changed = True
+    hidden: Dict[int, List[str]] = {}           # first line of a hidden run -> its keys
+    covered = set()
+    for first, last, name, hide, _nodes in entries:
+        if hide:
+            covered.update(range(first, last + 1))
+    for first, _last, name, _hide, _nodes in entries:
+        if first in covered:
+            shown = name if _PLAIN_KEY.fullmatch(name) and not name.startswith(("-", ".")) else json.dumps(name)
+            hidden.setdefault(first, []).append(f"{shown}: (hidden)" if name else "? (hidden)")
     out = []
-    for line in text.splitlines():
-        match = _TOP_KEY.match(line)
-        if match and SENSITIVE_KEY.search(match.group("key").strip("'\"")) and line.split(":", 1)[1].strip():
-            out.append(f"{line.split(':', 1)[0]}: (hidden)")
-        else:
-            out.append(line)
-    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+    number = 0
+    while number < len(lines):
+        if number not in covered:
+            out.append(_commented_credential(lines[number]))
+            number += 1
+            continue
+        start = number
+        while number < len(lines) and number in covered:
+            number += 1
+        ending = _YAML_BREAK.search(lines[number - 1])
+        ending = lines[number - 1][ending.start():] if ending else ""
+        keys = [k for line in range(start, number) for k in hidden.get(line, [])] or ["(hidden)"]
+        out.append("\n".join(keys) + ending)
+    return "".join(out)
 
 
 def plan(path: str, lists: Mapping[str, Mapping[str, Any]], top: Mapping[str, Any],

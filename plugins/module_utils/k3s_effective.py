@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tup
 
 from .fileops import dropin_files as files_in, read_text as _read
 from .k3s_config import K3sConfigError, arg_text, split_arg
-from .yaml_support import SAFE_LOADER, yaml
+from .yaml_support import SAFE_LOADER, error_summary, yaml
 
 DROPIN_SUFFIXES = (".yaml", ".yml")
 # k3s' boolean flags (a following word is not their value); the rest take one.
@@ -48,7 +48,7 @@ def load_options(name: str, text: str) -> Dict[str, Any]:
     try:
         doc = yaml.load(text, Loader=SAFE_LOADER) if text.strip() else {}
     except yaml.YAMLError as exc:
-        raise K3sConfigError(f"{name}: not valid YAML: {exc}") from None
+        raise K3sConfigError(f"{name}: not valid YAML: {error_summary(exc)}") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

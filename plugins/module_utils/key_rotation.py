@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 
 from .desired import new_key
-from .yaml_support import yaml
+from .yaml_support import error_summary, yaml
 
 STEPS = ("stage", "promote", "retire")
 _NUMBERED = re.compile(r"key([0-9]{1,9})")
@@ -56,7 +56,11 @@ def _node_keys(config: Dict[str, Any], algorithm: str, index: int) -> List[Dict[
 def _parse(node_texts: List[Optional[str]]) -> List[Dict[str, Any]]:
     configs = []
     for index, text in enumerate(node_texts):
-        config = yaml.safe_load(text) if text else None
+        try:
+            config = yaml.safe_load(text) if text else None
+        except yaml.YAMLError as exc:      # the message names the line only: the file holds the keys
+            raise RotationError(f"control plane {index + 1}: its encryption config is not valid YAML: "
+                                f"{error_summary(exc)}") from None
         if not isinstance(config, dict):
             raise RotationError(
                 f"control plane {index + 1} has no encryption config: enable kube_encrypt_secret_data and run "
@@ -134,3 +138,123 @@ def rotation_config(node_texts: List[Optional[str]], index: int, algorithm: str,
             f"control plane(s) {not_promoted} do not write with the new key {newest['name']} yet: "
             "the old keys stay until every control plane does and every object was rewritten")
     return _config(this, algorithm, [newest], [])
+
+
+# --- key material across restores ---------------------------------------------------------------------
+# A restore never removes a key that some stored object may be encrypted with. The apiserver finds the key
+# of a stored object by the provider and key name in its prefix (k8s:enc:aescbc:v1:key2:), so a key is
+# kept by (provider, name, secret); keyless providers (identity, kms) by their whole entry.
+
+def _provider_entries(config: Dict[str, Any]) -> List[Dict[str, Any]]:
+    entries = []
+    for group in (config or {}).get("resources") or []:
+        entries.extend(group.get("providers") or [])
+    return entries
+
+
+def _key_triples(config: Dict[str, Any]) -> List[tuple]:
+    triples = []
+    for provider in _provider_entries(config):
+        for kind, body in provider.items():
+            keys = body.get("keys") if isinstance(body, dict) else None
+            for key in keys or []:
+                triples.append((kind, str(key.get("name")), str(key.get("secret"))))
+    return triples
+
+
+def _shape_problem(config: Any) -> Optional[str]:
+    """Why a parsed encryption config is not one this module can merge (None: it is)."""
+    if not isinstance(config, dict) or not isinstance(config.get("resources") or [], list):
+        return "not an EncryptionConfiguration with a resources list"
+    for group in config.get("resources") or []:
+        if not isinstance(group, dict) or not isinstance(group.get("providers") or [], list) \
+                or not isinstance(group.get("resources") or [], list):
+            return "a resources entry is not {resources: [...], providers: [...]}"
+        for provider in group.get("providers") or []:
+            if not isinstance(provider, dict):
+                return f"a provider is {type(provider).__name__}, not a mapping"
+            for body in provider.values():
+                keys = body.get("keys") if isinstance(body, dict) else None
+                if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys)):
+                    return "a provider's keys are not a list of {name, secret}"
+    return None
+
+
+def merge_for_restore(current: Optional[Dict[str, Any]], restored: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The encryption config a restore leaves: the restored one's order (which provider and key write)
+    with every key of the current one kept as a reader in every resource group - the apiserver reads a
+    resource with the first group naming it, whatever the groups were then and are now. No restored config
+    (the run turned encryption on): the current keys are kept behind identity, so new writes are plain text
+    again and every stored object stays readable. Raises RotationError when a key name would hold two
+    secrets or a config has a shape this cannot merge (the caller keeps the current file)."""
+    for which, config in (("the node's", current), ("the backup's", restored)):
+        problem = _shape_problem(config) if config else None
+        if problem:
+            raise RotationError(f"{which} encryption config: {problem}; the current encryption config was kept")
+    if not current:
+        return copy.deepcopy(restored) if restored else {}
+    merged = copy.deepcopy(restored) if restored else {
+        "apiVersion": current.get("apiVersion", "apiserver.config.k8s.io/v1"), "kind": "EncryptionConfiguration",
+        "resources": []}
+    groups = merged.setdefault("resources", [])
+    covered = {name for group in groups for name in group.get("resources") or []}
+    # resources the restored config did not name: written plain again (identity first), still readable
+    for group in current.get("resources") or []:
+        missing = [name for name in group.get("resources") or [] if name not in covered]
+        if missing:
+            groups.append({"resources": missing, "providers": [{"identity": {}}]})
+            covered.update(missing)
+    known = {(kind, name): secret for kind, name, secret in _key_triples(merged)}
+    for kind, name, secret in _key_triples(current):
+        if known.get((kind, name), secret) != secret:
+            raise RotationError(f"{kind} key {name!r} holds another secret in the backup than on the node now: a restore"
+                                " cannot keep both; the current encryption config was kept")
+    readers = [provider for group in current.get("resources") or [] for provider in group.get("providers") or []]
+    for group in groups:
+        providers = group.setdefault("providers", [])
+        for provider in readers:
+            for kind, body in provider.items():
+                keys = body.get("keys") if isinstance(body, dict) else None
+                if not keys:    # identity, kms: the whole entry
+                    if {kind: body} not in providers:
+                        providers.append(copy.deepcopy({kind: body}))
+                    continue
+                same = next((p for p in providers if isinstance(p.get(kind), dict)), None)
+                if same is None:
+                    same = {kind: {"keys": []}}
+                    providers.append(same)
+                have = {str(k.get("name")) for k in same[kind].get("keys") or []}
+                for key in keys:
+                    if str(key.get("name")) not in have:
+                        same[kind].setdefault("keys", []).append(copy.deepcopy(key))
+                        have.add(str(key.get("name")))
+    return merged
+
+
+def without_retired_keys(backup: Dict[str, Any], current: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """A backup copy of an encryption config with every key the node no longer has removed (after a
+    rotation retired them: a key retired after a suspected compromise must not live on in old backup
+    sets). Providers left without keys go; a resource group left without providers reads and writes plain
+    text (identity). None when nothing was removed."""
+    if _shape_problem(backup) or _shape_problem(current):
+        return None
+    keep = set(_key_triples(current))
+    cleaned = copy.deepcopy(backup)
+    removed = False
+    for group in cleaned.get("resources") or []:
+        providers = []
+        for provider in group.get("providers") or []:
+            entry = {}
+            for kind, body in provider.items():
+                keys = (body or {}).get("keys") if isinstance(body, dict) else None
+                if keys is None:
+                    entry[kind] = body
+                    continue
+                kept = [k for k in keys if (kind, str(k.get("name")), str(k.get("secret"))) in keep]
+                removed = removed or len(kept) != len(keys)
+                if kept:
+                    entry[kind] = dict(body, keys=kept)
+            if entry:
+                providers.append(entry)
+        group["providers"] = providers or [{"identity": {}}]
+    return cleaned if removed else None

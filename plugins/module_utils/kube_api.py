@@ -65,6 +65,15 @@ class Kubectl:
         scope = ["-n", namespace] if namespace else []
         return bool(self._call(["get", kind, name, *scope, "--ignore-not-found", "-o", "name"]).strip())
 
+    def get_one(self, kind: str, namespace: Optional[str], name: str) -> Optional[Dict[str, Any]]:
+        """One object as the server has it; None when it does not exist."""
+        scope = ["-n", namespace] if namespace else []
+        out = self._call(["get", kind, name, *scope, "--ignore-not-found", "-o", "json"]).strip()
+        try:
+            return json.loads(out) if out else None
+        except ValueError as exc:
+            raise KubectlError(f"kubectl get {kind} {name} returned no JSON: {exc}") from None
+
     def replace(self, obj: Mapping[str, Any]) -> None:
         self._call(["replace", "-f", "-"], json.dumps(obj))
 
@@ -74,6 +83,30 @@ class Kubectl:
     def delete(self, kind: str, namespace: Optional[str], name: str) -> None:
         scope = ["-n", namespace] if namespace else []
         self._call(["delete", kind, name, *scope, "--ignore-not-found"])
+
+
+LEFT_SUFFIX = ".left.json"
+
+
+def left_record(obj: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """What a run left an object as: its uid and resourceVersion (or absent). A rollback puts the saved
+    copy back only while the object is still exactly this (nobody changed it since)."""
+    if obj is None:
+        return {"absent": True}
+    meta = obj.get("metadata") or {}
+    return {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+
+
+def record_left(directory: str, filename: str, obj: Optional[Mapping[str, Any]]) -> str:
+    """Record (and overwrite: the run's last change is what counts) what the run left an object as."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, filename + LEFT_SUFFIX)
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(left_record(obj), handle, sort_keys=True)
+    os.replace(tmp, path)
+    return path
 
 
 def save_object(directory: str, filename: str, obj: Mapping[str, Any]) -> str:

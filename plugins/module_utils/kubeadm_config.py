@@ -124,3 +124,31 @@ def merge_kubelet_configuration(text: str, fields: Mapping[str, Any]) -> Tuple[s
     if not changes:
         return text, []
     return yaml.safe_dump(merged, default_flow_style=False, sort_keys=False), [f"kubelet-config: {c}" for c in changes]
+
+
+def _extra_arg(config: Any, name: str) -> Optional[str]:
+    args = ((config or {}).get("apiServer") or {}).get("extraArgs") if isinstance(config, dict) else None
+    if isinstance(args, dict):
+        return args.get(name)
+    for arg in args or []:
+        if isinstance(arg, dict) and arg.get("name") == name:
+            return arg.get("value")
+    return None
+
+
+def keep_encryption_arg(saved_text: str, current_text: str) -> Optional[str]:
+    """A ClusterConfiguration put back from before encryption at rest was on: the same, keeping the apiserver's
+    encryption-provider-config extra arg kubeadm has now (the next `kubeadm upgrade` regenerates the apiserver
+    from it: without the flag, every Secret stored encrypted would be unreadable). None: nothing to keep."""
+    try:
+        saved, current = yaml.safe_load(saved_text), yaml.safe_load(current_text)
+    except yaml.YAMLError:
+        return None
+    path = _extra_arg(current, "encryption-provider-config")
+    if not path or _extra_arg(saved, "encryption-provider-config") is not None:
+        return None
+    try:
+        text, changes = merge_cluster_configuration(saved_text, {"kube-apiserver": {"encryption-provider-config": path}}, [])
+    except KubeadmConfigError:
+        return None
+    return text if changes else None

@@ -29,14 +29,17 @@ def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
 
 def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
     """(changes, parsed config when it is already what the run would write, fingerprint of the file)."""
-    from .yaml_support import yaml
+    from .yaml_support import error_summary, yaml
     from .desired import encryption_config
 
     text = _read(args["path"])
     if text is None:
         return [f"{args['path']}: created"], None, None
     fingerprint = hashlib.sha256(text.encode()).hexdigest()
-    existing = load_yaml(text)
+    try:
+        existing = load_yaml(text)
+    except yaml.YAMLError as exc:       # the line, never its text: it may hold a key
+        raise ValueError(f"{args['path']}: not valid YAML: {error_summary(exc)}") from None
     # With a key for the algorithm on the node the run keeps it; without one it would generate one.
     wanted = encryption_config(existing, args["algorithm"], list(args["resources"]), lambda n: b"\0" * n)
     changes = [] if wanted == existing else [f"{args['path']}: providers or resources differ (keys not shown)"]
@@ -310,7 +313,9 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         "layout": layout_name, "running": running,
         "sysctls": {name: read_sysctl(name) for name in desired.KUBELET_SYSCTLS},
         "addresses": addresses, "apiserver_endpoints": endpoints,
-        "reencrypt_pending": os.path.exists(p["reencrypt_marker"]) if p.get("reencrypt_marker") else False,
+        # a marker is a regular file of ours (never a directory or a link someone put there: the rewrite removes it)
+        "reencrypt_pending": bool(p.get("reencrypt_marker")) and os.path.isfile(p["reencrypt_marker"])
+        and not os.path.islink(p["reencrypt_marker"]),
         "node_paths": catalogue.node_paths(values, layout), "plan": plan, "operations": ops,
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
         "encryption_fingerprint": fingerprint}

@@ -28,3 +28,20 @@ def require_yaml(module) -> None:
         module.fail_json(msg=missing_required_lib("PyYAML (Debian/Ubuntu: python3-yaml, RHEL: python3-pyyaml)",
                                                   reason="to read Kubernetes' configuration files"),
                          exception=YAML_IMPORT_ERROR)
+
+
+def error_summary(exc) -> str:
+    """A YAML error as the problem and where it is (line, column), never the text around it:
+    PyYAML's str() quotes the offending line, and in an encryption config or k3s' config.yaml that
+    line may hold a key or a token. Quoted fragments longer than an escaped character are left out."""
+    import re
+
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "syntax error"
+    problem = re.sub(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""",
+                     lambda found: found.group(0) if len(found.group(0)) <= 6 else "(text not shown)",
+                     str(problem).splitlines()[0] if str(problem).strip() else "syntax error")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None and getattr(mark, "line", None) is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    position = getattr(exc, "position", None)
+    return f"{problem} at character {position + 1}" if isinstance(position, int) else problem

@@ -13,25 +13,41 @@ description:
   - Copies files of a backup set (taken by this collection's modules before they changed them)
     back to their places, with their modes and owners. Files a run created (no backup) can be
     removed with C(remove_created).
-  - With C(backup_set=latest) the newest set is used. Supports check mode.
+  - The set is named, never chosen by time here (the rollback playbook picks one run for every node).
+    A set that root alone could not have written (another owner, group or world write, symlinks) is refused.
+  - Each file lands in a temp file created 0600 that gets its final owner and mode before the content,
+    never through a symlink, never over a file of a login user (module_utils/write_policy.py).
+  - Key material is never lost - an encryption config is kept as the node has it (C(encryption=keep)),
+    or merged (C(encryption=merge) - the set's writing key first, every key present now kept to read),
+    never deleted; a kube-apiserver manifest put back keeps its C(--encryption-provider-config).
+  - With C(forget_keys_not_in), nothing is restored - every set's copy of that encryption config loses
+    the keys the node's file no longer has (after a rotation retired them).
+  - Supports check mode.
 options:
   backup_root:
     description: Directory holding backup sets.
     type: path
     default: /var/lib/kubeguard/backups
   backup_set:
-    description: Set name, or C(latest).
+    description: Set name (letters, digits, C(.), C(_), C(-)).
     type: str
-    required: true
   paths:
     description: Only restore these original paths (default - every file in the set).
     type: list
     elements: path
   remove_created:
     description: Remove the files this backup set records as created by the run (they had no
-      previous version). Only files among C(paths), when C(paths) is given.
+      previous version). Only files among C(paths), when C(paths) is given. Never an encryption config.
     type: bool
     default: true
+  encryption:
+    description: What becomes of an encryption config the set holds (or whose creation it records).
+    type: str
+    choices: [keep, merge]
+    default: keep
+  forget_keys_not_in:
+    description: An encryption config path; remove the keys it no longer holds from every set's copy of it.
+    type: path
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -54,36 +70,47 @@ restored:
   returned: always
   type: list
   elements: str
+removed:
+  description: Files the run had created, removed.
+  returned: when a set is restored
+  type: list
+  elements: str
+kept:
+  description: Files left as they are, and why (an encryption config whose keys stored objects may need).
+  returned: when a set is restored
+  type: list
+  elements: str
+sets:
+  description: With forget_keys_not_in, the sets whose copy lost retired keys.
+  returned: with forget_keys_not_in
+  type: list
+  elements: str
 backup_set:
   description: The set used.
   returned: always
   type: str
 """
 
-import filecmp
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST, created_in_set, latest_set
+from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
+from ansible_collections.kubeguard.hardening.plugins.module_utils.write_policy import UnsafeTarget
 
 
-def static_pod_commands(paths):
-    """Process name -> flags for each restored file that is a static pod manifest."""
+def static_pod_commands(texts):
+    """Process name -> flags for each restored text that is a static pod manifest."""
     commands = {}
-    for path in paths:
+    for path, data in texts:
         if not path.endswith((".yaml", ".yml", ".json")):
             continue
         try:
-            with open(path, encoding="utf-8") as handle:
-                pod = load_manifest(handle.read())
+            pod = load_manifest(data.decode("utf-8"))
             if pod.get("kind") == "Pod":
                 process, flags = running_command(pod)
                 commands[process] = flags
-        except (OSError, ValueError, ManifestError):
+        except (ValueError, ManifestError, UnicodeDecodeError):
             continue
     return commands
 
@@ -92,49 +119,33 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             backup_root=dict(type="path", default="/var/lib/kubeguard/backups"),
-            backup_set=dict(type="str", required=True),
+            backup_set=dict(type="str"),
             paths=dict(type="list", elements="path"),
             remove_created=dict(type="bool", default=True),
+            encryption=dict(type="str", choices=["keep", "merge"], default="keep"),
+            forget_keys_not_in=dict(type="path"),
         ),
+        required_one_of=[("backup_set", "forget_keys_not_in")],
+        mutually_exclusive=[("backup_set", "forget_keys_not_in")],
         supports_check_mode=True,
     )
     require_yaml(module)
     p = module.params
-    set_name = p["backup_set"]
-    if set_name == "latest":
-        set_name = latest_set(p["backup_root"])
-        if set_name is None:
-            module.fail_json(msg=f"no backup sets in {p['backup_root']}")
-    base = os.path.join(p["backup_root"], set_name)
-    available = []
-    for dirpath, dirs, files in os.walk(base):
-        dirs[:] = [d for d in dirs if not (dirpath == base and d == CLUSTER_OBJECTS_DIR)]
-        available.extend("/" + os.path.relpath(os.path.join(dirpath, f), base) for f in files if f != CREATED_LIST)
-    created = created_in_set(p["backup_root"], set_name) if p["remove_created"] else []
-    wanted = p["paths"] if p["paths"] is not None else sorted(set(available) | set(created))
-    restored, removed = [], []
-    for original in wanted:
-        copy = os.path.join(base, original.lstrip("/"))
-        if not os.path.exists(copy):
-            if original in created and os.path.exists(original):
-                removed.append(original)
-                if not module.check_mode:
-                    os.unlink(original)
-            continue
-        if os.path.exists(original) and filecmp.cmp(copy, original, shallow=False) and \
-                os.stat(copy).st_mode == os.stat(original).st_mode:
-            continue
-        restored.append(original)
+    try:
+        if p["forget_keys_not_in"]:
+            if module.check_mode:
+                module.exit_json(changed=False, sets=[])
+            changed_sets = backup_sets.forget_retired_keys(p["backup_root"], p["forget_keys_not_in"])
+            module.exit_json(changed=bool(changed_sets), sets=changed_sets)
+        plan = backup_sets.plan_restore(p["backup_root"], p["backup_set"], p["paths"], p["remove_created"], p["encryption"])
         if not module.check_mode:
-            # hidden name: the kubelet ignores dot files in the manifests directory
-            tmp = os.path.join(os.path.dirname(original), ".kubeguard-restore-" + os.path.basename(original))
-            shutil.copy2(copy, tmp)
-            stat = os.stat(copy)
-            os.chown(tmp, stat.st_uid, stat.st_gid)
-            os.replace(tmp, original)
-    pods = static_pod_commands([os.path.join(base, r.lstrip("/")) if module.check_mode else r for r in restored])
-    module.exit_json(changed=bool(restored or removed), restored=restored, removed=removed, backup_set=set_name,
-                     static_pods=pods)
+            backup_sets.apply_restore(plan)
+    except (backup_sets.UnsafeBackupSet, UnsafeTarget, OSError) as exc:
+        module.fail_json(msg=f"nothing was restored: {exc}", backup_set=p["backup_set"])
+    restored = [write[0] for write in plan["writes"]]
+    module.exit_json(changed=bool(restored or plan["removes"]), restored=restored, removed=plan["removes"],
+                     kept=[f"{path}: {why}" for path, why in plan["kept"]], backup_set=p["backup_set"],
+                     static_pods=static_pod_commands([(write[0], write[1]) for write in plan["writes"]]))
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy, pod_security
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, save_object
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, record_left, save_object
 
 KINDS = f"namespaces,nodes,{WORKLOADS},networkpolicies,serviceaccounts"
 
@@ -144,6 +144,11 @@ def _apply_namespace(module, kubectl, namespace, changes, directory, settle):
         problems = cluster_policy.health_problems(before, kubectl.get("pods", namespace))
     except KubectlError as exc:
         problems = [str(exc)]
+    if not problems and module.params["backup"]:
+        # what this run left each object as: a rollback restores it only while nobody changed it since
+        for change in changes:
+            own_namespace = (change.apply.get("metadata") or {}).get("namespace")   # none for a Namespace itself
+            record_left(directory, cluster_policy.saved_name(change), kubectl.get_one(change.kind, own_namespace, change.name))
     if problems:
         restored = [cluster_policy.restore(kubectl, cluster_policy.saved_content(change)) for change in changes]
         module.fail_json(msg=f"namespace {namespace}: pods suffered after our change - {'; '.join(problems)}. "

@@ -13,8 +13,16 @@ description:
   - Each object saved in C(<backup_root>/<backup_set>/.cluster-objects) (JSON or YAML) is put back exactly as it was -
     replaced when it exists (labels we added go with it), created when it was deleted, deleted when the run created it
     (saved as absent).
+  - An object is put back only while it is what the run left it as (its uid and resourceVersion, recorded by the run
+    beside the saved copy, C(<file>.left.json)); one changed, deleted or re-created since is listed in C(not_restored) and
+    left alone, unless named in C(force).
   - Check mode says what would be done.
 options:
+  force:
+    description: Objects to put back even though they changed since the run, as C(Kind/namespace/name) or C(Kind/name).
+    type: list
+    elements: str
+    default: []
   kubeconfig:
     description: Admin kubeconfig on the node the module runs on.
     type: path
@@ -40,6 +48,11 @@ restored:
   returned: always
   type: list
   elements: str
+not_restored:
+  description: Objects left as they are, and why (changed since the run).
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
@@ -47,9 +60,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml, yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets, cluster_policy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import LEFT_SUFFIX, Kubectl, KubectlError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import keep_encryption_arg
 
 
 def _load(path):
@@ -60,28 +74,63 @@ def _load(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(kubeconfig=dict(type="path", required=True), directory=dict(type="path", required=True)),
+        argument_spec=dict(kubeconfig=dict(type="path", required=True), directory=dict(type="path", required=True),
+                           force=dict(type="list", elements="str", default=[])),
         supports_check_mode=True,
     )
     require_yaml(module)
     directory = module.params["directory"]
-    if not os.path.isdir(directory):
-        module.exit_json(changed=False, restored=[])
+    if not os.path.isdir(directory) or os.path.islink(directory):
+        module.exit_json(changed=False, restored=[], not_restored=[])
+    try:   # applied with admin.conf: only what root alone could have saved (the set, and this directory in it)
+        backup_sets.check_set(os.path.dirname(os.path.dirname(directory)), os.path.basename(os.path.dirname(directory)))
+    except backup_sets.UnsafeBackupSet as exc:
+        module.fail_json(msg=f"nothing was restored: {exc}", restored=[], not_restored=[])
     kubectl = Kubectl(module.run_command, module.get_bin_path("kubectl", required=True), module.params["kubeconfig"])
-    done = []
+    forced = set(module.params["force"])
+    done, skipped = [], []
     try:
         for filename in sorted(os.listdir(directory)):
-            if not filename.endswith((".json", ".yaml")):
+            if not filename.endswith((".json", ".yaml")) or filename.endswith(LEFT_SUFFIX):
                 continue
-            saved = _load(os.path.join(directory, filename))
+            path = os.path.join(directory, filename)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            saved = _load(path)
+            if not isinstance(saved, dict) or not saved.get("kind") or not (saved.get("metadata") or {}).get("name"):
+                skipped.append(f"{filename}: not one saved object (kind and metadata.name needed); left alone")
+                continue
+            left = _load(path + LEFT_SUFFIX) if os.path.isfile(path + LEFT_SUFFIX) else None
+            left = left if isinstance(left, dict) else None
+            name = cluster_policy.object_name(saved)
+            meta = saved.get("metadata") or {}
+            current = kubectl.get_one(saved.get("kind"), meta.get("namespace"), meta.get("name"))
+            action, obj, why = cluster_policy.guarded_restore_action(saved, left, current, name in forced)
+            if action == "skip":
+                skipped.append(f"{name}: {why}")
+                continue
+            note = ""
+            if action == "replace" and name == "ConfigMap/kube-system/kubeadm-config" and current is not None:
+                kept = keep_encryption_arg((obj.get("data") or {}).get("ClusterConfiguration", ""),
+                                           (current.get("data") or {}).get("ClusterConfiguration", ""))
+                if kept is not None:
+                    obj["data"]["ClusterConfiguration"] = kept
+                    note = " (keeping encryption-provider-config: kubeadm upgrade must keep reading stored Secrets)"
             if module.check_mode:
-                meta = saved.get("metadata") or {}
-                done.append(f"would restore {saved.get('kind')}/{meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name')}")
+                done.append(f"would {action} {name}{note}")
                 continue
-            done.append(cluster_policy.restore(kubectl, saved))
-    except (KubectlError, ValueError, yaml.YAMLError) as exc:
-        module.fail_json(msg=str(exc), restored=done)
-    module.exit_json(changed=bool(done), restored=done)
+            if action == "delete":
+                kubectl.delete(saved.get("kind"), meta.get("namespace"), meta.get("name"))
+            elif action == "replace":
+                kubectl.replace(obj)
+            else:
+                kubectl.create(obj)
+            done.append(f"{action} {name}{note}")
+    except yaml.YAMLError as exc:   # a saved object's text never goes into output, only where it broke
+        module.fail_json(msg=f"a saved object does not parse: {error_summary(exc)}", restored=done, not_restored=skipped)
+    except (KubectlError, ValueError) as exc:
+        module.fail_json(msg=str(exc), restored=done, not_restored=skipped)
+    module.exit_json(changed=bool(done), restored=done, not_restored=skipped)
 
 
 if __name__ == "__main__":

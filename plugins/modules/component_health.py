@@ -13,6 +13,9 @@ description:
   - Polls C(/proc) for the component's process and compares its real arguments with the flags we
     wrote (so an old process still answering does not count), then polls its health endpoint until
     it answers 200 several times in a row.
+  - A process is the component only when its argv[0], the binary it executes (C(/proc/<pid>/exe)) and
+    its real and effective user (root) all say so. Several such processes with different arguments are
+    not judged - the component is not healthy yet while they remain.
   - With C(only_if_running_before=true) and the component not running when the play started, the
     gate reports C(skipped_reason) instead of failing (nodes prepared offline, file-only tests).
   - Never changes anything.
@@ -119,13 +122,13 @@ def main():
     require_yaml(module)
     p = module.params
 
-    def args_of(name):
+    def processes_of(name):
         if p["unit"]:
             logged = health.journal_running_args([p["unit"]]).get(name)
-            return [logged] if logged else []
-        return health.process_args(name)
+            return [health.Proc(f"{p['unit']} log", logged, {}, "")] if logged else []
+        return health.component_processes(name)
 
-    running = bool(args_of(p["process"]))
+    running = bool(processes_of(p["process"]))
     if not p["was_running"] and not running:
         module.exit_json(changed=False, healthy=True, running=False,
                          detail=f"{p['process']} was not running before the change; health gate skipped")
@@ -135,9 +138,9 @@ def main():
     flags = {k: (None if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in p["flags"].items()}
     environ = {k: (None if v is None else str(v)) for k, v in p["environ"].items()}
     ok, detail = health.wait_healthy(p["process"], flags, p["url"], p["timeout"], p["interval"], p["stable_for"],
-                                     expected_environ=environ, args_of=args_of, ca=p["ca"], cert=p["client_cert"],
+                                     expected_environ=environ, processes_of=processes_of, ca=p["ca"], cert=p["client_cert"],
                                      key=p["client_key"])
-    result = dict(changed=False, healthy=ok, running=bool(args_of(p["process"])), detail=detail)
+    result = dict(changed=False, healthy=ok, running=bool(processes_of(p["process"])), detail=detail)
     if not ok:
         module.fail_json(msg=f"{p['process']} did not become healthy within {p['timeout']}s: {detail}", **result)
     module.exit_json(**result)

@@ -84,7 +84,7 @@ def main():
     p = module.params
     try:
         results = apply_files(p["files"], module.check_mode, p["backup"], p["backup_root"], p["backup_set"])
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, ValueError) as exc:
         module.fail_json(msg=f"writing configuration files failed: {exc}")
     contents = {f["path"]: f["content"] for f in p["files"]}
     changed = [r for r in results if r["changes"]]

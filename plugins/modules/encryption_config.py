@@ -57,8 +57,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml, yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created, write_atomically
+from ansible_collections.kubeguard.hardening.plugins.module_utils.write_policy import UnsafeTarget, write_new
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created
 
 
 def _redact(config):
@@ -103,7 +105,10 @@ def main():
     existing = None
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
-            existing = yaml.safe_load(handle)
+            try:
+                existing = yaml.safe_load(handle)
+            except yaml.YAMLError as exc:   # never PyYAML's message: it quotes the line, which may hold a key
+                module.fail_json(msg=f"{path}: not valid YAML: {error_summary(exc)}")
     mode_ok = existing is not None and (os.stat(path).st_mode & 0o7777) == 0o600
     changed = existing != config or not mode_ok
     result = {
@@ -120,8 +125,11 @@ def main():
             backup_file(path, module.params["backup_root"], module.params["backup_set"])
         elif module.params["backup"]:
             record_created(path, module.params["backup_root"], module.params["backup_set"])
-        write_atomically(path, yaml.safe_dump(config, sort_keys=False), 0o600)
-        os.chown(path, 0, 0)
+        # root's and 0600 before the key lands, whoever owned the old file; never through a symlink
+        try:
+            write_new(path, yaml.safe_dump(config, sort_keys=False).encode("utf-8"), 0o600, 0, 0)
+        except UnsafeTarget as exc:
+            module.fail_json(msg=f"nothing was written: {exc}")
     module.exit_json(**result)
 
 

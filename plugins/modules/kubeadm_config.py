@@ -76,6 +76,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import record_left
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)
 
@@ -130,9 +131,14 @@ def main():
                 with os.fdopen(fd, "w") as handle:
                     handle.write(out)
         configmap["data"][key] = after
-        rc, _ignored, err = module.run_command(kubectl + ["replace", "-f", "-"], data=json.dumps(configmap))
+        rc, written, err = module.run_command(kubectl + ["replace", "-f", "-", "-o", "json"], data=json.dumps(configmap))
         if rc != 0:
             module.fail_json(msg=f"writing kube-system/{name}: {err.strip()}", changes=changes)
+        if p["backup"]:   # what the run left it as: a rollback restores it only while nobody changed it since
+            try:
+                record_left(directory, f"kube-system.configmap.{name}.json", json.loads(written))
+            except ValueError:
+                pass
     result = {"changed": bool(changes), "changes": changes}
     if module._diff and diffs:
         result["diff"] = diffs

@@ -40,6 +40,13 @@ def merge(into, new):
             into[k] = v
 
 
+def stamp(obj, items):
+    """What the API server maintains: a uid once, a new resourceVersion on every write."""
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("uid", f"uid-{key(obj)[0]}-{key(obj)[2]}-{len(items)}")
+    meta["resourceVersion"] = str(1 + max([int((o.get("metadata") or {}).get("resourceVersion") or 0) for o in items] + [0]))
+
+
 def main(argv):
     argv = argv[2:]   # --kubeconfig <path>
     items = load()
@@ -51,7 +58,10 @@ def main(argv):
         kinds = [KINDS[k] for k in argv[1].split(",")]
         if len(argv) > 2 and not argv[2].startswith("-"):   # get <kind> <name>
             found = [o for o in items if key(o) == (kinds[0], namespace, argv[2])]
-            print(f"{argv[1]}/{argv[2]}" if found else "")
+            if "json" in argv:
+                print(json.dumps(found[0]) if found else "")
+            else:
+                print(f"{argv[1]}/{argv[2]}" if found else "")
             return 0
         print(json.dumps({"items": [o for o in items if o["kind"] in kinds
                                     and (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)]}))
@@ -70,6 +80,7 @@ def main(argv):
                         labels.pop(label, None)
                 merge(current, obj)
             current["fake-applied-labels"] = applied
+            stamp(current, items)
             target = (obj.get("metadata") or {}).get("namespace") or (obj.get("metadata") or {}).get("name")
             if os.environ.get("FAKE_RESTART_ON_APPLY") == target:
                 for pod in items:
@@ -82,6 +93,14 @@ def main(argv):
         if verb == "create" and len(rest) != len(items):
             print("AlreadyExists", file=sys.stderr)
             return 1
+        current = next((o for o in items if key(o) == key(obj)), None)
+        wanted = (obj.get("metadata") or {}).get("resourceVersion")
+        if verb == "replace" and current is not None and wanted and wanted != current["metadata"].get("resourceVersion"):
+            print("Conflict: the object has been modified", file=sys.stderr)
+            return 1
+        if current is not None:
+            obj.setdefault("metadata", {})["uid"] = current["metadata"].get("uid")
+        stamp(obj, items)
         save(rest + [obj])
     elif verb == "delete":
         save([o for o in items if key(o) != (KINDS[argv[1]], namespace, argv[2])])

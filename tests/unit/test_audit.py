@@ -15,11 +15,13 @@ SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "vars", "hardening-seed.yml")
 
 
-def start(proc, pid, args, environ=None):
-    """A process as /proc shows it."""
+def start(proc, pid, args, environ=None, exe=None, uid=0):
+    """A process as /proc shows it: by default root running the binary its argv[0] names."""
     os.makedirs(proc / str(pid))
     (proc / str(pid) / "cmdline").write_bytes(b"\0".join(a.encode() for a in args) + b"\0")
     (proc / str(pid) / "environ").write_bytes(b"\0".join(f"{k}={v}".encode() for k, v in (environ or {}).items()))
+    (proc / str(pid) / "status").write_text(f"Name:\t{os.path.basename(args[0])[:15]}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
+    os.symlink(exe or os.path.join("/usr/local/bin", args[0]), proc / str(pid) / "exe")
 
 
 @pytest.fixture
@@ -132,3 +134,21 @@ def test_section_k_applies_by_component():
     assert results["K.8"]["status"] == "pass"
     assert results["K.1"]["status"] == "not_applicable" and "not a control plane" in results["K.1"]["found"]
     assert [r["section"] for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])][-1] == "K"
+
+
+def test_a_symlinked_kubeconfig_is_judged_by_its_target(tmp_path):
+    """admin.conf -> a 0666 file: 1.1.13 fails, naming both; a dangling link is not a pass."""
+    real = tmp_path / "elsewhere.conf"
+    real.write_text("kubeconfig")
+    os.chmod(real, 0o666)
+    link = tmp_path / "admin.conf"
+    link.symlink_to(real)
+    facts = audit.file_facts(str(link))
+    assert facts == [{"path": f"{link} -> {real}", "mode": 0o666, "owner": "root:root", "dir": False}]
+    outcome = audit._file_check({"file": str(link), "mode": "0600", "owner": "root:root"}, facts)
+    assert outcome.passed is False and "mode 666" in outcome.found
+    os.chmod(real, 0o600)
+    assert audit._file_check({"file": str(link), "mode": "0600"}, audit.file_facts(str(link))).passed is True
+    real.unlink()
+    dangling = audit.file_facts(str(link))
+    assert audit._file_check({"file": str(link), "mode": "0600"}, dangling).passed is False

@@ -1,5 +1,6 @@
 """Binary integrity: kubespray's checksum variables and sha256sum/sha512sum files become the digests a
-node's binaries must have; the node hashes what it finds and reports both digests on a mismatch."""
+node's binaries must have; the node hashes what runs (else what is installed) and reports both digests on a
+mismatch; a binary it cannot find is not judged (tests/unit/test_process_identity.py: the running one)."""
 
 from __future__ import annotations
 
@@ -54,11 +55,12 @@ def test_untouched_binaries_pass_a_changed_byte_fails_with_both_digests(bins):
     (bins / "kubectl").write_bytes(b"kubectl binarY")   # one byte changed
     wanted = {"kubelet": {"amd64": [good]}, "kubectl": {"*": [tampered]}, "kubeadm": {"amd64": [sha256(b"x")]},
               "runc": {"arm64": [sha256(b"r")]}}
-    results = integrity.verify(wanted, "x86_64", lambda name: integrity.locate(name, [str(bins)]))
+    results = integrity.verify(wanted, "x86_64", lambda name: integrity.locate(name, [str(bins)]), proc_root=str(bins / "proc"))
     assert results["kubelet"]["passed"] is True and good in results["kubelet"]["found"]
     assert results["kubectl"]["passed"] is False
     assert sha256(b"kubectl binarY") in results["kubectl"]["found"] and tampered in results["kubectl"]["found"]
-    assert results["kubeadm"] == {"passed": True, "found": results["kubeadm"]["found"]} and "not installed" in results["kubeadm"]["found"]
+    # neither running nor installed: not judged (manual), never a pass
+    assert results["kubeadm"]["passed"] is None and "not installed" in results["kubeadm"]["found"]
     assert "runc" not in results   # nothing given for this node's architecture
 
 
@@ -67,7 +69,7 @@ def test_the_report_has_a_kubeguard_integrity_check_per_binary(bins):
     state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {},
              "listeners": [],
              "integrity": integrity.verify({"kubelet": {"*": [sha256(b"kubelet binary")]}, "kubectl": {"*": [sha256(b"kubectl binary")]}},
-                                           "x86_64", lambda name: integrity.locate(name, [str(bins)]))}
+                                           "x86_64", lambda name: integrity.locate(name, [str(bins)]), str(bins / "proc"))}
     results = {r["id"]: r for r in audit.audit(state, ["worker"], file_reader=lambda *_ignored: [])}
     assert results["K.15"]["title"].startswith("kubeguard.integrity.kubelet") and results["K.15"]["status"] == "pass"
     assert results["K.17"]["status"] == "fail" and sha256(b"tampered") in results["K.17"]["found"]

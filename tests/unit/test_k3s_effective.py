@@ -146,8 +146,8 @@ SETTINGS = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes
             "audit_shared_log_dirs": [], "etcd_user": "etcd", "etcd_env_file": "/e", "kubelet_firewall_dropin": "/x",
             "metrics_firewall_dir": "/nonexistent/kubeguard",
             "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
-LOG = """Running kube-apiserver --advertise-port=6443 --anonymous-auth=false --profiling=false
-Running kubelet --read-only-port=0 --anonymous-auth=false
+LOG = """time="2026-11-23T10:00:01Z" level=info msg="Running kube-apiserver --advertise-port=6443 --anonymous-auth=false --profiling=false"
+time="2026-11-23T10:00:02Z" level=info msg="Running kubelet --read-only-port=0 --anonymous-auth=false"
 """
 
 

@@ -101,3 +101,17 @@ def test_a_volume_kubeadm_stored_again_without_read_only_false_is_unchanged():
     assert merge_cluster_configuration(yaml.safe_dump(stored), FLAGS, MOUNTS)[1] == []
     stored["apiServer"]["extraVolumes"][0]["readOnly"] = True      # a real difference is one
     assert merge_cluster_configuration(yaml.safe_dump(stored), FLAGS, MOUNTS)[1] == ["apiServer: volume audit-logs -> /var/log"]
+
+
+def test_kubeadm_config_put_back_keeps_the_encryption_flag_kubeadm_upgrade_needs():
+    """A rollback of the run that turned encryption on puts kubeadm's record back; the next kubeadm upgrade would
+    regenerate the apiserver without --encryption-provider-config (every Secret unreadable): the flag stays."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import keep_encryption_arg
+    before = cluster_configuration()
+    now, _changes = merge_cluster_configuration(
+        before, {"kube-apiserver": {"encryption-provider-config": "/etc/kubernetes/pki/secrets_encryption.yaml",
+                                    "profiling": "false"}}, [])
+    kept = yaml.safe_load(keep_encryption_arg(before, now))
+    assert {"name": "encryption-provider-config", "value": "/etc/kubernetes/pki/secrets_encryption.yaml"} in kept["apiServer"]["extraArgs"]
+    assert {"name": "profiling", "value": "false"} not in kept["apiServer"].get("extraArgs", [])
+    assert keep_encryption_arg(now, now) is None and keep_encryption_arg(before, before) is None

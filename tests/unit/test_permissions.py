@@ -56,10 +56,81 @@ def test_exclude_leaves_named_files_to_another_entry(pki):
     assert "ca.crt" in paths and "secrets_encryption.yaml" not in paths
 
 
-def test_the_latest_backup_set_is_the_newest_not_the_last_name(tmp_path):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import fileops
-    assert fileops.latest_set(str(tmp_path / "none")) is None
+def test_backup_sets_are_listed_with_their_times_and_only_plain_names(tmp_path):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets
+    assert backup_sets.sets(str(tmp_path / "none")) == {}
     for name, when in (("kg-metrics-open", 1000), ("20261123T193000Z", 2000), ("20261123T180000Z", 500)):
         (tmp_path / name).mkdir()
         os.utime(tmp_path / name, (when, when))
-    assert fileops.latest_set(str(tmp_path)) == "20261123T193000Z"
+    (tmp_path / "elsewhere").symlink_to("/etc")
+    found = backup_sets.sets(str(tmp_path))
+    assert found == {"kg-metrics-open": 1000, "20261123T193000Z": 2000, "20261123T180000Z": 500}
+
+
+def test_a_symlinked_file_is_judged_and_tightened_by_its_target_never_through_the_link(tmp_path):
+    """admin.conf -> a 0666 file: the real file is what the apiserver's clients read; it is reported
+    with the link and tightened itself. A link to a file the write policy refuses is reported, untouched."""
+    real = tmp_path / "real-admin.conf"
+    real.write_text("kubeconfig")
+    os.chmod(real, 0o666)
+    link = tmp_path / "admin.conf"
+    link.symlink_to(real)
+    changes = permissions.plan([{"path": str(link), "mode": "0600"}])
+    assert changes == [{"path": str(real), "link": str(link), "mode": (0o666, 0o600)}]
+    assert permissions.describe(changes[0]).startswith(f"{link} -> {real}: mode 0666 -> 0600")
+    permissions.apply(changes)
+    assert os.stat(real).st_mode & 0o777 == 0o600 and os.path.islink(link)
+
+    planted = tmp_path / "kubelet.conf"
+    planted.symlink_to("/etc/shadow")
+    refused = permissions.plan([{"path": str(planted), "mode": "0600", "owner": "root"}])
+    assert len(refused) == 1 and "shared with the system" in refused[0]["refused"]
+    before = os.stat("/etc/shadow")
+    permissions.apply(refused)
+    after = os.stat("/etc/shadow")
+    assert (before.st_mode, before.st_uid, before.st_gid) == (after.st_mode, after.st_uid, after.st_gid)
+
+
+def test_a_file_the_platform_data_names_is_tightened_even_in_a_system_directory(tmp_path, monkeypatch):
+    """CIS 4.1.1: the kubelet unit in /usr/lib/systemd/system must be 0600 - the platform data names it, so the
+    deny list (/usr) yields; a symlink pointing there from a declared path does not get the same pass."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import write_policy
+    unit = tmp_path / "usr" / "kubelet.service"
+    unit.parent.mkdir()
+    unit.write_text("[Service]\n")
+    os.chmod(unit, 0o644)
+    monkeypatch.setattr(write_policy, "DENIED", write_policy.DENIED + (str(tmp_path / "usr"),))
+    changes = permissions.plan([{"path": str(unit), "mode": "0600"}])
+    assert changes == [{"path": str(unit), "mode": (0o644, 0o600)}]
+    permissions.apply(changes)
+    assert os.stat(unit).st_mode & 0o777 == 0o600
+    os.chmod(unit, 0o644)
+    link = tmp_path / "kubelet.service"
+    link.symlink_to(unit)
+    refused = permissions.plan([{"path": str(link), "mode": "0600"}])
+    assert len(refused) == 1 and "never writes" in refused[0]["refused"]
+    assert os.stat(unit).st_mode & 0o777 == 0o644
+
+
+def test_links_someone_else_could_have_planted_are_never_followed(tmp_path):
+    """Found by review: a login user's link, a link to a directory, a hard link - none gets its target tightened."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    os.chmod(victim, 0o755)
+    (tmp_path / "etcd").symlink_to(victim)
+    refused = permissions.plan([{"path": str(tmp_path / "etcd"), "mode": "0700", "owner": "nobody"}])
+    assert len(refused) == 1 and "directory" in refused[0]["refused"]
+    key = tmp_path / "real.key"
+    key.write_text("k")
+    os.chmod(key, 0o644)
+    theirs = tmp_path / "theirs.key"
+    theirs.symlink_to(key)
+    os.lchown(theirs, 1000, 1000)
+    refused = permissions.plan([{"path": str(theirs), "mode": "0600"}])
+    assert "login user" in refused[0]["refused"]
+    hard = tmp_path / "hard.key"
+    os.link(key, hard)
+    refused = permissions.plan([{"path": str(hard), "mode": "0600"}])
+    assert "hard links" in refused[0]["refused"]
+    permissions.apply(refused)
+    assert os.stat(victim).st_mode & 0o777 == 0o755 and os.stat(key).st_mode & 0o777 == 0o644
