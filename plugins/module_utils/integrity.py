@@ -179,6 +179,21 @@ def locate(binary: str, dirs: Sequence[str] = SEARCH_DIRS) -> Optional[str]:
     return None
 
 
+_EXEC_PATH = re.compile(r"(?:^|[{;]\s*)path=(\S+)")
+
+
+def unit_binary(binary: str, run: Optional[Callable[[List[str]], str]] = None) -> Optional[str]:
+    """The binary the systemd unit named like it starts (ExecStart's path), when that is `binary`: what a stopped
+    service runs when it starts again, wherever it is installed. None: no such unit, or it starts something else."""
+    if run is None:
+        from .health import _run as run   # local: the controller side (expected) needs none of it
+    text = run(["systemctl", "show", "-p", "ExecStart", "--value", f"{binary}.service"]) or ""
+    for path in _EXEC_PATH.findall(text):
+        if os.path.basename(path) == binary and os.path.isabs(path):
+            return path
+    return None
+
+
 def running_binaries(binary: str, proc_root: str = "/proc") -> List[Tuple[str, str]]:
     """[(path to hash, how to name it)] of the binaries that the processes which are `binary` execute
     (health.component_processes: argv[0], /proc/<pid>/exe and root all agree), each file once. Hashed
@@ -229,11 +244,13 @@ def _judge_files(files: Sequence[Tuple[str, str]], accepted: Sequence[str], arch
 
 
 def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[str] = None,
-           find: Callable[[str], Optional[str]] = locate, proc_root: str = "/proc") -> Dict[str, Dict[str, Any]]:
+           find: Callable[[str], Optional[str]] = locate, proc_root: str = "/proc",
+           unit_exec: Callable[[str], Optional[str]] = unit_binary) -> Dict[str, Dict[str, Any]]:
     """On the node: binary -> {passed, found} for every binary with an expectation for this architecture.
-    The binary that runs is hashed (every process that is it, through /proc/<pid>/exe); one that does not
-    run (kubeadm, kubectl, or a stopped service) where it is installed (find). Neither running nor
-    installed: passed None (reported manual, saying so) - a binary we cannot find is not a binary we checked."""
+    The binary that runs is hashed (every process that is it, through /proc/<pid>/exe); a stopped service's,
+    the one its unit's ExecStart names (unit_exec); one that does not run (kubeadm, kubectl) where it is
+    installed (find). None of these: passed None (reported manual, saying so) - a binary we cannot find is
+    not a binary we checked."""
     arch = ARCHITECTURES.get(machine or platform.machine(), machine or platform.machine())
     results = {}
     for binary, by_arch in wanted.items():
@@ -245,6 +262,10 @@ def verify(wanted: Mapping[str, Mapping[str, Sequence[str]]], machine: Optional[
         running = running_binaries(binary, proc_root)
         if running:
             results[binary] = _judge_files(running, accepted, arch)
+            continue
+        started = unit_exec(binary)
+        if started is not None and os.path.isfile(started):
+            results[binary] = _judge_files([(started, f"{started} (ExecStart of {binary}.service, not running)")], accepted, arch)
             continue
         path = find(binary)
         if path is None:

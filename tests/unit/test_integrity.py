@@ -161,3 +161,22 @@ def test_static_pod_images_are_judged_by_the_runtime_or_by_their_pinned_digest(m
 def test_image_digests_are_validated(value, problem):
     with pytest.raises(ValueError, match=problem):
         hv.validate({"kubeguard_image_digests": value})
+
+
+def test_a_stopped_service_is_hashed_where_its_unit_starts_it(tmp_path):
+    """Not running: the binary its unit's ExecStart names is what runs next - not the first one a directory list finds."""
+    started = tmp_path / "opt" / "kubelet"
+    started.parent.mkdir()
+    started.write_bytes(b"kubelet binary")
+    decoy = tmp_path / "bin" / "kubelet"
+    decoy.parent.mkdir()
+    decoy.write_bytes(b"other kubelet")
+    show = f"{{ path={started} ; argv[]={started} --config=/var/lib/kubelet/config.yaml ; ignore_errors=no }}\n"
+    assert integrity.unit_binary("kubelet", run=lambda argv: show) == str(started)
+    assert integrity.unit_binary("kubelet", run=lambda argv: "{ path=/usr/bin/env ; argv[]=/usr/bin/env kubelet }") is None
+    assert integrity.unit_binary("kubelet", run=lambda argv: "") is None
+    (tmp_path / "proc").mkdir()
+    result = integrity.verify({"kubelet": {"*": [sha256(b"kubelet binary")]}}, "x86_64",
+                              lambda name: str(decoy), proc_root=str(tmp_path / "proc"),
+                              unit_exec=lambda name: str(started))
+    assert result["kubelet"]["passed"] is True and "ExecStart of kubelet.service" in result["kubelet"]["found"]
