@@ -250,11 +250,66 @@ def plan_restore(backup_root: str, name: str, paths: Optional[List[str]] = None,
         data = kept_flag if kept_flag is not None else saved
         source = os.lstat(copy_path)
         mode = source.st_mode & 0o7777
-        if current is not None and current == data and os.lstat(original).st_mode & 0o7777 == mode:
+        if current is not None and os.lstat(original).st_mode & 0o7777 == mode and \
+                (current == data or _same_but_restarted(current, data)):
             continue
         writes.append((original, data, mode, source.st_uid, source.st_gid,
                        "restored, keeping encryption at rest on (the stored objects need its keys)" if kept_flag else "restored"))
+    _restart_readers(writes, wanted)
     return {"base": base, "writes": writes, "removes": removes, "kept": kept}
+
+
+RESTORED_ANNOTATION = "kubeguard.io/restored-encryption"
+
+
+def _same_but_restarted(current: bytes, saved: bytes) -> bool:
+    """The node's manifest is the set's plus the annotation an earlier restore added to restart the pod."""
+    if RESTORED_ANNOTATION.encode() not in current:
+        return False
+    now, then = _yaml_doc(current), _yaml_doc(saved)
+    if not isinstance(now, dict) or not isinstance(then, dict):
+        return False
+    annotations = dict((now.get("metadata") or {}).get("annotations") or {})
+    annotations.pop(RESTORED_ANNOTATION, None)
+    metadata = dict(now.get("metadata") or {})
+    if annotations:
+        metadata["annotations"] = annotations
+    else:
+        metadata.pop("annotations", None)
+    return dict(now, metadata=metadata) == then
+
+
+def _restart_readers(writes: List[tuple], candidates: List[str]) -> None:
+    """An encryption config rewritten by a restore is read by kube-apiserver only when it starts: the manifest
+    of the apiserver that names it (among the restore's files) gets an annotation with the new config's hash,
+    so the kubelet restarts it even where the manifest itself is put back unchanged."""
+    import hashlib
+    from .manifest import ManifestError, find_container, load_manifest, parse_flags, set_annotations, _flag_list
+    configs = {path: data for path, data, *_rest in writes if _encryption_config(data) is not None}
+    if not configs:
+        return
+    by_path = {write[0]: index for index, write in enumerate(writes)}
+    for path in candidates:
+        if not path.endswith((".yaml", ".yml", ".json")):
+            continue
+        data = writes[by_path[path]][1] if path in by_path else _current(path)
+        try:
+            pod = load_manifest((data or b"").decode("utf-8"))
+            flags = parse_flags(_flag_list(find_container(pod, "kube-apiserver")))
+        except (ManifestError, ValueError, UnicodeDecodeError, AttributeError, TypeError):
+            continue
+        config = flags.get(ENCRYPTION_FLAG)
+        if config not in configs:
+            continue
+        set_annotations(pod, {RESTORED_ANNOTATION: hashlib.sha256(configs[config]).hexdigest()[:16]})
+        updated = _dump(pod)
+        if path in by_path:
+            old = writes[by_path[path]]
+            writes[by_path[path]] = (old[0], updated, old[2], old[3], old[4], old[5] + "; restarted for the restored encryption config")
+        else:
+            stat = os.lstat(path)
+            writes.append((path, updated, stat.st_mode & 0o7777, stat.st_uid, stat.st_gid,
+                           "restarted: it reads the restored encryption config"))
 
 
 def apply_restore(plan: Dict[str, Any]) -> None:

@@ -382,3 +382,26 @@ def test_the_run_to_roll_back_is_the_newest_run_whatever_the_nodes_clocks_say():
     assert backup_sets.newest_run([node2, rotation, named]) == "before-upgrade"
     assert backup_sets.newest_run([{"files": []}, {}]) is None
     assert backup_sets.newest_run([{"files": [{"path": "/b/.hidden", "mtime": 5}]}]) is None
+
+
+def test_a_merged_encryption_config_restarts_the_apiserver_that_reads_it(node):
+    """kube-apiserver reads its encryption config when it starts: a restore that rewrites the config while the
+    manifest is already as in the set still restarts it (an annotation with the config's hash)."""
+    tmp, root, config = node
+    manifest = str(tmp / "manifests" / "kube-apiserver.yaml")
+    pod = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kube-apiserver"},
+                          "spec": {"containers": [{"name": "kube-apiserver",
+                                                   "command": ["kube-apiserver", f"--encryption-provider-config={config}"]}]}})
+    write(manifest, pod)
+    write(config, yaml.safe_dump(encryption(aescbc(KEY1), IDENTITY)))
+    fileops.backup_file(manifest, root, "run1")
+    fileops.backup_file(config, root, "run1")
+    write(config, yaml.safe_dump(encryption(aescbc(KEY2, KEY1), IDENTITY)))
+    plan = backup_sets.plan_restore(root, "run1", encryption="merge")
+    assert sorted(w[0] for w in plan["writes"]) == sorted([config, manifest])
+    backup_sets.apply_restore(plan)
+    annotations = yaml.safe_load(open(manifest, encoding="utf-8"))["metadata"]["annotations"]
+    assert len(annotations[backup_sets.RESTORED_ANNOTATION]) == 16
+    # restored: a second rollback restarts nothing (the annotation is ours, the manifest is the set's)
+    assert backup_sets.plan_restore(root, "run1", encryption="merge")["writes"] == []
+    assert backup_sets.plan_restore(root, "run1")["writes"] == []
