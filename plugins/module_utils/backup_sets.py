@@ -19,10 +19,9 @@ import stat as stat_module
 from typing import Any, Dict, List, Optional
 
 from . import write_policy
+from .fileops import CLUSTER_OBJECTS_DIR, CREATED_LIST   # one name for each record a set holds
 
 SET_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
-CREATED_LIST = ".created"
-CLUSTER_OBJECTS_DIR = ".cluster-objects"
 ENCRYPTION_FLAG = "encryption-provider-config"
 MAX_CONFIG_BYTES = 4 << 20
 

@@ -80,11 +80,6 @@ def record_created(path: str, backup_root: str, backup_set: str) -> None:
         handle.write(path + "\n")
 
 
-def created_in_set(backup_root: str, backup_set: str) -> list:
-    from .backup_sets import created_in_set as created, set_dir
-    return created(set_dir(backup_root, backup_set))
-
-
 def write_atomically(path: str, content: str, mode: Optional[int] = None) -> None:
     """Write via a temp file in the same directory and rename; keep the old file's mode/owner. The
     write policy decides first (no symlink, no denied place, no file of someone else's), and the temp
