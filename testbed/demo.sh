@@ -42,7 +42,10 @@ run --check --diff
 echo; echo "######## 2. Harden (ends with the CIS audit; reports in $reports/after)"
 run -e verify_report_dir="$reports/after"
 echo; echo "######## 3. Second run: changes nothing"
-run | tee /dev/stderr | grep -E "^$node .*changed=0 " >/dev/null && echo "idempotent: changed=0"
+# printed from a file, not through tee /dev/stderr: with `make demo > log 2>&1` that reopens and truncates the log
+second=$(mktemp); run > "$second"; cat "$second"
+if grep -qE "^$node .*changed=0 " "$second"; then echo "idempotent: changed=0"; else echo "NOT idempotent: the second run changed something"; rm -f "$second"; exit 1; fi
+rm -f "$second"
 echo; echo "######## The hardened kube-apiserver command line:"
 podman exec "$node" sed -n '/command:/,/image:/p' /etc/kubernetes/manifests/kube-apiserver.yaml
 echo; echo "######## CIS summary before:"; summary before

@@ -3,12 +3,14 @@
 # manifests). Runs kubeadm in a private mount namespace whose /etc/kubernetes, /var/lib/kubelet and
 # /etc/systemd are scratch directories, so the host is not touched.
 # Only small text files the unit tests need are kept; private keys are replaced by a placeholder.
+#   KG_FIXTURES_OUT=DIR bash testbed/make-fixtures.sh   # write there instead (the test suite compares)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 source "$here/versions.env"
 KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
 bin=$KG_CACHE/k8s/$KUBE_VERSION/bin
 [ -x "$bin/kubeadm" ] || bash "$here/build-k8s.sh"
+fixtures=${KG_FIXTURES_OUT:-$root/tests/fixtures}
 
 generate() {  # $1 = layout name, $2 = kubeadm config
   local layout=$1 config=$2 scratch
@@ -28,7 +30,7 @@ generate() {  # $1 = layout name, $2 = kubeadm config
     \$k init phase kubelet-start --config \$c >/dev/null 2>&1 || true
     test -s /var/lib/kubelet/config.yaml
   "
-  local out=$root/tests/fixtures/$layout
+  local out=$fixtures/$layout
   rm -rf "$out"; mkdir -p "$out"
   ( cd "$scratch/etc-kubernetes" && find . -name '*.key' -exec sh -c 'echo "placeholder: private key removed from fixture" > "$1"' _ {} \; )
   # kubeconfigs embed client keys: keep them (structure matters) but blank the key data.
@@ -42,9 +44,9 @@ generate kubeadm "$here/fixtures/kubeadm-config.yaml"
 generate kubespray "$here/fixtures/kubespray-kubeadm-config.yaml"
 # kubespray keeps the kubelet config in /etc/kubernetes and the flags in kubelet.env, and (with
 # etcd_deployment_type: host) runs etcd from a systemd unit reading /etc/etcd.env.
-ks=$root/tests/fixtures/kubespray
+ks=$fixtures/kubespray
 mv "$ks/var-lib-kubelet/config.yaml" "$ks/etc-kubernetes/kubelet-config.yaml"
 rm -rf "$ks/var-lib-kubelet"
 cp "$here/fixtures/kubelet.env" "$ks/etc-kubernetes/kubelet.env"
 mkdir -p "$ks/etc"; cp "$here/fixtures/etcd.env" "$ks/etc/etcd.env"
-echo "fixtures written by kubeadm $("$bin/kubeadm" version -o short) to tests/fixtures/"
+echo "fixtures written by kubeadm $("$bin/kubeadm" version -o short) to $fixtures/"

@@ -14,31 +14,36 @@ mkdir -p "$KG_COLLECTIONS_PATH/ansible_collections/kubeguard"
 ln -sfn "$root" "$KG_COLLECTIONS_PATH/ansible_collections/kubeguard/hardening"
 export ANSIBLE_COLLECTIONS_PATH=$KG_COLLECTIONS_PATH
 
-passed=0; failed=0; failures=()
+# One row per suite, molecule scenario and phase (testbed/timing.py); the table at the end reads it.
+times=$KG_CACHE/test-times.tsv
+: > "$times"
+budget=$root/benchmarks/test-budget.tsv
 suite() {  # suite NAME COMMAND...
   local name=$1; shift
-  local start=$SECONDS
+  local start=$SECONDS status=ok
   echo "=== $name"
-  if "$@"; then passed=$((passed+1)); echo "=== $name: ok ($((SECONDS-start))s)"
-  else failed=$((failed+1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS-start))s)"; fi
+  "$@" || status=FAILED
+  echo "=== $name: $status ($((SECONDS-start))s)"
+  printf 'suite\t%s\t%s\t%s\n' "$name" "$((SECONDS-start))" "$status" >> "$times"
+  [ "$status" = ok ]
 }
 
 fixtures_are_kubeadms() {
   # The committed fixtures must be what the pinned kubeadm writes today (certificates differ per run,
-  # so manifests and kubelet config are compared).
+  # so manifests and kubelet config are compared). Written to a scratch tree: the committed one is read
+  # by scenarios running meanwhile.
   local tmp; tmp=$(mktemp -d)
-  cp -a "$root/tests/fixtures" "$tmp/committed"
-  bash "$here/make-fixtures.sh" >/dev/null 2>&1 || return 1
+  KG_FIXTURES_OUT=$tmp bash "$here/make-fixtures.sh" >/dev/null 2>&1 || { rm -rf "$tmp"; return 1; }
   local rc=0
   # shellcheck disable=SC2086 # $f is a glob over the fixture files
   for f in kubeadm/etc-kubernetes/manifests/*.yaml kubeadm/var-lib-kubelet/config.yaml \
            kubespray/etc-kubernetes/manifests/*.yaml kubespray/etc-kubernetes/kubelet-config.yaml; do
-    ( cd "$tmp/committed" && ls $f ) >/dev/null 2>&1 || { echo "missing fixture $f"; rc=1; continue; }
-    for g in $(cd "$tmp/committed" && ls $f); do
-      diff -u "$tmp/committed/$g" "$root/tests/fixtures/$g" || rc=1
+    ( cd "$root/tests/fixtures" && ls $f ) >/dev/null 2>&1 || { echo "missing fixture $f"; rc=1; continue; }
+    for g in $(cd "$root/tests/fixtures" && ls $f); do
+      diff -u "$root/tests/fixtures/$g" "$tmp/$g" || rc=1
     done
   done
-  rm -rf "$root/tests/fixtures"; cp -a "$tmp/committed" "$root/tests/fixtures"; rm -rf "$tmp"
+  rm -rf "$tmp"
   return $rc
 }
 
@@ -64,20 +69,41 @@ build_and_install() {
   local rc=$?; rm -rf "$out"; return $rc
 }
 
-molecule_scenarios() {
+molecule_scenarios() {  # molecule_scenarios SCENARIO...: one after the other, each timed by phase
   local rc=0
-  for s in ${KG_SCENARIOS:-default kubespray k3s check live faults}; do
-    local start=$SECONDS
+  for s in "$@"; do
+    local start=$SECONDS status=ok
     # the live nodes keep /var/lib/containerd in anonymous volumes that destroy leaves behind: a few runs of
     # them fill the disk until the kubelet taints the node for disk pressure (the test bed's own storage)
-    podman volume prune -f >/dev/null 2>&1 || true
-    if molecule test -s "$s" > "$KG_CACHE/molecule-$s.log" 2>&1; then echo "molecule $s: ok ($((SECONDS-start))s)"
-    else echo "molecule $s: FAILED ($((SECONDS-start))s)"; sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | tail -60; rc=1
-    fi
+    case $s in live) podman volume prune -f >/dev/null 2>&1 || true ;; esac
+    molecule test -s "$s" 2>&1 | python3 "$here/timing.py" phases "$s" "$times" > "$KG_CACHE/molecule-$s.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=FAILED
+    echo "molecule $s: $status ($((SECONDS-start))s)"
+    printf 'scenario\tmolecule %s\t%s\t%s\n' "$s" "$((SECONDS-start))" "$status" >> "$times"
+    if [ $status != ok ]; then sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | tail -60; rc=1; fi
     sed 's/\x1b\[[0-9;]*m//g' "$KG_CACHE/molecule-$s.log" | grep -o 'No-op re-run of harden.yml executed [^"]*' | head -1
   done
   return $rc
 }
+
+# Two lanes. The live cluster's scenario waits most of its time (restarts, health gates, kubeadm upgrade)
+# with the 2 cores idle: it runs in the background while the Python suites and the fixture-node scenarios
+# use them. KG_PARALLEL=0 runs everything one after the other.
+live_scenarios=(); fixture_scenarios=()
+for s in ${KG_SCENARIOS:-live default kubespray k3s check}; do
+  case $s in live) live_scenarios+=("$s") ;; *) fixture_scenarios+=("$s") ;; esac
+done
+live_lane() { [ ${#live_scenarios[@]} -eq 0 ] || suite "molecule: the live cluster (${live_scenarios[*]})" molecule_scenarios "${live_scenarios[@]}"; }
+fixture_lane() { [ ${#fixture_scenarios[@]} -eq 0 ] || suite "molecule: fixture nodes (${fixture_scenarios[*]})" molecule_scenarios "${fixture_scenarios[@]}"; }
+lane_log=$KG_CACHE/live-lane.out
+lane_pid=
+case $what in
+  all|molecule)
+    if [ "${KG_PARALLEL:-1}" != 0 ] && [ ${#live_scenarios[@]} -gt 0 ]; then
+      echo "=== started in the background: molecule ${live_scenarios[*]} (output at the end; log $lane_log)"
+      live_lane > "$lane_log" 2>&1 & lane_pid=$!
+    fi ;;
+esac
 
 case $what in
   all|unit) suite "pytest (unit + integration)" python -m pytest -q -p no:cacheprovider tests ;;&
@@ -88,9 +114,22 @@ case $what in
   all|lint|changelog) suite "changelog (antsibull-changelog)" changelog_is_kept ;;&
   all|build|docs) suite "docs (antsibull-docs + Sphinx)" bash "$here/build-docs.sh" ;;&
   all|fixtures) suite "fixtures match the pinned kubeadm" fixtures_are_kubeadms ;;&
-  all|molecule) suite "molecule scenarios" molecule_scenarios ;;&
+  all|molecule) fixture_lane ;;&
   *) ;;
 esac
-if [ ${#failures[@]} -gt 0 ]; then echo "failed suites: ${failures[*]}"; fi
+case $what in
+  all|molecule)
+    if [ -n "$lane_pid" ]; then
+      echo "=== waiting for the background lane (molecule ${live_scenarios[*]})"
+      wait "$lane_pid"; cat "$lane_log"
+    else live_lane; fi ;;
+esac
+printf 'total\ttotal (wall clock)\t%s\t%s\n' "$SECONDS" "$what" >> "$times"
+echo; echo "=== time per suite, scenario and phase (budget: ${budget#"$root"/})"
+python3 "$here/timing.py" table "$times" "$budget"
+failures=$(awk -F'\t' '$1 == "suite" && $4 != "ok" {print $2}' "$times")
+passed=$(awk -F'\t' '$1 == "suite" && $4 == "ok"' "$times" | wc -l)
+failed=$(awk -F'\t' '$1 == "suite" && $4 != "ok"' "$times" | wc -l)
+if [ -n "$failures" ]; then echo "failed suites: $(echo "$failures" | paste -sd, -)"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

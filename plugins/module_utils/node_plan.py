@@ -136,13 +136,28 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
     return changes, fingerprint
 
 
+def _first_executable(name: str) -> Optional[str]:
+    return next((os.path.join(d, name) for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
+                 if os.access(os.path.join(d, name), os.X_OK)), None)
+
+
 def _iptables_problem(run_command) -> Optional[str]:
-    """Why the metrics firewall cannot be loaded here (None: iptables answers)."""
-    binary = next((os.path.join(d, "iptables") for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
-                   if os.access(os.path.join(d, "iptables"), os.X_OK)), None)
+    """Why the metrics firewall cannot be loaded here (None: iptables answers).
+
+    Asked the way the firewall's unit will run: as a systemd service, with the capabilities the service
+    manager has. A session (an nsenter or privileged shell) may have more than the services it starts,
+    and then iptables would answer here and fail in the unit. The probe is a transient service removed
+    when it ends (--collect): nothing is written to the node's configuration, also under --check.
+    """
+    binary = _first_executable("iptables")
     if binary is None:
         return "no iptables"
-    rc, _ignored, err = run_command([binary, "-S", "INPUT"])
+    probe = [binary, "-S", "INPUT"]
+    systemd_run = _first_executable("systemd-run")
+    if systemd_run and os.path.isdir("/run/systemd/system"):   # systemd is the service manager here
+        probe = [systemd_run, "--wait", "--pipe", "--quiet", "--collect", "--unit", f"kubeguard-iptables-probe-{os.getpid()}",
+                 "--description", "kubeguard.hardening: can a service use iptables here"] + probe
+    rc, _ignored, err = run_command(probe)
     return None if rc == 0 else (err.strip().splitlines() or [f"exit code {rc}"])[-1][:200]
 
 

@@ -285,3 +285,27 @@ def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypa
                for line in without["plan"]["summary"])
     monkeypatch.setattr(node_plan.os, "access", lambda path, mode: not path.endswith("/iptables") and real_access(path, mode))
     assert any("(no iptables)" in line for line in node_plan.plan_node(params, denied)["plan"]["summary"])
+
+    # Under systemd the probe runs as the unit will: a transient service. A session with more capabilities
+    # than its services (iptables answers it directly) still gets "NOT firewalled", not a failed unit later.
+    tools = ("/iptables", "/systemd-run")
+    monkeypatch.setattr(node_plan.os, "access", lambda path, mode: path.endswith(tools) or real_access(path, mode))
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(node_plan.os.path, "isdir", lambda path: path == "/run/systemd/system" or real_isdir(path))
+    asked = []
+
+    def session_only(argv):
+        asked.append(argv)
+        if argv[-2:] == ["-S", "INPUT"] and argv[0].endswith("/systemd-run"):
+            return 4, "", "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied\n"
+        return 0, "-P INPUT ACCEPT\n", ""
+    as_service = node_plan.plan_node(params, session_only)
+    probes = [argv for argv in asked if argv[-2:] == ["-S", "INPUT"]]
+    assert len(probes) == 1 and probes[0][0].endswith("/systemd-run") and "--wait" in probes[0] and "--pipe" in probes[0]
+    assert probes[0][-3].endswith("/iptables")
+    assert "metrics_firewall" not in as_service["operations"]
+    assert any("are NOT firewalled: iptables does not work on this node (iptables v1.8.9" in line
+               for line in as_service["plan"]["summary"])
+    # and where the service may use iptables, the firewall is planned
+    asked.clear()
+    assert "metrics_firewall" in node_plan.plan_node(params, lambda argv: (0, "-P INPUT ACCEPT\n", ""))["operations"]
