@@ -4,11 +4,14 @@
 # hardening.yaml) and a no-op re-run, with the ratios the project tracks:
 #   no-op / floor for each fleet, and no-op of the largest fleet / no-op of one node.
 #   bash benchmarks/fleet.sh                      # fleets "1:0:kubeadm 3:2:kubespray 3:17:kubeadm"
-#   FLEETS="1:0:kubeadm" RUNS=3 bash benchmarks/fleet.sh
+#   FLEETS="1:0:kubeadm" RUNS=5 bash benchmarks/fleet.sh
 #   PROFILE=1 ...                                 # also: the slowest tasks of a no-op run (stderr)
-# A fleet is CONTROL_PLANES:WORKERS:LAYOUT (kubespray: etcd on the control planes' hosts). Each time is
-# the median of RUNS runs (the first run only once: it changes the nodes). ANSIBLE_FORKS defaults to
-# the fleet's size, as a fleet operator would set it.
+# A fleet is CONTROL_PLANES:WORKERS:LAYOUT (kubespray: etcd on the control planes' hosts). Each node is
+# started as the molecule scenario of its layout starts it (image, capabilities, privileges: kubeadm from
+# molecule/default, kubespray from molecule/kubespray). Floor and no-op are RUNS runs each, shown as the
+# median and the spread (min-max); the first run happens once (it changes the nodes). A no-op run must
+# report changed=0 for every host of the fleet. ANSIBLE_FORKS defaults to the fleet's size, as a fleet
+# operator would set it. The figures depend on the machine: the header names it and the date.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 FLEETS=${FLEETS:-"1:0:kubeadm 3:2:kubespray 3:17:kubeadm"}
@@ -24,6 +27,7 @@ cleanup() { [ ${#nodes[@]} -eq 0 ] || podman rm -f "${nodes[@]}" >/dev/null 2>&1
 trap cleanup EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+spread() { sort -n | awk 'NR == 1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
 seconds() {  # seconds one command takes (its output goes to $work/last.log; it must succeed)
   local start end; start=$(date +%s.%N)
   "$@" > "$work/last.log" 2>&1 || { tail -40 "$work/last.log" >&2; echo "failed: $*" >&2; exit 1; }
@@ -39,14 +43,31 @@ cat > "$work/ping.yml" <<'EOF'
 EOF
 
 declare -A noop_of
-printf '%-28s %8s %10s %8s %12s\n' fleet floor first-run no-op no-op/floor
+unchanged() {  # unchanged LOG HOST...: the PLAY RECAP of LOG shows every HOST, each with changed=0
+  local log=$1; shift
+  python3 - "$log" "$@" <<'PY' || { tail -30 "$log" >&2; return 1; }
+import re, sys
+recap = dict(re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", open(sys.argv[1]).read(), re.M))
+wrong = [f"{host}: {'not in the recap' if host not in recap else 'changed=' + recap[host]}"
+         for host in sys.argv[2:] if recap.get(host) != "0"]
+if wrong:
+    sys.exit("the no-op run is not one: " + ", ".join(wrong))
+PY
+}
+echo "fleet.sh on $(date -u +%Y-%m-%d), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),"\
+     "kernel $(uname -r), RUNS=$RUNS: median (min-max)"
+printf '%-28s %8s %-9s %10s %8s %-10s %12s\n' fleet floor "" first-run no-op "" no-op/floor
 for fleet in $FLEETS; do
   IFS=: read -r cps workers layout <<< "$fleet"
   names=(); for i in $(seq "$cps"); do names+=("kgf-cp$i"); done
   for i in $(seq "$workers"); do names+=("kgf-w$i"); done
+  scenario=$root/molecule/$([ "$layout" = kubespray ] && echo kubespray || echo default)/molecule.yml
   for name in "${names[@]}"; do
     podman rm -f "$name" >/dev/null 2>&1 || true
-    podman run -d --name "$name" --hostname "$name" --systemd=always localhost/kubeguard-node:latest /sbin/init >/dev/null
+    group=$([[ $name == kgf-cp* ]] && echo kube_control_plane || echo kube_node)
+    # shellcheck disable=SC2207 # one podman option per word
+    options=($(python3 "$here/scenario_node.py" "$scenario" "$group"))
+    podman run -d --name "$name" --hostname "$name" "${options[@]}" /sbin/init >/dev/null
     nodes+=("$name")
   done
   inventory=$work/inventory-$cps-$workers-$layout.json
@@ -67,17 +88,21 @@ print(json.dumps({"all": {
                  "k8s_cluster": {"children": {"kube_control_plane": {}, "kube_node": {}}}}}}))' > "$inventory"
   export ANSIBLE_FORKS=${ANSIBLE_FORKS_FIXED:-${#names[@]}}
   seconds ansible-playbook -i "$inventory" "$root/molecule/shared/prepare.yml" >/dev/null
-  floor=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$work/ping.yml"; done | median)
+  floors=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$work/ping.yml"; done)
   first=$(seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml")
-  noop=$(for _ in $(seq "$RUNS"); do seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml"; done | median)
-  grep -q "changed=0" "$work/last.log" || { echo "the no-op run changed something" >&2; tail -30 "$work/last.log" >&2; exit 1; }
+  noops=$(for _ in $(seq "$RUNS"); do
+    seconds ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml"
+    unchanged "$work/last.log" "${names[@]}" || exit 1
+  done) || exit 1
+  floor=$(median <<< "$floors"); noop=$(median <<< "$noops")
   noop_of[$fleet]=$noop
   if [ -n "${PROFILE:-}" ]; then   # where a no-op run's time goes (the slowest tasks, summed over hosts)
     ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks ansible-playbook -i "$inventory" "$root/molecule/shared/converge.yml" > "$work/profile.log" 2>&1
     grep -E -- '-{3,} [0-9.]+s$' "$work/profile.log" | sort -t' ' -k2 | tail -n 12 > "$work/profile-top.log" || true
     sed -n '/^TASKS RECAP\|^=\{5,\}/,$p' "$work/profile.log" | grep -E -- '-+ [0-9.]+s$' | head -n 12 | sed "s/^/  [$cps CP + $workers W] /" >&2
   fi
-  printf '%-28s %7.1fs %9.1fs %7.1fs %11.1fx\n' "$cps CP + $workers W ($layout)" "$floor" "$first" "$noop" "$(python3 -c "print($noop / $floor)")"
+  printf '%-28s %7.1fs %-9s %9.1fs %7.1fs %-10s %11.1fx\n' "$cps CP + $workers W ($layout)" "$floor" "($(spread <<< "$floors"))" \
+    "$first" "$noop" "($(spread <<< "$noops"))" "$(python3 -c "print($noop / $floor)")"
   podman rm -f "${names[@]}" >/dev/null; nodes=()
 done
 # shellcheck disable=SC2086 # FLEETS is a space-separated list of fleet sizes
