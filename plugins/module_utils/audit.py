@@ -187,19 +187,30 @@ def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
     return {"source": "absent", "flags": {}}
 
 
-def _encryption_providers(path: Optional[str]) -> List[str]:
-    """Provider names, in order, for secrets in the apiserver's encryption config."""
+def _encryption_config(path: Optional[str]) -> Optional[Any]:
+    """The apiserver's encryption config as parsed YAML (None: no file; '(unreadable)' when it does not parse)."""
     text = _read(path) if path else None
     if not text:
-        return []
+        return None
     try:
-        config = load_yaml(text) or {}
+        return load_yaml(text) or {}
     except yaml.YAMLError:
+        return "(unreadable)"
+
+
+def _encryption_providers(config: Optional[Any]) -> List[str]:
+    """Provider names, in order, kube-apiserver encrypts secrets with (only entries that really cover
+    secrets count: 'secret' or 'Secrets' do not, '*.' and '*.*' do)."""
+    if config == "(unreadable)":
         return ["(unreadable)"]
-    for entry in config.get("resources") or []:
-        if "secrets" in (entry.get("resources") or []):
-            return [next(iter(p)) for p in entry.get("providers") or [] if isinstance(p, dict) and p]
-    return []
+    return checks.encryption_providers_for(config)
+
+
+def _encryption_resources(config: Optional[Any]) -> List[str]:
+    """Every resource name the encryption config lists, in order (for the report when none covers secrets)."""
+    entries = config.get("resources") if isinstance(config, dict) else None
+    return [str(name) for entry in entries if isinstance(entry, dict) and isinstance(entry.get("resources"), list)
+            for name in entry["resources"]] if isinstance(entries, list) else []
 
 
 def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
@@ -229,13 +240,15 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         for _path, doc in dropins:
             kubelet_config = merge_dropin(kubelet_config if isinstance(kubelet_config, dict) else {}, doc)
     api_flags = components["kube-apiserver"]["flags"]
+    encryption = _encryption_config(api_flags.get("encryption-provider-config"))
     return {
         "layout": layout.as_dict(),
         "components": components,
         "kubelet_config_path": config_path,
         "kubelet_config_dropins": [path for path, _doc in dropins],
         "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
-        "encryption_providers": _encryption_providers(api_flags.get("encryption-provider-config")),
+        "encryption_providers": _encryption_providers(encryption),
+        "encryption_resources": _encryption_resources(encryption),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": exposure.listeners(proc_root),
         "integrity": _integrity(layout, checksums or {}, proc_root),
@@ -402,6 +415,10 @@ def expected_text(check: Mapping[str, Any]) -> str:
     op = check.get("op")
     if op in ("set", "unset"):
         return f"{label} {'set' if op == 'set' else 'not set'}"
+    if op == "nonempty":
+        return f"{label} set to a non-empty value"
+    if op == "gt":
+        return f"{label} greater than {checks._text(check.get('value'))}"
     return f"{label} {op} {checks._text(check.get('value'))}"
 
 
@@ -426,7 +443,7 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     if "all" in check or "any" in check:
         parts = [_evaluate(part, component, state, file_reader) or checks.Outcome(None, "not judged")
                  for part in (check.get("all") or check.get("any"))]
-        return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(p.found for p in parts))
+        return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(dict.fromkeys(p.found for p in parts)))
     if "file" in check:
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
     if "exposure" in check:
@@ -454,7 +471,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     if "kubelet" in check:
         view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
     else:
-        view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers")}
+        view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers"),
+                "encryption_resources": state.get("encryption_resources")}
     return checks.evaluate(check, view)
 
 

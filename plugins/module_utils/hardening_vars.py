@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from . import api_resources
 from .tls_names import (
     CIPHERS_INSECURE,
     CIPHERS_STRONG,
@@ -852,6 +853,13 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
     if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
         problems.append((("kube_encryption_resources", "kube_encrypt_secret_data"),
                          "kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]"))
+    # kube-apiserver matches these names literally: 'secret' or 'Secrets' would leave Secrets in plain text
+    unknown_resources = api_resources.problems(list(values["kube_encryption_resources"]), _minor(values["kube_version"]))
+    if unknown_resources:
+        problems.append((("kube_encryption_resources", "kube_version"),
+                         f"kube_encryption_resources: {_show(values['kube_encryption_resources'])} has {'; '.join(unknown_resources)};"
+                         f" allowed: resource names as kube-apiserver {values['kube_version']} stores them - plural, lowercase,"
+                         f" <resource>.<group> outside the core group (e.g. {api_resources.EXAMPLES})"))
     if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
         problems.append((("kube_apiserver_admission_control_config_file", "kube_apiserver_enable_admission_plugins"),
                          "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"

@@ -94,11 +94,16 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
     observed["flags"] = flags
     if component == "kube-apiserver" and values is not None:
         if settings.get(ENCRYPTION_KEY) and values.get("kube_encrypt_secret_data"):
-            # desired.encryption_config: the chosen algorithm first, older providers after it.
+            # desired.encryption_config: one entry for kube_encryption_resources, the chosen algorithm first,
+            # older providers after it. Secrets get them only if that list really covers secrets.
+            resources = [str(name) for name in values.get("kube_encryption_resources") or []]
             kept = [p for p in after.get("encryption_providers") or [] if p != values["kube_encryption_algorithm"]]
-            after["encryption_providers"] = [values["kube_encryption_algorithm"]] + [p for p in kept if p != "identity"] + ["identity"]
+            after["encryption_resources"] = resources
+            after["encryption_providers"] = ([values["kube_encryption_algorithm"]] + [p for p in kept if p != "identity"] + ["identity"]
+                                             if checks.covers(resources) else [])
         elif ENCRYPTION_KEY in settings and settings[ENCRYPTION_KEY] is None:
             after["encryption_providers"] = []
+            after["encryption_resources"] = []
     return after
 
 

@@ -26,7 +26,7 @@ def test_catalogue_shape():
         assert {"id", "title", "component", "level", "automated", "remediation"} <= set(control)
         if "check" in control:
             for leaf in checks.flag_checks(control):
-                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "set", "unset", "valid_elements")
+                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "gt", "nonempty", "unset", "valid_elements")
 
 
 def test_settings_reference_known_variables_and_controls():
