@@ -60,6 +60,10 @@ ROLES = {
                "catalogue": [],
                "summary": "The cluster's own objects, once per cluster from the first control plane: Pod Security labels "
                           "per namespace at the level everything running there passes (soak: audit + warn; enforce), "
+                          "a Deployment's older ReplicaSets (what kubectl rollout undo brings back) and a CronJob's running "
+                          "Jobs counted under their owner, pods that ended not; enforce not written where nothing shows what "
+                          "will run (no workloads, pods made by an operator's custom resource, istio or linkerd sidecar "
+                          "injection), said in the run's notes, as is a namespace weaker than the cluster default; "
                           "default-deny ingress NetworkPolicies with the allowances a cluster needs (same namespace, nodes, "
                           "scrapers, DNS incl. NodeLocal DNS, no cloud metadata), the default ServiceAccount's token "
                           "automount off where nothing uses it. One namespace at a time, saved first, health-gated."},

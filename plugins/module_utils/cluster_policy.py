@@ -79,11 +79,12 @@ def _stricter(*levels: Optional[str]) -> Optional[str]:
 
 # --- Pod Security labels --------------------------------------------------------------------------------
 
-def pod_security_labels(name: str, labels: Mapping[str, str], advised: str, settings: Settings
-                        ) -> Tuple[Dict[str, str], List[str]]:
+def pod_security_labels(name: str, labels: Mapping[str, str], advised: str, settings: Settings,
+                        no_enforce: Sequence[str] = ()) -> Tuple[Dict[str, str], List[str]]:
     """The namespace's Pod Security labels to set, and notes. Never stricter than what runs (the advised
     level) unless the user names a level for the namespace; never weaker than what the namespace (or the
-    cluster default where it has no label) already has: we leave that as it is and say so."""
+    cluster default where it has no label) already has: we leave that as it is and say so. No enforce where
+    the advisor cannot tell what will run (no_enforce: its reasons) - audit and warn still go on."""
     notes: List[str] = []
     if settings.pod_security_labels == "off" or name in settings.exempt_namespaces:
         return {}, notes
@@ -101,9 +102,16 @@ def pod_security_labels(name: str, labels: Mapping[str, str], advised: str, sett
                              "pods like the ones that run are refused when they are re-created")
             elif _rank(user) < _rank(effective):
                 notes.append(f"{name}: {mode} {user} as you asked, weaker than {effective} before")
-        elif mode == "enforce" and _rank(effective) > _rank(advised):
+            if mode == "enforce" and no_enforce:
+                notes.append(f"{name}: enforce {user} as you asked, though {'; '.join(no_enforce)}")
+        elif mode == "enforce" and (no_enforce or _rank(effective) > _rank(advised)):
             # something already enforces more than what runs passes: not ours to loosen, nor to tighten
-            notes.append(f"{name}: keeps enforce {effective}, stricter than what runs ({advised})")
+            # (the cluster default's case is said below, in every mode)
+            if current in LEVELS and _rank(current) > _rank(advised):
+                notes.append(f"{name}: keeps enforce {effective}, stricter than what runs ({advised})")
+            if no_enforce:
+                # what will run here cannot be told from what runs: an enforce label could refuse it
+                notes.append(f"{name}: enforce not written - {'; '.join(no_enforce)} (audit and warn are set)")
             continue
         else:
             # audit and warn never below what is there (or the cluster default): they refuse nothing
@@ -114,6 +122,12 @@ def pod_security_labels(name: str, labels: Mapping[str, str], advised: str, sett
             continue
         wanted[LABEL + mode] = level
         wanted[LABEL + mode + "-version"] = version
+    default = settings.cluster_defaults.get("enforce")
+    if LABEL + "enforce" not in wanted and labels.get(LABEL + "enforce") not in LEVELS and _rank(default) > _rank(advised):
+        # no enforce label before or after the run: the cluster default admits this namespace's pods
+        notes.append(f"{name}: what runs passes only {advised}, weaker than the cluster default (enforce {default}): "
+                     "pods like them are refused when they are re-created - name a level in "
+                     "kubeguard_pod_security_namespace_levels or exempt the namespace")
     return {k: v for k, v in wanted.items() if labels.get(k) != v}, notes
 
 
@@ -250,7 +264,10 @@ def plan(objects: Sequence[Mapping[str, Any]], settings: Settings) -> Dict[str, 
             continue
         labels = _meta(namespace).get("labels") or {}
         advised = (advice.get(name) or {}).get("level", "restricted")
-        wanted, label_notes = pod_security_labels(name, labels, advised, settings)
+        wanted, label_notes = pod_security_labels(name, labels, advised, settings, (advice.get(name) or {}).get("no_enforce") or ())
+        if settings.pod_security_labels != "off" and name not in settings.exempt_namespaces:
+            # an older revision or a running Job that holds the namespace back: said where the level is written
+            label_notes = [f"{name}: {note}" for note in (advice.get(name) or {}).get("notes") or []] + label_notes
         notes += label_notes
         if wanted:
             after = _server_copy(namespace)

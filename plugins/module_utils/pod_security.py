@@ -327,62 +327,229 @@ def pod_template(obj: Mapping[str, Any]) -> Optional[Tuple[Mapping[str, Any], Ma
     return template.get("metadata") or {}, template.get("spec") or {}
 
 
-# a ReplicaSet of a Deployment, a Job of a CronJob: the owner's template says the same (told once)
+# a ReplicaSet of a Deployment, a Job of a CronJob: a copy of the owner's template (the one the owner has now,
+# or an older one: a Deployment's previous ReplicaSet is what `kubectl rollout undo` brings back)
 _TEMPLATE_OWNERS = {"ReplicaSet": "Deployment", "Job": "CronJob"}
+# the controllers whose pods the advisor reads from their templates; pods of any other kind of controller
+# (an operator's custom resource, a CI runner) are made on demand from a spec it cannot see
+_READ_OWNERS = frozenset(WORKLOAD_KINDS) - {"Pod"}
+# a static pod's mirror is owned by its Node: the pod is the workload (the kubelet's manifest)
+_MIRROR_OWNER = "Node"
+# labels a controller adds to the template it copies: not a difference in what runs
+_COPY_LABELS = frozenset({"pod-template-hash", "controller-uid", "batch.kubernetes.io/controller-uid",
+                          "job-name", "batch.kubernetes.io/job-name"})
+# sidecar injection: a mutating webhook adds containers no template shows (istio-init asks NET_ADMIN, NET_RAW)
+# - (on the namespace, labels or annotations, key); any value but an opt-out asks for it
+_INJECTION = ((True, "labels", "istio-injection"), (True, "labels", "istio.io/rev"), (True, "annotations", "linkerd.io/inject"),
+              (False, "annotations", "sidecar.istio.io/inject"), (False, "labels", "sidecar.istio.io/inject"),
+              (False, "annotations", "linkerd.io/inject"))
+_OPT_OUT = ("false", "disabled")
+_SHOWN = 3   # workloads, copies named per note (the rest counted)
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return f"{obj.get('kind')}/{_meta(obj).get('name')}"
+
+
+def _controller(obj: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The owner reference that made the object: the controller's, else the only one there is (some
+    operators set no controller flag)."""
+    refs = [r for r in _meta(obj).get("ownerReferences") or [] if isinstance(r, Mapping)]
+    return next((r for r in refs if r.get("controller")), refs[0] if len(refs) == 1 else None)
 
 
 def is_owned_copy(obj: Mapping[str, Any]) -> bool:
+    """A ReplicaSet of a Deployment, a Job of a CronJob (the section 5 checks read the owner's template)."""
     owner_kind = _TEMPLATE_OWNERS.get(str(obj.get("kind")))
     return owner_kind is not None and any(ref.get("controller") and ref.get("kind") == owner_kind
-                                          for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+                                          for ref in _meta(obj).get("ownerReferences") or [] if isinstance(ref, Mapping))
+
+
+def _finished(obj: Mapping[str, Any]) -> bool:
+    """A pod that ended, a Job that completed or failed: nothing more runs from it, nothing is admitted again."""
+    status = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
+    if obj.get("kind") == "Pod":
+        return status.get("phase") in ("Succeeded", "Failed")
+    if obj.get("kind") == "Job":
+        return any(isinstance(c, Mapping) and c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                   for c in status.get("conditions") or [])
+    return False
+
+
+def _workload(obj: Mapping[str, Any], index: Mapping[Tuple[str, str, str], Mapping[str, Any]]) -> Tuple[str, Optional[str]]:
+    """The workload an object is told under - its topmost controller ("Kind/name") - and that controller
+    again when it is of a kind the advisor does not read (None otherwise)."""
+    namespace, current = _meta(obj).get("namespace"), obj
+    for _depth in range(4):   # Pod -> ReplicaSet -> Deployment is the longest chain of the kinds read (and no cycle loops)
+        ref = _controller(current)
+        if ref is None or ref.get("kind") == _MIRROR_OWNER:
+            break
+        kind, name = str(ref.get("kind")), str(ref.get("name"))
+        if kind not in _READ_OWNERS:
+            return f"{kind}/{name}", f"{kind}/{name}"
+        parent = index.get((namespace, kind, name))
+        if parent is None:
+            # not listed (being collected, or listed a moment later): told under its owner's name all the same
+            return f"{kind}/{name}", None
+        current = parent
+    return _name(current), None
+
+
+def _comparable(template: Tuple[Mapping[str, Any], Mapping[str, Any]]) -> Tuple[Any, Any, Mapping[str, Any]]:
+    """A template's labels (but the controller's), annotations and spec: the server's creationTimestamp: null aside."""
+    metadata = template[0] or {}
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k not in _COPY_LABELS}
+    return labels, metadata.get("annotations") or {}, template[1]
+
+
+def _same_as_owner(obj: Mapping[str, Any], index: Mapping[Tuple[str, str, str], Mapping[str, Any]]) -> bool:
+    """A ReplicaSet or Job whose template is its owner's template of now (told once, by the owner)."""
+    ref = _controller(obj)
+    if ref is None or _TEMPLATE_OWNERS.get(str(obj.get("kind"))) != ref.get("kind"):
+        return False
+    owner = index.get((_meta(obj).get("namespace"), str(ref.get("kind")), str(ref.get("name"))))
+    mine, theirs = pod_template(obj), pod_template(owner) if owner is not None else None
+    return mine is not None and theirs is not None and _comparable(mine) == _comparable(theirs)
+
+
+def _why_copy(source: str, workload: str) -> str:
+    kind = source.split("/", 1)[0]
+    if kind == "ReplicaSet" and workload.startswith("Deployment/"):
+        return "another revision of its template, what kubectl rollout undo brings back"
+    if kind == "Job" and workload.startswith("CronJob/"):
+        return "a Job still running from another jobTemplate"
+    if kind == "Pod":
+        return "running, weaker than any template of it: changed by a mutating webhook?"
+    return "a copy of its template"
+
+
+def _injection(metadata: Mapping[str, Any], namespace: bool) -> List[str]:
+    """Sidecar injection asked for by a namespace's or a pod's (template's) labels and annotations."""
+    found = []
+    for on_namespace, part, key in _INJECTION:
+        values = metadata.get(part) if on_namespace == namespace else None
+        value = values.get(key) if isinstance(values, Mapping) else None
+        if value is not None and str(value).lower() not in _OPT_OUT:
+            found.append(f"{part[:-1]} {key}={value}")
+    return found
 
 
 def advise(objects: Sequence[Mapping[str, Any]], version: Tuple[int, int] = LATEST) -> Dict[str, Dict[str, Any]]:
-    """Per namespace: the strictest level every pod and workload template passes, and what stands in the
-    way of the next stricter level (workload, where, field, value, check)."""
+    """Per namespace: the strictest level every pod and workload template passes, what stands in the way
+    of the next stricter level (workload, where, field, value, check; `from` the copy or pod that shows it
+    when not the workload's own template), notes, and `no_enforce`: why enforce should not be written.
+
+    Each workload is told once, under its topmost controller: a ReplicaSet or Job whose template is its
+    owner's is not judged again; one whose template differs (a Deployment's older revision - the target of
+    `kubectl rollout undo` -, a CronJob's Job still running from an older jobTemplate) and each running pod
+    (which admission webhooks may have changed) are judged under the owner's name. Pods that ended and Jobs
+    that finished do not count."""
+    index = {(_meta(o).get("namespace"), str(o.get("kind")), str(_meta(o).get("name"))): o for o in objects
+             if isinstance(o, Mapping) and _meta(o).get("namespace") is not None}
     namespaces: Dict[str, Dict[str, Any]] = {}
+
+    def entry_of(name: str) -> Dict[str, Any]:
+        return namespaces.setdefault(name, {"sources": {}, "unread": set(), "injection": {}, "own_injection": []})
+
     for obj in objects:
-        metadata = obj.get("metadata") or {}
-        namespace = metadata.get("namespace")
+        if not isinstance(obj, Mapping):
+            continue
+        metadata = _meta(obj)
         if obj.get("kind") == "Namespace":
-            namespaces.setdefault(metadata.get("name"), {"workloads": [], "blocking": {}})
+            entry_of(str(metadata.get("name")))["own_injection"] = _injection(metadata, namespace=True)
             continue
-        template = pod_template(obj)
-        if template is None or namespace is None or is_owned_copy(obj):
+        template, namespace = pod_template(obj), metadata.get("namespace")
+        if template is None or namespace is None or _finished(obj):
             continue
-        # running pods and every template (a Deployment scaled to zero, a CronJob that has not run yet)
-        entry = namespaces.setdefault(namespace, {"workloads": [], "blocking": {}})
-        name = f"{obj.get('kind')}/{metadata.get('name')}"
-        level = strictest_level(template[0], template[1], version)
-        entry["workloads"].append({"name": name, "level": level,
-                                   "violations": [asdict(v) for v in violations(template[0], template[1],
-                                                  LEVELS[min(LEVELS.index(level) + 1, 2)], version)]
-                                   if level != "restricted" else []})
-    result: Dict[str, Dict[str, Any]] = {}
-    for namespace, entry in sorted(namespaces.items()):
-        levels = [w["level"] for w in entry["workloads"]]
-        level = min(levels, key=LEVELS.index) if levels else "restricted"
-        result[namespace] = {
-            "level": level,
-            "workloads": {w["name"]: w["level"] for w in entry["workloads"]},
-            # what keeps the namespace from the next stricter level
-            "blocking": [dict(v, workload=w["name"]) for w in entry["workloads"] if w["level"] == level
-                         for v in w["violations"]],
-        }
-    return result
+        entry = entry_of(str(namespace))
+        workload, unread = _workload(obj, index)
+        if unread:
+            entry["unread"].add(unread)
+        injection = _injection(template[0] or {}, namespace=False)
+        if injection:
+            entry["injection"].setdefault(workload, injection)
+        if obj.get("kind") != "Pod" and _same_as_owner(obj, index):
+            continue
+        # the workload's own template first, then older copies, then running pods: what they add is theirs
+        rank = 0 if _name(obj) == workload else (2 if obj.get("kind") == "Pod" else 1)
+        entry["sources"].setdefault(workload, []).append((rank, _name(obj), template))
+    return {name: _judge(entry, version) for name, entry in sorted(namespaces.items())}
+
+
+def _judge(entry: Mapping[str, Any], version: Tuple[int, int]) -> Dict[str, Any]:
+    """One namespace's advice from its workloads' sources (advise)."""
+    workloads: Dict[str, str] = {}
+    judged: Dict[str, List[Tuple[str, str, Tuple[Mapping[str, Any], Mapping[str, Any]]]]] = {}
+    notes: List[str] = []
+    for workload, sources in entry["sources"].items():
+        ordered = [(name, strictest_level(t[0], t[1], version), t) for _rank, name, t in sorted(sources, key=lambda s: s[0])]
+        workloads[workload] = min((level for _n, level, _t in ordered), key=LEVELS.index)
+        judged[workload] = ordered
+        own = next((level for name, level, _t in ordered if name == workload), None)
+        templates = min((level for name, level, _t in ordered if not name.startswith("Pod/")), key=LEVELS.index, default=own)
+        weaker: Dict[str, List[Tuple[str, str]]] = {}
+        for name, level, _t in ordered:
+            # a copy weaker than the template the owner has now, a pod weaker than every template: counted, and
+            # said (the owner alone reads fine)
+            than = templates if name.startswith("Pod/") else own
+            if than is not None and name != workload and LEVELS.index(level) < LEVELS.index(than):
+                weaker.setdefault(_why_copy(name, workload), []).append((name, level))
+        for why, copies in weaker.items():
+            names = [name for name, _level in copies]
+            notes.append(f"{workload}: {f'its template passes {own}, ' if own else ''}{', '.join(names[:_SHOWN])}{_more(names)} "
+                         f"({why}) only {min((lvl for _n, lvl in copies), key=LEVELS.index)} - counted")
+    level = min(workloads.values(), key=LEVELS.index) if workloads else "restricted"
+    following = LEVELS[min(LEVELS.index(level) + 1, 2)]
+    blocking: List[Dict[str, Any]] = []
+    for workload, ordered in judged.items():
+        if workloads[workload] != level or level == "restricted":
+            continue
+        seen = set()
+        for name, source_level, template in ordered:
+            if source_level != level:
+                continue
+            for violation in violations(template[0], template[1], following, version):
+                if violation not in seen:   # told once per workload, by the first that shows it
+                    seen.add(violation)
+                    blocking.append(dict(asdict(violation), workload=workload, **({"from": name} if name != workload else {})))
+    no_enforce: List[str] = []
+    if not workloads:
+        no_enforce.append("no workloads: nothing here shows what pods will run")
+    if entry["unread"]:
+        unread = sorted(entry["unread"])
+        no_enforce.append(f"pods made by {', '.join(unread[:_SHOWN])}{_more(unread)}, of a kind the advisor "
+                          "does not read: its pods are made on demand from a spec it cannot see")
+    asked = [f"{workload} {', '.join(keys)}" for workload, keys in entry["injection"].items()]
+    injection = ([f"namespace {', '.join(entry['own_injection'])}"] if entry["own_injection"] else []) + asked[:_SHOWN]
+    if injection:
+        no_enforce.append(f"sidecar injection ({'; '.join(injection)}{_more(asked)}): a mutating webhook adds "
+                          "containers no template shows (istio-init asks NET_ADMIN and NET_RAW)")
+    return {"level": level, "workloads": workloads, "blocking": blocking, "notes": notes, "no_enforce": no_enforce}
+
+
+def _more(items: Sequence[Any]) -> str:
+    return f" (+{len(items) - _SHOWN} more)" if len(items) > _SHOWN else ""
 
 
 LABEL = "pod-security.kubernetes.io/"
 
 
 def with_labels(advice: Dict[str, Dict[str, Any]], namespaces: Sequence[Mapping[str, Any]],
-                exempt: Sequence[str] = ()) -> Dict[str, Dict[str, Any]]:
-    """The advice beside what each namespace enforces now (its labels; unlabeled: the cluster default)."""
-    labels = {(n.get("metadata") or {}).get("name"): (n.get("metadata") or {}).get("labels") or {} for n in namespaces}
+                exempt: Sequence[str] = (), cluster_default: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
+    """The advice beside what each namespace enforces now (its labels; unlabeled: the cluster default, the
+    admission configuration's enforce level - privileged when it has none)."""
+    labels = {_meta(n).get("name"): _meta(n).get("labels") or {} for n in namespaces}
+    default = cluster_default if cluster_default in LEVELS else None
     for name, entry in advice.items():
         own = labels.get(name) or {}
         entry["labels"] = {mode: own.get(LABEL + mode) for mode in ("enforce", "audit", "warn")}
         entry["exempt"] = name in exempt
+        entry["cluster_default"] = default
         enforced = entry["labels"]["enforce"]
         if entry["exempt"]:
             entry["finding"] = "exempt (kube_pod_security_exemptions_namespaces)"
@@ -390,22 +557,33 @@ def with_labels(advice: Dict[str, Dict[str, Any]], namespaces: Sequence[Mapping[
             entry["finding"] = f"enforces {enforced}, stricter than what runs: new pods like them are refused"
         elif enforced in LEVELS and LEVELS.index(enforced) < LEVELS.index(entry["level"]):
             entry["finding"] = f"enforces {enforced}; everything here passes {entry['level']}"
+        elif enforced is None and default is not None and LEVELS.index(default) > LEVELS.index(entry["level"]):
+            # unlabelled: the cluster default admits the pods here, and what runs passes less
+            entry["finding"] = (f"no enforce label: the cluster default enforces {default}, stricter than what runs "
+                                f"(passes only {entry['level']}): new pods like them are refused")
         elif enforced is None:
-            entry["finding"] = f"no enforce label (the cluster default applies); everything here passes {entry['level']}"
+            entry["finding"] = (f"no enforce label (the cluster default{' ' + default if default else ''} applies); "
+                                f"everything here passes {entry['level']}")
         else:
             entry["finding"] = f"enforces {enforced}, as strict as what runs"
     return advice
 
 
 def summary_lines(advice: Mapping[str, Mapping[str, Any]]) -> List[str]:
-    return [f"{name}: passes {entry['level']} ({len(entry['workloads'])} workloads) - {entry.get('finding', '')}".rstrip(" -")
-            for name, entry in advice.items()]
+    lines = []
+    for name, entry in advice.items():
+        line = f"{name}: passes {entry['level']} ({len(entry['workloads'])} workloads) - {entry.get('finding', '')}".rstrip(" -")
+        if entry.get("no_enforce") and not entry.get("exempt"):
+            line += f"; enforce not advised - {'; '.join(entry['no_enforce'])}"
+        lines.append(line)
+    return lines
 
 
 def markdown(advice: Mapping[str, Mapping[str, Any]], version_text: str) -> str:
     lines = [f"# Pod Security advisor (policy {version_text})", "",
              "The strictest Pod Security Standard every running pod and every workload template of each namespace",
-             "passes, beside what the namespace enforces now.", "",
+             "passes (older ReplicaSets of a Deployment and running Jobs of a CronJob counted under their owner),",
+             "beside what the namespace enforces now.", "",
              "| namespace | passes | enforce | audit | warn | finding |", "|---|---|---|---|---|---|"]
     for name, entry in advice.items():
         labels = entry.get("labels") or {}
@@ -415,5 +593,10 @@ def markdown(advice: Mapping[str, Mapping[str, Any]], version_text: str) -> str:
         if entry["blocking"]:
             following = LEVELS[min(LEVELS.index(entry["level"]) + 1, 2)]
             lines += ["", f"## {name}: what keeps it from {following}", ""]
-            lines += [f"- {b['workload']} {b['where']}: {b['field']}={b['value']} ({b['check']})" for b in entry["blocking"]]
+            lines += [f"- {b['workload']}{' (' + b['from'] + ')' if b.get('from') else ''} {b['where']}: {b['field']}={b['value']} "
+                      f"({b['check']})" for b in entry["blocking"]]
+        said = list(entry.get("notes") or []) + [f"enforce not advised - {reason}" for reason in entry.get("no_enforce") or []
+                                                 if not entry.get("exempt")]
+        if said:
+            lines += ["", f"## {name}: notes", ""] + [f"- {note}" for note in said]
     return "\n".join(lines) + "\n"

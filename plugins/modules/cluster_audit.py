@@ -15,7 +15,14 @@ description:
     template against the Pod Security Standards the way the apiserver's PodSecurity admission does
     (module_utils/pod_security.py, proven against the live apiserver by the test bed).
   - Per namespace - the strictest level everything passes, what blocks the next level (workload, container, field,
-    value, check), the namespace's current C(pod-security.kubernetes.io) labels and a finding.
+    value, check), the namespace's current C(pod-security.kubernetes.io) labels and a finding (compared with
+    I(default_enforce) where the namespace has no enforce label).
+  - Each workload is told once, under its topmost controller; a Deployment's ReplicaSet or a CronJob's running Job
+    whose template differs from its owner's (the target of C(kubectl rollout undo), a Job from an older jobTemplate)
+    and each running pod are judged under the owner's name, and said in C(notes). Pods that ended and Jobs that
+    finished do not count.
+  - C(no_enforce) says why enforce should not be written - no workloads, pods made by a controller of a kind it does
+    not read (an operator's custom resource), sidecar injection asked for (istio, linkerd).
   - CIS section 5 (module_utils/cluster_audit.py) - RBAC (cluster-admin bindings, wildcards, what system:authenticated
     may do as the apiserver answers C(kubectl auth can-i)), ServiceAccount tokens, Pod Security from the running
     pods, NetworkPolicies per namespace, secrets in environment variables, seccomp, the default namespace.
@@ -61,7 +68,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 namespaces:
-  description: Namespace to C(level), C(workloads) (name to level), C(blocking) (violations), C(labels), C(exempt), C(finding).
+  description: Namespace to C(level), C(workloads) (name to level), C(blocking) (violations; C(from) the copy or pod that shows
+    one), C(notes), C(no_enforce) (why enforce should not be written), C(labels), C(exempt), C(cluster_default), C(finding).
   returned: always
   type: dict
 summary:
@@ -133,7 +141,8 @@ def main():
         _skip(module, str(exc))
     can_i = {key: kubectl.can_i(verbs, resource, "system:authenticated") for key, (verbs, resource) in CAN_I.items()}
     advice = pod_security.with_labels(pod_security.advise(objects, version),
-                                      [o for o in objects if o.get("kind") == "Namespace"], p["exempt_namespaces"])
+                                      [o for o in objects if o.get("kind") == "Namespace"], p["exempt_namespaces"],
+                                      cluster_default=p["default_enforce"])
     results = cluster_audit.section_5(objects, advice, p["controls"], p["default_enforce"], can_i)
     generated_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     module.exit_json(changed=False, namespaces=advice, results=results,

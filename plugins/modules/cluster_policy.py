@@ -15,6 +15,12 @@ description:
     runs there passes (the advisor's), never stricter unless I(namespace_levels) says so, never weaker than what is
     there; default-deny ingress with allowances (same namespace, nodes, declared namespaces), egress open but for the
     cloud metadata address; the default ServiceAccount's token automount off where no pod or template uses it.
+  - The advisor counts a Deployment's older ReplicaSets (what C(kubectl rollout undo) brings back) and a CronJob's
+    running Jobs from another template under their owner, and running pods, not pods that ended. Enforce is not
+    written where there are no workloads, where pods are made by a controller of a kind it does not read (an
+    operator's custom resource), or where sidecar injection is asked for (istio, linkerd) - said in C(notes); audit
+    and warn still are. A namespace without an enforce label whose workloads pass less than the cluster default
+    (I(cluster_defaults)) is said.
   - Applies one namespace at a time - saves each object in the backup set's C(.cluster-objects) (one it creates is
     recorded as absent, so rollback.yml deletes it), applies server-side with its own field manager, then checks that
     no pod of the namespace restarted or went away; if one did, puts the namespace's objects back and fails.
@@ -101,7 +107,8 @@ changes:
   type: list
   elements: dict
 notes:
-  description: What was kept and why (stricter labels left alone, ServiceAccounts whose token is used).
+  description: What was kept and why (stricter labels left alone, enforce not written and why, namespaces weaker than the
+    cluster default, older revisions counted, ServiceAccounts whose token is used).
   returned: always
   type: list
   elements: str

@@ -46,7 +46,8 @@ def test_the_advice_and_cis_5_2_from_what_kubectl_returns(tmp_path):
     result = run_module(tmp_path, body, default_enforce="baseline")
     assert result["changed"] is False and "skipped_reason" not in result
     shop = result["namespaces"]["shop"]
-    assert shop["level"] == "privileged" and shop["labels"]["enforce"] == "restricted"
+    assert shop["level"] == "privileged" and shop["labels"]["enforce"] == "restricted" and shop["cluster_default"] == "baseline"
+    assert shop["no_enforce"] == [] and shop["notes"] == []
     assert shop["finding"].startswith("enforces restricted, stricter than what runs")
     assert {r["id"]: r["check_passed"] for r in result["results"]}["5.2.5"] is False
     assert "| shop | privileged | restricted |" in result["markdown"]

@@ -153,3 +153,90 @@ def test_a_level_for_a_namespace_that_is_missing_or_exempt_is_said_not_dropped_s
         "kubeguard_pod_security_namespace_levels names kube-system, which is exempt (kube_pod_security_exemptions_namespaces): not labelled",
         "kubeguard_pod_security_namespace_levels names shpo, which does not exist (yet): nothing to label"]
     assert "Namespace/kube-system" not in {c.key for c in result["changes"]}
+
+
+# --- where enforce is not written, and the cluster default ---------------------------------------------------
+
+RESTRICTED = {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+              "containers": [{"name": "app", "image": "x", "securityContext": {"allowPrivilegeEscalation": False,
+                                                                               "capabilities": {"drop": ["ALL"]}}}]}
+PRIVILEGED = {"containers": [{"name": "app", "image": "x", "securityContext": {"privileged": True}}]}
+
+
+def _namespace(name, **metadata):
+    return {"kind": "Namespace", "metadata": dict({"name": name}, **metadata)}
+
+
+def _marked_pod(name, **metadata):
+    """A running restricted pod with more metadata (owner references, annotations)."""
+    pod = _pod(name, RESTRICTED)
+    pod["metadata"].update(metadata)
+    return pod
+
+
+def _enforce_plan(objects, **settings):
+    result = cp.plan(objects, cp.Settings(**dict({"pod_security_labels": "enforce", "version": "v1.34"}, **settings)))
+    labels = {c.name: c.apply["metadata"]["labels"] for c in result["changes"] if c.kind == "Namespace"}
+    return labels, result["notes"]
+
+
+def test_a_rollback_target_keeps_the_namespace_from_restricted():
+    """The Deployment is restricted, its previous ReplicaSet (scaled to 0) privileged: enforce restricted
+    would refuse kubectl rollout undo. The namespace is enforced at privileged and the revision is named."""
+    objects = [_namespace("shop"),
+               {"kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}, "spec": {"template": {"spec": RESTRICTED}}},
+               {"kind": "ReplicaSet", "metadata": {"name": "web-5d8b2", "namespace": "shop", "ownerReferences": [
+                   {"kind": "Deployment", "name": "web", "controller": True}]}, "spec": {"replicas": 0, "template": {
+                       "metadata": {"labels": {"pod-template-hash": "5d8b2"}}, "spec": PRIVILEGED}}}]
+    labels, notes = _enforce_plan(objects)
+    assert labels["shop"][L + "enforce"] == "privileged" and labels["shop"][L + "audit"] == "privileged"
+    assert any(n.startswith("shop: Deployment/web: its template passes restricted, ReplicaSet/web-5d8b2") for n in notes), notes
+
+
+@pytest.mark.parametrize("namespace, objects, reason", [
+    (_namespace("ns"), [], "no workloads"),
+    (_namespace("ns"), [_marked_pod("step", ownerReferences=[{"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": "build-1",
+                                                               "controller": True}])], "pods made by TaskRun/build-1"),
+    (_namespace("ns", labels={"istio-injection": "enabled"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace label istio-injection"),
+    (_namespace("ns", labels={"istio.io/rev": "canary"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace label istio.io/rev"),
+    (_namespace("ns", annotations={"linkerd.io/inject": "enabled"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace annotation"),
+    (_namespace("ns"), [_marked_pod("app", annotations={"sidecar.istio.io/inject": "true"})],
+     "sidecar injection (Pod/app annotation sidecar.istio.io/inject=true"),
+    (_namespace("ns"), [_marked_pod("app", annotations={"linkerd.io/inject": "enabled"})],
+     "sidecar injection (Pod/app annotation linkerd.io/inject=enabled"),
+])
+def test_no_enforce_where_what_will_run_cannot_be_told_the_soak_labels_still_go_on(namespace, objects, reason):
+    labels, notes = _enforce_plan([namespace] + objects)
+    assert L + "enforce" not in labels["ns"] and L + "enforce-version" not in labels["ns"]
+    assert labels["ns"][L + "audit"] == "restricted" and labels["ns"][L + "warn"] == "restricted"
+    assert labels["ns"][L + "audit-version"] == "v1.34"
+    said = [n for n in notes if n.startswith("ns: enforce not written - ")]
+    assert len(said) == 1 and reason in said[0] and said[0].endswith("(audit and warn are set)")
+    # soak mode writes no enforce anyway: nothing to say about it
+    _ignored, soak_notes = _enforce_plan([namespace] + objects, pod_security_labels="soak")
+    assert not any("enforce not written" in n for n in soak_notes)
+    # your own level is yours: written, and the reason said
+    labels, notes = _enforce_plan([namespace] + objects, namespace_levels={"ns": "baseline"})
+    assert labels["ns"][L + "enforce"] == "baseline" and any(n.startswith("ns: enforce baseline as you asked, though ") for n in notes)
+
+
+def test_an_existing_enforce_label_is_left_as_it_is_where_enforce_is_not_written():
+    labels, notes = _enforce_plan([_namespace("ns", labels={L + "enforce": "baseline"})])
+    # (the apply names every Pod Security label the namespace has: server-side apply would drop the others)
+    assert labels["ns"][L + "enforce"] == "baseline" and L + "enforce-version" not in labels["ns"]
+    assert notes[0].startswith("ns: enforce not written - no workloads")
+
+
+def test_a_namespace_weaker_than_the_cluster_default_is_said():
+    objects = [_namespace("ns"), _pod("app", PRIVILEGED), _namespace("fine"), _pod("ok", RESTRICTED, namespace="fine")]
+    for mode in ("soak", "enforce"):
+        labels, notes = _enforce_plan(objects, pod_security_labels=mode, cluster_defaults={"enforce": "restricted"})
+        assert L + "enforce" not in labels["ns"]
+        assert [n for n in notes if "cluster default" in n] == [
+            "ns: what runs passes only privileged, weaker than the cluster default (enforce restricted): pods like them are refused "
+            "when they are re-created - name a level in kubeguard_pod_security_namespace_levels or exempt the namespace"]
+    # a label of its own decides, not the default; an exempt namespace is not judged
+    labelled = [_namespace("ns", labels={L + "enforce": "privileged"}), _pod("app", PRIVILEGED)]
+    assert not any("cluster default" in n for n in _enforce_plan(labelled, cluster_defaults={"enforce": "restricted"})[1])
+    assert not any("cluster default" in n for n in _enforce_plan(objects[:2], cluster_defaults={"enforce": "restricted"},
+                                                                  exempt_namespaces=["ns"])[1])

@@ -87,7 +87,9 @@ def test_the_advisor_judges_running_pods_and_every_template():
         {"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "batch"}},
     ]
     advice = ps.advise(objects)
-    assert advice["empty"] == {"level": "restricted", "workloads": {}, "blocking": []}
+    assert advice["empty"] == {"level": "restricted", "workloads": {}, "blocking": [], "notes": [],
+                               "no_enforce": ["no workloads: nothing here shows what pods will run"]}
+    assert advice["shop"]["no_enforce"] == [] and advice["batch"]["no_enforce"] == []
     assert advice["shop"]["level"] == "privileged"
     assert advice["shop"]["workloads"] == {"Pod/ok": "restricted", "Deployment/logs": "privileged"}
     assert advice["shop"]["blocking"] == [{"check": "hostPathVolumes", "level": "baseline", "where": "pod",
@@ -126,16 +128,183 @@ def test_labels_and_findings_beside_the_advice():
     assert ps.summary_lines(advice)[0].startswith("kube-system: passes privileged (1 workloads)")
 
 
-def test_a_deployments_replicaset_and_a_cronjobs_job_are_told_once_by_their_owner():
-    host_path = {"volumes": [{"name": "v", "hostPath": {"path": "/var/log"}}], "containers": [{"name": "c"}]}
+# --- the advisor: copies, pods that ended, what it cannot see -------------------------------------------------
 
-    def owned(kind, owner):
-        return {"kind": kind, "metadata": {"name": f"{owner.lower()}-1", "namespace": "ns", "ownerReferences": [
-            {"kind": owner, "name": "x", "controller": True}]}, "spec": {"template": {"spec": host_path}}}
-    objects = [{"kind": "Namespace", "metadata": {"name": "ns"}},
-               {"kind": "Deployment", "metadata": {"name": "zero", "namespace": "ns"}, "spec": {"template": {"spec": host_path}}},
-               owned("ReplicaSet", "Deployment"), owned("Job", "CronJob"),
-               dict(owned("ReplicaSet", "Deployment"), metadata={"name": "orphan", "namespace": "ns"})]
+RESTRICTED = corpus()[0]["spec"]
+PRIVILEGED = copy.deepcopy(RESTRICTED)
+PRIVILEGED["containers"][0]["securityContext"]["privileged"] = True
+BASELINE = copy.deepcopy(RESTRICTED)
+BASELINE["containers"][0]["securityContext"].pop("capabilities")     # default capabilities: baseline, not restricted
+
+
+def ref(kind, name, controller=True):
+    return {"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": f"uid-{name}", "controller": controller}
+
+
+def deployment(name, spec, namespace="ns"):
+    return {"kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
+
+
+def replica_set(name, owner, spec, replicas=1, namespace="ns"):
+    # as the Deployment controller copies the template: its pod-template-hash label added
+    return {"kind": "ReplicaSet", "metadata": {"name": name, "namespace": namespace, "ownerReferences": [ref("Deployment", owner)]},
+            "spec": {"replicas": replicas, "template": {"metadata": {"labels": {"app": owner, "pod-template-hash": name[-5:]}},
+                                                        "spec": spec}}}
+
+
+def pod(name, spec, owner=None, phase="Running", namespace="ns", **metadata):
+    return {"kind": "Pod", "metadata": dict({"name": name, "namespace": namespace, "ownerReferences": [owner] if owner else []},
+                                            **metadata), "spec": spec, "status": {"phase": phase}}
+
+
+def cron_job(name, spec, namespace="ns"):
+    return {"kind": "CronJob", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": spec}}}}}
+
+
+def job(name, owner, spec, conditions=(), namespace="ns"):
+    labels = {"batch.kubernetes.io/controller-uid": "u1", "batch.kubernetes.io/job-name": name, "controller-uid": "u1", "job-name": name}
+    return {"kind": "Job", "metadata": {"name": name, "namespace": namespace, "ownerReferences": [ref("CronJob", owner)] if owner else []},
+            "spec": {"template": {"metadata": {"labels": labels}, "spec": spec}}, "status": {"conditions": list(conditions)}}
+
+
+def test_a_rollback_target_replicaset_counts_under_its_deployment():
+    """The Deployment is restricted now; its previous ReplicaSet (scaled to 0: the kubectl rollout undo
+    target) is privileged. Enforcing restricted would refuse the undo: the namespace is privileged, told
+    under the Deployment's name, and the older revision is named."""
+    objects = [{"kind": "Namespace", "metadata": {"name": "ns"}}, deployment("web", RESTRICTED),
+               replica_set("web-7c9f4", "web", RESTRICTED), replica_set("web-5d8b2", "web", PRIVILEGED, replicas=0),
+               pod("web-7c9f4-abcde", RESTRICTED, ref("ReplicaSet", "web-7c9f4"))]
     advice = ps.advise(objects)["ns"]
-    assert advice["workloads"] == {"Deployment/zero": "privileged", "ReplicaSet/orphan": "privileged"}
-    assert [b["workload"] for b in advice["blocking"]] == ["Deployment/zero", "ReplicaSet/orphan"]
+    assert advice["level"] == "privileged"
+    assert advice["workloads"] == {"Deployment/web": "privileged"}
+    assert advice["blocking"] == [{"check": "privileged", "level": "baseline", "where": "container app", "field": "securityContext.privileged",
+                                   "value": "true", "workload": "Deployment/web", "from": "ReplicaSet/web-5d8b2"}]
+    assert len(advice["notes"]) == 1 and advice["notes"][0].startswith("Deployment/web: its template passes restricted, ReplicaSet/web-5d8b2")
+    assert "kubectl rollout undo" in advice["notes"][0] and advice["no_enforce"] == []
+    text = ps.markdown(ps.with_labels(ps.advise(objects), [objects[0]]), "v1.34")
+    assert "- Deployment/web (ReplicaSet/web-5d8b2) container app: securityContext.privileged=true (privileged)" in text
+    assert "## ns: notes" in text
+
+
+def test_an_in_flight_job_of_a_cronjob_counts_under_the_cronjob():
+    objects = [cron_job("nightly", RESTRICTED), job("nightly-290001", "nightly", BASELINE),
+               pod("nightly-290001-x", BASELINE, ref("Job", "nightly-290001")),
+               # a Job that finished runs nothing more, whatever its template
+               job("nightly-289999", "nightly", PRIVILEGED, conditions=[{"type": "Complete", "status": "True"}])]
+    advice = ps.advise(objects)["ns"]
+    assert advice["level"] == "baseline" and advice["workloads"] == {"CronJob/nightly": "baseline"}
+    assert {b["from"] for b in advice["blocking"]} == {"Job/nightly-290001"}       # the pod adds nothing the Job did not
+    assert len(advice["blocking"]) == len({(b["check"], b["where"], b["field"]) for b in advice["blocking"]})
+    assert advice["notes"] == ["CronJob/nightly: its template passes restricted, Job/nightly-290001 "
+                               "(a Job still running from another jobTemplate) only baseline - counted"]
+
+
+def test_copies_with_the_owners_template_and_its_pods_are_told_once():
+    """One Deployment with two pods: one workload, its blocking lines once (not once per pod)."""
+    objects = [deployment("web", BASELINE), replica_set("web-7c9f4", "web", BASELINE),
+               pod("web-7c9f4-a", BASELINE, ref("ReplicaSet", "web-7c9f4")), pod("web-7c9f4-b", BASELINE, ref("ReplicaSet", "web-7c9f4")),
+               cron_job("nightly", BASELINE), job("nightly-1", "nightly", BASELINE)]
+    advice = ps.advise(objects)["ns"]
+    assert advice["workloads"] == {"Deployment/web": "baseline", "CronJob/nightly": "baseline"}
+    alone = ps.advise([deployment("web", BASELINE)])["ns"]["blocking"]
+    assert [b for b in advice["blocking"] if b["workload"] == "Deployment/web"] == [dict(b) for b in alone]
+    assert not any("from" in b for b in advice["blocking"]) and advice["notes"] == []
+    # a pod a webhook changed (an injected container asking NET_ADMIN): counted, told under the Deployment, and said
+    mutated = copy.deepcopy(RESTRICTED)
+    mutated["initContainers"] = [{"name": "istio-init", "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}}]
+    advice = ps.advise([deployment("web", RESTRICTED), pod("web-1-a", mutated, ref("ReplicaSet", "web-1")),
+                        replica_set("web-1", "web", RESTRICTED)])["ns"]
+    assert advice["workloads"] == {"Deployment/web": "privileged"} and {b["from"] for b in advice["blocking"]} == {"Pod/web-1-a"}
+    assert "Pod/web-1-a (running, weaker than any template of it: changed by a mutating webhook?) only privileged" in advice["notes"][0]
+    # an owner not listed (being collected): its copy is told under the owner's name
+    orphan = ps.advise([replica_set("gone-12345", "gone", PRIVILEGED)])["ns"]
+    assert orphan["workloads"] == {"Deployment/gone": "privileged"}
+
+
+def test_pods_that_ended_do_not_count():
+    objects = [{"kind": "Namespace", "metadata": {"name": "ns"}}, pod("ok", RESTRICTED),
+               pod("done", PRIVILEGED, phase="Succeeded"), pod("crashed", PRIVILEGED, phase="Failed"),
+               pod("starting", BASELINE, phase="Pending")]
+    advice = ps.advise(objects)["ns"]
+    assert advice["workloads"] == {"Pod/ok": "restricted", "Pod/starting": "baseline"} and advice["level"] == "baseline"
+    # only pods that ended: nothing here shows what will run
+    ended = ps.advise([{"kind": "Namespace", "metadata": {"name": "ns"}}, pod("done", PRIVILEGED, phase="Succeeded")])["ns"]
+    assert ended["workloads"] == {} and ended["no_enforce"] == ["no workloads: nothing here shows what pods will run"]
+
+
+def test_pods_of_a_controller_the_advisor_does_not_read_hold_enforce_back():
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "build-7", "controller": True}
+    objects = [{"kind": "Namespace", "metadata": {"name": "ci"}}, pod("build-7-step", RESTRICTED, workflow, namespace="ci"),
+               pod("build-7-next", RESTRICTED, workflow, namespace="ci"),
+               # a ReplicaSet of an Argo Rollout: the Rollout writes the templates
+               replica_set("canary-abcde", "canary", RESTRICTED, namespace="ci")]
+    objects[-1]["metadata"]["ownerReferences"] = [{"kind": "Rollout", "name": "canary", "controller": True}]
+    advice = ps.advise(objects)["ci"]
+    assert advice["level"] == "restricted" and advice["workloads"] == {"Workflow/build-7": "restricted", "Rollout/canary": "restricted"}
+    assert len(advice["no_enforce"]) == 1 and advice["no_enforce"][0].startswith("pods made by Rollout/canary, Workflow/build-7, of a kind")
+    # a static pod's mirror (owned by its Node) is a pod the advisor reads
+    mirror = pod("etcd-cp1", RESTRICTED, {"kind": "Node", "name": "cp1", "controller": True})
+    assert ps.advise([mirror])["ns"] == {"level": "restricted", "workloads": {"Pod/etcd-cp1": "restricted"}, "blocking": [],
+                                         "notes": [], "no_enforce": []}
+
+
+@pytest.mark.parametrize("namespace_meta, objects, shown", [
+    ({"labels": {"istio-injection": "enabled"}}, [], "namespace label istio-injection=enabled"),
+    ({"labels": {"istio.io/rev": "1-24"}}, [], "namespace label istio.io/rev=1-24"),
+    ({"annotations": {"linkerd.io/inject": "enabled"}}, [], "namespace annotation linkerd.io/inject=enabled"),
+    ({}, [pod("p", RESTRICTED, annotations={"sidecar.istio.io/inject": "true"})], "Pod/p annotation sidecar.istio.io/inject=true"),
+    ({}, [pod("p", RESTRICTED, annotations={"linkerd.io/inject": "enabled"})], "Pod/p annotation linkerd.io/inject=enabled"),
+    ({}, [{"kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"}, "spec": {"template": {
+        "metadata": {"labels": {"sidecar.istio.io/inject": "true"}}, "spec": RESTRICTED}}}],
+     "Deployment/web label sidecar.istio.io/inject=true"),
+])
+def test_sidecar_injection_holds_enforce_back(namespace_meta, objects, shown):
+    namespace = {"kind": "Namespace", "metadata": dict({"name": "ns"}, **namespace_meta)}
+    advice = ps.advise([namespace, pod("app", RESTRICTED)] + objects)["ns"]
+    assert advice["level"] == "restricted"
+    assert len(advice["no_enforce"]) == 1 and advice["no_enforce"][0].startswith("sidecar injection (")
+    assert shown in advice["no_enforce"][0] and "NET_ADMIN" in advice["no_enforce"][0]
+
+
+def test_sidecar_opt_outs_do_not_hold_enforce_back():
+    namespace = {"kind": "Namespace", "metadata": {"name": "ns", "labels": {"istio-injection": "disabled"},
+                                                   "annotations": {"linkerd.io/inject": "disabled"}}}
+    objects = [namespace, pod("app", RESTRICTED, annotations={"sidecar.istio.io/inject": "false"})]
+    assert ps.advise(objects)["ns"]["no_enforce"] == []
+
+
+def test_the_cluster_default_is_compared_where_a_namespace_has_no_enforce_label():
+    objects = [{"kind": "Namespace", "metadata": {"name": "ns"}}, pod("app", BASELINE)]
+    weaker = ps.with_labels(ps.advise(objects), objects[:1], cluster_default="restricted")["ns"]
+    assert weaker["cluster_default"] == "restricted"
+    assert weaker["finding"] == ("no enforce label: the cluster default enforces restricted, stricter than what runs "
+                                 "(passes only baseline): new pods like them are refused")
+    same = ps.with_labels(ps.advise(objects), objects[:1], cluster_default="baseline")["ns"]
+    assert same["finding"] == "no enforce label (the cluster default baseline applies); everything here passes baseline"
+    assert ps.with_labels(ps.advise(objects), objects[:1])["ns"]["finding"].startswith("no enforce label (the cluster default applies)")
+    empty = ps.with_labels(ps.advise(objects[:1]), objects[:1])
+    assert ps.summary_lines(empty) == ["ns: passes restricted (0 workloads) - no enforce label (the cluster default applies); "
+                                       "everything here passes restricted; enforce not advised - no workloads: nothing here "
+                                       "shows what pods will run"]
+
+
+def test_the_live_scenarios_workloads_keep_their_levels():
+    """molecule/live/cluster-scope.yml asserts these: the Deployment at zero (with the ReplicaSet its
+    controller makes, same template) told once as privileged, the suspended CronJob as baseline."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "molecule", "live", "files", "cluster-scope-workloads.yaml")
+    with open(path, encoding="utf-8") as handle:
+        objects = [o for o in yaml.safe_load_all(handle) if o]
+    zero = next(o for o in objects if o["kind"] == "Deployment")
+    objects.append(replica_set("zero-6b7c5", "zero", zero["spec"]["template"]["spec"], replicas=0, namespace="kg-zero"))
+    for obj in objects:
+        obj.setdefault("status", {"phase": "Running"} if obj["kind"] == "Pod" else {})
+    advice = ps.advise(objects)
+    assert {ns: advice[ns]["level"] for ns in ("kg-priv", "kg-base", "kg-restr", "kg-zero", "kg-cron")} == {
+        "kg-priv": "privileged", "kg-base": "baseline", "kg-restr": "restricted", "kg-zero": "privileged", "kg-cron": "baseline"}
+    assert advice["kg-zero"]["workloads"] == {"Deployment/zero": "privileged"} and advice["kg-zero"]["notes"] == []
+    assert "hostPathVolumes" in [b["check"] for b in advice["kg-zero"]["blocking"]]
+    assert advice["kg-cron"]["workloads"] == {"CronJob/nightly": "baseline"}
+    assert all(advice[ns]["no_enforce"] == [] for ns in ("kg-priv", "kg-base", "kg-restr", "kg-zero", "kg-cron"))
