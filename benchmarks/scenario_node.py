@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """podman run options for a node started as a molecule scenario starts it (fleet.sh's nodes).
 
     python3 benchmarks/scenario_node.py molecule/kubespray/molecule.yml kube_control_plane

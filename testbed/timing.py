@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Where the test suite's time goes: records, and the table `make test` ends with.
 
     molecule test -s S 2>&1 | python3 testbed/timing.py phases S TIMES.tsv > S.log
@@ -65,6 +64,7 @@ def table(times_file: str, budget_file: str) -> int:
     budgets = _budgets(budget_file)
     over = []
     print(f"{'suite / scenario / phase':<58} {'time':>7} {'budget':>7}  status")
+
     def show(label: str, name: str, seconds: int, status: str) -> None:
         budget = budgets.get(name)
         mark = ""

@@ -195,8 +195,8 @@ def test_a_rollback_target_keeps_the_namespace_from_restricted():
 
 @pytest.mark.parametrize("namespace, objects, reason", [
     (_namespace("ns"), [], "no workloads"),
-    (_namespace("ns"), [_marked_pod("step", ownerReferences=[{"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": "build-1",
-                                                               "controller": True}])], "pods made by TaskRun/build-1"),
+    (_namespace("ns"), [_marked_pod("step", ownerReferences=[
+        {"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": "build-1", "controller": True}])], "pods made by TaskRun/build-1"),
     (_namespace("ns", labels={"istio-injection": "enabled"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace label istio-injection"),
     (_namespace("ns", labels={"istio.io/rev": "canary"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace label istio.io/rev"),
     (_namespace("ns", annotations={"linkerd.io/inject": "enabled"}), [_pod("app", RESTRICTED)], "sidecar injection (namespace annotation"),
@@ -238,5 +238,5 @@ def test_a_namespace_weaker_than_the_cluster_default_is_said():
     # a label of its own decides, not the default; an exempt namespace is not judged
     labelled = [_namespace("ns", labels={L + "enforce": "privileged"}), _pod("app", PRIVILEGED)]
     assert not any("cluster default" in n for n in _enforce_plan(labelled, cluster_defaults={"enforce": "restricted"})[1])
-    assert not any("cluster default" in n for n in _enforce_plan(objects[:2], cluster_defaults={"enforce": "restricted"},
-                                                                  exempt_namespaces=["ns"])[1])
+    exempt_plan = _enforce_plan(objects[:2], cluster_defaults={"enforce": "restricted"}, exempt_namespaces=["ns"])
+    assert not any("cluster default" in n for n in exempt_plan[1])
