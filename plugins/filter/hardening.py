@@ -168,6 +168,29 @@ def kubeguard_node_addresses(hosts, hostvars):
     return addresses
 
 
+def kubeguard_cluster_version(hosts, hostvars, control_planes=()):
+    """The cluster's release from every node's plan (kubeguard_node_plan.version, what each node runs): the
+    lowest control plane's (nodes that disagree are an upgrade in progress: the older apiserver still serves),
+    else the lowest of any node; None when no node told. {version, nodes: {host: release}, lines}: lines say
+    when nodes disagree."""
+    def release(version):
+        return tuple(int(part) for part in version.lstrip("v").split("."))
+
+    nodes = {}
+    for host in hosts:
+        told = ((hostvars[host].get("kubeguard_node_plan") or {}).get("version") or {}).get("version")
+        if told:
+            nodes[str(host)] = str(told)
+    planes = [version for host, version in nodes.items() if host in list(control_planes or ())]
+    lowest = min(planes or nodes.values(), key=release, default=None)
+    lines = []
+    if len(set(nodes.values())) > 1:
+        lines.append(f"the nodes run different releases (an upgrade in progress?): "
+                     f"{', '.join(f'{host} {version}' for host, version in sorted(nodes.items()))}; the cluster is judged at {lowest},"
+                     f" the lowest {'control plane' if planes else 'node'}'s (Pod Security labels, the cluster audit)")
+    return {"version": lowest, "nodes": nodes, "lines": lines}
+
+
 def kubeguard_node_ready(objects, addresses, since=None):
     """Is the node registered with one of these addresses Ready and, when since (ISO time, the node's
     clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of

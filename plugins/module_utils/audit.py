@@ -231,6 +231,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         kubelet_config = None
     # the kubelet merges its --config-dir drop-ins over --config: judge what it runs with
     dropins = []
+    config_file = kubelet_config if isinstance(kubelet_config, dict) else None
     if kubelet_flags.get("config-dir"):
         from .kubelet_config import KubeletConfigError, load_dropins, merge_dropin
         try:
@@ -247,6 +248,9 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
         "kubelet_config_path": config_path,
         "kubelet_config_dropins": [path for path, _doc in dropins],
         "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
+        # what never-weaker needs to merge the drop-ins again over the config file a run writes
+        "kubelet_config_layers": {"file": config_file, "dropins": [doc for _path, doc in dropins]} if dropins else None,
+        "kubelet_unit": exposure.unit_files(layout.kubelet_service) if layout.kubelet_service else None,
         "encryption_providers": _encryption_providers(encryption),
         "encryption_resources": _encryption_resources(encryption),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
@@ -377,7 +381,8 @@ def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks
 EXPOSURE_EXPECTED = {"kubectl_proxy": "no kubectl proxy listening beyond loopback",
                      "kubelet_read_only": "nothing listening on the kubelet's read-only port",
                      "etcd_insecure_clients": "https:// client URLs (http:// only on loopback)",
-                     "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be"}
+                     "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be",
+                     "kubelet_firewall": "IPAddressDeny=any on the kubelet's unit, no IPAddressAllow= entry wider than /8 (IPv6 /16)"}
 NODE_AUDIT_EXPECTED = {"present": f"a rules file in {node_audit.RULES_DIR} watches each of the platform's Kubernetes paths (-p wa)",
                        "loaded": "the kernel watches each of them (auditctl -l)"}
 RUNTIME_EXPECTED = {"listeners": "grpc.tcp_address empty, stream server and metrics on loopback (or off)",

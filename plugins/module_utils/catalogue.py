@@ -167,6 +167,7 @@ _INSTALLED: Dict[str, Any] = {}
 def install(data: Mapping[str, Any]) -> None:
     """Use this catalogue (the controller's, passed to a module) instead of reading the file: only
     Python files travel to nodes."""
+    data = dict(data)   # (it may be what load() returned: the installed one itself)
     _INSTALLED.clear()
     _INSTALLED.update(data)
 

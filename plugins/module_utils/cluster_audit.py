@@ -298,9 +298,10 @@ def section_5(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mapping
 
 
 def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Mapping[str, Any]], benchmark: str,
-           generated_at: str) -> Dict[str, Any]:
+           generated_at: str, sources: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """The cluster's section 5 as a CIS report of the same schema as a node's (reports.py writes it as
-    JSON, JUnit and Markdown): every control manual, as the benchmark has them, the verdict in found."""
+    JSON, JUnit and Markdown): every control manual, as the benchmark has them, the verdict in found.
+    sources: what was read and how ({"pod-security": "policy v1.31 (...)"}: the version 5.2 was judged at)."""
     from . import audit, reports
     judged = {r["id"]: r for r in results}
     rows = []
@@ -314,7 +315,7 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
                      "automated": False, "component": "cluster", "status": "manual", "found": found,
                      "check_passed": None if result is None else result["check_passed"], "expected": None,
                      "source": "api", "remediation": control.get("remediation"), "waiver": None})
-    return reports.build("cluster", benchmark, ["cluster"], "api", {}, rows, audit.summarize(rows), generated_at)
+    return reports.build("cluster", benchmark, ["cluster"], "api", sources or {}, rows, audit.summarize(rows), generated_at)
 
 
 def summary_lines(results: Sequence[Mapping[str, Any]]) -> List[str]:

@@ -274,6 +274,13 @@ def observe(spec: Mapping[str, Any], run: Optional[Callable[[List[str]], Tuple[i
     return seen
 
 
+def effective(text: str) -> Dict[str, Any]:
+    """{'version', 'settings'} of a config text as the audit reads them (never-weaker: the text after our edit)."""
+    document = toml_edit.parse(text)
+    version = config_version(document, text)
+    return {"version": version, "settings": _effective(document, text, version)}
+
+
 def _effective(document: Mapping[str, Any], text: str, version: int) -> Dict[str, Any]:
     def get(table, key, default):
         if toml_edit.can_parse():

@@ -137,7 +137,113 @@ def every_interface(found: Sequence[Mapping[str, Any]]) -> checks.Outcome:
                           else "no Kubernetes process listens on every interface")
 
 
+# --- the kubelet's IP firewall (systemd IPAddressDeny= / IPAddressAllow= of its unit) -------------------------
+
+# systemd's unit directories, highest priority first: a drop-in of the same name in an earlier one masks the
+# later ones (systemd.unit(5)); "service.d" drop-ins apply to every service (systemd 245 and later).
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+             "/lib/systemd/system")
+SYSTEMD_KEYWORDS_NOT_WIDE = ("localhost", "link-local", "multicast")   # no TCP client comes from multicast
+
+
+def too_wide(token: str) -> Optional[str]:
+    """Why an IPAddressAllow= entry admits (nearly) everyone, else None: 'any', or a network wider than /8
+    (IPv6 /16) - the same bound kubelet_secure_addresses' validation holds the user's list to."""
+    if token in SYSTEMD_KEYWORDS_NOT_WIDE:
+        return None
+    if token == "any":
+        return "any"
+    try:
+        network = ipaddress.ip_network(token, strict=False)
+    except ValueError:
+        return None    # systemd refuses the line; nothing is admitted by it
+    if network.prefixlen < (8 if network.version == 4 else 16):
+        return "everyone" if network.prefixlen == 0 else "a large part of the internet"
+    return None
+
+
+def unit_files(service_path: str, default_unit: str = "kubelet.service") -> Dict[str, Any]:
+    """{'unit': name, 'files': {path: ip_assignments}}: the unit file and every drop-in systemd reads for the unit a
+    platform's kubelet_service names (kubeadm names a drop-in, kubespray the unit file, k3s its own unit)."""
+    import glob
+    directory, base = os.path.split(service_path)
+    candidates: List[str] = []
+    if base.endswith(".conf"):   # a drop-in: its directory is one of the unit's drop-in directories
+        unit = os.path.basename(directory)[:-2] if directory.endswith(".d") else default_unit
+        extra = [os.path.join(directory, "*.conf")]
+    else:
+        unit, extra = base, []
+        candidates.append(service_path)
+    candidates += [os.path.join(d, unit) for d in UNIT_DIRS]
+    for pattern in [os.path.join(d, name, "*.conf") for d in UNIT_DIRS for name in (unit + ".d", "service.d")] + extra:
+        candidates += sorted(glob.glob(pattern))
+    files: Dict[str, Any] = {}
+    for path in dict.fromkeys(candidates):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                files[path] = ip_assignments(handle.read())   # only these lines: a unit may hold secrets
+        except OSError:
+            continue
+    return {"unit": unit, "files": files}
+
+
+def ip_assignments(text: str) -> List[List[Any]]:
+    """[[IPAddressAllow|IPAddressDeny, [tokens]]] of a unit file's [Service] section, in order ([] tokens: reset)."""
+    found: List[List[Any]] = []
+    section = ""
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        key, equals, value = line.partition("=")
+        if section == "[Service]" and equals and key.strip() in ("IPAddressAllow", "IPAddressDeny"):
+            found.append([key.strip(), value.split()])
+    return found
+
+
+def _priority(path: str) -> int:
+    parent = os.path.dirname(os.path.dirname(path)) if os.path.dirname(path).endswith(".d") else os.path.dirname(path)
+    return UNIT_DIRS.index(parent) if parent in UNIT_DIRS else len(UNIT_DIRS)
+
+
+def ip_firewall(seen: Mapping[str, Any]) -> Dict[str, List[str]]:
+    """The unit's effective IPAddressAllow= / IPAddressDeny= lists, read as systemd reads them: the unit file,
+    then its drop-ins by name (the same name in a higher-priority directory masks the others); entries add up
+    and an empty assignment empties the list."""
+    unit = seen.get("unit") or ""
+    files = dict(seen.get("files") or {})
+    units = sorted((p for p in files if os.path.basename(p) == unit), key=_priority)[:1]
+    dropins: Dict[str, str] = {}
+    for path in sorted((p for p in files if p.endswith(".conf") and os.path.basename(p) != unit), key=_priority):
+        dropins.setdefault(os.path.basename(path), path)
+    lists: Dict[str, List[str]] = {"IPAddressAllow": [], "IPAddressDeny": []}
+    for path in units + [dropins[name] for name in sorted(dropins)]:
+        for key, tokens in files[path]:
+            lists[key] = lists[key] + list(tokens) if tokens else []
+    return {"allow": lists["IPAddressAllow"], "deny": lists["IPAddressDeny"]}
+
+
+def kubelet_firewall(seen: Optional[Mapping[str, Any]]) -> checks.Outcome:
+    """K.28: with IPAddressDeny=any on the kubelet's unit, no IPAddressAllow= entry admits everyone (systemd
+    lets an address both lists match through). None (manual) where the unit has no such firewall."""
+    if not seen:
+        return checks.Outcome(None, "the kubelet's systemd unit was not read on this node")
+    lists = ip_firewall(seen)
+    if "any" not in lists["deny"] and not {"0.0.0.0/0", "::/0"} <= set(lists["deny"]):
+        return checks.Outcome(None, f"no IP firewall on {seen.get('unit')} (IPAddressDeny=any not set): every network that"
+                              " routes to this node reaches the kubelet's port (it still authenticates)")
+    wide = [f"{token} ({too_wide(token)})" for token in lists["allow"] if too_wide(token)]
+    if wide:
+        return checks.Outcome(False, f"{seen.get('unit')} IPAddressAllow= admits {', '.join(wide)}: the firewall keeps nobody out")
+    return checks.Outcome(True, f"{seen.get('unit')}: IPAddressDeny=any, IPAddressAllow={' '.join(lists['allow']) or '(none)'}")
+
+
 def evaluate(kind: str, state: Mapping[str, Any]) -> checks.Outcome:
+    if kind == "kubelet_firewall":   # the unit's files, not the sockets
+        return kubelet_firewall(state.get("kubelet_unit"))
     found = state.get("listeners")
     if found is None:
         return checks.Outcome(False, "listening sockets could not be read on this node")

@@ -13,14 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import api_resources
-from .tls_names import (
-    CIPHERS_INSECURE,
-    CIPHERS_STRONG,
-    CIPHERS_WEAK,
-    TLS_VERSIONS_INSECURE,
-    TLS_VERSIONS_SECURE,
-)
+from . import api_resources, component_checks
 
 
 class HardeningVarsError(ValueError):
@@ -57,7 +50,9 @@ ETCD_DEPLOYMENT_TYPES = ("kubeadm", "host")
 SYSTEMD_ADDRESS_KEYWORDS = ("any", "localhost", "link-local", "multicast")
 
 # Feature gates removed after graduating: (release that removed it, the value it is locked to).
-# A kubelet or control-plane component given an unknown gate refuses to start.
+# A kubelet or control-plane component given an unknown gate refuses to start. The gates of the releases the
+# collection has binaries' data for (components/*.yml) are judged by component_checks; this is the history
+# before them, which no data file holds (a gate asked for at its locked value is dropped, not refused).
 REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
     "SeccompDefault": ("v1.29", True),
 }
@@ -284,19 +279,12 @@ def _is_feature_gate(value: Any) -> Optional[str]:
 
 
 def _is_cipher(value: Any) -> Optional[str]:
-    if value in CIPHERS_STRONG or value in CIPHERS_WEAK:
-        return None
-    if value in CIPHERS_INSECURE:
-        return "is insecure (Go's InsecureCipherSuites); use e.g. " + ", ".join(CIPHERS_STRONG[4:6])
-    return "must be a Go TLS cipher suite name, e.g. " + ", ".join(CIPHERS_STRONG[4:6])
+    # the names and their class as the built binaries list them (components/*.yml)
+    return component_checks.cipher_problem(value)
 
 
 def _is_tls_version(value: Any) -> Optional[str]:
-    if value in TLS_VERSIONS_SECURE:
-        return None
-    if value in TLS_VERSIONS_INSECURE:
-        return "is an insecure protocol version; allowed: " + ", ".join(TLS_VERSIONS_SECURE)
-    return "must be one of: " + ", ".join(TLS_VERSIONS_SECURE)
+    return component_checks.tls_version_problem(value)
 
 
 def _is_extra_args(value: Any) -> Optional[str]:
@@ -515,6 +503,59 @@ def overridden(values: Mapping[str, Any], component: str, key: str) -> Optional[
     return (values.get("kubeguard_allow_override") or {}).get(f"{component}.{key}")
 
 
+# kube-controller-manager's controllers that create pods, as the service accounts they act as (kubeadm's
+# use-service-account-credentials, 1.3.3), and the controller-manager's own user (without it): a Pod Security
+# exemption of one of them exempts every pod of every workload it manages. Key of kubeguard_allow_override:
+POD_CREATING_CONTROLLERS = ("replicaset-controller", "replication-controller", "job-controller", "daemon-set-controller",
+                            "statefulset-controller", "persistent-volume-binder")
+POD_CREATING_USERS = tuple(f"system:serviceaccount:kube-system:{name}" for name in POD_CREATING_CONTROLLERS) + (
+    "system:kube-controller-manager",)
+POD_SECURITY_OVERRIDE = "pod-security-exemptions"
+
+
+def pod_creating_exemptions(values: Mapping[str, Any]) -> List[str]:
+    """The Pod Security exemptions (kube_pod_security_exemptions_usernames) of users that create pods for workloads."""
+    return [str(name) for name in values.get("kube_pod_security_exemptions_usernames") or [] if str(name).strip() in POD_CREATING_USERS]
+
+
+def _extra_args_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
+    """Doors the variable checks do not cover: cipher suites through extra args (the check tls_cipher_suites
+    gets), pod networks the kubelet and metrics firewalls admit (kubelet_secure_addresses' bound), and Pod
+    Security exemptions of the controllers that create pods."""
+    from .exposure import too_wide   # (exposure imports nothing of ours but checks)
+    problems: List[Tuple[Tuple[str, ...], str]] = []
+    if not values["tls_cipher_suites"]:   # with it set, _hardened_overrides refuses any other list
+        for variable, component, key in (("kube_kubeadm_apiserver_extra_args", "kube-apiserver", "tls-cipher-suites"),
+                                         ("kube_kubeadm_controller_extra_args", "kube-controller-manager", "tls-cipher-suites"),
+                                         ("kube_kubeadm_scheduler_extra_args", "kube-scheduler", "tls-cipher-suites"),
+                                         ("kubelet_config_extra_args", "kubelet", "tlsCipherSuites")):
+            given = (values.get(variable) or {}).get(key)
+            if given is None or overridden(values, component, key):
+                continue
+            names = [str(n).strip() for n in given] if isinstance(given, list) else [n.strip() for n in str(given).split(",")]
+            bad = [n for n in names if _is_cipher(n)]
+            if bad:
+                problems.append(((variable,), f"{variable}: {key}={_show(given)} has {', '.join(map(repr, bad))}, which {_is_cipher(bad[0])};"
+                                 f" allowed: the suites tls_cipher_suites accepts (set the list there), or keep it deliberately with"
+                                 f" kubeguard_allow_override: {{{component}.{key}: <your reason>}} (waived in every report)"))
+    networks = ("kube_pods_subnets",) if values.get("kube_pods_subnets") else ("kube_pods_subnet", "kube_pods_subnet_ipv6")
+    for variable in networks:
+        for part in [p.strip() for p in str(values.get(variable) or "").split(",") if p.strip()]:
+            if not _is_cidr(part) and too_wide(part):
+                problems.append(((variable,), f"{variable}: {part!r} admits {too_wide(part)}: the pod networks are let through the"
+                                 " kubelet's firewall (kubelet_systemd_hardening) and the metrics firewall; allowed: the pod"
+                                 " network's CIDR, /8 or narrower (IPv6 /16)"))
+    exempted = pod_creating_exemptions(values)
+    if exempted and not overridden(values, "kube-apiserver", POD_SECURITY_OVERRIDE):
+        problems.append((("kube_pod_security_exemptions_usernames",),
+                         f"kube_pod_security_exemptions_usernames: {_show(exempted)} create pods for every Deployment, Job,"
+                         " DaemonSet or StatefulSet: exempting them exempts all those pods from Pod Security, silently;"
+                         " allowed: users that create pods themselves (a CI runner's service account), or keep it deliberately"
+                         f" with kubeguard_allow_override: {{kube-apiserver.{POD_SECURITY_OVERRIDE}: <your reason>}} (waived in"
+                         " every report)"))
+    return problems
+
+
 @dataclass(frozen=True)
 class Var:
     name: str
@@ -711,7 +752,9 @@ VARIABLES: Tuple[Var, ...] = (
        "the platform data names (a never rule before every rule that follows ours)"),
     # --- cluster facts the settings depend on -----------------------------------------------------------
     _v("kube_version", "v1.34.4", _is_kube_version, "cluster",
-       "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist"),
+       "Kubernetes release of the cluster (kubespray's variable); decides which feature gates still exist and the Pod "
+       "Security default versions. Not set: each node's plan reads the release it runs (the running kube-apiserver, k3s or "
+       "kubelet, else their binaries on disk) and says so; v1.34.4 only when nothing tells"),
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster", "Pod network (kubespray)"),
     _v("kube_pods_subnet_ipv6", None, _is_cidr, "cluster", "IPv6 pod network of a dual-stack cluster (kubespray)",
        nullable=True),
@@ -812,6 +855,24 @@ def _hardened_overrides(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...]
     return problems
 
 
+def _version_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
+    """The cross checks that depend on the cluster's release (each names kube_version): pure Python, so a
+    node can judge them again at the version it runs (at_version)."""
+    problems: List[Tuple[Tuple[str, ...], str]] = []
+    if values["kubelet_seccomp_default"] and _minor(values["kube_version"]) < 25:
+        problems.append((("kubelet_seccomp_default", "kube_version"),
+                         f"kubelet_seccomp_default: true needs Kubernetes 1.25 or later (seccompDefault is beta there, GA in "
+                         f"1.27); kube_version is {values['kube_version']}"))
+    # kube-apiserver matches these names literally: 'secret' or 'Secrets' would leave Secrets in plain text
+    unknown_resources = api_resources.problems(list(values["kube_encryption_resources"]), _minor(values["kube_version"]))
+    if unknown_resources:
+        problems.append((("kube_encryption_resources", "kube_version"),
+                         f"kube_encryption_resources: {_show(values['kube_encryption_resources'])} has {'; '.join(unknown_resources)};"
+                         f" allowed: resource names as kube-apiserver {values['kube_version']} stores them - plural, lowercase,"
+                         f" <resource>.<group> outside the core group (e.g. {api_resources.EXAMPLES})"))
+    return problems
+
+
 def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
     """(variables involved, problem) for what no single variable shows: combinations, and values the
     components refuse when they start."""
@@ -846,20 +907,10 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
                          " without it); set it in kube_kubeadm_apiserver_extra_args or remove Webhook"))
     if not modes:
         problems.append((("authorization_modes",), "authorization_modes: [] is empty; give at least one of Node, RBAC, Webhook"))
-    if values["kubelet_seccomp_default"] and _minor(values["kube_version"]) < 25:
-        problems.append((("kubelet_seccomp_default", "kube_version"),
-                         f"kubelet_seccomp_default: true needs Kubernetes 1.25 or later (seccompDefault is beta there, GA in "
-                         f"1.27); kube_version is {values['kube_version']}"))
+    problems.extend(_version_checks(values))
     if values["kube_encrypt_secret_data"] and not values["kube_encryption_resources"]:
         problems.append((("kube_encryption_resources", "kube_encrypt_secret_data"),
                          "kube_encryption_resources: [] is empty while kube_encrypt_secret_data is true; list e.g. [secrets]"))
-    # kube-apiserver matches these names literally: 'secret' or 'Secrets' would leave Secrets in plain text
-    unknown_resources = api_resources.problems(list(values["kube_encryption_resources"]), _minor(values["kube_version"]))
-    if unknown_resources:
-        problems.append((("kube_encryption_resources", "kube_version"),
-                         f"kube_encryption_resources: {_show(values['kube_encryption_resources'])} has {'; '.join(unknown_resources)};"
-                         f" allowed: resource names as kube-apiserver {values['kube_version']} stores them - plural, lowercase,"
-                         f" <resource>.<group> outside the core group (e.g. {api_resources.EXAMPLES})"))
     if "EventRateLimit" in enabled and not values["kube_apiserver_admission_control_config_file"]:
         problems.append((("kube_apiserver_admission_control_config_file", "kube_apiserver_enable_admission_plugins"),
                          "kube_apiserver_admission_control_config_file: false, but EventRateLimit in"
@@ -883,6 +934,7 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
                 problems.append(((variable,), f"{variable}: {name} is given both true and false"))
             seen[name] = flag
     problems.extend(_hardened_overrides(values))
+    problems.extend(_extra_args_problems(values))
     problems.extend(_write_policy_problems(values))
     return problems
 
@@ -952,6 +1004,34 @@ def typos(names: Sequence[str]) -> List[str]:
     return found
 
 
+# The releases a node may run when kube_version is not given (Pod Security admission is GA from 1.25; data beyond
+# the newest release known is that release's): what is wrong at every one of them is refused before any node is read.
+RELEASES = range(25, 41)
+DEFAULT_KUBE_VERSION = VARIABLES_BY_NAME["kube_version"].default   # used when kube_version is not given and no node tells
+_GATE_LISTS = FEATURE_GATE_VARIABLES + ("kube_feature_gates",)
+
+
+def _wrong_at_every_release(found: List[Any], values: Mapping[str, Any],
+                            judge: Callable[[Dict[str, Any], List[Any]], Any]) -> List[str]:
+    """Of the problems found at the default release, those the judge finds again at every release of RELEASES:
+    wrong whatever the nodes run. The others wait for the version a node runs (at_version). Problems are
+    strings, or (variables, message) compared by their variables (their messages name the release)."""
+    def key(problem: Any) -> Any:
+        return problem if isinstance(problem, str) else problem[0]
+
+    keep = list(found)
+    asked = values.get("_feature_gates_asked") or {}
+    for minor in RELEASES:
+        if not keep:
+            break
+        work = dict(values, kube_version=f"v1.{minor}.0", **{name: list(gates) for name, gates in asked.items()})
+        again: List[Any] = []
+        judge(work, again)
+        keys = {key(problem) for problem in again}
+        keep = [problem for problem in keep if key(problem) in keys]
+    return [problem if isinstance(problem, str) else problem[1] for problem in keep]
+
+
 def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[str, Any]:
     """Return defaults overlaid with the user's hardening variables, or raise HardeningVarsError
     listing every problem at once (each variable's own, then every combination whose variables are
@@ -978,15 +1058,42 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
             values[name] = value
     # gates are judged against the release: with an invalid kube_version, not at all
     unjudged = invalid | (set(FEATURE_GATE_VARIABLES) | {"kube_feature_gates"} if "kube_version" in invalid else set())
-    notes = _drop_removed_gates(values, problems, skip=unjudged)
+    given = user_vars.get("_given")
+    # kube_version not given: the nodes tell it (node_plan -> at_version). Until then what depends on it is
+    # judged at the documented default and refused here only when it is wrong at every release a node may run.
+    version_read = "kube_version" not in (given if isinstance(given, list) else user_vars)
+    if version_read:
+        asked = user_vars.get("_feature_gates_asked")   # an earlier validate's, before any gate was dropped
+        for name in _GATE_LISTS if isinstance(asked, Mapping) else ():
+            if isinstance(asked.get(name), list) and name not in invalid and not _list_of(_is_feature_gate, "")(asked[name]):
+                values[name] = list(asked[name])
+        values["_feature_gates_asked"] = {name: list(values[name]) for name in _GATE_LISTS}
+    gate_problems: List[str] = []
+    notes = _drop_removed_gates(values, gate_problems, skip=unjudged)
+    problems += _wrong_at_every_release(gate_problems, values, lambda work, found: _drop_removed_gates(work, found, skip=unjudged)) \
+        if version_read else gate_problems
     if values["kubeguard_profile"] != "none" and "kubeguard_profile" not in invalid:
         for name, entry in profile(values["kubeguard_profile"]).items():
             if name not in user_vars:
                 values[name] = entry["value"]
+    # values the components refuse, judged with what their built binaries say (component_checks.RULES)
+    found, component_notes = component_checks.check(values, sorted(unjudged), list(REMOVED_FEATURE_GATES), not version_read)
+    for variables, message in found:
+        problems.append(message)
+        invalid.update(variables)
+    notes += component_notes
     _normalise(values)
+    version_dependent = []
+    deferrable = {variables for variables, _message in _version_checks(values)} if version_read else set()
     for variables, message in _cross_checks(values):
-        if not invalid & set(variables):
+        if invalid & set(variables):
+            continue
+        if variables in deferrable:   # judged again by the node's plan at the release it runs (at_version)
+            version_dependent.append((variables, message))
+        else:
             problems.append(message)
+    if version_dependent:
+        problems += _wrong_at_every_release(version_dependent, values, lambda work, found: found.extend(_version_checks(work)))
     typo_lines = typos(list(present))
     if typo_lines and values["kubeguard_strict_variables"]:
         problems += [line + " [kubeguard_strict_variables]" for line in typo_lines]
@@ -1000,7 +1107,6 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
     values["_notes"] = notes
     # What the user set, as opposed to a default: only their own choices may weaken a node.
     # (Output of an earlier validate carries its own list: filters re-validate what they are given.)
-    given = user_vars.get("_given")
     values["_given"] = sorted(given) if isinstance(given, list) else sorted(n for n in user_vars if n in VARIABLES_BY_NAME)
     return values
 
@@ -1030,9 +1136,37 @@ def _normalise(values: Dict[str, Any]) -> None:
         name = f"kube_pod_security_default_{level}_version"
         if values[name] is None:
             values[name] = f"v1.{minor.group(1)}" if minor else "latest"
+    _merge_common_gates(values)
+
+
+def _merge_common_gates(values: Dict[str, Any]) -> None:
+    """kube_feature_gates into each component's list (a component's own list wins for the same gate)."""
     common = list(values["kube_feature_gates"] or [])
     if common:
         for variable in FEATURE_GATE_VARIABLES:
             own = {gate.partition("=")[0] for gate in values[variable]}
             values[variable] = [g for g in common if g.partition("=")[0] not in own] + list(values[variable])
         values["kube_feature_gates"] = []   # merged: a second validate must not merge again
+
+
+def at_version(values: Mapping[str, Any], version: str) -> Tuple[Dict[str, Any], List[str]]:
+    """validate's output made for the release a node runs, when kube_version was not given (node_plan reads
+    it): the feature gates asked for judged again at it (a removed one dropped with a note, or refused), the Pod
+    Security default versions not set pinned to its minor, the version-dependent checks judged at it. Pure
+    Python, no data files: it runs on the node. Returns (values, notes); raises HardeningVarsError."""
+    out = dict(values)
+    out["kube_version"] = version if version.startswith("v") else "v" + version
+    for name, gates in (values.get("_feature_gates_asked") or {}).items():
+        out[name] = list(gates)
+    problems: List[str] = []
+    notes = _drop_removed_gates(out, problems)
+    _merge_common_gates(out)
+    given = set(values.get("_given") or ())
+    for level in ("enforce", "audit", "warn"):
+        name = f"kube_pod_security_default_{level}_version"
+        if name not in given:
+            out[name] = f"v1.{_minor(out['kube_version'])}"
+    problems += [message for _variables, message in _version_checks(out)]
+    if problems:
+        raise HardeningVarsError(problems)
+    return out, notes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 Runner = Callable[..., Tuple[int, str, str]]
@@ -38,13 +39,18 @@ class Kubectl:
         except ValueError as exc:
             raise KubectlError(f"kubectl get {kinds} returned no JSON: {exc}") from None
 
-    def server_minor(self) -> Optional[int]:
-        """The apiserver's minor version (None when it cannot be read)."""
+    def server_version(self) -> Optional[str]:
+        """The apiserver's release as /version answers it (v1.31.4; k3s' v1.31.4+k3s1 -> v1.31.4; v1.31 when only
+        major and minor are given); None when it cannot be read."""
         try:
             info = json.loads(self._call(["version", "-o", "json"])).get("serverVersion") or {}
-            return int(str(info.get("minor", "")).rstrip("+"))
         except (KubectlError, ValueError):
             return None
+        match = re.match(r"v?([0-9]+\.[0-9]+\.[0-9]+)", str(info.get("gitVersion") or ""))
+        if match:
+            return "v" + match.group(1)
+        major, minor = str(info.get("major") or "").rstrip("+"), str(info.get("minor") or "").rstrip("+")
+        return f"v{major}.{minor}" if major.isdigit() and minor.isdigit() else None
 
     def can_i(self, verbs: str, resource: str, user: str) -> Optional[bool]:
         """The apiserver's authorizer answer for user in every namespace (None when it cannot be asked)."""

@@ -1,31 +1,37 @@
 """Never weaker: a run must not leave a node less hardened than it found it.
 
-Before anything is written, each component's desired settings are judged against the node's real
-state, control by control (every catalogue control with a check, CIS or our own):
+Before anything is written, the node is judged with the audit's own checks (every catalogue control with
+a check, CIS and section K, exposure and integrity included: what verify runs) as it is and as the run
+would leave it (`predicted`), and the two are compared control by control:
 
 - a setting that comes from a *default* and would turn a passing control into a failing one is not
   applied: the node keeps its own value (reported as ``kept``);
 - a setting the *user* gave (their variable, extra args included) is applied; every control it
   makes fail is reported ``waived`` with the variable and value, in the run's summary and in every
-  CIS report - the same on the first run and on every later one.
+  CIS report - the same on the first run and on every later one;
+- once every write of the run is known (node_operations), `judge_run` compares the whole node (files,
+  the kubelet's unit firewall, containerd, audit rules too): a control that would go from pass to fail
+  is waived where one of the user's variables decides it, and refused before any change otherwise.
 
-Pure functions over the state ``audit.observe`` returns; they run on the controller (with the state
-node_state read) and nowhere else.
+What a check reads is never listed here: a key or variable is found to decide a control by judging the
+node without it. Pure functions over the state ``audit.observe`` returns (node_plan runs them on the node).
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+import functools
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import audit, catalogue, checks, desired, hardening_vars
+from . import audit, catalogue, desired, hardening_vars, predicted
 from .catalogue import Layout
-from .kubelet_config import KubeletConfigError, get_field, merge_fields
+from .kubelet_config import get_field
 
 PLANNED_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
-# The encryption check reads the providers of the file --encryption-provider-config names.
-ENCRYPTION_KEY = "encryption-provider-config"
 ROOT_OWNER = "root:root"
+# Variables that describe the cluster rather than choose a hardening: never a cause of a weakening.
+CLUSTER_FACTS = ("kube_version", "kube_config_dir")
+Key = Tuple[str, str]   # (component, flag or kubelet field)
+overlay = predicted.overlay   # the node with one component's settings applied (tests and callers use it from here)
 
 
 def desired_with_origins(values: Mapping[str, Any], layout: Layout,
@@ -46,68 +52,8 @@ def desired_with_origins(values: Mapping[str, Any], layout: Layout,
     return settings, origins
 
 
-def _reads(check: Mapping[str, Any]) -> List[str]:
-    """The keys (flag names, kubelet config fields) a check looks at."""
-    return [ENCRYPTION_KEY if "encryption_providers" in leaf else leaf[key]
-            for leaf in checks.leaves(check) for key in ("kubelet", "flag", "encryption_providers") if key in leaf]
-
-
-def _same_key(read: str, key: str) -> bool:
-    """A kubelet field read (authentication.anonymous.enabled) is decided by a setting of that field,
-    of a parent (authentication) or of a child."""
-    return read == key or read.startswith(key + ".") or key.startswith(read + ".")
-
-
-def reads_key(control: Mapping[str, Any], key: str) -> bool:
-    return any(_same_key(read, key) for read in _reads(control.get("check") or {}))
-
-
-def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any],
-            values: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """The node's state as it would be with these settings applied to one component."""
-    after = copy.deepcopy(dict(state))
-    observed = after["components"].setdefault(component, {"source": "absent", "flags": {}})
-    if component == "kubelet" and (after.get("layout") or {}).get("components", {}).get("kind") == "k3s_config":
-        # k3s configures the kubelet by flags (kubelet-arg), and a flag wins over any config file
-        table = catalogue.load()["kubelet_flags"]
-        flags = dict(observed["flags"])
-        for field, value in settings.items():
-            if field in table:
-                if value is None:
-                    flags.pop(table[field], None)
-                else:
-                    flags[table[field]] = _text(value)
-        observed["flags"] = flags
-        return after
-    if component == "kubelet":
-        try:
-            after["kubelet_config"], _ignored = merge_fields(after.get("kubelet_config") or {}, settings)
-        except KubeletConfigError:
-            pass   # the kubelet_config module refuses such a value before writing anything
-        return after
-    flags = dict(observed["flags"])
-    for key, value in settings.items():
-        if value is None:
-            flags.pop(key, None)
-        else:
-            flags[key] = value
-    observed["flags"] = flags
-    if component == "kube-apiserver" and values is not None:
-        if settings.get(ENCRYPTION_KEY) and values.get("kube_encrypt_secret_data"):
-            # desired.encryption_config: one entry for kube_encryption_resources, the chosen algorithm first,
-            # older providers after it. Secrets get them only if that list really covers secrets.
-            resources = [str(name) for name in values.get("kube_encryption_resources") or []]
-            kept = [p for p in after.get("encryption_providers") or [] if p != values["kube_encryption_algorithm"]]
-            after["encryption_resources"] = resources
-            after["encryption_providers"] = ([values["kube_encryption_algorithm"]] + [p for p in kept if p != "identity"] + ["identity"]
-                                             if checks.covers(resources) else [])
-        elif ENCRYPTION_KEY in settings and settings[ENCRYPTION_KEY] is None:
-            after["encryption_providers"] = []
-            after["encryption_resources"] = []
-    return after
-
-
 def _judge(control: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    """Does the control pass on this state (files are judged after the operations: judge_run)?"""
     outcome = audit.judge_control(control, state, file_reader=lambda *_ignored: [])
     return bool(outcome and outcome.passed)
 
@@ -124,63 +70,159 @@ def _current(state: Mapping[str, Any], component: str, key: str) -> Any:
     return ((state["components"].get(component) or {}).get("flags") or {}).get(key)
 
 
-def _without_user_choices(values: Mapping[str, Any]) -> Dict[str, Any]:
-    """The variables as they would be had the user set none of them."""
-    base = hardening_vars.defaults()
-    for name in ("kube_version", "kube_config_dir"):   # facts about the cluster, not choices
-        base[name] = values[name]
-    base["_given"] = []
-    return base
+@functools.lru_cache(maxsize=1)
+def _defaults() -> Dict[str, Any]:
+    return hardening_vars.defaults()   # (read, never changed: counterfactuals copy what they change)
 
 
-def plan_component(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any], component: str,
-                   controls: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
-    """{'settings': what to apply, 'kept': defaults not applied, 'waived': {control id: reason}}."""
-    settings, origins = desired_with_origins(values, layout, component)
+def counterfactuals(values: Mapping[str, Any], variable: str) -> List[Dict[str, Any]]:
+    """The variables as they would be had the user not chosen this one: its default, and for a switch the
+    other position too (a user who writes the default false still decided it)."""
+    default = _defaults()[variable]
+    found = [] if default == values.get(variable) else [dict(values, **{variable: default})]
+    if isinstance(values.get(variable), bool):
+        found.append(dict(values, **{variable: not values[variable]}))
+    return found
+
+
+def _without(applied: Mapping[str, Mapping[str, Any]], keys: Sequence[Key],
+             instead: Optional[Mapping[Key, Any]] = None) -> Dict[str, Dict[str, Any]]:
+    """The settings with these keys not applied (the node keeps its value), or set as `instead` says."""
+    result = {component: dict(one) for component, one in applied.items()}
+    for component, key in keys:
+        if instead is not None and (component, key) in instead:
+            result[component][key] = instead[(component, key)]
+        else:
+            result[component].pop(key, None)
+    return result
+
+
+def _culprits(passes: Callable[[Sequence[Key]], bool], candidates: Sequence[Key]) -> List[Key]:
+    """The keys whose change makes the control fail: each that alone does, else the fewest that together do."""
+    alone = [key for key in candidates if passes([key])]
+    if alone or not candidates or not passes(candidates):
+        return alone
+    needed = list(candidates)
+    for key in list(candidates):   # drop every key the control does not need reverted
+        trial = [k for k in needed if k != key]
+        if trial and passes(trial):
+            needed = trial
+    return needed
+
+
+def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
+                  controls: Optional[Sequence[Mapping[str, Any]]] = None) -> Dict[str, Any]:
+    """The guarded settings of every component of a node, and what was kept or waived.
+
+    Every control with a check (CIS and section K, exposure included) is judged as audit.judge_control
+    judges it, on the node now and on the node with every component's settings applied (predicted), so
+    nothing here lists what a check reads: a key is found to decide a control by trying it."""
+    controls = [c for c in (controls if controls is not None else catalogue.controls()) if c.get("check")]
     given = set(values.get("_given") or [])
+    applied: Dict[str, Dict[str, Any]] = {}
+    origins: Dict[str, Dict[str, Tuple[str, ...]]] = {}
+    for component in PLANNED_COMPONENTS:
+        applied[component], origins[component] = desired_with_origins(values, layout, component)
+    present = {c: (state["components"].get(c) or {}).get("source", "absent") != "absent" for c in PLANNED_COMPONENTS}
 
-    def explicit(key: str) -> bool:
-        return any(variable in given for variable in origins.get(key, ()))
+    def explicit(key: Key) -> bool:
+        return any(variable in given for variable in origins[key[0]].get(key[1], ()))
 
-    relevant = [c for c in controls if c.get("component") == component and c.get("check")]
-    present = (state["components"].get(component) or {}).get("source", "absent") != "absent"
-    applied = dict(settings)
+    def after(settings: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
+        return predicted.components(state, {c: one for c, one in settings.items() if one}, values)
+
+    tried: Dict[Tuple[Key, int], Dict[str, Any]] = {}
+
+    def with_alternative(key: Key, index: int, alternative: Any) -> Dict[str, Any]:
+        """The node with one user key at an alternative (computed once, judged for every control)."""
+        if (key, index) not in tried:
+            tried[(key, index)] = after(_without(applied, [key], {key: alternative} if alternative is not _KEEP else None))
+        return tried[(key, index)]
+
+    before = {str(c["id"]): _judge(c, state) for c in controls}
+    # 1. A default that turns a passing control failing is not applied: the node keeps its own value.
     kept: List[Dict[str, Any]] = []
-    for control in relevant if present else []:
-        if not _judge(control, state) or _judge(control, overlay(state, component, applied, values)):
+    now = after(applied)
+    for control in controls:
+        if not before[str(control["id"])] or _judge(control, now):
             continue
-        for key in [k for k in applied if reads_key(control, k) and not explicit(k)
-                    and _text(applied[k]) != _text(_current(state, component, k))]:
-            kept.append({"component": component, "key": key, "default": applied.pop(key),
+        candidates = [(c, k) for c in PLANNED_COMPONENTS if present[c] for k in applied[c]
+                      if not explicit((c, k)) and _text(applied[c][k]) != _text(_current(state, c, k))]
+        found = _culprits(lambda keys, control=control: _judge(control, after(_without(applied, keys))), candidates)
+        for component, key in found:
+            kept.append({"component": component, "key": key, "default": applied[component].pop(key),
                          "node": _current(state, component, key), "control": str(control["id"]),
-                         "variables": list(origins.get(key, ()))})
-
-    # A control that fails with the user's values and would pass without them is theirs to own.
-    defaults = _without_user_choices(values)
-    fallback = desired_with_origins(defaults, layout, component)[0]
-    after = overlay(state, component, applied, values)
+                         "variables": list(origins[component].get(key, ()))})
+        if found:
+            now = after(applied)
+    # 2. A control that fails with the user's values is theirs to own when their choice decides it.
     waived: Dict[str, str] = {}
-    for control in relevant:
-        user_keys = [k for k in applied if reads_key(control, k) and explicit(k)]
-        if not user_keys or _judge(control, after):
+    users = [(c, k) for c in PLANNED_COMPONENTS for k in applied[c] if explicit((c, k))]
+    alternatives = _alternatives(values, layout, applied, origins, users, given)
+    for control in controls:
+        cid = str(control["id"])
+        if not users or _judge(control, now):
             continue
-        # Without the user's choice: our default where we have one; else a flag goes back to
-        # Kubernetes' default (removed) and a kubelet field to what our other fields make of it.
-        alternative = {k: v for k, v in applied.items() if k not in user_keys}
-        alternative.update({k: fallback.get(k) for k in user_keys if k in fallback or component != "kubelet"})
-        weakened_now = _judge(control, state) and present
-        if weakened_now or _judge(control, overlay(state, component, alternative, defaults)):
-            waived[str(control["id"])] = _reason(values, component, user_keys, applied, origins, given)
+        # stable on every run: with the user's variable at its default (or the flag removed) it would pass
+        found = [key for key in users if any(_judge(control, with_alternative(key, index, alt))
+                                             for index, alt in enumerate(alternatives[key]))]
+        if not found and before[cid]:
+            # the node passes it now and this run would break it
+            changed = [key for key in users if present[key[0]] and _text(applied[key[0]][key[1]]) != _text(_current(state, *key))]
+            found = _culprits(lambda keys, control=control: _judge(control, after(_without(applied, keys))), changed)
+        # kubeguard_allow_override named the setting deliberately: its controls (the catalogue's) are waived
+        found += [key for key in users if key not in found and hardening_vars.overridden(values, *key)
+                  and cid in _setting_controls(*key)]
+        if found:
+            waived[cid] = _reason(values, found, applied, origins, given)
+    waived.update(pod_security_waivers(values))
     return {"settings": applied, "kept": kept, "waived": waived}
 
 
-def _reason(values: Mapping[str, Any], component: str, keys: Sequence[str], applied: Mapping[str, Any],
-            origins: Mapping[str, Tuple[str, ...]], given: set) -> str:
-    variables = [v for k in keys for v in origins.get(k, ()) if v in given]
+_KEEP = object()   # an alternative that leaves the node's own value (a kubelet field we would not set)
+
+
+def _alternatives(values: Mapping[str, Any], layout: Layout, applied: Mapping[str, Mapping[str, Any]],
+                  origins: Mapping[str, Mapping[str, Tuple[str, ...]]], users: Sequence[Key], given: set) -> Dict[Key, List[Any]]:
+    """Per user key: the values it would have without the user's choice - our default where we have one,
+    else a flag goes back to Kubernetes' default (removed) and a kubelet field keeps the node's value."""
+    settings_without: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    found: Dict[Key, List[Any]] = {}
+    for component, key in users:
+        options: List[Any] = []
+        for variable in [v for v in origins[component].get(key, ()) if v in given and v not in CLUSTER_FACTS]:
+            for index, other in enumerate(counterfactuals(values, variable)):
+                cache = (component, f"{variable}#{index}")
+                if cache not in settings_without:
+                    settings_without[cache] = desired_with_origins(other, layout, component)[0]
+                one = settings_without[cache]
+                options.append(one[key] if key in one else (_KEEP if component == "kubelet" else None))
+        found[(component, key)] = [o for i, o in enumerate(options) if o is _KEEP or o not in options[:i]]
+    return found
+
+
+def _setting_controls(component: str, key: str) -> List[str]:
+    return [cid for row in catalogue.settings() if (row.component, row.key) == (component, key) for cid in row.controls]
+
+
+def _reason(values: Mapping[str, Any], keys: Sequence[Key], applied: Mapping[str, Mapping[str, Any]],
+            origins: Mapping[str, Mapping[str, Tuple[str, ...]]], given: set) -> str:
+    variables = [v for component, key in keys for v in origins[component].get(key, ()) if v in given]
     shown = ", ".join(f"{v}={_text(values.get(v))}" for v in dict.fromkeys(variables))
-    settings = ", ".join(f"{component} {k}={_text(applied[k])}" for k in keys)
-    reasons = [r for r in (hardening_vars.overridden(values, component, k) for k in keys) if r]
+    settings = ", ".join(f"{component} {key}={_text(applied[component][key])}" for component, key in keys)
+    reasons = [r for r in dict.fromkeys(hardening_vars.overridden(values, component, key) for component, key in keys) if r]
     return f"weakened by your variable {shown} ({settings})" + (f": {'; '.join(reasons)}" if reasons else "")
+
+
+def pod_security_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
+    """Pod Security exemptions of the controllers that create pods (accepted only with kubeguard_allow_override,
+    hardening_vars): every pod they create skips the policy, so the cluster's policy control (5.2.1) is waived."""
+    exempted = hardening_vars.pod_creating_exemptions(values)
+    reason = hardening_vars.overridden(values, "kube-apiserver", hardening_vars.POD_SECURITY_OVERRIDE)
+    if not exempted or not reason:
+        return {}
+    return {"5.2.1": f"weakened by your variable kube_pod_security_exemptions_usernames={','.join(exempted)} (every pod"
+                     f" these controllers create, for any workload, skips Pod Security): {reason}"}
 
 
 def plan_file_owner(values: Mapping[str, Any], layout: Layout,
@@ -218,14 +260,10 @@ def _owner_check_in(control: Mapping[str, Any], layout: Layout, values: Mapping[
 
 def plan(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
          controls: Optional[Sequence[Mapping[str, Any]]] = None) -> Dict[str, Any]:
-    """The guarded settings of every component of a node, and what was kept or waived."""
+    """The guarded settings of every component of a node, what was kept, and what the user's variables waive
+    (node_plan then judges the whole run's operations with judge_run)."""
     controls = list(controls if controls is not None else catalogue.controls())
-    result: Dict[str, Any] = {"settings": {}, "kept": [], "waived": {}}
-    for component in PLANNED_COMPONENTS:
-        one = plan_component(values, layout, state, component, controls)
-        result["settings"][component] = one["settings"]
-        result["kept"] += one["kept"]
-        result["waived"].update(one["waived"])
+    result = plan_settings(values, layout, state, controls)
     owner = plan_file_owner(values, layout, controls)
     result["pki_owner"], result["pki_group"] = owner["owner"], owner["group"]
     result["kept"] += owner["kept"]
@@ -239,4 +277,77 @@ def summary(result: Mapping[str, Any]) -> List[str]:
              f" ({', '.join(k['variables']) or 'built in'}) would fail {k['control']}; set the variable to apply it"
              for k in result.get("kept") or []]
     lines += [f"waived {cid}: {reason}" for cid, reason in sorted((result.get("waived") or {}).items())]
+    return lines
+
+
+def _run_outcome(control: Mapping[str, Any], state: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],
+                 ops: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any], read: predicted.FileReader) -> Any:
+    after = predicted.after_operations(state, settings, ops, values)
+    return audit.judge_control(control, after, predicted.file_reader(ops, read))
+
+
+def judge_run(values: Mapping[str, Any], state: Mapping[str, Any], result: Dict[str, Any],
+              ops: Mapping[str, Mapping[str, Any]], rebuild: Callable[[Mapping[str, Any]], Tuple[Mapping[str, Any], Mapping[str, Any]]],
+              controls: Optional[Sequence[Mapping[str, Any]]] = None, read: predicted.FileReader = audit.file_facts) -> List[str]:
+    """The whole audit of the node as this run's operations leave it, against the node now.
+
+    A control that passes now and would not pass then, and is not waived yet: waived (result['waived'],
+    a summary line) where one of the user's variables decides it - with that variable at its default, or
+    the other position of a switch, the run would keep it passing (rebuild(values) -> (plan, operations));
+    otherwise ValueError before anything is written, naming the control, what it would find, and the
+    variable whose default causes it. Returns the summary lines added."""
+    controls = [c for c in (controls if controls is not None else catalogue.controls()) if c.get("check")]
+    seen_files: Dict[Tuple[Any, bool], List[Dict[str, Any]]] = {}
+    real_read = read
+
+    def read(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:   # each path looked at once per run
+        key = (tuple(pattern) if isinstance(pattern, list) else pattern, bool(recurse))
+        if key not in seen_files:
+            seen_files[key] = real_read(pattern, recurse)
+        return seen_files[key]
+    before = predicted.judge(controls, state, read)
+    after_state = predicted.after_operations(state, result["settings"], ops, values)
+    after = predicted.judge(controls, after_state, predicted.file_reader(ops, read))
+    lost = [c for c in controls if before[str(c["id"])] is True and after[str(c["id"])] is not True
+            and str(c["id"]) not in result["waived"]]
+    given = [v for v in values.get("_given") or [] if v in hardening_vars.VARIABLES_BY_NAME and v not in CLUSTER_FACTS]
+    lines: List[str] = []
+    refused: List[str] = []
+    rebuilt: Dict[Tuple[str, int], Tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]] = {}
+
+    def passes_without(control: Mapping[str, Any], variable: str) -> Optional[Any]:
+        """The other value of the variable with which the control would keep passing (None: none)."""
+        for index, other in enumerate(counterfactuals(values, variable)):
+            if (variable, index) not in rebuilt:
+                try:
+                    one_plan, one_ops = rebuild(other)
+                except ValueError:
+                    continue   # that value is refused on this node: no run could keep the control with it
+                rebuilt[(variable, index)] = (other, one_plan, one_ops)
+            other, one_plan, one_ops = rebuilt[(variable, index)]
+            outcome = _run_outcome(control, state, one_plan["settings"], one_ops, other, read)
+            if outcome is not None and outcome.passed:
+                return other[variable]
+        return None
+
+    for control in lost:
+        cid = str(control["id"])
+        found = audit.judge_control(control, after_state, predicted.file_reader(ops, read))
+        seen = found.found if found else "not judged"
+        causes = [v for v in given if passes_without(control, v) is not None]
+        if causes:
+            shown = ", ".join(f"{v}={_text(values.get(v))}" for v in causes)
+            result["waived"][cid] = f"weakened by your variable {shown} ({seen})"
+            lines.append(f"waived {cid}: {result['waived'][cid]}")
+            continue
+        defaults = [(v, other) for v in hardening_vars.VARIABLES_BY_NAME
+                    if v not in given and isinstance(values.get(v), bool) and v not in CLUSTER_FACTS
+                    for other in [passes_without(control, v)] if other is not None]
+        cause = "; ".join(f"it comes from {v}={_text(values.get(v))} (the default): set {v}: {_text(other)} to keep the node as it"
+                          f" is, or write {v}: {_text(values.get(v))} in your variables to accept it (then waived in every report)"
+                          for v, other in defaults) or "no variable decides it (the run's own operations on this node do: please report it)"
+        refused.append(f"{cid} ({control['title']}) passes on this node now and would fail after this run: {seen}; {cause}")
+    if refused:
+        raise ValueError("this run would leave the node weaker than it is: " + " | ".join(refused))
+    result.setdefault("summary", []).extend(lines)
     return lines

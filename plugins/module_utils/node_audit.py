@@ -111,6 +111,11 @@ def _is_covered(path: str, covered: Sequence[str]) -> bool:
     return any(path == c or path.startswith(c.rstrip("/") + "/") for c in covered)
 
 
+# what a rules file of ours would add (never-weaker judges the node with it: predicted.after_operations)
+covered_paths = _covered_paths
+is_covered = _is_covered
+
+
 def observe(spec: Mapping[str, Any], paths: Mapping[str, Any], run: Optional[Runner] = None,
             rules_dir: str = RULES_DIR, locate: Optional[Callable[[str], Optional[str]]] = None) -> Dict[str, Any]:
     """What the node's audit system has: the paths that should be watched, which rules files watch them,

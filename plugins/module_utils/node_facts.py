@@ -4,9 +4,10 @@ apiserver endpoints its kubeconfigs name. Runs on the node (node_state, node_pla
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
 
@@ -61,3 +62,63 @@ def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
             if host and host not in servers:
                 servers.append(host)
     return servers
+
+
+# What `kube-apiserver --version` / `kubelet --version` ("Kubernetes v1.36.1") and `k3s --version`
+# ("k3s version v1.36.1+k3s1 (abc123)") print; nothing else is taken for a version.
+_VERSION_LINE = re.compile(r"(?:Kubernetes|k3s version) v(1\.[0-9]{1,3}\.[0-9]{1,4})\b", re.ASCII)
+_IMAGE_TAG = re.compile(r":v?(1\.[0-9]{1,3}\.[0-9]{1,4})(?:[-+][0-9A-Za-z.+-]*)?$", re.ASCII)
+BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin")
+
+
+def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) -> Optional[str]:
+    try:
+        rc, out, _ignored = run(argv)
+    except OSError:
+        return None
+    match = _VERSION_LINE.search(out or "") if rc == 0 else None
+    return f"v{match.group(1)}" if match else None
+
+
+def _image_tag(manifest: str) -> Optional[str]:
+    """The version tag of a static pod's image (registry.k8s.io/kube-apiserver:v1.36.1[@sha256:...])."""
+    from .yaml_support import yaml
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            pod = yaml.safe_load(handle) or {}
+        image = str(((pod.get("spec") or {}).get("containers") or [{}])[0].get("image") or "")
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return None
+    match = _IMAGE_TAG.search(image.split("@", 1)[0])
+    return f"v{match.group(1)}" if match else None
+
+
+def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], proc_root: str = "/proc") -> Dict[str, Optional[str]]:
+    """{version, source}: the Kubernetes release this node runs and where that was read; version None when
+    nothing tells. What runs first - kube-apiserver, k3s, the kubelet, each binary asked through
+    /proc/<pid>/exe (the file that runs, also when an upgrade replaced it on disk since) - then what is on
+    disk: the apiserver's static pod image tag, the k3s or kubelet binary."""
+    from .health import component_processes
+
+    k3s = bool(layout.components.get("units"))
+    names = ["k3s"] if k3s else ["kube-apiserver", "kubelet"]
+    silent: List[str] = []
+    for name in names:
+        for proc in component_processes(name, proc_root):
+            found = _asked([os.path.join(proc_root, proc.pid, "exe"), "--version"], run)
+            if found:
+                return {"version": found, "source": f"the running {name} (pid {proc.pid}: {proc.exe} --version)"}
+            silent.append(f"{name} pid {proc.pid}")
+    said = f"; {', '.join(silent)} did not answer --version" if silent else ""
+    if not k3s:
+        manifest = os.path.join(layout.manifests_dir, "kube-apiserver.yaml")
+        found = _image_tag(manifest)
+        if found:
+            running = "it runs" if any(s.startswith("kube-apiserver") for s in silent) else "it does not run"
+            return {"version": found, "source": f"the kube-apiserver static pod's image tag ({manifest}; {running}{said})"}
+    name = names[-1]   # the binary that starts everything on this node: k3s, or the kubelet
+    path = next((os.path.join(d, name) for d in BIN_DIRS if os.access(os.path.join(d, name), os.X_OK)), None)
+    found = _asked([path, "--version"], run) if path else None
+    if found:
+        return {"version": found, "source": f"the {name} binary on disk ({path} --version; nothing running answered{said})"}
+    return {"version": None, "source": f"nothing here runs or holds a Kubernetes binary that tells its version{said}"}

@@ -274,6 +274,43 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
         "Remove those fields from the drop-ins (or give them the hardened value), then run again")
 
 
+def _same_release(given: str, running: str) -> bool:
+    """v1.34 (no patch) names every v1.34.x; v1.34.4 only itself."""
+    given, running = given.lstrip("v"), running.lstrip("v")
+    return running == given or (given.count(".") == 1 and running.startswith(given + "."))
+
+
+def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root: str = "/proc") \
+        -> Tuple[Mapping[str, Any], Dict[str, Any], List[str]]:
+    """(values for the release this node is judged at, {version, source, given, used}, summary lines).
+    kube_version given: it is used, and a node that runs another release is said (a warning, not a failure).
+    Not given: the release the node runs (node_facts.kube_version), else the documented default - either way
+    said, with where it came from. Raises ValueError when the variables are wrong at that release."""
+    from .hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version
+    from .node_facts import kube_version
+
+    read = kube_version(layout, run_command, proc_root)
+    given = values["kube_version"] if "kube_version" in (values.get("_given") or ()) else None
+    info: Dict[str, Any] = {"version": read["version"], "source": read["source"], "given": given, "used": given}
+    if given:
+        if read["version"] and not _same_release(given, read["version"]):
+            return values, info, [f"kube_version is {given}, but this node runs {read['version']} ({read['source']}): judged at {given}"
+                                  " as you set it (feature gates, Pod Security default versions); set kube_version to what runs,"
+                                  " or leave it out to have it read"]
+        return values, info, []
+    info["used"] = read["version"] or DEFAULT_KUBE_VERSION
+    try:
+        values, notes = at_version(values, info["used"])
+    except HardeningVarsError as exc:
+        raise ValueError(f"kube_version is not set and this node is judged at {info['used']} ({read['source']}): {exc}") from None
+    if read["version"]:
+        said = f"kube_version not set: judged at {info['used']}, read from {read['source']}"
+    else:
+        said = (f"kube_version not set and no version could be read ({read['source']}): judged at the documented default"
+                f" {info['used']}; set kube_version")
+    return values, info, [said + " (feature gates, Pod Security default versions)"] + notes
+
+
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     """The whole run of one node from one look at it: observe (layout, components, kernel, addresses),
     judge the settings against what runs (never weaker), build every write (node_operations),
@@ -292,9 +329,11 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
                for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")}
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
+    # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
+    values, version, version_lines = node_version(values, layout, run_command, p.get("proc_root") or "/proc")
     plan = never_weaker.plan(values, layout, state)
     plan["waived"].update(opted_out(values))
-    plan["summary"] = never_weaker.summary(plan)
+    plan["summary"] = version_lines + never_weaker.summary(plan)
     node = dict(p["node"])
     node["kubelet_running"] = running["kubelet"]
     node["node_audit"] = state.get("node_audit")
@@ -312,6 +351,14 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     if "k3s" in ops:
         k3s_overrides(ops, layout, values, node, plan)
     kubelet_dropin_overrides(ops, state, values, plan)
+
+    def rebuild(other: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """The plan and operations with other variables (never-weaker tries the user's choices one by one)."""
+        one = never_weaker.plan(other, layout, state)
+        allowed = desired.kubelet_secure_addresses(other, node["node_addresses"], endpoints + list(p["control_plane_endpoints"]))
+        return one, node_operations.operations(other, layout, one, dict(node, kubelet_allowed=allowed), p["settings"])
+    # the whole audit, as verify runs it, of the node these operations leave against the node now
+    never_weaker.judge_run(values, state, plan, ops, rebuild)
     if "metrics_firewall" in ops:
         # said, not failed: the rest of the hardening still applies (iptables works on kubespray's nodes)
         problem = _iptables_problem(run_command)
@@ -333,7 +380,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         and not os.path.islink(p["reencrypt_marker"]),
         "node_paths": catalogue.node_paths(values, layout), "plan": plan, "operations": ops,
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
-        "encryption_fingerprint": fingerprint}
+        "encryption_fingerprint": fingerprint, "version": version}
     if p.get("audit_roles") is not None:
         # the node as it is now: the verify report of a node the run leaves untouched
         waivers = {**plan["waived"], **(p.get("waivers") or {})}

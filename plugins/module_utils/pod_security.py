@@ -57,6 +57,32 @@ def parse_version(text: Optional[str]) -> Tuple[int, int]:
     return min(version, LATEST)
 
 
+def judged_version(requested: Optional[str], server: Optional[str], cluster: Optional[str] = None) -> Tuple[Tuple[int, int], str]:
+    """The policy version to judge at, and a sentence saying why. kube-apiserver evaluates a version later than
+    its own release as that release, so it is never later than the server's (/version) nor, during an upgrade,
+    the lowest control plane's (cluster); `latest` is that release; never later than the newest modelled.
+    Raises ValueError for what parse_version refuses (an old server included)."""
+    asked = parse_version(requested)   # refuses a malformed or too old request first
+    bounds: List[Tuple[Tuple[int, int], str]] = []
+    if requested not in (None, "", "latest"):
+        bounds.append((asked, f"the version asked for ({requested})"))
+    read = 0
+    for release, why in ((server, "the server's release: kube-apiserver {} answers /version"),
+                         (cluster, "the lowest control plane's release, {}, as the nodes' plans read it")):
+        match = re.match(r"v?([0-9]+)\.([0-9]+)", str(release or ""))
+        if match:
+            bounds.append(((int(match.group(1)), int(match.group(2))), why.format(release)))
+            read += 1
+    if not read:
+        bounds.append((LATEST, "the newest modelled; the server's release could not be read"))
+    version, why = min(bounds, key=lambda bound: bound[0])
+    if version > LATEST:
+        version, why = LATEST, f"the newest modelled; {why}"
+    text = f"v{version[0]}.{version[1]}"
+    parse_version(text)   # a server older than v1.25 is not judged
+    return version, f"{text} ({why})"
+
+
 def _containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
         for container in spec.get(key) or []:

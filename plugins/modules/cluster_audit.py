@@ -33,9 +33,16 @@ options:
     type: path
     required: true
   version:
-    description: Pod Security policy version to judge at (C(latest) or C(v1.<minor>), v1.25 or later).
+    description:
+      - Pod Security policy version to judge at (C(latest) or C(v1.<minor>), v1.25 or later). Never later than the
+        server's release (C(/version)) - kube-apiserver evaluates a later version as its own, so C(latest) is the server's.
     type: str
     default: latest
+  cluster_version:
+    description:
+      - The cluster's release as the nodes' plans read it (the lowest control plane's, C(kubeguard_cluster_version));
+        during an upgrade the policy is judged no later than it.
+    type: str
   exempt_namespaces:
     description: Namespaces exempt from Pod Security (reported as exempt).
     type: list
@@ -72,8 +79,12 @@ namespaces:
     one), C(notes), C(no_enforce) (why enforce should not be written), C(labels), C(exempt), C(cluster_default), C(finding).
   returned: always
   type: dict
+version:
+  description: The Pod Security policy version judged at and why (C(v1.31 (the server's release ...))).
+  returned: unless skipped
+  type: str
 summary:
-  description: One line per namespace.
+  description: The version judged at, then one line per namespace.
   returned: always
   type: list
   elements: str
@@ -117,6 +128,7 @@ def main():
         argument_spec=dict(
             kubeconfig=dict(type="path", required=True),
             version=dict(type="str", default="latest"),
+            cluster_version=dict(type="str"),
             exempt_namespaces=dict(type="list", elements="str", default=[]),
             default_enforce=dict(type="str", default="privileged", choices=list(pod_security.LEVELS)),
             controls=dict(type="list", elements="dict", default=[]),
@@ -126,7 +138,7 @@ def main():
     )
     p = module.params
     try:
-        version = pod_security.parse_version(p["version"])
+        pod_security.parse_version(p["version"])
     except ValueError as exc:
         # (the version follows the cluster's: an old cluster is reported as not judged, not a failed audit)
         _skip(module, str(exc))
@@ -139,16 +151,23 @@ def main():
     except KubectlError as exc:
         # reported, not fatal: a node audit must not fail because the API cannot be asked
         _skip(module, str(exc))
+    try:
+        # the server's own release: a pod it refuses must not "pass restricted" here (the policy role judges alike)
+        version, version_text = pod_security.judged_version(p["version"], kubectl.server_version(), p["cluster_version"])
+    except ValueError as exc:
+        _skip(module, str(exc))
     can_i = {key: kubectl.can_i(verbs, resource, "system:authenticated") for key, (verbs, resource) in CAN_I.items()}
     advice = pod_security.with_labels(pod_security.advise(objects, version),
                                       [o for o in objects if o.get("kind") == "Namespace"], p["exempt_namespaces"],
                                       cluster_default=p["default_enforce"])
     results = cluster_audit.section_5(objects, advice, p["controls"], p["default_enforce"], can_i)
     generated_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    module.exit_json(changed=False, namespaces=advice, results=results,
-                     report=cluster_audit.report(results, p["controls"], p["benchmark"], generated_at),
-                     summary=pod_security.summary_lines(advice) + cluster_audit.summary_lines(results),
-                     markdown=pod_security.markdown(advice, p["version"]) + cluster_audit.markdown(results))
+    module.exit_json(changed=False, namespaces=advice, results=results, version=version_text,
+                     report=cluster_audit.report(results, p["controls"], p["benchmark"], generated_at,
+                                                 {"pod-security": f"policy {version_text}"}),
+                     summary=[f"Pod Security judged at policy {version_text}"] + pod_security.summary_lines(advice)
+                     + cluster_audit.summary_lines(results),
+                     markdown=pod_security.markdown(advice, version_text) + cluster_audit.markdown(results))
 
 
 if __name__ == "__main__":

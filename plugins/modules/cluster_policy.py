@@ -36,9 +36,16 @@ options:
     choices: ["off", soak, enforce]
     default: soak
   version:
-    description: Pod Security policy version judged and pinned in the C(-version) labels; C(latest) is the cluster's minor.
+    description:
+      - Pod Security policy version judged and pinned in the C(-version) labels; C(latest) is the server's release
+        (C(/version)). Never later than it - kube-apiserver evaluates a later version as its own.
     type: str
     default: latest
+  cluster_version:
+    description:
+      - The cluster's release as the nodes' plans read it (the lowest control plane's, C(kubeguard_cluster_version));
+        during an upgrade the labels are pinned no later than it.
+    type: str
   namespace_levels:
     description: Your own level per namespace (may be stricter than what runs).
     type: dict
@@ -112,6 +119,14 @@ notes:
   returned: always
   type: list
   elements: str
+version:
+  description: The Pod Security policy version judged and pinned (C(v1.31)).
+  returned: unless skipped
+  type: str
+version_source:
+  description: Why that version (C(v1.31 (the server's release ...))); also the first note.
+  returned: unless skipped
+  type: str
 skipped_reason:
   description: Why nothing was done (no kubectl, the API did not answer).
   returned: when skipped
@@ -128,14 +143,6 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, record_left, save_object
 
 KINDS = f"namespaces,nodes,{WORKLOADS},networkpolicies,serviceaccounts"
-
-
-def _version(kubectl, wanted):
-    if wanted not in (None, "", "latest"):
-        return wanted
-    minor = kubectl.server_minor()
-    latest = pod_security.LATEST
-    return f"v1.{min(minor, latest[1]) if minor else latest[1]}"
 
 
 def _apply_namespace(module, kubectl, namespace, changes, directory, settle):
@@ -168,6 +175,7 @@ def main():
             kubeconfig=dict(type="path", required=True),
             pod_security_labels=dict(type="str", default="soak", choices=["off", "soak", "enforce"]),
             version=dict(type="str", default="latest"),
+            cluster_version=dict(type="str"),
             namespace_levels=dict(type="dict", default={}),
             exempt_namespaces=dict(type="list", elements="str", default=[]),
             cluster_defaults=dict(type="dict", default={}),
@@ -195,8 +203,10 @@ def main():
         module.warn(f"cluster objects not hardened: {exc}")
         module.exit_json(changed=False, changes=[], notes=[], skipped_reason=str(exc))
     try:
+        # the server's own release (cluster_audit judges alike): labels never pin a version it does not enforce
+        version, version_text = pod_security.judged_version(p["version"], kubectl.server_version(), p["cluster_version"])
         settings = cluster_policy.Settings(
-            pod_security_labels=p["pod_security_labels"], version=_version(kubectl, p["version"]),
+            pod_security_labels=p["pod_security_labels"], version=f"v{version[0]}.{version[1]}",
             namespace_levels=p["namespace_levels"], exempt_namespaces=p["exempt_namespaces"],
             cluster_defaults={k: v for k, v in p["cluster_defaults"].items() if v},
             network_policies=p["network_policies"],
@@ -208,10 +218,11 @@ def main():
     except (KubectlError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     changes = result["changes"]
+    result["notes"].insert(0, f"Pod Security judged and pinned at policy {version_text}")
     report = [{"object": c.key, "why": c.why} for c in changes]
     diff = [cluster_policy.diff(c) for c in changes] if module._diff else None
     if module.check_mode or not changes:
-        module.exit_json(changed=bool(changes), changes=report, notes=result["notes"], version=settings.version,
+        module.exit_json(changed=bool(changes), changes=report, notes=result["notes"], version=settings.version, version_source=version_text,
                          **({"diff": diff} if diff else {}))
     directory = os.path.join(p["backup_root"], p["backup_set"], CLUSTER_OBJECTS_DIR)
     try:
@@ -219,7 +230,7 @@ def main():
             _apply_namespace(module, kubectl, namespace, namespace_changes, directory, p["settle_seconds"])
     except KubectlError as exc:
         module.fail_json(msg=f"{exc} (objects saved in {directory})", changes=report)
-    module.exit_json(changed=True, changes=report, notes=result["notes"], version=settings.version,
+    module.exit_json(changed=True, changes=report, notes=result["notes"], version=settings.version, version_source=version_text,
                      **({"diff": diff} if diff else {}))
 
 

@@ -10,8 +10,8 @@ module: node_plan
 short_description: A node's whole hardening run in one call - observe, judge, plan, evaluate, audit - without writing
 version_added: "0.2.0"
 description:
-  - Looks at the node once (platform, running components and their flags, config files, kernel
-    parameters, own addresses), judges the hardening settings against what runs (a default never
+  - Looks at the node once (platform, the Kubernetes release it runs, running components and their flags, config
+    files, kernel parameters, own addresses), judges the hardening settings against what runs (a default never
     weakens a passing control; the user's own weakening is waived), builds every write of the run -
     the arguments the roles pass to C(static_pod), C(kubelet_config), C(env_file), C(config_files),
     C(file_modes), C(k3s_config) and the encryption config - and evaluates each with the code those
@@ -132,6 +132,13 @@ encryption_fingerprint:
   description: SHA-256 of the encryption config file as it is (compared across control planes), or null.
   returned: always
   type: str
+version:
+  description:
+    - The release this node runs and where it was read (C(version), C(source)), C(given) (kube_version, when set)
+      and C(used) (what the node was judged at). Not set, the node's own release (else the documented default) is
+      used and the summary says which; set and different from what runs, the summary warns.
+  returned: always
+  type: dict
 report:
   description: The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.
   returned: when audit_roles is given
@@ -164,8 +171,13 @@ def main():
         supports_check_mode=True,
     )
     require_yaml(module)
+
+    def run(argv):
+        # errors are the caller's (a process that exited between the look and its --version is not a failed plan)
+        return module.run_command(argv, handle_exceptions=False)
+
     try:
-        result = node_plan.plan_node(module.params, module.run_command)
+        result = node_plan.plan_node(module.params, run)
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"planning failed: {exc}")
     module.exit_json(changed=False, **result)

@@ -1,4 +1,4 @@
-"""A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version, apply --server-side
+"""A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version (FAKE_SERVER_VERSION), apply --server-side
 (a deep merge, as server-side apply does with the fields given), replace, create, delete. FAKE_RESTART_ON_APPLY
 names a namespace whose pods "restart" when something is applied there (to trip the health gate)."""
 
@@ -52,8 +52,10 @@ def main(argv):
     items = load()
     namespace = argv[argv.index("-n") + 1] if "-n" in argv else None
     verb = argv[0]
-    if verb == "version":
-        print(json.dumps({"serverVersion": {"major": "1", "minor": "34"}}))
+    if verb == "version":   # FAKE_SERVER_VERSION: the release /version answers (v1.31.4)
+        release = os.environ.get("FAKE_SERVER_VERSION")
+        print(json.dumps({"serverVersion": {"major": "1", "minor": release.split(".")[1], "gitVersion": release}} if release
+                         else {"serverVersion": {"major": "1", "minor": "34"}}))
     elif verb == "get":
         kinds = [KINDS[k] for k in argv[1].split(",")]
         if len(argv) > 2 and not argv[2].startswith("-"):   # get <kind> <name>

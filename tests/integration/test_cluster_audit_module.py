@@ -64,3 +64,30 @@ def test_an_api_that_does_not_answer_is_reported_not_fatal(tmp_path):
     (tmp_path / "old").mkdir()
     old = run_module(tmp_path / "old", "exit 0\n", version="v1.24")
     assert "older than v1.25" in old["skipped_reason"]
+
+
+TUNED = {"items": [
+    {"kind": "Namespace", "metadata": {"name": "shop"}},
+    {"kind": "Pod", "metadata": {"name": "tuned", "namespace": "shop"}, "status": {"phase": "Running"},
+     "spec": {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+                                  "sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}]},
+              "containers": [{"name": "c", "image": "x", "securityContext": {
+                  "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}},
+]}
+
+
+@pytest.mark.parametrize("server, level", [("v1.31.4", "privileged"), ("v1.34.4", "restricted")])
+def test_pod_security_is_judged_at_the_servers_release_and_says_which(tmp_path, server, level):
+    """Issue 23: a v1.31 apiserver refuses a net.ipv4.tcp_rmem pod even at baseline (the sysctl is safe from v1.32);
+    the audit judges at what /version answers, whatever version was pinned for the cluster, and says so."""
+    (tmp_path / "objects.json").write_text(json.dumps(TUNED))
+    minor = server.split(".")[1]
+    body = (f"case \"$3\" in version) echo '{{\"serverVersion\": {{\"major\": \"1\", \"minor\": \"{minor}\", "
+            f"\"gitVersion\": \"{server}\"}}}}';; auth) echo no; exit 1;; *) cat {tmp_path / 'objects.json'};; esac\n")
+    result = run_module(tmp_path, body, version="v1.34")
+    judged = f"v1.{minor} (the server's release: kube-apiserver {server} answers /version)" if minor == "31" else \
+        "v1.34 (the version asked for (v1.34))"
+    assert result["version"] == judged and result["summary"][0] == f"Pod Security judged at policy {judged}"
+    assert result["namespaces"]["shop"]["level"] == level
+    assert result["report"]["sources"] == {"pod-security": f"policy {judged}"}
+    assert result["markdown"].startswith(f"# Pod Security advisor (policy {judged})")

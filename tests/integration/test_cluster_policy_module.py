@@ -177,3 +177,16 @@ def test_soak_then_enforce_keeps_the_soak_labels_and_settles(fake):
         f"pod-security.kubernetes.io/{mode}{suffix}": ("v1.34" if suffix else "restricted")
         for mode in ("enforce", "audit", "warn") for suffix in ("", "-version")}
     assert run(fake, "cluster_policy", backup_root=str(fake / "backups"), backup_set="s3", **ARGS)["changed"] is False
+
+
+def test_the_labels_pin_the_servers_release_and_say_so(fake):
+    """Issue 23: the version labels follow what the apiserver runs (/version), not an assumed v1.34; a later
+    requested version is pinned at the server's release, and the lowest control plane's bounds it during an upgrade."""
+    args = {**ARGS, "version": "latest"}
+    result = run(fake, "cluster_policy", check=True, env_extra={"FAKE_SERVER_VERSION": "v1.31.4"}, **args)
+    assert result["version"] == "v1.31" and not result.get("failed"), result.get("msg")
+    assert result["notes"][0] == "Pod Security judged and pinned at policy v1.31 (the server's release: kube-apiserver v1.31.4 answers /version)"
+    assert any('"pod-security.kubernetes.io/audit-version": "v1.31"' in d["after"] for d in result["diff"])
+    later = run(fake, "cluster_policy", check=True, env_extra={"FAKE_SERVER_VERSION": "v1.35.0"},
+                **{**args, "version": "v1.34", "cluster_version": "v1.33.5"})
+    assert later["version"] == "v1.33" and "the lowest control plane's release, v1.33.5" in later["version_source"]

@@ -107,7 +107,8 @@ ADVERSARIAL = [
     ({"kube_apiserver_enable_admission_plugins": ["PodSecurityPolicy"]}, "kube_apiserver_enable_admission_plugins", "removed"),
     ({"kube_apiserver_request_timeout": "48h"}, "kube_apiserver_request_timeout", "longer than 24h"),
     ({"kube_apiserver_request_timeout": "0s"}, "kube_apiserver_request_timeout", "positive"),
-    ({"kubelet_feature_gates": ["AppArmor=true", "AppArmor=false"]}, "kubelet_feature_gates", "both true and false"),
+    ({"kubelet_feature_gates": ["RotateKubeletServerCertificate=true", "RotateKubeletServerCertificate=false"]},
+     "kubelet_feature_gates", "both true and false"),
     ({"kube_feature_gates": ["SeccompDefault=false"], "kube_version": "v1.30.0"}, "kube_feature_gates", "cannot be honoured"),
     ({"tls_min_version": "VersionTLS10"}, "tls_min_version", "insecure"),
     ({"tls_cipher_suites": ["TLS_RSA_WITH_RC4_128_SHA"]}, "tls_cipher_suites", "insecure"),
@@ -191,12 +192,13 @@ def test_kubesprays_current_formats_are_accepted():
     values = hv.validate({"kube_version": "1.33.1",
                           "audit_policy_custom_rules": "- level: Metadata\n  resources:\n  - group: ''\n    resources: [secrets]\n",
                           "kube_pods_subnet_ipv6": "fd85:ee78:d8a6:8607::1:0000/112",
-                          "kube_feature_gates": ["AppArmor=true"], "kubelet_feature_gates": ["AppArmor=false"],
+                          "kube_feature_gates": ["RotateKubeletServerCertificate=true"],
+                          "kubelet_feature_gates": ["RotateKubeletServerCertificate=false"],
                           "kubelet_secure_addresses": "localhost link-local 10.233.64.0/18 192.168.10.110"})
     assert values["kube_version"] == "v1.33.1"
     assert values["audit_policy_custom_rules"] == [{"level": "Metadata", "resources": [{"group": "", "resources": ["secrets"]}]}]
-    assert values["kube_apiserver_feature_gates"] == ["AppArmor=true"]
-    assert values["kubelet_feature_gates"] == ["AppArmor=false"]          # a component's own list wins
+    assert values["kube_apiserver_feature_gates"] == ["RotateKubeletServerCertificate=true"]
+    assert values["kubelet_feature_gates"] == ["RotateKubeletServerCertificate=false"]   # a component's own list wins
     assert "fd85:ee78:d8a6:8607::1:0/112" in " ".join(desired.kubelet_secure_addresses(values, [], [])) or \
         "fd85:ee78:d8a6:8607::1:0000/112" in desired.kubelet_secure_addresses(values, [], [])
     assert hv.validate(values) == values

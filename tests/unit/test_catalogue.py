@@ -40,7 +40,7 @@ def test_settings_reference_known_variables_and_controls():
 # A valid non-default value for each variable; the test proves it changes what we compute.
 ALTERNATIVES = {
     "authorization_modes": ["RBAC", "Node"], "kube_api_anonymous_auth": False,
-    "kube_apiserver_feature_gates": ["AppArmor=true"], "kube_apiserver_request_timeout": "120s",
+    "kube_apiserver_feature_gates": ["APIServerIdentity=false"], "kube_apiserver_request_timeout": "120s",
     "kube_apiserver_service_account_lookup": False, "kube_profiling": True,
     "kube_kubeadm_apiserver_extra_args": {"event-ttl": "1h"}, "kubernetes_audit": True,
     "audit_log_path": "/var/log/k.json", "audit_log_maxage": 31, "audit_log_maxbackups": 11, "audit_log_maxsize": 101,
@@ -63,7 +63,7 @@ ALTERNATIVES = {
     "kube_apiserver_service_account_extend_token_expiration": False,
     "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
     "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "10.0.0.5",
-    "kube_scheduler_feature_gates": ["AppArmor=true"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
+    "kube_scheduler_feature_gates": ["SchedulerAsyncAPICalls=false"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
     "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
     "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": False,
     "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
@@ -72,7 +72,7 @@ ALTERNATIVES = {
     "kubelet_seccomp_default": True, "kubelet_pod_pids_limit": 4096, "kubelet_config_extra_args": {"maxPods": 50}, "kubelet_secure_addresses": "192.168.10.110",
     "kube_pods_subnet": "10.244.0.0/16", "kube_config_dir": "/srv/kubernetes", "kube_version": "v1.28.6",
     "kube_pods_subnet_ipv6": "fd85:ee78:d8a6:8607::1:0000/112", "kube_pods_subnets": "10.244.0.0/16,fd00::/64",
-    "kube_feature_gates": ["AppArmor=true"],
+    "kube_feature_gates": ["ContextualLogging=false"],
     "kube_resource_quota_limited_resources": [{"apiGroup": "", "resource": "persistentvolumeclaims",
                                                "matchContains": [".storageclass.storage.k8s.io/requests.storage"]}],
 }
@@ -239,11 +239,19 @@ def test_remediation_names_only_real_variables_and_roles():
 def test_settings_list_every_control_they_decide_and_only_those():
     """Both ways: a control whose check reads a setting's flag or field is listed by that setting; a
     control a setting lists reads its key, or its remediation names one of the setting's variables."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+    def reads_key(control, key):
+        """A leaf reads the key, a parent of it or a child of it (authentication -> authentication.anonymous.enabled);
+        the encryption check reads the file --encryption-provider-config names. (The catalogue's own consistency:
+        never-weaker does not use such a list, it judges the node with and without each key.)"""
+        reads = ["encryption-provider-config" if "encryption_providers" in leaf else leaf[name]
+                 for leaf in checks.leaves(control.get("check") or {}) for name in ("kubelet", "flag", "encryption_providers")
+                 if name in leaf]
+        return any(read == key or read.startswith(key + ".") or key.startswith(read + ".") for read in reads)
+
     controls = {str(c["id"]): c for c in catalogue.controls()}
     problems = []
     for setting in catalogue.settings():
-        reading = {cid for cid, c in controls.items() if c["component"] == setting.component and never_weaker.reads_key(c, setting.key)}
+        reading = {cid for cid, c in controls.items() if c["component"] == setting.component and reads_key(c, setting.key)}
         for cid in sorted(reading - set(setting.controls)):
             problems.append(f"{setting.component} {setting.key} does not list {cid}, whose check reads it")
         for cid in sorted(set(setting.controls) - reading):

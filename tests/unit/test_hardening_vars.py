@@ -171,7 +171,7 @@ def test_cross_variable_problems(user_vars, variable):
     assert variable in str(caught.value)
 
 
-@pytest.mark.parametrize("duration", ["120s", "5m", "1h30m", "4h0m0s", "1.5h", "300ms"])
+@pytest.mark.parametrize("duration", ["120s", "5m", "1h30m", "4h0m0s", "1.5h", "30000ms"])
 def test_go_durations_accepted(duration):
     assert hv.validate({"kube_apiserver_request_timeout": duration})["kube_apiserver_request_timeout"] == duration
 
@@ -189,12 +189,23 @@ def test_removed_gate_at_its_locked_value_is_dropped_with_a_note(seed_vars):
 
 def test_removed_gate_is_kept_for_older_releases():
     values = hv.validate({"kube_version": "v1.28.6", "kubelet_feature_gates": ["SeccompDefault=true"]})
-    assert values["kubelet_feature_gates"] == ["SeccompDefault=true"] and values["_notes"] == []
+    assert values["kubelet_feature_gates"] == ["SeccompDefault=true"]
+    assert [note for note in values["_notes"] if "SeccompDefault" in note] == []   # (only: no component data for v1.28)
 
 
 def test_removed_gate_asked_the_other_way_fails():
     with pytest.raises(hv.HardeningVarsError, match="kubelet_feature_gates: 'SeccompDefault=false' cannot be honoured"):
-        hv.validate({"kubelet_feature_gates": ["SeccompDefault=false"]})
+        hv.validate({"kube_version": "v1.34.4", "kubelet_feature_gates": ["SeccompDefault=false"]})
+
+
+def test_without_kube_version_a_gate_is_judged_at_the_version_the_node_runs():
+    """kube_version not given: SeccompDefault=false is fine on a 1.28 node and refused on a 1.29 one, so the
+    controller cannot refuse it; the node's plan judges it at what runs (at_version)."""
+    values = hv.validate({"kubelet_feature_gates": ["SeccompDefault=false"]})
+    older, notes = hv.at_version(values, "v1.28.6")
+    assert older["kubelet_feature_gates"] == ["SeccompDefault=false"] and notes == []
+    with pytest.raises(hv.HardeningVarsError, match="kubelet_feature_gates: 'SeccompDefault=false' cannot be honoured"):
+        hv.at_version(values, "v1.36.1")
 
 
 def test_abac_is_refused_unless_deliberately_kept():
@@ -203,6 +214,7 @@ def test_abac_is_refused_unless_deliberately_kept():
     message = str(caught.value)
     assert "authorization_modes" in message and "'ABAC'" in message and "kubeguard_allow_override" in message
     values = hv.validate({"authorization_modes": ["Node", "ABAC", "RBAC"],
+                          "kube_kubeadm_apiserver_extra_args": {"authorization-policy-file": "/etc/kubernetes/abac.jsonl"},
                           "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy policy until 2027"}})
     assert values["authorization_modes"] == ["Node", "ABAC", "RBAC"]
     assert any("ABAC" in note and "legacy policy until 2027" in note for note in values["_notes"])

@@ -197,6 +197,7 @@ def test_waivers_reach_the_report(kubeadm_node):
 def test_abac_kept_by_override_is_waived_with_the_users_reason(kubeadm_node):
     layout, state = kubeadm_node
     values = hv.validate({"authorization_modes": ["Node", "RBAC", "ABAC"],
+                          "kube_kubeadm_apiserver_extra_args": {"authorization-policy-file": "/etc/kubernetes/abac.jsonl"},
                           "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy policy until 2027"}})
     result = never_weaker.plan(values, layout, state)
     assert result["settings"]["kube-apiserver"]["authorization-mode"] == "Node,RBAC,ABAC"
