@@ -357,8 +357,10 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         one = never_weaker.plan(other, layout, state)
         allowed = desired.kubelet_secure_addresses(other, node["node_addresses"], endpoints + list(p["control_plane_endpoints"]))
         return one, node_operations.operations(other, layout, one, dict(node, kubelet_allowed=allowed), p["settings"])
-    # the whole audit, as verify runs it, of the node these operations leave against the node now
-    never_weaker.judge_run(values, state, plan, ops, rebuild)
+    # the whole audit, as verify runs it, of the node these operations leave against the node now - when they
+    # are going to be applied (harden.yml's plan); a read-only run (verify, rotate_keys, rollback) applies none
+    if p.get("judge_run", True):
+        never_weaker.judge_run(values, state, plan, ops, rebuild)
     if "metrics_firewall" in ops:
         # said, not failed: the rest of the hardening still applies (iptables works on kubespray's nodes)
         problem = _iptables_problem(run_command)

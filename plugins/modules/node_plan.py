@@ -58,6 +58,14 @@ options:
     description: Control id to reason, reported as waived (besides what the user's own variables weaken).
     type: dict
     default: {}
+  judge_run:
+    description:
+      - Judge the node as this run's writes would leave it with the whole audit, against the node now, and fail
+        before anything is written when a control would go from pass to fail that no variable of the user's explains.
+      - C(harden.yml)'s plan sets it; a read-only run (C(verify.yml), C(rotate_keys.yml)'s look, a rollback) writes
+        none of the planned operations and passes C(false).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
@@ -167,6 +175,7 @@ def main():
             layout=dict(type="str", default="auto"),
             platforms=dict(type="dict"),
             checksums=dict(type="dict", default={}),
+            judge_run=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )

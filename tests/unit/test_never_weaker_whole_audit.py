@@ -329,3 +329,21 @@ def test_a_loss_no_variable_explains_is_refused_before_any_change(kubeadm_files)
     with pytest.raises(ValueError, match=r"1\.1\.5 .* passes on this node now and would fail after this run: .*kube-scheduler.yaml mode 666"):
         from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
         never_weaker.judge_run(values, state, result, ops, lambda other: (result, ops))
+
+
+def test_only_a_run_that_writes_is_judged(node, monkeypatch):
+    """verify.yml, rotate_keys.yml and the audit after a rollout plan the node without applying the plan's writes:
+    variables that would weaken it (the kubelet firewall's switch left at its default) refuse harden.yml only."""
+    root, layout, settings = node
+    firewall(root, layout)
+    with pytest.raises(ValueError, match="K.28"):
+        _run(root, layout, settings, {}, monkeypatch)
+    values = _values(root, {})
+    platform = fixture_platform(layout)
+    params = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
+              "config_dir": str(root / "etc"), "layout": "auto", "node": {"name": "cp1", "control_plane": True, "etcd_host": False},
+              "peer_addresses": [], "control_plane_endpoints": [], "settings": settings, "reencrypt_marker": str(root / "m"),
+              "audit_roles": ROLES, "proc_root": str(root / "proc"), "judge_run": False}
+    read_only = node_plan.plan_node(params, lambda argv: (0, "2: eth0    inet 10.89.0.10/24 brd 10.89.0.255 scope global eth0\n", ""))
+    # the node as it is: its firewall passes K.28 in the report
+    assert {r["id"]: r["status"] for r in read_only["report"]["results"]}["K.28"] == "pass"
