@@ -129,7 +129,8 @@ def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str,
         return any(variable in given for variable in origins[key[0]].get(key[1], ()))
 
     def after(settings: Mapping[str, Mapping[str, Any]]) -> Dict[str, Any]:
-        return predicted.components(state, {c: one for c, one in settings.items() if one}, values)
+        # a component this node does not have gets none of its settings (a worker's etcd_extra_vars open no port)
+        return predicted.components(state, {c: one for c, one in settings.items() if one and present.get(c)}, values)
 
     tried: Dict[Tuple[Key, int], Dict[str, Any]] = {}
 

@@ -347,3 +347,14 @@ def test_only_a_run_that_writes_is_judged(node, monkeypatch):
     read_only = node_plan.plan_node(params, lambda argv: (0, "2: eth0    inet 10.89.0.10/24 brd 10.89.0.255 scope global eth0\n", ""))
     # the node as it is: its firewall passes K.28 in the report
     assert {r["id"]: r["status"] for r in read_only["report"]["results"]}["K.28"] == "pass"
+
+
+def test_a_component_the_node_does_not_have_gets_no_waiver(node, monkeypatch):
+    """A worker runs no etcd: etcd_extra_vars opens no port there, so K.13 is neither failed nor waived on it."""
+    root, layout, settings = node
+    variables = {"etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"}}
+    with_etcd = _run(root, layout, settings, variables, monkeypatch)
+    assert "K.13" in with_etcd["plan"]["waived"]          # the control plane's etcd listens beyond loopback
+    os.remove(root / "etc" / "manifests" / "etcd.yaml")
+    without = _run(root, layout, settings, variables, monkeypatch)
+    assert "K.13" not in without["plan"]["waived"], without["plan"]["waived"]
