@@ -111,7 +111,7 @@ def _culprits(passes: Callable[[Sequence[Key]], bool], candidates: Sequence[Key]
 
 
 def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
-                  controls: Optional[Sequence[Mapping[str, Any]]] = None) -> Dict[str, Any]:
+                  controls: Optional[Sequence[Mapping[str, Any]]] = None, writes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The guarded settings of every component of a node, and what was kept or waived.
 
     Every control with a check (CIS and section K, exposure included) is judged as audit.judge_control
@@ -123,7 +123,9 @@ def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str,
     origins: Dict[str, Dict[str, Tuple[str, ...]]] = {}
     for component in PLANNED_COMPONENTS:
         applied[component], origins[component] = desired_with_origins(values, layout, component)
-    present = {c: (state["components"].get(c) or {}).get("source", "absent") != "absent" for c in PLANNED_COMPONENTS}
+    # writes: the components this run writes on the node (its role); None - every one it has files of
+    present = {c: (state["components"].get(c) or {}).get("source", "absent") != "absent" and (writes is None or c in writes)
+               for c in PLANNED_COMPONENTS}
 
     def explicit(key: Key) -> bool:
         return any(variable in given for variable in origins[key[0]].get(key[1], ()))
@@ -260,11 +262,12 @@ def _owner_check_in(control: Mapping[str, Any], layout: Layout, values: Mapping[
 
 
 def plan(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
-         controls: Optional[Sequence[Mapping[str, Any]]] = None) -> Dict[str, Any]:
+         controls: Optional[Sequence[Mapping[str, Any]]] = None, writes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The guarded settings of every component of a node, what was kept, and what the user's variables waive
-    (node_plan then judges the whole run's operations with judge_run)."""
+    (node_plan then judges the whole run's operations with judge_run). writes: the components this node's
+    run writes (a worker's leftover etcd.env is not etcd's)."""
     controls = list(controls if controls is not None else catalogue.controls())
-    result = plan_settings(values, layout, state, controls)
+    result = plan_settings(values, layout, state, controls, writes)
     owner = plan_file_owner(values, layout, controls)
     result["pki_owner"], result["pki_group"] = owner["owner"], owner["group"]
     result["kept"] += owner["kept"]

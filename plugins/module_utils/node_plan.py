@@ -136,6 +136,19 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
     return changes, fingerprint
 
 
+def written_components(values: Mapping[str, Any], layout, node: Mapping[str, Any]) -> Optional[List[str]]:
+    """The components whose settings this node's run writes, by its role (node_operations' conditions);
+    None on k3s, where one config file carries every component of the node."""
+    if layout.config_kind == "k3s_config":
+        return None
+    control_plane = bool(node.get("control_plane"))
+    etcd_static = control_plane and (os.path.exists(f"{layout.manifests_dir}/etcd.yaml") or values["etcd_deployment_type"] == "kubeadm")
+    found = ["kubelet"] + (["kube-apiserver", "kube-controller-manager", "kube-scheduler"] if control_plane else [])
+    if etcd_static or (values["etcd_deployment_type"] == "host" and node.get("etcd_host")):
+        found.append("etcd")
+    return found
+
+
 def _first_executable(name: str) -> Optional[str]:
     return next((os.path.join(d, name) for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
                  if os.access(os.path.join(d, name), os.X_OK)), None)
@@ -331,7 +344,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
     values, version, version_lines = node_version(values, layout, run_command, p.get("proc_root") or "/proc")
-    plan = never_weaker.plan(values, layout, state)
+    writes = written_components(values, layout, p["node"])
+    plan = never_weaker.plan(values, layout, state, writes=writes)
     plan["waived"].update(opted_out(values))
     plan["summary"] = version_lines + never_weaker.summary(plan)
     node = dict(p["node"])
@@ -354,7 +368,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
 
     def rebuild(other: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """The plan and operations with other variables (never-weaker tries the user's choices one by one)."""
-        one = never_weaker.plan(other, layout, state)
+        one = never_weaker.plan(other, layout, state, writes=writes)
         allowed = desired.kubelet_secure_addresses(other, node["node_addresses"], endpoints + list(p["control_plane_endpoints"]))
         return one, node_operations.operations(other, layout, one, dict(node, kubelet_allowed=allowed), p["settings"])
     # the whole audit, as verify runs it, of the node these operations leave against the node now - when they

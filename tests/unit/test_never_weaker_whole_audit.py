@@ -358,3 +358,23 @@ def test_a_component_the_node_does_not_have_gets_no_waiver(node, monkeypatch):
     os.remove(root / "etc" / "manifests" / "etcd.yaml")
     without = _run(root, layout, settings, variables, monkeypatch)
     assert "K.13" not in without["plan"]["waived"], without["plan"]["waived"]
+
+
+def test_a_node_that_does_not_run_etcd_gets_no_etcd_waiver(node, monkeypatch):
+    """A worker with a leftover etcd file (kubespray's workers keep /etc/etcd.env, here a manifest) runs no etcd
+    and the run writes none there: etcd_extra_vars is no cause of anything on it, K.13 is not waived."""
+    root, layout, settings = node
+    variables = {"etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"}}
+    values = _values(root, variables)
+    os.makedirs(values["etcd_data_dir"], exist_ok=True)
+    base = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": fixture_platform(layout)},
+            "config_dir": str(root / "etc"), "layout": "auto", "peer_addresses": [], "control_plane_endpoints": [],
+            "settings": settings, "reencrypt_marker": str(root / "m"), "audit_roles": ROLES, "proc_root": str(root / "proc")}
+
+    def answer(argv):
+        return 0, "2: eth0    inet 10.89.0.10/24 brd 10.89.0.255 scope global eth0\n", ""
+    control_plane = node_plan.plan_node(dict(base, node={"name": "cp1", "control_plane": True, "etcd_host": False}), answer)
+    assert "K.13" in control_plane["plan"]["waived"]
+    worker = node_plan.plan_node(dict(base, node={"name": "w1", "control_plane": False, "etcd_host": False}), answer)
+    assert "K.13" not in worker["plan"]["waived"], worker["plan"]["waived"]
+    assert "etcd" not in worker["operations"]
