@@ -9,6 +9,7 @@ import copy
 
 import pytest
 import yaml
+from test_never_weaker import with_flag   # one copy of the state helper the never-weaker tests use
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import (
     api_resources, audit, catalogue, checks, hardening_vars as hv, never_weaker)
@@ -27,12 +28,6 @@ def control(cid):
 def judged(state, cid):
     outcome = audit.judge_control(control(cid), state, file_reader=lambda *_ignored: [])
     return outcome.passed, outcome.found
-
-
-def with_flag(state, component, name, value):
-    state = copy.deepcopy(state)
-    state["components"][component]["flags"][name] = value
-    return state
 
 
 def with_field(state, path, value):
