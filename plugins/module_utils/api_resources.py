@@ -12,7 +12,8 @@ here: their names are judged by form only (plural, lowercase, ``<resource>.<grou
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Tuple
+from collections import Counter
+from typing import Dict, Iterable, List, Optional, Tuple
 
 # group -> {resource: (first minor release that serves it, minor release that removed it or None)}
 ANY: Tuple[int, Optional[int]] = (0, None)
@@ -56,6 +57,11 @@ NOT_REST = ("apiserveripinfo", "serviceipallocations", "servicenodeportallocatio
 _NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _GROUP_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+", re.ASCII)
 EXAMPLES = "secrets, configmaps, deployments.apps, foos.example.com"
+
+
+def repeated_items(items: Iterable[object]) -> List[object]:
+    """The items given more than once, sorted by their text (linear: a hostile list may hold 100,000)."""
+    return sorted((item for item, count in Counter(items).items() if count > 1), key=str)
 
 
 def served(group: str, resource: str, minor: int) -> bool:
@@ -108,7 +114,8 @@ def problem(name: object, minor: int) -> Optional[str]:
 def problems(names: List[object], minor: int) -> List[str]:
     """Every name that is not a resource of release 1.<minor>, and names given twice (kube-apiserver refuses them)."""
     found = [p for p in (problem(name, minor) for name in names) if p]
-    twice = sorted({str(n) for n in names if isinstance(n, str) and names.count(n) > 1})
+    twice = repeated_items(n for n in names if isinstance(n, str))
     if twice:
-        found.append(f"{', '.join(repr(n) for n in twice)} given more than once (kube-apiserver refuses a repeated resource)")
+        found.append(f"{', '.join(repr(n) for n in twice[:5])}{' ...' if len(twice) > 5 else ''} given more than once"
+                     " (kube-apiserver refuses a repeated resource)")
     return found

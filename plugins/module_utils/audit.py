@@ -579,9 +579,11 @@ def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, An
 
 
 def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
-                catalogue_data: Mapping[str, Any], node_name: str, layout_name: str) -> Dict[str, Any]:
+                catalogue_data: Mapping[str, Any], node_name: str, layout_name: str,
+                kubernetes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """The node's CIS report from its observed state: the roles it has (etcd and worker also when it
-    runs them), every control judged or said why not."""
+    runs them), every control judged or said why not. kubernetes: the release it was judged at
+    (reports.kubernetes_field), the report's `kubernetes` field."""
     import datetime
     from . import reports
 
@@ -601,4 +603,4 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
         sources={name: c["source"] for name, c in state["components"].items()},
         results=results, summary=summarize(results),
-        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), kubernetes=kubernetes)

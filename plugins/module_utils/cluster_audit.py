@@ -297,11 +297,21 @@ def section_5(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mapping
     return sorted(results, key=lambda r: [(0, int(p)) if p.isdigit() else (1, 0) for p in r["id"].split(".")])
 
 
+def release_field(server: Optional[str]) -> Optional[Dict[str, Any]]:
+    """The cluster report's `kubernetes` field: the server's release as /version answers it (None: it did not)."""
+    if not server:
+        return None
+    said = "the API server's /version (kubectl version)"
+    return {"version": server, "source": said, "running": server, "running_source": said}
+
+
 def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Mapping[str, Any]], benchmark: str,
-           generated_at: str, sources: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+           generated_at: str, sources: Optional[Mapping[str, str]] = None,
+           kubernetes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """The cluster's section 5 as a CIS report of the same schema as a node's (reports.py writes it as
     JSON, JUnit and Markdown): every control manual, as the benchmark has them, the verdict in found.
-    sources: what was read and how ({"pod-security": "policy v1.31 (...)"}: the version 5.2 was judged at)."""
+    sources: what was read and how ({"pod-security": "policy v1.31 (...)"}: the version 5.2 was judged at);
+    kubernetes: the server's release (release_field above), left out when None."""
     from . import audit, reports
     judged = {r["id"]: r for r in results}
     rows = []
@@ -315,7 +325,8 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
                      "automated": False, "component": "cluster", "status": "manual", "found": found,
                      "check_passed": None if result is None else result["check_passed"], "expected": None,
                      "source": "api", "remediation": control.get("remediation"), "waiver": None})
-    return reports.build("cluster", benchmark, ["cluster"], "api", sources or {}, rows, audit.summarize(rows), generated_at)
+    return reports.build("cluster", benchmark, ["cluster"], "api", sources or {}, rows, audit.summarize(rows), generated_at,
+                         kubernetes=kubernetes)
 
 
 def summary_lines(results: Sequence[Mapping[str, Any]]) -> List[str]:

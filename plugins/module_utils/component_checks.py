@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import catalogue, component_data
+from .api_resources import repeated_items
 from .kubelet_config import duration_seconds
 from .tls_names import KUBELET_CIPHERS_CIS
 
@@ -289,8 +290,9 @@ def _gate_problems(values: Mapping[str, Any], variable: str, release: component_
             spec = gates.get(name)
             if spec is None:
                 if _override(values, component, _gate_key(component)):
-                    notes.append(f"{variable}: {gate!r} is not a gate of {component} {release.name}, kept because"
-                                 f" kubeguard_allow_override names {component}.{_gate_key(component)}")
+                    notes.append(f"{variable}: {gate!r} is not a gate of {component} {release.name}, which refuses to start with it;"
+                                 f" kept because kubeguard_allow_override names {component}.{_gate_key(component)} (for a build that"
+                                 " knows it: the health gate rolls the change back otherwise)")
                     break
                 hint = _did_you_mean(name, gates)
                 problems.append(((variable,), f"{variable}: {gate!r} is not a feature gate of {release.label(component)}{hint}:"
@@ -465,7 +467,7 @@ def _exemption_problems(values: Mapping[str, Any], skip: set, problems: List[Pro
         if variable in skip or not isinstance(names, list):
             continue
         bad = [name for name in names if not isinstance(name, str) or not valid(name)]
-        repeated = sorted({name for name in names if isinstance(name, str) and names.count(name) > 1})
+        repeated = repeated_items(name for name in names if isinstance(name, str))
         if bad:
             problems.append(((variable,), f"{variable}: {_show(bad)} in {_show(names)}: kube-apiserver's PodSecurity admission"
                              f" refuses the configuration (the apiserver does not start) or the exemption matches nothing;"

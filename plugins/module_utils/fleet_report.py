@@ -40,7 +40,7 @@ def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, 
                 entry["nodes"].append(str(report["node"]))
         total = {s: sum(c[s] for c in sections.values()) for s in (*BAR_STATUSES, "not_applicable")}
         nodes.append({"node": str(report["node"]), "roles": list(report.get("roles") or []), "layout": report.get("layout"),
-                      "generated_at": report.get("generated_at"),
+                      "kubernetes": release(report), "generated_at": report.get("generated_at"),
                       "sections": {k: sections[k] for k in sorted(sections, key=section_order)}, "total": total})
     fleet = {"schema": SCHEMA, "generated_at": generated_at,
              "benchmark": next((r.get("benchmark") for r in reports), None),
@@ -49,6 +49,12 @@ def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, 
              "failing": sorted(failing.values(), key=lambda f: control_order(f["id"]))}
     fleet["change"] = change(previous, nodes, fleet["failing"])
     return fleet
+
+
+def release(report: Mapping[str, Any]) -> Optional[str]:
+    """The release the report was judged at (its `kubernetes` field); None for a report written before it."""
+    k8s = report.get("kubernetes")
+    return str(k8s["version"]) if isinstance(k8s, Mapping) and k8s.get("version") else None
 
 
 def control_order(control_id: str):
@@ -105,7 +111,8 @@ def to_html(fleet: Mapping[str, Any]) -> str:
         cells = "".join(_bar(node["sections"][s], node["node"], s) if s in node["sections"] else '<td class="cell none">-</td>'
                         for s in sections)
         rows.append(f'<tr><th class="node">{esc(node["node"])}<div class="meta">{esc(", ".join(node["roles"]))}'
-                    f' &middot; {esc(str(node.get("layout") or ""))}</div></th>{cells}</tr>')
+                    f' &middot; {esc(str(node.get("layout") or ""))}</div></th>'
+                    f'<td class="kubernetes">{esc(str(node.get("kubernetes") or "-"))}</td>{cells}</tr>')
     failing = "".join(
         f'<tr class="failing" data-control="{esc(f["id"], quote=True)}"><td>{esc(f["id"])}</td><td>{esc(f["title"])}</td>'
         f'<td>{f["level"]}</td><td class="count">{len(f["nodes"])}</td><td>{esc(", ".join(f["nodes"]))}</td>'
@@ -139,7 +146,7 @@ th,td{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left;vertical-ali
 <p>Benchmark {esc(str(fleet.get("benchmark")))}, {len(fleet["nodes"])} reports, generated {esc(fleet["generated_at"])}.</p>
 <p id="totals">{totals_html}</p>
 <p>{legend}</p>
-<table id="sections"><thead><tr><th>Node</th>{head}</tr></thead><tbody>
+<table id="sections"><thead><tr><th>Node</th><th>Kubernetes</th>{head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>
 <h2>Failing controls ({len(fleet["failing"])})</h2>
@@ -157,6 +164,9 @@ def kube_bench(report: Mapping[str, Any], kube_bench_data: Mapping[str, Any]) ->
     sections kube-bench has (our section K, other nodes' sections and, on a node, the cluster's are left out)."""
     targets, groups = kube_bench_data["targets"], kube_bench_data["groups"]
     controls: Dict[str, Dict[str, Any]] = {}
+    # kube-bench's detected_version is the minor of what runs ("1.34"); empty when the report does not say
+    k8s = report.get("kubernetes") if isinstance(report.get("kubernetes"), Mapping) else {}
+    detected = ".".join(str(k8s.get("running") or k8s.get("version") or "").lstrip("v").split(".")[:2])
     for result in report["results"]:
         state = KUBE_BENCH_STATES.get(result["status"])
         top = result["id"].split(".")[0]
@@ -164,7 +174,7 @@ def kube_bench(report: Mapping[str, Any], kube_bench_data: Mapping[str, Any]) ->
         on_this_node = result.get("component") != "cluster" or report.get("node") == "cluster"
         if state is None or top not in targets or not on_this_node:
             continue
-        target = controls.setdefault(top, {"id": top, "version": report.get("benchmark"), "detected_version": "",
+        target = controls.setdefault(top, {"id": top, "version": report.get("benchmark"), "detected_version": detected,
                                            "text": targets[top]["text"], "node_type": targets[top]["type"], "tests": [],
                                            "total_pass": 0, "total_fail": 0, "total_warn": 0, "total_info": 0})
         group_id = ".".join(result["id"].split(".")[:2]) if result["id"].count(".") >= 2 else top

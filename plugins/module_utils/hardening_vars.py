@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import api_resources, component_checks
+from .api_resources import repeated_items
 
 
 class HardeningVarsError(ValueError):
@@ -482,7 +483,8 @@ def _is_namespace_levels(value: Any) -> Optional[str]:
 FLAG_OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 _OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
-_CONTROL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f]")
+# C0/C1 controls, and the invisible or direction-changing ones (zero-width, bidi overrides): a value must read as it is
+_CONTROL_CHARS_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
 def _is_overrides(value: Any) -> Optional[str]:
@@ -885,10 +887,11 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
         problems.append((plugins,
                          f"kube_apiserver_disable_admission_plugins: {both!r} are also in kube_apiserver_enable_admission_plugins;"
                          " a plugin can be enabled or disabled, not both"))
-    for variable in plugins + ("authorization_modes",):
-        duplicates = sorted({item for item in values[variable] if list(values[variable]).count(item) > 1})
+    for variable in plugins + ("authorization_modes", "tls_cipher_suites"):
+        duplicates = repeated_items(values[variable])
         if duplicates:
-            problems.append(((variable,), f"{variable}: {duplicates!r} appear more than once; kube-apiserver refuses to start"))
+            why = "" if variable == "tls_cipher_suites" else "; kube-apiserver refuses to start"
+            problems.append(((variable,), f"{variable}: {_show(duplicates)} appear more than once{why} - list each once"))
     modes = values["authorization_modes"]
     api_extra = values.get("kube_kubeadm_apiserver_extra_args") or {}
     if "ABAC" in modes and not overridden(values, "kube-apiserver", "authorization-mode"):
@@ -922,16 +925,18 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
     if "ImagePolicyWebhook" in enabled and "admission-control-config-file" not in api_extra:
         problems.append((("kube_apiserver_enable_admission_plugins",),
                          "kube_apiserver_enable_admission_plugins: ImagePolicyWebhook needs its own configuration (a webhook"
-                         " kubeconfig) that this collection does not write; kube-apiserver refuses to start without it"))
+                         " kubeconfig) that this collection does not write; kube-apiserver refuses to start without it - remove it, or give its"
+                         " admission-control-config-file in kube_kubeadm_apiserver_extra_args"))
     if _seconds(values["kube_apiserver_request_timeout"]) > MAX_REQUEST_TIMEOUT_SECONDS:
-        problems.append((("kube_apiserver_request_timeout",), f"kube_apiserver_request_timeout: {values['kube_apiserver_request_timeout']!r}"
-                         " is longer than 24h: every hung request would hold the apiserver that long (CIS 1.2.20 wants a sane value)"))
+        problems.append((("kube_apiserver_request_timeout",), f"kube_apiserver_request_timeout: {_show(values['kube_apiserver_request_timeout'])}"
+                         " is longer than 24h: every hung request would hold the apiserver that long (CIS 1.2.20 wants a sane value);"
+                         " allowed: 30s to 24h"))
     for variable in FEATURE_GATE_VARIABLES + ("kube_feature_gates",):
         seen: Dict[str, str] = {}
         for gate in values[variable]:
             name, _ignored, flag = gate.partition("=")
             if seen.get(name, flag) != flag:
-                problems.append(((variable,), f"{variable}: {name} is given both true and false"))
+                problems.append(((variable,), f"{variable}: {name + '=' + seen[name]!r} and {gate!r} are both given; give the gate once"))
             seen[name] = flag
     problems.extend(_hardened_overrides(values))
     problems.extend(_extra_args_problems(values))
@@ -974,7 +979,8 @@ OUR_PREFIXES = ("kube_", "kubelet_", "kubeguard_", "audit_", "tls_", "etcd_", "r
 
 
 def control_characters(value: Any, where: str = "") -> List[str]:
-    """Where a key or string value (at any depth) holds a control character (newline, tab, NUL, ...)."""
+    """Where a key or string value (at any depth) holds a control character (newline, tab, NUL, ...) or an invisible
+    or direction-changing one (zero-width space, right-to-left override)."""
     found: List[str] = []
     if isinstance(value, str):
         if _CONTROL_CHARS_RE.search(value):
@@ -987,6 +993,25 @@ def control_characters(value: Any, where: str = "") -> List[str]:
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             found += control_characters(item, f"{where}[{index}]")
+    return found
+
+
+MAX_STRING_LENGTH = 4096
+
+
+def overlong_strings(value: Any, where: str = "the value") -> List[Tuple[str, int]]:
+    """(where, length) of each key or string value (at any depth) longer than MAX_STRING_LENGTH."""
+    if isinstance(value, str):
+        return [(where, len(value))] if len(value) > MAX_STRING_LENGTH else []
+    found: List[Tuple[str, int]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and len(key) > MAX_STRING_LENGTH:
+                found.append(("a key", len(key)))
+            found += overlong_strings(item, str(key) if where == "the value" else f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found += overlong_strings(item, f"[{index}]" if where == "the value" else f"{where}[{index}]")
     return found
 
 
@@ -1048,9 +1073,13 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
             values[name] = None
             continue
         # kubespray's YAML-string audit rules hold newlines by nature: their parsed form is checked
-        bad_chars = control_characters(_parse_audit_rules(value) if name == "audit_policy_custom_rules" else value)
-        message = (f"has a control character in {', '.join(bad_chars[:3])}: it could add lines to a config file;"
-                   " remove it") if bad_chars else spec.check(value)
+        parsed = _parse_audit_rules(value) if name == "audit_policy_custom_rules" else value
+        bad_chars = control_characters(parsed)
+        too_long = overlong_strings(parsed)
+        message = (f"has a control character in {', '.join(bad_chars[:3])}: it could add lines to a config file"
+                   " or hide what the value says (zero-width, right-to-left); remove it") if bad_chars else \
+            (f"has a string of {too_long[0][1]} characters in {too_long[0][0]}: at most {MAX_STRING_LENGTH} (a command-line"
+             " argument over 128 KiB cannot even be passed to a component); shorten it") if too_long else spec.check(value)
         if message:
             problems.append(f"{name}: {_show(value)} {message}")
             invalid.add(name)

@@ -329,7 +329,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     judge the settings against what runs (never weaker), build every write (node_operations),
     evaluate what each would change, and audit the node as it is. p: the node_plan module's options.
     Nothing is written."""
-    from . import audit, catalogue, desired, never_weaker, node_operations
+    from . import audit, catalogue, desired, never_weaker, node_operations, reports
     from .node_facts import kubeconfig_servers, own_addresses, read_sysctl
     from .health import process_args
 
@@ -400,5 +400,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     if p.get("audit_roles") is not None:
         # the node as it is now: the verify report of a node the run leaves untouched
         waivers = {**plan["waived"], **(p.get("waivers") or {})}
-        result["report"] = audit.node_report(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name)
+        # with the release it was judged at and where that came from (reports.kubernetes_field)
+        result["report"] = audit.node_report(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,
+                                             kubernetes=reports.kubernetes_field(version))
     return result

@@ -23,10 +23,46 @@ CIS_REPORT_ARGUMENT_SPEC = {
 
 
 def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources: Mapping[str, str],
-          results: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], generated_at: str) -> Dict[str, Any]:
-    return {"schema": SCHEMA, "benchmark": benchmark, "node": node, "generated_at": generated_at,
-            "roles": list(roles), "layout": layout, "sources": dict(sources),
-            "summary": dict(summary), "results": [dict(r) for r in results]}
+          results: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], generated_at: str,
+          kubernetes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """kubernetes: the release the node was judged at (kubernetes_field below); None leaves the field out."""
+    report = {"schema": SCHEMA, "benchmark": benchmark, "node": node, "generated_at": generated_at,
+              "roles": list(roles), "layout": layout}
+    if kubernetes is not None:
+        report["kubernetes"] = dict(kubernetes)
+    report.update(sources=dict(sources), summary=dict(summary), results=[dict(r) for r in results])
+    return report
+
+
+def kubernetes_field(info: Mapping[str, Any]) -> Dict[str, Any]:
+    """The report's `kubernetes` field from node_plan.node_version's {version, source, given, used}:
+    version - the release the node was judged at; source - why that one: "kube_version" (you set it), where
+    it was read, or "documented default" (nothing told); running - the release read from the node (None:
+    nothing told); running_source - where that was read, or why nothing was."""
+    if info.get("given"):
+        source = "kube_version"
+    elif info.get("version"):
+        source = info.get("source")
+    else:
+        source = "documented default"
+    return {"version": info.get("used"), "source": source, "running": info.get("version"), "running_source": info.get("source")}
+
+
+def kubernetes_text(report: Mapping[str, Any]) -> Optional[str]:
+    """One sentence naming the release the report was judged at and where it came from; None for a report
+    without the field (written before it existed)."""
+    k8s = report.get("kubernetes")
+    if not isinstance(k8s, Mapping) or not k8s.get("version"):
+        return None
+    version, running, where = k8s["version"], k8s.get("running"), k8s.get("running_source")
+    if k8s.get("source") == "kube_version":
+        if not running:
+            return f"Kubernetes {version}, your kube_version (the node's own release could not be read: {where})"
+        runs = "it" if running == version else running
+        return f"Kubernetes {version}, your kube_version (this node runs {runs}, read from {where})"
+    if k8s.get("source") == "documented default":
+        return f"Kubernetes {version}, the documented default: no release could be read ({where}); set kube_version"
+    return f"Kubernetes {version}, read from {k8s.get('source')}"
 
 
 def failures(report: Mapping[str, Any], fail_on: str) -> List[Mapping[str, Any]]:
@@ -61,6 +97,13 @@ def junit(report: Mapping[str, Any]) -> str:
     not_applicable -> <skipped>."""
     node = report["node"]
     total = report["summary"].get("total", {})
+    # the release the node was judged at, on every testsuite (JUnit's <properties>; absent in older reports)
+    k8s = report.get("kubernetes") if isinstance(report.get("kubernetes"), Mapping) else {}
+    named = [("kubernetes_version", k8s.get("version")), ("kubernetes_version_source", k8s.get("source")),
+             ("kubernetes_running", k8s.get("running"))]
+    named = [(key, value) for key, value in named if value is not None]
+    properties = (["    <properties>"] + [f'      <property name="{key}" value={quoteattr(str(value))}/>' for key, value in named]
+                  + ["    </properties>"]) if named else []
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuites name={quoteattr("CIS " + report["benchmark"] + " " + node)} '
              f'tests="{sum(total.values())}" failures="{total.get("fail", 0)}">']
@@ -70,6 +113,7 @@ def junit(report: Mapping[str, Any]) -> str:
         name = f"{node} {section} {SECTION_TITLES.get(section, '')}".strip()
         lines.append(f'  <testsuite name={quoteattr(name)} tests="{len(results)}" failures="{counts["fail"]}" '
                      f'skipped="{counts["manual"] + counts["waived"] + counts.get("not_applicable", 0)}">')
+        lines += properties
         for r in results:
             lines.append(f'    <testcase classname={quoteattr(node + "." + section)} name={quoteattr(r["id"] + " " + r["title"])}>')
             if r["status"] == "fail":
@@ -106,9 +150,11 @@ def summary_table(report: Mapping[str, Any]) -> List[str]:
 
 
 def markdown(report: Mapping[str, Any]) -> str:
+    release = kubernetes_text(report)
     lines = [f"# CIS {report['benchmark']} report: {report['node']}", "",
              f"Generated {report['generated_at']} by kubeguard.hardening from the node's running processes and files "
              f"(layout {report['layout']}, roles {', '.join(report['roles'])}).", "",
+             *([release + ".", ""] if release else []),
              "```", *summary_table(report), "```", ""]
     failed = [r for r in report["results"] if r["status"] == "fail"]
     if failed:

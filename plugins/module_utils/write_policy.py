@@ -102,7 +102,7 @@ def path_problem(kind: str, path: str, config_dir: str = "/etc/kubernetes") -> O
         return f"is a directory shared with the system; give a {'directory' if kind.endswith('_dir') else 'file'} of its own below it"
     entry = denied(path) or next((place for place in SHARED_WRITABLE if _below(path, place)), None)
     if entry is not None:
-        return f"is a system file or directory ({entry}) that a hardening run never writes, chmods or mounts"
+        return f"is a system file or directory ({entry}) that a hardening run never writes, chmods or mounts; give a path of its own"
     if kind in ("audit_policy", "audit_log", "component_config"):
         reserved = next((r.replace("{config_dir}", config_dir) for r in RESERVED if _below(path, r.replace("{config_dir}", config_dir))), None)
         if reserved:

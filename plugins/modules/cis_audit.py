@@ -41,6 +41,13 @@ options:
         the controller. Passed in because only Python files travel to the node.
     type: dict
     required: true
+  kube_version:
+    description:
+      - The Kubernetes release you set (C(kube_version)), reported as the one the node is judged at. Omitted, the
+        release the node runs is read as the node plan reads it (the running kube-apiserver, k3s or kubelet asked
+        C(--version), else the apiserver's static pod image tag or the binary on disk, else the documented default).
+      - Either way the report's C(kubernetes) field says which release, where it came from and what runs.
+    type: str
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
@@ -61,7 +68,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: The report, in the schema described in the collection's docs/cis-report.md.
+  description:
+    - The report, in the schema described in the collection's docs/cis-report.md.
+    - Its C(kubernetes) field is the release the node is judged at - C(version), C(source) (C(kube_version), where it
+      was read, or C(documented default)), C(running) (the release read from the node, null when nothing told) and
+      C(running_source).
   returned: always
   type: dict
 """
@@ -69,7 +80,9 @@ report:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.hardening_vars import DEFAULT_KUBE_VERSION
+from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kube_version
 
 
 def main():
@@ -83,6 +96,7 @@ def main():
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
             checksums=dict(type="dict", default={}),
+            kube_version=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -93,7 +107,12 @@ def main():
         if layout_name == "auto":
             layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"])
         layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
-        report = audit.node_report(audit.observe(layout, checksums=p["checksums"]), p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name)
+        # the release, as node_plan.node_version has it: yours when set, else what the node runs, else the default
+        read = kube_version(layout, lambda argv: module.run_command(argv, handle_exceptions=False))
+        given = f"v{p['kube_version'].strip().lstrip('v')}" if (p["kube_version"] or "").strip() else None
+        info = dict(read, given=given, used=given or read["version"] or DEFAULT_KUBE_VERSION)
+        report = audit.node_report(audit.observe(layout, checksums=p["checksums"]), p["roles"], p["waivers"], p["catalogue"], p["node_name"],
+                                   layout_name, kubernetes=reports.kubernetes_field(info))
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, report=report)

@@ -94,7 +94,9 @@ results:
   type: list
   elements: dict
 report:
-  description: Section 5 as a CIS report of the node reports' schema (node C(cluster)), for C(cis_report).
+  description:
+    - Section 5 as a CIS report of the node reports' schema (node C(cluster)), for C(cis_report).
+    - Its C(kubernetes) field is the server's release as C(/version) answers it (left out when it does not answer).
   returned: unless skipped
   type: dict
 markdown:
@@ -153,7 +155,8 @@ def main():
         _skip(module, str(exc))
     try:
         # the server's own release: a pod it refuses must not "pass restricted" here (the policy role judges alike)
-        version, version_text = pod_security.judged_version(p["version"], kubectl.server_version(), p["cluster_version"])
+        server = kubectl.server_version()
+        version, version_text = pod_security.judged_version(p["version"], server, p["cluster_version"])
     except ValueError as exc:
         _skip(module, str(exc))
     can_i = {key: kubectl.can_i(verbs, resource, "system:authenticated") for key, (verbs, resource) in CAN_I.items()}
@@ -164,7 +167,7 @@ def main():
     generated_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     module.exit_json(changed=False, namespaces=advice, results=results, version=version_text,
                      report=cluster_audit.report(results, p["controls"], p["benchmark"], generated_at,
-                                                 {"pod-security": f"policy {version_text}"}),
+                                                 {"pod-security": f"policy {version_text}"}, kubernetes=cluster_audit.release_field(server)),
                      summary=[f"Pod Security judged at policy {version_text}"] + pod_security.summary_lines(advice)
                      + cluster_audit.summary_lines(results),
                      markdown=pod_security.markdown(advice, version_text) + cluster_audit.markdown(results))

@@ -148,7 +148,11 @@ version:
   returned: always
   type: dict
 report:
-  description: The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.
+  description:
+    - The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.
+    - Its C(kubernetes) field is the release the node is judged at (from C(version) above) - C(version) (C(used)),
+      C(source) (C(kube_version) when given, else where it was read, else C(documented default)), C(running) (the
+      release read from the node, null when nothing told) and C(running_source).
   returned: when audit_roles is given
   type: dict
 """

@@ -203,6 +203,14 @@ class Bench:
         log = result.stdout + result.stderr
         return Outcome("kubelet", KUBELET_ACCEPTED in log, result.returncode, log, cmd)
 
+    def _etcd_health(self, client_urls: Optional[str], ports: Mapping[str, int]):
+        """/health over TLS with kubeadm's health-check certificate, or - when the rendering serves clients in plain
+        text only - over HTTP."""
+        if client_urls and "https://" not in client_urls:
+            url = f"http://127.0.0.1:{ports['client']}/health"
+            return lambda: harness.https_get(url)[0] == 200
+        return harness.etcd_healthy(self.config_dir, ports)
+
     def etcd_member(self, values: Mapping[str, Any], as_env: bool = False, timeout: float = 30) -> Outcome:
         """A member of its own, with the rendered etcd flags (as_env: as kubespray's /etc/etcd.env variables)."""
         self.runs += 1
@@ -210,6 +218,7 @@ class Bench:
         ports = {"client": harness.free_port(), "peer": harness.free_port(), "metrics": harness.free_port()}
         data_dir = harness.scratch_dir(self.workdir, f"etcd-{self.runs}")
         os.chmod(data_dir, 0o700)
+        flags = local_urls(flags, ports)
         env_vars: Dict[str, str] = {}
         if as_env:   # etcd refuses a variable the command line also sets: the rendered ones come by environment only
             env_vars = {k: v for k, v in desired.etcd_env(flags).items() if v is not None}
@@ -217,9 +226,31 @@ class Bench:
         cmd = harness.etcd_command(self.etcd_bin, self.config_dir, data_dir, ports, flags)
         proc = harness.Process("etcd", cmd, self.workdir, env=env_vars)
         try:
-            healthy = proc.wait_until(harness.etcd_healthy(self.config_dir, ports), timeout)
+            healthy = proc.wait_until(self._etcd_health(flags.get("listen-client-urls") or env_vars.get("ETCD_LISTEN_CLIENT_URLS"), ports),
+                                      timeout)
             if not healthy:
                 proc.wait_exit(5)
             return Outcome("etcd", healthy, proc.exited(), "" if healthy else proc.log(), cmd + [f"{k}={v}" for k, v in env_vars.items()])
         finally:
             proc.stop()
+
+
+ETCD_PORTS = {"2379": "client", "2380": "peer", "2381": "metrics"}
+
+
+def local_urls(flags: Mapping[str, Optional[str]], ports: Mapping[str, int]) -> Dict[str, Optional[str]]:
+    """The rendered etcd URLs as this machine can serve them: etcd's well-known ports as this session's free ones,
+    a node's own address (10.89.0.10 on the fixture node) as a second loopback address. Scheme, wildcard and
+    the number of URLs stay as rendered: what etcd is asked to do is the same."""
+    import re
+
+    def one(url: str) -> str:
+        match = re.match(r"(https?://)(\[[^\]]+\]|[^:/]+):(\d+)$", url.strip())
+        if not match:
+            return url
+        scheme, host, port = match.groups()
+        if host not in ("0.0.0.0", "[::]", "localhost", "[::1]") and not host.startswith("127."):
+            host = "127.0.0.2"
+        return f"{scheme}{host}:{ports[ETCD_PORTS[port]] if port in ETCD_PORTS else port}"
+    return {name: ",".join(one(u) for u in value.split(",")) if isinstance(value, str) and name.endswith("-urls") else value
+            for name, value in flags.items()}

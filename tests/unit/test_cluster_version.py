@@ -12,7 +12,7 @@ import os
 import pytest
 import yaml
 
-from test_node_plan import SEED, fixture_platform
+from test_node_plan import SEED, fixture_platform, version_runner as runner
 from test_process_identity import start
 
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cluster_version
@@ -28,16 +28,6 @@ def node(kubeadm_node):
     root, layout, settings = kubeadm_node
     (root / "fakeproc").mkdir()
     return root, layout, settings
-
-
-def runner(answers):
-    """run_command of the node_plan module: `<binary> --version` answers from {binary: output}, through the exe link."""
-    def run(argv):
-        if argv[-1] != "--version":
-            return 0, "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\n", ""
-        binary = os.readlink(argv[0]) if os.path.islink(argv[0]) else argv[0]
-        return (0, answers[binary], "") if binary in answers else (1, "", "no such file")
-    return run
 
 
 def plan(node, values, answers, control_plane=True):

@@ -1,201 +1,23 @@
 """Never weaker judges the node a run would leave with the whole audit - every CIS and section-K check,
 exposure (listeners, the kubelet's unit firewall) and files included, as verify runs them - against the node
-as it is. Hostile and careless inputs through every door, on kubeadm's fixture node through node_plan (the
-one call a run makes per node): each is refused before any change, naming the variable, the value and what
-is allowed; or applied and waived naming the variable, in the plan's summary and in the report; never
-silently weaker (every control that would go from pass to fail is waived)."""
+as it is. The hostile inputs of tests/hostile_inputs.py, on kubeadm's fixture node through node_plan (the one
+call a run makes per node): each is refused before any change, naming the variable, the value and what is
+allowed; or applied and waived naming the variable, in the plan's summary and in the report; or applied with
+a note naming the variable; never silently weaker (every control that would go from pass to fail is waived)."""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, Mapping
 
 import pytest
-import yaml
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import (
     audit, catalogue, exposure, hardening_vars as hv, health, node_plan, predicted)
 
 from test_node_plan import fixture_platform
 
-STRONG = ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
-RC4 = "TLS_RSA_WITH_RC4_128_SHA"
-DES3 = "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
-RS = "system:serviceaccount:kube-system:replicaset-controller"
-OVERRIDE = {"kubeguard_allow_override": {"kube-apiserver.pod-security-exemptions": "privileged CNI pods, reviewed"}}
-ROLES = ["control_plane", "etcd", "worker"]
-
-
-# --- the node as it is: kubeadm's files, with some controls made to pass first ------------------------------
-
-def _manifest_flags(layout, component: str, *flags: str) -> None:
-    path = os.path.join(layout.manifests_dir, f"{component}.yaml")
-    with open(path, encoding="utf-8") as handle:
-        pod = yaml.safe_load(handle)
-    pod["spec"]["containers"][0]["command"] += list(flags)
-    with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(pod, handle)
-
-
-def _kubelet_fields(layout, **fields: Any) -> None:
-    with open(layout.kubelet_config, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    config.update(fields)
-    with open(layout.kubelet_config, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle)
-
-
-def firewall(root, layout) -> None:
-    """A kubelet firewall the node has (K.28 passes), where systemd reads the kubelet's drop-ins."""
-    (root / "kubelet" / "90-kubeguard-firewall.conf").write_text("[Service]\nIPAddressDeny=any\nIPAddressAllow=localhost 10.89.0.0/16\n")
-
-
-def strong_ciphers(root, layout) -> None:
-    """1.2.29, K.5, K.6 and 4.2.12 pass: every component has a strong cipher list."""
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        _manifest_flags(layout, component, f"--tls-cipher-suites={','.join(STRONG)}")
-    _kubelet_fields(layout, tlsCipherSuites=STRONG)
-
-
-def audit_maxage(root, layout) -> None:
-    """1.2.17 passes: the apiserver keeps its audit log 30 days."""
-    _manifest_flags(layout, "kube-apiserver", "--audit-log-maxage=30")
-
-
-def dropin_read_only_port(root, layout) -> None:
-    """A kubelet --config-dir drop-in that opens the read-only port (merged over the config file we write)."""
-    confd = root / "kubelet.conf.d"
-    confd.mkdir()
-    (confd / "50-debug.conf").write_text("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n")
-    env = root / "kubelet" / "kubeadm-flags.env"
-    env.write_text(env.read_text().rstrip().rstrip('"') + f' --config-dir={confd}"\n')
-
-
-# --- the table ------------------------------------------------------------------------------------------------
-# (id, variables, node, expected): expected is ("refused", variable, [what the message must also say]) or
-# ("waived", {control: variable}) or ("applied", {}) - accepted, and nothing passing now fails after the run.
-ALLOWED = "allowed"
-ROWS: List[tuple] = [
-    # the issue's doors: exposure checks never-weaker did not read
-    ("etcd plain-text clients on every interface", {"etcd_extra_vars": {"listen-client-urls": "http://0.0.0.0:2379"}}, [],
-     ("waived", {"K.12": "etcd_extra_vars", "K.13": "etcd_extra_vars"})),
-    ("etcd plain-text clients on its own address", {"etcd_extra_vars": {"listen-client-urls": "https://127.0.0.1:2379,http://10.89.0.10:2379"}},
-     [], ("waived", {"K.12": "etcd_extra_vars"})),
-    ("etcd plain-text clients on ::", {"etcd_extra_vars": {"listen-client-urls": "http://[::]:2379"}}, [],
-     ("waived", {"K.12": "etcd_extra_vars", "K.13": "etcd_extra_vars"})),
-    ("etcd TLS clients on every interface", {"etcd_extra_vars": {"listen-client-urls": "https://0.0.0.0:2379"}}, [],
-     ("waived", {"K.13": "etcd_extra_vars"})),
-    ("etcd plain-text on loopback only", {"etcd_extra_vars": {"listen-client-urls": "http://127.0.0.1:2379"}}, [], ("applied", {})),
-    ("etcd metrics on every interface", {"etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"}}, [],
-     ("waived", {"K.13": "etcd_extra_vars"})),
-    # the issue's doors: insecure cipher suites through extra args
-    ("RC4 through the apiserver's extra args", {"kube_kubeadm_apiserver_extra_args": {"tls-cipher-suites": f"{STRONG[1]},{RC4}"}}, [],
-     ("refused", "kube_kubeadm_apiserver_extra_args", [RC4, "insecure", ALLOWED, "kube-apiserver.tls-cipher-suites"])),
-    ("3DES through the controller-manager's extra args", {"kube_kubeadm_controller_extra_args": {"tls-cipher-suites": f"{STRONG[0]},{DES3}"}},
-     [], ("refused", "kube_kubeadm_controller_extra_args", [DES3, "insecure", ALLOWED])),
-    ("RC4 through the scheduler's extra args", {"kube_kubeadm_scheduler_extra_args": {"tls-cipher-suites": f"{RC4},{STRONG[0]}"}}, [],
-     ("refused", "kube_kubeadm_scheduler_extra_args", [RC4, ALLOWED])),
-    ("RC4 through the kubelet's extra config", {"kubelet_config_extra_args": {"tlsCipherSuites": [STRONG[0], RC4]}}, [],
-     ("refused", "kubelet_config_extra_args", [RC4, ALLOWED, "kubelet.tlsCipherSuites"])),
-    ("RC4 kept deliberately on a node with strong ciphers",
-     {"kube_kubeadm_apiserver_extra_args": {"tls-cipher-suites": f"{STRONG[1]},{RC4}"},
-      "kubeguard_allow_override": {"kube-apiserver.tls-cipher-suites": "legacy client until Q3"}}, [strong_ciphers],
-     ("waived", {"1.2.29": "kube_kubeadm_apiserver_extra_args"})),
-    ("RC4 kept deliberately on a node without a cipher list",
-     {"kube_kubeadm_apiserver_extra_args": {"tls-cipher-suites": f"{STRONG[1]},{RC4}"},
-      "kubeguard_allow_override": {"kube-apiserver.tls-cipher-suites": "legacy client until Q3"}}, [],
-     ("waived", {"1.2.29": "kube_kubeadm_apiserver_extra_args"})),
-    ("3DES kept deliberately by the kubelet", {"kubelet_config_extra_args": {"tlsCipherSuites": [STRONG[0], DES3]},
-                                               "kubeguard_allow_override": {"kubelet.tlsCipherSuites": "old scraper"}}, [strong_ciphers],
-     ("waived", {"4.2.12": "kubelet_config_extra_args"})),
-    ("3DES kept deliberately by the controller-manager", {"kube_kubeadm_controller_extra_args": {"tls-cipher-suites": f"{DES3},{STRONG[1]}"},
-                                                          "kubeguard_allow_override": {"kube-controller-manager.tls-cipher-suites": "lab"}},
-     [], ("waived", {"K.5": "kube_kubeadm_controller_extra_args"})),
-    ("a strong list through the kubelet's extra config", {"kubelet_config_extra_args": {"tlsCipherSuites": STRONG}}, [], ("applied", {})),
-    # the issue's doors: pod networks the kubelet firewall lets through
-    ("a /0 pod network", {"kube_pods_subnet": "0.0.0.0/0", "kubelet_systemd_hardening": True}, [],
-     ("refused", "kube_pods_subnet", ["'0.0.0.0/0'", "everyone", ALLOWED, "/8"])),
-    ("a /0 pod network without the kubelet firewall (the metrics firewall uses it too)", {"kube_pods_subnet": "0.0.0.0/0"}, [],
-     ("refused", "kube_pods_subnet", ["'0.0.0.0/0'", ALLOWED])),
-    ("::/0 in kubespray's dual-stack list", {"kube_pods_subnets": "10.233.64.0/18,::/0"}, [],
-     ("refused", "kube_pods_subnets", ["'::/0'", "everyone", ALLOWED])),
-    ("half the internet as the pod network", {"kube_pods_subnet": "0.0.0.0/1"}, [],
-     ("refused", "kube_pods_subnet", ["'0.0.0.0/1'", "a large part of the internet", ALLOWED])),
-    ("an IPv6 pod network wider than /16", {"kube_pods_subnet_ipv6": "fd00::/7"}, [],
-     ("refused", "kube_pods_subnet_ipv6", ["'fd00::/7'", ALLOWED])),
-    ("a /8 pod network is narrow enough", {"kube_pods_subnet": "10.0.0.0/8", "kubelet_systemd_hardening": True}, [firewall], ("applied", {})),
-    ("everyone in kubelet_secure_addresses", {"kubelet_secure_addresses": "10.0.0.0/8 0.0.0.0/0", "kubelet_systemd_hardening": True}, [],
-     ("refused", "kubelet_secure_addresses", ["'0.0.0.0/0'", "everyone", "list the networks that must reach the kubelet"])),
-    ("'any' in kubelet_secure_addresses", {"kubelet_secure_addresses": "any", "kubelet_systemd_hardening": True}, [],
-     ("refused", "kubelet_secure_addresses", ["'any'", "kubelet_systemd_hardening: false"])),
-    # the kubelet firewall the node has
-    ("the firewall turned off by the user", {"kubelet_systemd_hardening": False}, [firewall],
-     ("waived", {"K.28": "kubelet_systemd_hardening"})),
-    ("the firewall removed by a default", {}, [firewall],
-     ("refused", "kubelet_systemd_hardening",
-      ["K.28", "kubelet_systemd_hardening=false (the default)", "set kubelet_systemd_hardening: true"])),
-    ("the firewall kept", {"kubelet_systemd_hardening": True, "kubelet_secure_addresses": "10.89.0.0/16"}, [firewall], ("applied", {})),
-    # the issue's doors: a YAML 1.1 octal
-    ("audit_log_maxage: 030 (YAML 1.1 reads 24)", {"kubernetes_audit": True, "audit_log_maxage": yaml.safe_load("030")}, [audit_maxage],
-     ("waived", {"1.2.17": "audit_log_maxage=24"})),
-    ("audit_log_maxage: 030 on a node without audit", {"kubernetes_audit": True, "audit_log_maxage": yaml.safe_load("030")}, [],
-     ("waived", {"1.2.17": "audit_log_maxage=24"})),
-    # the issue's doors: Pod Security exemptions of controllers that create every workload's pods
-    ("exempt the ReplicaSet controller", {"kube_pod_security_exemptions_usernames": [RS]}, [],
-     ("refused", "kube_pod_security_exemptions_usernames", [RS, "Deployment", ALLOWED, "kube-apiserver.pod-security-exemptions"])),
-    ("exempt the Job controller", {"kube_pod_security_exemptions_usernames": ["system:serviceaccount:kube-system:job-controller"]}, [],
-     ("refused", "kube_pod_security_exemptions_usernames", ["job-controller", ALLOWED])),
-    ("exempt the DaemonSet controller", {"kube_pod_security_exemptions_usernames": ["system:serviceaccount:kube-system:daemon-set-controller"]},
-     [], ("refused", "kube_pod_security_exemptions_usernames", ["daemon-set-controller", ALLOWED])),
-    ("exempt the StatefulSet controller", {"kube_pod_security_exemptions_usernames": ["ci-bot", "system:serviceaccount:kube-system:statefulset-controller"]},
-     [], ("refused", "kube_pod_security_exemptions_usernames", ["statefulset-controller", ALLOWED])),
-    ("exempt the ReplicationController controller",
-     {"kube_pod_security_exemptions_usernames": ["system:serviceaccount:kube-system:replication-controller"]}, [],
-     ("refused", "kube_pod_security_exemptions_usernames", ["replication-controller", ALLOWED])),
-    ("exempt the controller-manager itself", {"kube_pod_security_exemptions_usernames": ["system:kube-controller-manager"]}, [],
-     ("refused", "kube_pod_security_exemptions_usernames", ["system:kube-controller-manager", ALLOWED])),
-    ("exempt the ReplicaSet controller deliberately", dict(OVERRIDE, kube_pod_security_exemptions_usernames=[RS]), [],
-     ("waived", {"5.2.1": "kube_pod_security_exemptions_usernames"})),
-    ("exempt a CI runner", {"kube_pod_security_exemptions_usernames": ["system:serviceaccount:ci:runner"]}, [], ("applied", {})),
-    # the kubelet merges its drop-ins over the file we write: judged merged
-    ("a drop-in that re-opens the read-only port", {}, [dropin_read_only_port],
-     ("refused", "50-debug.conf", ["readOnlyPort: 10255 (this run sets 0)", "kubeguard_allow_override: {kubelet.readOnlyPort: <your reason>}"])),
-    ("a drop-in that re-opens the read-only port, kept deliberately", {"kubeguard_allow_override": {"kubelet.readOnlyPort": "old agent"}},
-     [dropin_read_only_port], ("waived", {"4.2.4": "kubeguard_allow_override"})),
-    # more doors: listeners, extra args, switches
-    ("controller-manager on every interface", {"kube_controller_manager_bind_address": "0.0.0.0"}, [],
-     ("waived", {"1.3.7": "kube_controller_manager_bind_address", "K.13": "kube_controller_manager_bind_address"})),
-    ("scheduler on every interface", {"kube_scheduler_bind_address": "0.0.0.0"}, [],
-     ("waived", {"1.4.2": "kube_scheduler_bind_address", "K.13": "kube_scheduler_bind_address"})),
-    ("the kubelet's read-only port", {"kube_read_only_port": 10255}, [], ("waived", {"4.2.4": "kube_read_only_port"})),
-    ("the read-only port through extra config, deliberately",
-     {"kubelet_config_extra_args": {"readOnlyPort": 10255}, "kubeguard_allow_override": {"kubelet.readOnlyPort": "old agent"}}, [],
-     ("waived", {"4.2.4": "kubelet_config_extra_args"})),
-    ("the read-only port through extra config", {"kubelet_config_extra_args": {"readOnlyPort": 10255}}, [],
-     ("refused", "kubelet_config_extra_args", ["readOnlyPort", "kube_read_only_port"])),
-    ("the kubelet's health port on every interface", {"kubelet_config_extra_args": {"healthzBindAddress": "0.0.0.0"}}, [],
-     ("waived", {"K.13": "kubelet_config_extra_args"})),
-    ("a token file through extra args", {"kube_kubeadm_apiserver_extra_args": {"token-auth-file": "/etc/tokens.csv"}}, [],
-     ("waived", {"1.2.2": "kube_kubeadm_apiserver_extra_args"})),
-    ("TLS 1.0 through extra args", {"kube_kubeadm_apiserver_extra_args": {"tls-min-version": "VersionTLS10"}}, [],
-     ("refused", "kube_kubeadm_apiserver_extra_args", ["VersionTLS10", "tls_min_version"])),
-    ("etcd without client certificates", {"etcd_extra_vars": {"client-cert-auth": "false"}}, [],
-     ("refused", "etcd_extra_vars", ["client-cert-auth", "etcd.client-cert-auth"])),
-    ("RC4 in tls_cipher_suites", {"tls_cipher_suites": [RC4]}, [], ("refused", "tls_cipher_suites", [RC4, "insecure", "use e.g. TLS_ECDHE"])),
-    ("profiling on", {"kube_profiling": True}, [],
-     ("waived", {"1.2.15": "kube_profiling", "1.3.2": "kube_profiling", "1.4.1": "kube_profiling"})),
-    ("NodeRestriction dropped by the user's list", {"kube_apiserver_enable_admission_plugins": ["AlwaysPullImages"]}, [],
-     ("waived", {"1.2.14": "kube_apiserver_enable_admission_plugins"})),
-    ("ABAC kept deliberately", {"authorization_modes": ["Node", "RBAC", "ABAC"],
-                                "kube_kubeadm_apiserver_extra_args": {"authorization-policy-file": "/etc/kubernetes/abac.jsonl"},
-                                "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy policy until 2027"}}, [],
-     ("waived", {"K.9": "authorization_modes"})),
-    ("AlwaysAllow", {"authorization_modes": ["AlwaysAllow"]}, [], ("refused", "authorization_modes", ["AlwaysAllow", ALLOWED])),
-    ("kubelet client certificates not rotated", {"kubelet_rotate_certificates": False}, [], ("waived", {"4.2.10": "kubelet_rotate_certificates"})),
-    ("the serving-certificate gate off", {"kube_controller_feature_gates": ["RotateKubeletServerCertificate=false"]}, [],
-     ("waived", {"1.3.6": "kube_controller_feature_gates"})),
-    ("node audit rules off", {"kubeguard_node_audit_rules": False}, [], ("waived", {"K.21": "kubeguard_node_audit_rules"})),
-]
+from hostile_inputs import ROLES, ROWS, firewall
 
 
 def _run(root, layout, settings, variables: Mapping[str, Any], monkeypatch) -> Dict[str, Any]:
@@ -222,7 +44,8 @@ def node(kubeadm_node, monkeypatch):
 
 
 def _values(root, variables: Mapping[str, Any]) -> Dict[str, Any]:
-    values = hv.validate(dict(variables))
+    variables = dict(variables)
+    values = hv.validate(variables, variables.pop("_present", ()))
     return dict(values, etcd_data_dir=str(root / "etcd-data"), audit_log_path=str(root / "audit" / "audit.log"),
                 audit_policy_file=str(root / "etc" / "audit-policy.yaml"))
 
@@ -231,6 +54,36 @@ def _after(result: Mapping[str, Any], root, layout, values: Mapping[str, Any]):
     """(the node as the planned operations would leave it, the node now): what verify would observe."""
     state = audit.observe(catalogue.layout_for(result["layout"], str(root / "etc"), {"fixture": fixture_platform(layout)}))
     return predicted.after_operations(state, result["plan"]["settings"], result["operations"], values), state
+
+
+# what a refusal says the user may do instead
+GUIDANCE = ("allowed", "use ", "set ", "must be", "must not", "remove", "give ", "list ", "e.g.", "did you mean", "add ", "such as", "shorten")
+
+
+def _leaves(value: Any):
+    """The scalars of a value, keys included, as a message may quote them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value[:50]:
+            yield from _leaves(item)
+    else:
+        yield value
+        if isinstance(value, str):     # one item of a list written as a string ("10.0.0.0/8,::/0", "a b")
+            yield from (part for part in value.replace(",", " ").split() if part != value)
+
+
+def _names_the_value(line: str, variables: Mapping[str, Any], variable: str) -> bool:
+    value = variables.get(variable, variables.get("_present"))
+    if variable not in variables and variable not in (variables.get("_present") or ()):
+        return True     # a variable the combination needs (its value is its absence or the default)
+    for leaf in [value] + list(_leaves(value)):
+        for shown in (repr(leaf), str(leaf)):
+            if shown[:40] in line:
+                return True
+    return False
 
 
 @pytest.mark.parametrize("variables, tweaks, expected", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
@@ -243,12 +96,16 @@ def test_hostile_input_is_refused_or_waived_never_silently_weaker(node, monkeypa
         with pytest.raises((hv.HardeningVarsError, ValueError)) as refused:
             _run(root, layout, settings, variables, monkeypatch)
         message = str(refused.value)
-        mine = [line for line in message.split("\n") if variable in line] or [message]
-        assert any(all(part in line for part in says) for line in mine), message
+        problems = getattr(refused.value, "problems", None) or message.split("\n")
+        mine = [line for line in problems if line.startswith(variable + ":") or f" {variable}:" in line or variable in line]
+        assert mine, message
+        assert any(all(part in line for part in says) and _names_the_value(line, variables, variable)
+                   and any(word in line for word in GUIDANCE) for line in mine), message
         return
     result = _run(root, layout, settings, variables, monkeypatch)
     plan = result["plan"]
-    after, before = _after(result, root, layout, _values(root, variables))
+    values = _values(root, variables)
+    after, before = _after(result, root, layout, values)
     reader = predicted.file_reader(result["operations"])
     controls = catalogue.controls()
     was, will = predicted.judge(controls, before, audit.file_facts), predicted.judge(controls, after, reader)
@@ -256,18 +113,23 @@ def test_hostile_input_is_refused_or_waived_never_silently_weaker(node, monkeypa
     lost = sorted(cid for cid in was if was[cid] is True and will[cid] is not True)
     assert set(lost) <= set(plan["waived"]), (lost, plan["waived"])
     report = {r["id"]: r for r in audit.audit(after, ROLES, plan["waived"], file_reader=reader)}
-    for cid, variable in expected[1].items():
+    waived = expected[1] if expected[0] == "waived" else {}
+    for cid, variable in waived.items():
         assert variable in plan["waived"].get(cid, ""), (cid, plan["waived"])
         assert any(line.startswith("waived") and plan["waived"][cid] in line for line in plan["summary"]), plan["summary"]
         assert report[cid]["status"] == "waived" and variable in report[cid]["waiver"], report[cid]
-    if expected[0] == "applied":
+    if expected[0] in ("applied", "noted"):
         assert not lost and not [cid for cid in plan["waived"] if cid in was and was[cid] is True]
+    if expected[0] == "noted":
+        _kind, variable, says = expected
+        notes = list(values["_notes"]) + list(plan["summary"])
+        assert any(line.startswith(variable) and all(part in line for part in says) for line in notes), notes
 
 
-def test_the_table_covers_every_door_of_the_issue():
-    assert len(ROWS) >= 30
-    kinds = {row[3][0] for row in ROWS}
-    assert kinds == {"refused", "waived", "applied"}
+def test_the_table_holds_every_kind_and_at_least_120_rows():
+    assert len(ROWS) >= 120, len(ROWS)
+    assert {row[3][0] for row in ROWS} == {"refused", "waived", "applied", "noted"}
+    assert len({row[0] for row in ROWS}) == len(ROWS), "row ids are unique"
 
 
 # --- the pieces the predicted node is made of ---------------------------------------------------------------

@@ -309,3 +309,104 @@ def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypa
     # and where the service may use iptables, the firewall is planned
     asked.clear()
     assert "metrics_firewall" in node_plan.plan_node(params, lambda argv: (0, "-P INPUT ACCEPT\n", ""))["operations"]
+
+
+# --- the report carries the release the node was judged at (and where it was read) ----------------------------
+
+APISERVER, KUBELET = "/usr/local/bin/kube-apiserver", "/usr/bin/kubelet"
+
+
+def version_runner(answers):
+    """run_command: `<binary> --version` answered from {binary: output} through the exe link; the rest as a node answers."""
+    def run(argv):
+        if argv[-1] != "--version":
+            return 0, "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\n", ""
+        binary = os.readlink(argv[0]) if os.path.islink(argv[0]) else argv[0]
+        return (0, answers[binary], "") if binary in answers else (1, "", "no such file")
+    return run
+
+
+def plan_with_report(node, answers, control_plane=True, **changes):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    root, layout, settings = node
+    with open(SEED, encoding="utf-8") as handle:
+        values = hv.validate(dict(yaml.safe_load(handle), kube_encrypt_secret_data=False, etcd_data_dir=str(root / "etcd-data"),
+                                  audit_log_path=str(root / "audit" / "audit.log"),
+                                  audit_policy_file=str(root / "etc" / "audit-policy.yaml"), **changes))
+    os.makedirs(values["etcd_data_dir"], exist_ok=True)
+    params = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": fixture_platform(layout)},
+              "config_dir": str(root / "etc"), "layout": "auto", "peer_addresses": [], "control_plane_endpoints": [],
+              "node": {"name": "cp1" if control_plane else "w1", "control_plane": control_plane, "etcd_host": False},
+              "settings": settings, "reencrypt_marker": str(root / "marker"), "proc_root": str(root / "fakeproc"),
+              "audit_roles": ["control_plane"] if control_plane else ["worker"]}
+    return node_plan.plan_node(params, version_runner(answers))
+
+
+def test_without_kube_version_the_report_carries_the_release_the_node_runs_and_where_it_was_read(node):
+    """The seed sets no kube_version (as the live scenario): a control plane's report names the running
+    kube-apiserver, a worker's its running kubelet; nothing running: the apiserver static pod's image tag."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from test_process_identity import start  # pylint: disable=import-error
+    root = node[0]
+    (root / "fakeproc").mkdir()
+    assert "kube_version" not in hv.validate(yaml.safe_load(open(SEED, encoding="utf-8")))["_given"]
+    start(root / "fakeproc", 100, ["kube-apiserver", "--secure-port=6443"], APISERVER)
+    start(root / "fakeproc", 200, [KUBELET, "--config=/var/lib/kubelet/config.yaml"], KUBELET)
+    answers = {APISERVER: "Kubernetes v1.34.4\n", KUBELET: "Kubernetes v1.34.4\n"}
+    result = plan_with_report(node, answers)
+    read = f"the running kube-apiserver (pid 100: {APISERVER} --version)"
+    assert result["report"]["kubernetes"] == {"version": "v1.34.4", "source": read, "running": "v1.34.4", "running_source": read}
+    assert result["report"]["kubernetes"]["version"] == result["version"]["used"] == "v1.34.4"
+    assert list(result["report"])[:7] == ["schema", "benchmark", "node", "generated_at", "roles", "layout", "kubernetes"]
+    assert f"\nKubernetes v1.34.4, read from {read}.\n" in reports.markdown(result["report"])
+    # a worker: its kubelet is what runs there
+    os.unlink(root / "fakeproc" / "100" / "exe")
+    (root / "fakeproc" / "100" / "cmdline").write_bytes(b"sleep\0")
+    worker = plan_with_report(node, answers, control_plane=False)["report"]["kubernetes"]
+    assert worker["version"] == "v1.34.4" and worker["source"] == f"the running kubelet (pid 200: {KUBELET} --version)"
+    # nothing runs: what is on disk, said as such
+    os.unlink(root / "fakeproc" / "200" / "exe")
+    (root / "fakeproc" / "200" / "cmdline").write_bytes(b"sleep\0")
+    on_disk = plan_with_report(node, {})["report"]["kubernetes"]
+    assert on_disk["version"] == on_disk["running"] == "v1.34.4"
+    assert on_disk["source"].startswith("the kube-apiserver static pod's image tag (") and on_disk["source"].endswith("; it does not run)")
+
+
+def test_a_given_kube_version_is_the_reports_release_and_its_source_says_so(node):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from test_process_identity import start  # pylint: disable=import-error
+    root = node[0]
+    (root / "fakeproc").mkdir()
+    start(root / "fakeproc", 100, ["kube-apiserver"], APISERVER)
+    result = plan_with_report(node, {APISERVER: "Kubernetes v1.31.4\n"}, kube_version="1.34.4")
+    read = f"the running kube-apiserver (pid 100: {APISERVER} --version)"
+    report = result["report"]
+    assert report["kubernetes"] == {"version": "v1.34.4", "source": "kube_version", "running": "v1.31.4", "running_source": read}
+    assert f"\nKubernetes v1.34.4, your kube_version (this node runs v1.31.4, read from {read}).\n" in reports.markdown(report)
+    same = plan_with_report(node, {APISERVER: "Kubernetes v1.34.4\n"}, kube_version="v1.34.4")["report"]["kubernetes"]
+    assert same["source"] == "kube_version" and same["running"] == same["version"] == "v1.34.4"
+    assert "Kubernetes v1.34.4, your kube_version (this node runs it, read from the running kube-apiserver" in reports.markdown(
+        dict(report, kubernetes=same))
+
+
+def test_verify_audit_after_the_rollout_carries_the_release_too(node, monkeypatch, capsys):
+    """cis_audit (verify's audit of a node this run changed) reads the release again, as the plan did: the
+    report it returns has the same `kubernetes` field; kube_version given, that is the report's release."""
+    import json
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, health
+    from ansible_collections.kubeguard.hardening.plugins.modules import cis_audit
+    root, layout, _settings = node
+    monkeypatch.setattr(health, "component_processes", lambda name, proc_root="/proc": [])   # nothing runs here
+    args = {"node_name": "cp1", "roles": ["control_plane"], "config_dir": str(root / "etc"), "layout": "fixture",
+            "platforms": {"fixture": fixture_platform(layout)}, "catalogue": catalogue.load()}
+    manifest = os.path.join(layout.manifests_dir, "kube-apiserver.yaml")
+
+    def audit_with(extra):
+        with patch_module_args(dict(args, **extra)), pytest.raises(SystemExit):
+            cis_audit.main()
+        return json.loads(capsys.readouterr().out)["report"]["kubernetes"]
+    read = f"the kube-apiserver static pod's image tag ({manifest}; it does not run)"
+    assert audit_with({}) == {"version": "v1.34.4", "source": read, "running": "v1.34.4", "running_source": read}
+    assert audit_with({"kube_version": "1.34"}) == {"version": "v1.34", "source": "kube_version", "running": "v1.34.4",
+                                                    "running_source": read}

@@ -90,3 +90,70 @@ def test_every_control_of_the_benchmark_is_in_every_report(roles):
     assert ("5" in report["summary"]) and report["summary"]["total"]["manual"] >= 37
     if roles == ["worker"]:
         assert by_id["1.2.15"]["status"] == "not_applicable" and by_id["1.2.15"]["expected"] is None
+
+
+RUNNING = "the running kube-apiserver (pid 4242: /usr/local/bin/kube-apiserver --version)"
+
+
+@pytest.mark.parametrize("info, field", [
+    ({"version": "v1.34.4", "source": RUNNING, "given": None, "used": "v1.34.4"},
+     {"version": "v1.34.4", "source": RUNNING, "running": "v1.34.4", "running_source": RUNNING}),
+    ({"version": "v1.31.4", "source": RUNNING, "given": "v1.34.4", "used": "v1.34.4"},
+     {"version": "v1.34.4", "source": "kube_version", "running": "v1.31.4", "running_source": RUNNING}),
+    ({"version": None, "source": "nothing here runs or holds a Kubernetes binary that tells its version", "given": None, "used": "v1.34.4"},
+     {"version": "v1.34.4", "source": "documented default", "running": None,
+      "running_source": "nothing here runs or holds a Kubernetes binary that tells its version"}),
+])
+def test_the_kubernetes_field_says_the_release_and_why_that_one(info, field):
+    """node_plan.node_version's {version, source, given, used} -> the report's `kubernetes` field."""
+    assert reports.kubernetes_field(info) == field
+
+
+def test_the_release_is_in_the_json_the_junit_properties_and_the_markdown_header(report):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report
+    field = reports.kubernetes_field({"version": "v1.34.4", "source": RUNNING, "given": None, "used": "v1.34.4"})
+    with_release = reports.build("cp1", "cis-1.12", report["roles"], "kubeadm", report["sources"], report["results"],
+                                 report["summary"], report["generated_at"], kubernetes=field)
+    assert json.loads(reports.to_json(with_release))["kubernetes"] == field
+    root = ET.fromstring(reports.junit(with_release))
+    for suite in root.findall("testsuite"):
+        assert {p.get("name"): p.get("value") for p in suite.findall("properties/property")} == {
+            "kubernetes_version": "v1.34.4", "kubernetes_version_source": RUNNING, "kubernetes_running": "v1.34.4"}
+        assert list(suite)[0].tag == "properties"       # JUnit's place for them: before the testcases
+    header = reports.markdown(with_release).split("```", 1)[0]
+    assert f"\nKubernetes v1.34.4, read from {RUNNING}.\n" in header
+    default = dict(with_release, kubernetes=reports.kubernetes_field({"version": None, "source": "nothing told", "used": "v1.34.4"}))
+    assert "Kubernetes v1.34.4, the documented default: no release could be read (nothing told); set kube_version." in reports.markdown(default)
+    # the fleet shows each node's release; kube-bench's shape has it as detected_version
+    fleet = fleet_report.build([with_release], None, "now")
+    assert fleet["nodes"][0]["kubernetes"] == "v1.34.4"
+    assert '<td class="kubernetes">v1.34.4</td>' in fleet_report.to_html(fleet)
+    assert {t["detected_version"] for t in fleet_report.kube_bench(with_release, catalogue.load()["kube_bench"])["Controls"]} == {"1.34"}
+
+
+def test_a_report_from_before_the_field_still_renders(report):
+    """Reports written by older runs have no `kubernetes`: JSON, JUnit, Markdown, the fleet and kube-bench's shape
+    render them as before, saying nothing about a release."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report
+    assert "kubernetes" not in report
+    assert ET.fromstring(reports.junit(report)).find(".//properties") is None
+    text = reports.markdown(report)
+    assert "Kubernetes v" not in text and text.startswith("# CIS cis-1.12 report: cp1\n\nGenerated 2026-11-22T00:00:00Z")
+    fleet = fleet_report.build([report, dict(report, node="cp2", kubernetes={"version": "v1.34.4"})], None, "now")
+    assert [n["kubernetes"] for n in fleet["nodes"]] == [None, "v1.34.4"]
+    assert '<td class="kubernetes">-</td>' in fleet_report.to_html(fleet)
+    assert {t["detected_version"] for t in fleet_report.kube_bench(report, catalogue.load()["kube_bench"])["Controls"]} == {""}
+    # a malformed field (not an object) is treated as absent, not a crash
+    odd = dict(report, kubernetes="v1.34.4")
+    assert "Kubernetes v" not in reports.markdown(odd) and ET.fromstring(reports.junit(odd)).find(".//properties") is None
+    assert fleet_report.build([odd], None, "now")["nodes"][0]["kubernetes"] is None
+
+
+def test_the_cluster_report_carries_the_servers_release_when_it_answers():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit
+    said = "the API server's /version (kubectl version)"
+    report = cluster_audit.report([], [], "cis-1.12", "now", {}, kubernetes=cluster_audit.release_field("v1.34.4"))
+    assert report["kubernetes"] == {"version": "v1.34.4", "source": said, "running": "v1.34.4", "running_source": said}
+    assert f"Kubernetes v1.34.4, read from {said}." in reports.markdown(report)
+    assert cluster_audit.release_field(None) is None
+    assert "kubernetes" not in cluster_audit.report([], [], "cis-1.12", "now", {}, kubernetes=cluster_audit.release_field(None))
