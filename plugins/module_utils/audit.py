@@ -16,21 +16,19 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
-from . import catalogue, checks, expressions, permissions
+from . import catalogue, checks, containerd, exposure, expressions, integrity, node_audit, permissions, reports
 from .catalogue import Layout
-from . import containerd, exposure, integrity, node_audit
-from .node_facts import run_tool
 from .health import Proc, agree, component_processes, journal_running_args
+from .k3s_config import K3sConfigError, arg_text, component_args
+from .k3s_effective import merge, sources
+from .kubelet_config import KubeletConfigError, load_dropins, merge_dropin
 from .manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
+from .node_facts import run_tool
+from .reports import STATUSES
 from .yaml_support import yaml
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
 # not_applicable: the control is for a role this node does not have (every report lists every control).
-STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
-SECTION_TITLES = {
-    "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
-    "5": "Policies", "K": "kubeguard extra checks",
-}
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
 ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
 ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
@@ -89,7 +87,6 @@ ETCD_TLS_SECTIONS = {"client-transport-security": "", "peer-transport-security":
 
 def etcd_config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
     """etcd's settings as flags, from the YAML config file etcd reads (--config-file)."""
-    from .k3s_config import arg_text
     flags: Dict[str, Optional[str]] = {}
     for key, value in doc.items():
         prefix = ETCD_TLS_SECTIONS.get(str(key))
@@ -120,8 +117,6 @@ def platform_component_flags(component: str, layout: Layout, journal: Mapping[st
     config = str(layout.components.get("config", ""))
     if list_key and os.path.exists(config):
         # what it will start with: config.yaml, its drop-ins, the unit's command line (k3s_effective)
-        from .k3s_config import K3sConfigError, component_args
-        from .k3s_effective import merge, sources
         units = [path for path in (layout.components.get("unit_files") or {}).values() if os.path.exists(path)]
         try:
             options, _ignored = merge(sources(config, None, units[0] if units else None))
@@ -233,7 +228,6 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
     dropins = []
     config_file = kubelet_config if isinstance(kubelet_config, dict) else None
     if kubelet_flags.get("config-dir"):
-        from .kubelet_config import KubeletConfigError, load_dropins, merge_dropin
         try:
             dropins = load_dropins(str(kubelet_flags["config-dir"]))
         except (OSError, KubeletConfigError):
@@ -330,11 +324,6 @@ def role_of(control: Mapping[str, Any]) -> str:
         return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
     roles = [role for role, sections in ROLE_SECTIONS.items() if section(cid) in sections]
     return ROLE_NAMES[roles[0]] if roles else "node of this section"
-
-
-def section_order(name: str):
-    """CIS sections in number order, then our own (K)."""
-    return (0, int(name)) if name.isdigit() else (1, name)
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -585,7 +574,6 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     runs them), every control judged or said why not. kubernetes: the release it was judged at
     (reports.kubernetes_field), the report's `kubernetes` field."""
     import datetime
-    from . import reports
 
     unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
     if unknown_roles:

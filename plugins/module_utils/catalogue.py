@@ -1,8 +1,8 @@
 """Load the CIS control catalogue (cis_catalogue.yml) and evaluate its settings for a set of
 validated hardening variables and a node layout.
 
-The catalogue is the one source both paths read: ``desired_flags`` / ``desired_kubelet_fields``
-(apply) and ``controls`` (verify).
+The catalogue is the one source both paths read: ``settings`` (apply, through desired.component_flags /
+kubelet_fields) and ``controls`` (verify).
 """
 
 from __future__ import annotations

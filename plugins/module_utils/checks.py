@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence
 
 
 @dataclass
@@ -196,12 +196,3 @@ def leaves(check: Mapping[str, Any]) -> List[Mapping[str, Any]]:
     if "all" in check or "any" in check:
         return [leaf for part in (check.get("all") or check.get("any")) for leaf in leaves(part)]
     return [check] if check else []
-
-
-def flag_checks(control: Mapping[str, Any]) -> List[Mapping[str, Any]]:
-    """The leaf flag/kubelet checks of a control (for tests and reports)."""
-    return [leaf for leaf in leaves(control.get("check") or {}) if "flag" in leaf or "kubelet" in leaf]
-
-
-def control_index(controls: Sequence[Mapping[str, Any]]) -> Dict[str, Mapping[str, Any]]:
-    return {str(c["id"]): c for c in controls}

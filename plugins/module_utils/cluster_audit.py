@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import pod_security
+from . import audit, pod_security, reports
 from .pod_security import _sc
 
 Pod = Mapping[str, Any]
@@ -312,7 +312,6 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
     JSON, JUnit and Markdown): every control manual, as the benchmark has them, the verdict in found.
     sources: what was read and how ({"pod-security": "policy v1.31 (...)"}: the version 5.2 was judged at);
     kubernetes: the server's release (release_field above), left out when None."""
-    from . import audit, reports
     judged = {r["id"]: r for r in results}
     rows = []
     for control in catalogue_controls:

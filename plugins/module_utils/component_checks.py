@@ -21,8 +21,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import catalogue, component_data
 from .api_resources import repeated_items
-from .kubelet_config import duration_seconds
+from .durations import duration_seconds
 from .tls_names import KUBELET_CIPHERS_CIS
+from .yaml_support import yaml
 
 COMPONENT_REFUSES = "component refuses"   # it exits or never becomes ready (tests/oracle shows it)
 WEAKENS = "weakens a control"             # it runs, a CIS control fails
@@ -523,7 +524,6 @@ def _audit_rule_problems(values: Mapping[str, Any], skip: set, problems: List[Pr
     if variable in skip or not rules:
         return
     if isinstance(rules, str):   # kubespray's form, a YAML string (the variable's own check parsed it already)
-        from .yaml_support import yaml
         rules = yaml.safe_load(rules)
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         found = _rule_problem(rule)

@@ -6,7 +6,6 @@ authentication config, encryption config) and the hostPath mounts that make them
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import os
 import posixpath
@@ -16,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from . import catalogue
 from .catalogue import Layout
 from .hardening_vars import parse_secure_addresses
+from .key_rotation import new_key
 from .yaml_support import yaml
 
 FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
@@ -221,11 +221,6 @@ def apiserver_host_paths(values: Mapping[str, Any], layout: Layout) -> List[Dict
 
 # --- encryption at rest ----------------------------------------------------------------------------------
 
-KEY_BYTES = {"secretbox": 32, "aescbc": 32, "aesgcm": 32}
-
-
-def new_key(algorithm: str, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
-    return base64.b64encode(random_bytes(KEY_BYTES[algorithm])).decode("ascii")
 
 
 def _provider_keys(config: Mapping[str, Any], algorithm: str) -> List[Dict[str, str]]:
@@ -315,19 +310,6 @@ def staged_encryption_config(target: Mapping[str, Any], node_texts: List[Optiona
     staged = copy.deepcopy(dict(target))
     staged["resources"][0]["providers"] = [current, new_primary] + [p for p in target_providers[1:] if p != current]
     return staged
-
-
-def redact_encryption_config(config: Mapping[str, Any]) -> Dict[str, Any]:
-    """The same structure with every secret replaced, safe for output and diffs."""
-    import copy
-    redacted = copy.deepcopy(dict(config))
-    for resource in redacted.get("resources") or []:
-        for provider in resource.get("providers") or []:
-            for body in provider.values():
-                for key in (body or {}).get("keys") or []:
-                    if "secret" in key:
-                        key["secret"] = "<redacted>"
-    return redacted
 
 
 # --- kubelet firewall --------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ import os
 import shutil
 from typing import List, Optional, Tuple
 
+from .backup_sets import CREATED_LIST, set_dir
+from .write_policy import checked_target, chmod_nofollow, write_new
+
 DEFAULT_BACKUP_ROOT = "/var/lib/kubeguard/backups"
 # Argument spec of the options in doc_fragments/backup.py (every module that writes a file).
 BACKUP_OPTIONS = {
@@ -51,7 +54,6 @@ def _backup_root(backup_root: str) -> None:
 def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
     """Copy path (with mode, owner, times) to <backup_root>/<backup_set>/<path>. Keeps the first copy
     of a set: a set holds each file as it was before the run touched it."""
-    from .backup_sets import set_dir
     if not os.path.exists(path):
         return None
     destination = os.path.join(set_dir(backup_root, backup_set), path.lstrip("/"))
@@ -65,14 +67,8 @@ def backup_file(path: str, backup_root: str, backup_set: str) -> Optional[str]:
     return destination
 
 
-CREATED_LIST = ".created"
-# API objects (ConfigMaps, RoleBindings) saved in a backup set: not node files, so never "restored" to a path.
-CLUSTER_OBJECTS_DIR = ".cluster-objects"
-
-
 def record_created(path: str, backup_root: str, backup_set: str) -> None:
     """Remember that this run created path (it had nothing to back up), so a rollback removes it."""
-    from .backup_sets import set_dir
     directory = set_dir(backup_root, backup_set)
     _backup_root(backup_root)
     os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -84,7 +80,6 @@ def write_atomically(path: str, content: str, mode: Optional[int] = None) -> Non
     """Write via a temp file in the same directory and rename; keep the old file's mode/owner. The
     write policy decides first (no symlink, no denied place, no file of someone else's), and the temp
     file has its final mode and owner before the content lands."""
-    from .write_policy import checked_target, write_new
     old_stat = checked_target(os.path.abspath(path))
     final_mode = mode if mode is not None else (old_stat.st_mode & 0o7777 if old_stat is not None else 0o600)
     write_new(os.path.abspath(path), content.encode("utf-8"), final_mode,
@@ -147,7 +142,6 @@ def finish_edit(module, path: str, plan: dict, mode: Optional[int] = None, show=
         if plan["after"] != plan["before"]:
             write_atomically(path, plan["after"], mode)
         elif mode is not None:
-            from .write_policy import checked_target, chmod_nofollow
             checked_target(path, must_exist=True)
             chmod_nofollow(path, mode)
     module.exit_json(**result)

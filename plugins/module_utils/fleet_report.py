@@ -8,7 +8,7 @@ import html
 import json
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from .audit import SECTION_TITLES, section_order
+from .reports import SECTION_TITLES, section_order
 
 SCHEMA = "kubeguard.hardening/fleet-report/v1"
 # the fleet_report action's options (its module file documents them; both validate with this)

@@ -13,8 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import api_resources, component_checks
+from . import api_resources, catalogue, component_checks, write_policy
 from .api_resources import repeated_items
+from .exposure import too_wide
+from .integrity import checksums_problem, images_problem
+from .toml_edit import _split_keys  # pylint: disable=protected-access
+from .yaml_support import yaml
 
 
 class HardeningVarsError(ValueError):
@@ -133,7 +137,6 @@ CONTAINERD_HARDENED_KEYS = ("tcp_address", "uid", "gid", "address", "stream_serv
 
 
 def _is_containerd_settings(value: Any) -> Optional[str]:
-    from .toml_edit import _split_keys   # pylint: disable=protected-access
     if not isinstance(value, dict):
         return 'must be a mapping of TOML table to {key: value}, e.g. {"grpc": {max_recv_message_size: 16777216}}'
     for table, keys in value.items():
@@ -160,12 +163,10 @@ def _is_containerd_settings(value: Any) -> Optional[str]:
 
 
 def _is_checksums(value: Any) -> Optional[str]:
-    from .integrity import checksums_problem
     return checksums_problem(value)
 
 
 def _is_image_digests(value: Any) -> Optional[str]:
-    from .integrity import images_problem
     return images_problem(value)
 
 
@@ -224,7 +225,6 @@ PATH_KINDS = {"audit_log_path": "audit_log", "audit_policy_file": "audit_policy"
 
 def _write_policy_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
     """Every path variable held to the write policy: its kind's places, the deny list, no two of ours on one path."""
-    from . import write_policy
     problems: List[Tuple[Tuple[str, ...], str]] = []
     config_dir = values["kube_config_dir"]
     paths = {name: (kind, values[name]) for name, kind in PATH_KINDS.items() if isinstance(values.get(name), str) and values[name]}
@@ -416,7 +416,6 @@ def _is_limited_resources(value: Any) -> Optional[str]:
 def _parse_audit_rules(value: Any) -> Any:
     """kubespray writes audit_policy_custom_rules as a YAML string; a list is taken as it is."""
     if isinstance(value, str):
-        from .yaml_support import yaml
         try:
             return yaml.safe_load(value)
         except yaml.YAMLError as exc:
@@ -524,7 +523,6 @@ def _extra_args_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...
     """Doors the variable checks do not cover: cipher suites through extra args (the check tls_cipher_suites
     gets), pod networks the kubelet and metrics firewalls admit (kubelet_secure_addresses' bound), and Pod
     Security exemptions of the controllers that create pods."""
-    from .exposure import too_wide   # (exposure imports nothing of ours but checks)
     problems: List[Tuple[Tuple[str, ...], str]] = []
     if not values["tls_cipher_suites"]:   # with it set, _hardened_overrides refuses any other list
         for variable, component, key in (("kube_kubeadm_apiserver_extra_args", "kube-apiserver", "tls-cipher-suites"),
@@ -831,7 +829,6 @@ def _arg_text(value: Any) -> str:
 def _hardened_overrides(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
     """Extra-args entries that change a setting we harden (a catalogue setting that decides a control),
     to a value other than the hardened one, without kubeguard_allow_override naming it."""
-    from . import catalogue, desired   # (they import this module)
     layout = catalogue.layout_for("kubeadm", values["kube_config_dir"], catalogue.load_platforms())
     hardened: Dict[str, Dict[str, Tuple[Any, Tuple[str, ...]]]] = {}
     context = catalogue.expression_context(values, layout)
@@ -1144,7 +1141,6 @@ def profile(name: str) -> Dict[str, Dict[str, Any]]:
     """The variables a kubeguard_profile sets (its own and those of the profile it inherits)."""
     import copy
     import os
-    from .yaml_support import yaml
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.yml"), encoding="utf-8") as handle:
         profiles = yaml.safe_load(handle)
     data = profiles[name]

@@ -16,14 +16,34 @@ A rotation is under way while the provider holds more than one key; with one key
 
 from __future__ import annotations
 
+import base64
 import copy
 import os
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
-from .desired import new_key
 from .yaml_support import error_summary, yaml
+
+# the bytes of a new key, by provider (32: AES-256 / XSalsa20)
+KEY_BYTES = {"secretbox": 32, "aescbc": 32, "aesgcm": 32}
+
+
+def new_key(algorithm: str, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    return base64.b64encode(random_bytes(KEY_BYTES[algorithm])).decode("ascii")
+
+
+def redact_encryption_config(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """The same structure with every secret replaced, safe for output and diffs."""
+    redacted = copy.deepcopy(dict(config))
+    for resource in redacted.get("resources") or []:
+        for provider in resource.get("providers") or []:
+            for body in provider.values():
+                for key in (body or {}).get("keys") or []:
+                    if "secret" in key:
+                        key["secret"] = "<redacted>"
+    return redacted
+
 
 STEPS = ("stage", "promote", "retire")
 _NUMBERED = re.compile(r"key([0-9]{1,9})")

@@ -4,8 +4,10 @@ kubespray's /etc/kubernetes/kubelet-config.yaml). Pure functions; the kubelet_co
 from __future__ import annotations
 
 import copy
-import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
+
+from .durations import duration_seconds
+from .fileops import dropin_files as files_in
 
 
 class KubeletConfigError(ValueError):
@@ -26,18 +28,6 @@ FIELD_TYPES: Dict[str, type] = {
 # What the kubelet takes for a field its config file leaves out (KubeletConfiguration v1beta1), where
 # kubeadm drops the field when it equals that (kubeadm upgrade rewrites readOnlyPort: 0 as nothing).
 FILE_DEFAULTS: Dict[str, Any] = {"readOnlyPort": 0}
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def duration_seconds(value: Any) -> Optional[float]:
-    """A Go duration ("5m", "5m0s", "1h30m") in seconds; None when value is not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    parts = _DURATION_PART.findall(value)
-    if "".join(number + unit for number, unit in parts) != value:
-        return None
-    return sum(float(number) * _DURATION_UNIT[unit] for number, unit in parts)
 
 
 def same_setting(path: str, present: bool, old: Any, new: Any) -> bool:
@@ -118,13 +108,12 @@ DROPIN_SUFFIX = ".conf"
 
 
 def dropin_files(directory: str) -> List[str]:
-    from .fileops import dropin_files as files_in
     return files_in(directory, (DROPIN_SUFFIX,))
 
 
 def load_dropins(directory: str) -> List[Tuple[str, Dict[str, Any]]]:
     """(path, document) of each drop-in; KubeletConfigError naming a file the kubelet would refuse."""
-    from .yaml_support import SAFE_LOADER, yaml
+    from .yaml_support import SAFE_LOADER, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     found = []
     for path in dropin_files(directory):
         with open(path, encoding="utf-8") as handle:

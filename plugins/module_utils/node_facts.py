@@ -10,6 +10,8 @@ import subprocess
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
+from . import health   # health.component_processes, looked up when called (tests stand in for it)
+
 
 def run_tool(argv: List[str]) -> Tuple[int, str]:
     """(exit code, stdout - or the error text when it failed) of a node tool (auditctl, ctr, runc); 127 when
@@ -47,7 +49,7 @@ def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> L
 
 def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
     """Host part of the server URLs in the kubeconfigs (what the kubelet must still reach)."""
-    from .yaml_support import yaml
+    from .yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     servers: List[str] = []
     for path in paths:
         try:
@@ -82,7 +84,7 @@ def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) ->
 
 def _image_tag(manifest: str) -> Optional[str]:
     """The version tag of a static pod's image (registry.k8s.io/kube-apiserver:v1.36.1[@sha256:...])."""
-    from .yaml_support import yaml
+    from .yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     try:
         with open(manifest, encoding="utf-8") as handle:
             pod = yaml.safe_load(handle) or {}
@@ -98,13 +100,12 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
     nothing tells. What runs first - kube-apiserver, k3s, the kubelet, each binary asked through
     /proc/<pid>/exe (the file that runs, also when an upgrade replaced it on disk since) - then what is on
     disk: the apiserver's static pod image tag, the k3s or kubelet binary."""
-    from .health import component_processes
 
     k3s = bool(layout.components.get("units"))
     names = ["k3s"] if k3s else ["kube-apiserver", "kubelet"]
     silent: List[str] = []
     for name in names:
-        for proc in component_processes(name, proc_root):
+        for proc in health.component_processes(name, proc_root):
             found = _asked([os.path.join(proc_root, proc.pid, "exe"), "--version"], run)
             if found:
                 return {"version": found, "source": f"the running {name} (pid {proc.pid}: {proc.exe} --version)"}

@@ -1,7 +1,7 @@
 """Every write a hardening run would make on one node, as data: the single source of the writer
 modules' arguments. The roles pass these arguments to their writer modules; the node_plan module
 evaluates all of them on the node in one call, without writing, so a run can skip nodes whose plan is
-empty. Controller side (the settings come from the catalogue through never_weaker.plan).
+empty. It runs on the node, inside node_plan (the settings come from the catalogue through never_weaker.plan).
 """
 
 from __future__ import annotations

@@ -8,10 +8,16 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import containerd, envfile, k3s_config, k3s_effective, multifile, permissions
+from . import (audit, catalogue, containerd, desired, envfile, health, k3s_config, k3s_effective, multifile, never_weaker,
+               node_operations, permissions, reports)
+from .desired import encryption_config
 from .fileops import plan_yaml_edit, read_text as _read
-from .kubelet_config import merge_fields
+from .hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, overridden
+from .kubelet_config import KubeletConfigError, dropin_overrides, load_dropins, merge_fields
 from .manifest import edit_manifest, load_yaml
+from .node_facts import kube_version, kubeconfig_servers, own_addresses, read_sysctl
+from .node_operations import config_hash
+from .yaml_support import error_summary, yaml
 
 
 def _mode_change(path: str, mode: Any) -> List[str]:
@@ -29,8 +35,6 @@ def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
 
 def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
     """(changes, parsed config when it is already what the run would write, fingerprint of the file)."""
-    from .yaml_support import error_summary, yaml
-    from .desired import encryption_config
 
     text = _read(args["path"])
     if text is None:
@@ -72,7 +76,6 @@ def _user(name: str) -> List[str]:
 
 def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, List[str]], Optional[str]]:
     """({component: [changes]}, encryption config fingerprint)."""
-    from .node_operations import config_hash
 
     changes: Dict[str, List[str]] = {}
     fingerprint = None
@@ -193,7 +196,6 @@ def opted_out(values: Mapping[str, Any]) -> Dict[str, str]:
 def _k3s_setting(layout: Any, option: str, flag: Optional[str]) -> Optional[Tuple[str, str]]:
     """(component, setting key) a config.yaml option (and flag in it) stands for, as
     kubeguard_allow_override names it; None for what no setting decides."""
-    from . import catalogue
     spec = layout.components
     if flag is not None:
         component = {key: name for name, key in spec["arg_lists"].items()}.get(option)
@@ -213,8 +215,6 @@ def refuse_or_waive(found: List[Tuple[Optional[Tuple[str, str]], str]], values: 
     """found: (setting as (component, key) or None, what undoes it). A setting kubeguard_allow_override
     names is waived (its controls, the summary); the rest raise ValueError before any change, each with
     the way to keep it deliberately. Returns the waived settings."""
-    from . import catalogue
-    from .hardening_vars import overridden
 
     refused, waived = [], []
     for setting, described in found:
@@ -240,7 +240,6 @@ def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], n
     config.yaml (k3s reads them after it), unless kubeguard_allow_override names the setting: then
     it is waived (reports, summary) and the restart gate no longer expects our value. Raises
     ValueError naming every drop-in, option and value."""
-    from . import catalogue
 
     k3s = ops["k3s"]
     config = k3s["k3s_config"]
@@ -269,7 +268,6 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
                              plan: Dict[str, Any]) -> None:
     """Refuse (or waive) a node whose kubelet reads a --config-dir drop-in that sets one of the fields this
     run writes into its config file to another value: the drop-in would win, silently."""
-    from .kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
 
     directory = ((state.get("components") or {}).get("kubelet") or {}).get("flags", {}).get("config-dir")
     fields = ((ops.get("kubelet") or {}).get("kubelet_config") or {}).get("fields")
@@ -299,8 +297,6 @@ def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root:
     kube_version given: it is used, and a node that runs another release is said (a warning, not a failure).
     Not given: the release the node runs (node_facts.kube_version), else the documented default - either way
     said, with where it came from. Raises ValueError when the variables are wrong at that release."""
-    from .hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version
-    from .node_facts import kube_version
 
     read = kube_version(layout, run_command, proc_root)
     given = values["kube_version"] if "kube_version" in (values.get("_given") or ()) else None
@@ -329,16 +325,13 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     judge the settings against what runs (never weaker), build every write (node_operations),
     evaluate what each would change, and audit the node as it is. p: the node_plan module's options.
     Nothing is written."""
-    from . import audit, catalogue, desired, never_weaker, node_operations, reports
-    from .node_facts import kubeconfig_servers, own_addresses, read_sysctl
-    from .health import process_args
 
     catalogue.install(p["catalogue"])
     values = p["values"]
     layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
     state = audit.observe(layout, checksums=p.get("checksums"))
-    running = {name: bool(process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
+    running = {name: bool(health.process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
                for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")}
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])

@@ -139,7 +139,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy, pod_security
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, record_left, save_object
 
 KINDS = f"namespaces,nodes,{WORKLOADS},networkpolicies,serviceaccounts"

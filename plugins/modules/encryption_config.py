@@ -57,27 +57,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.key_rotation import redact_encryption_config
 from ansible_collections.kubeguard.hardening.plugins.module_utils.write_policy import UnsafeTarget, write_new
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, require_yaml, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created
 
 
-def _redact(config):
-    import copy
-    redacted = copy.deepcopy(config)
-    for resource in redacted.get("resources") or []:
-        for provider in resource.get("providers") or []:
-            for body in provider.values():
-                for key in (body or {}).get("keys") or []:
-                    if "secret" in key:
-                        key["secret"] = "<redacted>"
-    return redacted
-
-
 def _redacted_yaml(config):
     """The diff shows the configuration's shape and key names, never the key material."""
-    return yaml.safe_dump(_redact(config), sort_keys=False) if config else ""
+    return yaml.safe_dump(redact_encryption_config(config), sort_keys=False) if config else ""
 
 
 def _fingerprints(config):

@@ -75,7 +75,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import record_left
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)

@@ -12,6 +12,15 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
 from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
 
+
+def flag_checks(control):
+    """The leaf flag/kubelet checks of a control."""
+    return [leaf for leaf in checks.leaves(control.get("check") or {}) if "flag" in leaf or "kubelet" in leaf]
+
+
+def control_index(controls):
+    return {str(c["id"]): c for c in controls}
+
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 KUBEADM = catalogue.layout_for("kubeadm")
 MANIFESTS = {"kube-apiserver": "kube-apiserver.yaml", "kube-controller-manager": "kube-controller-manager.yaml",
@@ -25,7 +34,7 @@ def test_catalogue_shape():
     for control in controls:
         assert {"id", "title", "component", "level", "automated", "remediation"} <= set(control)
         if "check" in control:
-            for leaf in checks.flag_checks(control):
+            for leaf in flag_checks(control):
                 assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "gt", "nonempty", "unset", "valid_elements")
 
 
@@ -154,7 +163,7 @@ def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
     relate to pass, except where the seed itself chose otherwise."""
     values = hv.validate(seed_vars)
     context = catalogue.expression_context(values, KUBEADM)
-    index = checks.control_index(catalogue.controls())
+    index = control_index(catalogue.controls())
     state = {}
     for component, manifest in MANIFESTS.items():
         pod, _ignored = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
@@ -183,7 +192,7 @@ def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
 
 def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars):
     context = catalogue.expression_context(hv.validate(seed_vars), KUBEADM)
-    index = checks.control_index(catalogue.controls())
+    index = control_index(catalogue.controls())
     flags = parse_flags(_load("kube-apiserver.yaml")["spec"]["containers"][0]["command"])
     failing = [cid for cid in ("1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27")
                if not checks.evaluate(audit.rendered_check({"check": index[cid]["check"]}, context), {"flags": flags}).passed]
@@ -280,7 +289,7 @@ def test_role_readmes_separate_changed_from_verified_controls():
 def test_every_encryption_algorithm_apply_accepts_passes_1_2_28(algorithm):
     config = desired.encryption_config(None, algorithm, ["secrets"], lambda n: b"k" * n)
     providers = [next(iter(p)) for p in config["resources"][0]["providers"]]
-    control = checks.control_index(catalogue.controls())["1.2.28"]
+    control = control_index(catalogue.controls())["1.2.28"]
     check = audit.rendered_check(control, {"layout": KUBEADM.as_dict(), "etcd_data_dir": "/var/lib/etcd"})
     assert checks.evaluate(check, {"encryption_providers": providers}).passed
     assert not checks.evaluate(check, {"encryption_providers": ["identity", algorithm]}).passed

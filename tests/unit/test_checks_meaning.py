@@ -9,6 +9,7 @@ import copy
 
 import pytest
 import yaml
+from test_catalogue import control_index, flag_checks
 from test_never_weaker import with_flag   # one copy of the state helper the never-weaker tests use
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils import (
@@ -22,7 +23,7 @@ def kubeadm_state(kubeadm_files):
 
 
 def control(cid):
-    return checks.control_index(catalogue.controls())[cid]
+    return control_index(catalogue.controls())[cid]
 
 
 def judged(state, cid):
@@ -60,7 +61,7 @@ def test_gt_zero_judges_numbers_and_durations(found, passed):
 def test_presence_alone_still_means_presence():
     """op: set is kept for other catalogues; ours no longer uses it (every such check was reviewed)."""
     assert checks.compare("set", "", None) and not checks.compare("set", None, None)
-    leaves = [leaf for c in catalogue.controls() for leaf in checks.flag_checks(c)]
+    leaves = [leaf for c in catalogue.controls() for leaf in flag_checks(c)]
     assert not [leaf for leaf in leaves if leaf.get("op") == "set"]
 
 
@@ -81,7 +82,7 @@ def test_every_former_presence_check_is_reviewed():
     assert ids >= {"1.2.1", "1.2.4", "1.2.5", "1.2.16", "1.2.22", "1.2.23", "1.2.24", "1.2.25", "1.2.26", "1.2.27",
                    "1.3.4", "1.3.5", "2.1", "2.4", "2.7", "3.2.1", "4.2.3", "4.2.9"}
     for cid, op in (("1.3.1", "gt"), ("4.2.13", "gt"), ("4.2.5", "gt")):
-        assert [leaf["op"] for leaf in checks.flag_checks(control(cid))] == [op]
+        assert [leaf["op"] for leaf in flag_checks(control(cid))] == [op]
 
 
 @pytest.mark.parametrize("cid, component, leaf", NONEMPTY, ids=[f"{c}-{leaf['flag']}" for c, _x, leaf in NONEMPTY])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import desired, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils import desired, hardening_vars as hv, key_rotation
 
 
 def test_new_config_has_a_32_byte_key_primary_then_identity():
@@ -41,7 +41,7 @@ def test_algorithm_change_keeps_old_provider_readable():
 def test_redaction_hides_every_secret():
     config = desired.encryption_config(None, "secretbox", ["secrets"], lambda n: b"s" * n)
     secret = config["resources"][0]["providers"][0]["secretbox"]["keys"][0]["secret"]
-    redacted = json.dumps(desired.redact_encryption_config(config))
+    redacted = json.dumps(key_rotation.redact_encryption_config(config))
     assert secret not in redacted and "<redacted>" in redacted
     assert secret in json.dumps(config)  # the original is untouched
 
