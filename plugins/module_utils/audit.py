@@ -16,7 +16,7 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
-from . import catalogue, checks, containerd, exposure, expressions, integrity, node_audit, permissions, reports
+from . import catalogue, checks, component_registry, containerd, exposure, expressions, integrity, node_audit, permissions, reports
 from .catalogue import Layout
 from .health import Proc, agree, component_processes, journal_running_args
 from .k3s_config import K3sConfigError, arg_text, component_args
@@ -27,15 +27,13 @@ from .node_facts import run_tool
 from .reports import STATUSES
 from .yaml_support import yaml
 
-FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet", "kube-proxy")
+FLAG_COMPONENTS = component_registry.OBSERVED
 # not_applicable: the control is for a role this node does not have (every report lists every control).
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
 ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
 ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
 # Section K (our own checks beyond CIS) applies by component, not by section.
-COMPONENT_ROLES = {"kube-apiserver": "control_plane", "kube-controller-manager": "control_plane",
-                   "kube-scheduler": "control_plane", "etcd": "etcd", "kubelet": "worker", "kube-proxy": "worker",
-                   "node": "worker"}
+COMPONENT_ROLES = {**component_registry.ROLES, "node": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
 # from the API they are reported manual on every node, never left out.
 CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"

@@ -13,13 +13,13 @@ from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 
-from . import expressions
+from . import component_registry, expressions
 from .tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
 from .yaml_support import SAFE_LOADER, yaml
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
 
-COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+COMPONENTS = component_registry.WRITTEN
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import catalogue, component_data
+from . import catalogue, component_data, component_registry
 from .api_resources import repeated_items
 from .durations import duration_seconds
 from .tls_names import KUBELET_CIPHERS_CIS
@@ -142,11 +142,9 @@ INT_CAPS = {"audit_log_maxage": (106751, "more days than a time.Duration holds: 
 # EventRateLimit's configuration fields (eventratelimit.admission.k8s.io/v1alpha1 Limit: qps, burst, cacheSize) are int32:
 # not a flag, so not in the binaries' --help.
 EVENT_RATE_LIMIT_MAX = 2 ** 31 - 1
-GATE_COMPONENTS = {"kube_apiserver_feature_gates": ("kube-apiserver",), "kube_controller_feature_gates": ("kube-controller-manager",),
-                   "kube_scheduler_feature_gates": ("kube-scheduler",), "kubelet_feature_gates": ("kubelet",),
-                   "kube_feature_gates": ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")}
-EXTRA_ARGS = {"kube_kubeadm_apiserver_extra_args": "kube-apiserver", "kube_kubeadm_controller_extra_args": "kube-controller-manager",
-              "kube_kubeadm_scheduler_extra_args": "kube-scheduler", "etcd_extra_vars": "etcd"}
+GATE_COMPONENTS = component_registry.GATE_COMPONENTS
+EXTRA_ARGS = {variable: name for variable, name in component_registry.EXTRA_ARGS_COMPONENT.items()
+              if name in component_registry.FLAG_COMPONENTS}
 _LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
 _GO_BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 _GO_DURATION_RE = re.compile(r"[-+]?(0|([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+)")

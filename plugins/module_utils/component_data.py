@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from . import component_registry
 from .yaml_support import SAFE_LOADER, yaml
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "components")
-KUBE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")
+KUBE_COMPONENTS = component_registry.KUBE_BINARIES
 _FILE_RE = re.compile(r"v1\.([0-9]+)\.yml")
 _MINOR_RE = re.compile(r"v?1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", re.ASCII)
 

@@ -12,19 +12,14 @@ import posixpath
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
-from . import catalogue
+from . import catalogue, component_registry
 from .catalogue import Layout
 from .hardening_vars import parse_secure_addresses
 from .key_rotation import new_key
 from .yaml_support import yaml
 
-FLAG_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
-EXTRA_ARGS_VARIABLE = {
-    "kube-apiserver": "kube_kubeadm_apiserver_extra_args",
-    "kube-controller-manager": "kube_kubeadm_controller_extra_args",
-    "kube-scheduler": "kube_kubeadm_scheduler_extra_args",
-    "etcd": "etcd_extra_vars",
-}
+FLAG_COMPONENTS = component_registry.FLAG_COMPONENTS
+EXTRA_ARGS_VARIABLE = {name: component_registry.EXTRA_ARGS_VARIABLE[name] for name in FLAG_COMPONENTS}
 # Kernel parameters the kubelet checks with protectKernelDefaults (kubelet's defaults).
 KUBELET_SYSCTLS = {
     "vm.overcommit_memory": "1",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import api_resources, catalogue, component_checks, write_policy
+from . import api_resources, catalogue, component_checks, component_registry, write_policy
 from .api_resources import repeated_items
 from .exposure import too_wide
 from .integrity import checksums_problem, images_problem
@@ -61,8 +61,7 @@ SYSTEMD_ADDRESS_KEYWORDS = ("any", "localhost", "link-local", "multicast")
 REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
     "SeccompDefault": ("v1.29", True),
 }
-FEATURE_GATE_VARIABLES = ("kube_apiserver_feature_gates", "kube_controller_feature_gates",
-                          "kube_scheduler_feature_gates", "kubelet_feature_gates")
+FEATURE_GATE_VARIABLES = component_registry.FEATURE_GATE_VARIABLES
 # Every pattern is matched in full (re.fullmatch: a trailing newline is no match) over ASCII only
 # ([0-9], never \d, which also matches other scripts' digits).
 _KUBE_VERSION_RE = re.compile(r"v?1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", re.ASCII)   # kubespray now writes 1.33.1
@@ -479,7 +478,7 @@ def _is_namespace_levels(value: Any) -> Optional[str]:
 
 # What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
 # kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
-FLAG_OVERRIDE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+FLAG_OVERRIDE_COMPONENTS = component_registry.FLAG_COMPONENTS
 _OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
 # C0/C1 controls, and the invisible or direction-changing ones (zero-width, bidi overrides): a value must read as it is
@@ -796,10 +795,7 @@ def defaults() -> Dict[str, Any]:
 
 
 # Extra-args variables and the component whose flags (or kubelet fields) they set.
-EXTRA_ARGS_COMPONENT = {"kube_kubeadm_apiserver_extra_args": "kube-apiserver",
-                        "kube_kubeadm_controller_extra_args": "kube-controller-manager",
-                        "kube_kubeadm_scheduler_extra_args": "kube-scheduler", "etcd_extra_vars": "etcd",
-                        "kubelet_config_extra_args": "kubelet"}
+EXTRA_ARGS_COMPONENT = component_registry.EXTRA_ARGS_COMPONENT
 # KubeletConfiguration fields that are structs: extra args for them are merged field by field
 # (a mapping for `authentication` must not replace the whole block and its hardened fields).
 KUBELET_STRUCT_FIELDS = ("authentication", "authentication.anonymous", "authentication.webhook", "authentication.x509",

@@ -22,11 +22,11 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import audit, catalogue, desired, hardening_vars, predicted
+from . import audit, catalogue, component_registry, desired, hardening_vars, predicted
 from .catalogue import Layout
 from .kubelet_config import get_field
 
-PLANNED_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
+PLANNED_COMPONENTS = component_registry.WRITTEN
 ROOT_OWNER = "root:root"
 # Variables that describe the cluster rather than choose a hardening: never a cause of a weakening.
 CLUSTER_FACTS = ("kube_version", "kube_config_dir")

@@ -11,7 +11,7 @@ import json
 import posixpath
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import catalogue, desired, metrics_firewall, node_audit
+from . import catalogue, component_registry, desired, metrics_firewall, node_audit
 from .catalogue import Layout
 from .k3s_config import arg_text
 
@@ -119,8 +119,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     if node["control_plane"]:
         # what kubeadm upgrade must regenerate: the same flags, mounts and kubelet fields (kubeadm_config module)
         ops["kube-apiserver"]["kubeadm_records"] = {
-            "flags": {c: ops[c]["static_pod"]["flags"] for c in ("kube-apiserver", "kube-controller-manager",
-                                                                 "kube-scheduler", "etcd") if "static_pod" in ops.get(c, {})},
+            "flags": {c: ops[c]["static_pod"]["flags"] for c in component_registry.FLAG_COMPONENTS if "static_pod" in ops.get(c, {})},
             "host_paths": ops["kube-apiserver"]["static_pod"]["host_paths"],
             "generated_mounts": [str(m).format(pki_dir=layout.pki_dir) for m in layout.components.get("kubeadm_mounts") or []],
             "kubelet_fields": plan["settings"]["kubelet"]}
@@ -207,7 +206,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str,
         if values.get(variable) not in allowed:
             raise ValueError(f"{variable}: {values.get(variable)!r} is not supported on {layout.name};"
                              f" allowed: {', '.join(map(str, allowed))}")
-    components = ["kubelet"] + (["kube-apiserver", "kube-controller-manager", "kube-scheduler"] if node["control_plane"] else [])
+    components = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if node["control_plane"] else [])
     top: Dict[str, Any] = {}
     lists: Dict[str, Dict[str, Any]] = {}
     for component in components:

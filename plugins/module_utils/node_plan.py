@@ -8,7 +8,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from . import (audit, catalogue, containerd, desired, envfile, health, k3s_config, k3s_effective, multifile, never_weaker,
+from . import (audit, catalogue, component_registry, containerd, desired, envfile, health, k3s_config, k3s_effective, multifile, never_weaker,
                node_operations, permissions, reports)
 from .desired import encryption_config
 from .fileops import plan_yaml_edit, read_text as _read
@@ -146,7 +146,7 @@ def written_components(values: Mapping[str, Any], layout, node: Mapping[str, Any
         return None
     control_plane = bool(node.get("control_plane"))
     etcd_static = control_plane and (os.path.exists(f"{layout.manifests_dir}/etcd.yaml") or values["etcd_deployment_type"] == "kubeadm")
-    found = ["kubelet"] + (["kube-apiserver", "kube-controller-manager", "kube-scheduler"] if control_plane else [])
+    found = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if control_plane else [])
     if etcd_static or (values["etcd_deployment_type"] == "host" and node.get("etcd_host")):
         found.append("etcd")
     return found
@@ -332,7 +332,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
     state = audit.observe(layout, checksums=p.get("checksums"))
     running = {name: bool(health.process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
-               for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")}
+               for name in component_registry.WRITTEN}
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it

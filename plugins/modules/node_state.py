@@ -91,7 +91,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kubeconfig_servers, own_addresses, read_sysctl
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, component_registry
 from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
 
 
@@ -100,7 +100,7 @@ def main():
         argument_spec=dict(
             config_dir=dict(type="path", default="/etc/kubernetes"),
             processes=dict(type="list", elements="str",
-                           default=["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet"]),
+                           default=list(component_registry.WRITTEN)),
             sysctls=dict(type="list", elements="str", default=[]),
             kubeconfigs=dict(type="list", elements="path", default=["/etc/kubernetes/kubelet.conf"]),
             files=dict(type="list", elements="path", default=[]),
