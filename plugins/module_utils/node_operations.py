@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import catalogue, component_registry, desired, metrics_firewall, node_audit
 from .catalogue import Layout
@@ -53,6 +53,22 @@ def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any, 
     return entries
 
 
+def etcd_written(values: Mapping[str, Any], node: Mapping[str, Any]) -> Tuple[bool, bool]:
+    """(etcd is written as a static pod, etcd is written at all) on this node: a static pod where the node has one
+    (node_plan looks: etcd_static_pod), else as etcd_deployment_type says; kubespray's host etcd on etcd hosts."""
+    static = bool(node.get("etcd_static_pod")) or (values["etcd_deployment_type"] == "kubeadm" and bool(node.get("control_plane")))
+    return static, static or (values["etcd_deployment_type"] == "host" and bool(node.get("etcd_host")))
+
+
+def written_components(values: Mapping[str, Any], layout: Layout, node: Mapping[str, Any]) -> Optional[List[str]]:
+    """The components whose settings this node's run writes, by its role (what operations below writes); None
+    on k3s, where one config file carries every component of the node."""
+    if layout.config_kind == "k3s_config":
+        return None
+    found = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if node.get("control_plane") else [])
+    return found + ["etcd"] if etcd_written(values, node)[1] else found
+
+
 def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
                settings: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     """{component: {operation: writer arguments}} for one node.
@@ -79,9 +95,8 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
         ops["k3s"] = k3s_operations(values, layout, plan, node, settings)
         ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
         return ops
-    # a static pod where the node has one (node_plan looks), else as etcd_deployment_type says
-    etcd_static = node.get("etcd_static_pod") or (values["etcd_deployment_type"] == "kubeadm" and node["control_plane"])
-    if etcd_static or (values["etcd_deployment_type"] == "host" and node["etcd_host"]):
+    etcd_static, etcd_here = etcd_written(values, node)
+    if etcd_here:
         etcd_flags = plan["settings"]["etcd"]
         ops["etcd"] = {"user": {"name": settings["etcd_user"]},
                        "file_modes": {"entries": [{"path": values["etcd_data_dir"], "mode": "0700",

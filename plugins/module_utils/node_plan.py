@@ -139,19 +139,6 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
     return changes, fingerprint
 
 
-def written_components(values: Mapping[str, Any], layout, node: Mapping[str, Any]) -> Optional[List[str]]:
-    """The components whose settings this node's run writes, by its role (node_operations' conditions);
-    None on k3s, where one config file carries every component of the node."""
-    if layout.config_kind == "k3s_config":
-        return None
-    control_plane = bool(node.get("control_plane"))
-    etcd_static = control_plane and (os.path.exists(f"{layout.manifests_dir}/etcd.yaml") or values["etcd_deployment_type"] == "kubeadm")
-    found = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if control_plane else [])
-    if etcd_static or (values["etcd_deployment_type"] == "host" and node.get("etcd_host")):
-        found.append("etcd")
-    return found
-
-
 def _first_executable(name: str) -> Optional[str]:
     return next((os.path.join(d, name) for d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
                  if os.access(os.path.join(d, name), os.X_OK)), None)
@@ -337,10 +324,6 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
     values, version, version_lines = node_version(values, layout, run_command, p.get("proc_root") or "/proc")
-    writes = written_components(values, layout, p["node"])
-    plan = never_weaker.plan(values, layout, state, writes=writes)
-    plan["waived"].update(opted_out(values))
-    plan["summary"] = version_lines + never_weaker.summary(plan)
     node = dict(p["node"])
     node["kubelet_running"] = running["kubelet"]
     node["node_audit"] = state.get("node_audit")
@@ -348,6 +331,10 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     # how etcd runs here is what the node shows, whatever etcd_deployment_type says (kubespray's
     # current guide says host; on a kubeadm cluster its static pod must still be hardened)
     node["etcd_static_pod"] = bool(node.get("control_plane")) and os.path.exists(f"{layout.manifests_dir}/etcd.yaml")
+    writes = node_operations.written_components(values, layout, node)
+    plan = never_weaker.plan(values, layout, state, writes=writes)
+    plan["waived"].update(opted_out(values))
+    plan["summary"] = version_lines + never_weaker.summary(plan)
     if node["etcd_static_pod"] and values["etcd_deployment_type"] == "host" and layout.config_kind == "static_pods":
         plan["summary"].append(f"etcd_deployment_type is host, but etcd runs here as a static pod "
                                f"({layout.manifests_dir}/etcd.yaml): hardened as the static pod it is")
