@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import component_harness as harness  # noqa: E402  pylint: disable=wrong-import-position
+from generated_files import write_or_check  # noqa: E402  pylint: disable=wrong-import-position
 
 OUT_DIR = os.path.join(harness.ROOT, "plugins", "module_utils", "components")
 KUBE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")
@@ -294,22 +295,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in file differs")
     args = parser.parse_args(argv)
     path, text = generate(args.bin, args.etcd_bin)
-    if args.check:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                current = handle.read()
-        except OSError:
-            current = ""
-        if current != text:
-            print(f"{os.path.relpath(path, harness.ROOT)} is out of date: run python tools/gen_component_data.py")
-            return 1
-        print(f"{os.path.relpath(path, harness.ROOT)} is up to date")
-        return 0
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print(f"wrote {os.path.relpath(path, harness.ROOT)}")
-    return 0
+    return write_or_check({path: text}, args.check, "python tools/gen_component_data.py")
 
 
 if __name__ == "__main__":

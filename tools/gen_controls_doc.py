@@ -13,6 +13,9 @@ import re
 import sys
 from typing import Any, List, Mapping
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generated_files import write_or_check  # noqa: E402  pylint: disable=wrong-import-position
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "docs", "controls.md")
 # the role that writes a component's settings on kubeadm and kubespray nodes (on k3s: the k3s role)
@@ -96,20 +99,7 @@ def render() -> str:
 
 
 def main(argv: List[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        try:
-            with open(OUT, encoding="utf-8") as handle:
-                current = handle.read()
-        except OSError:
-            current = ""
-        if current != text:
-            print(f"{os.path.relpath(OUT, ROOT)} is out of date: run python tools/gen_controls_doc.py")
-            return 1
-        return 0
-    with open(OUT, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return 0
+    return write_or_check({OUT: render()}, "--check" in argv, "python tools/gen_controls_doc.py")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generated_files import write_or_check  # noqa: E402  pylint: disable=wrong-import-position
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.environ.get("KG_TEST_COLLECTIONS")
 
@@ -174,23 +177,11 @@ def readme(hv, catalogue, role):
 
 def main():
     hv, catalogue = load_model()
-    check = "--check" in sys.argv
-    stale = []
+    files = {}
     for role in ROLES:
-        for rel, content in ((f"roles/{role}/meta/argument_specs.yml", argument_specs(hv, role)),
-                             (f"roles/{role}/README.md", readme(hv, catalogue, role))):
-            path = os.path.join(ROOT, rel)
-            current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-            if current != content:
-                stale.append(rel)
-                if not check:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    with open(path, "w", encoding="utf-8") as handle:
-                        handle.write(content)
-    if check and stale:
-        print("out of date (run python tools/gen_role_docs.py):", ", ".join(stale))
-        return 1
-    return 0
+        files[os.path.join(ROOT, f"roles/{role}/meta/argument_specs.yml")] = argument_specs(hv, role)
+        files[os.path.join(ROOT, f"roles/{role}/README.md")] = readme(hv, catalogue, role)
+    return write_or_check(files, "--check" in sys.argv, "python tools/gen_role_docs.py")
 
 
 if __name__ == "__main__":
