@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Optional
 
 from . import write_policy
 
+# Imports of manifest, k3s_config, key_rotation and yaml_support are late: they need PyYAML, only a restore of
+# their kind needs them, and fileops imports this module where PyYAML may be missing.
 # the records a set holds beside the saved files (fileops writes them, a restore reads them)
 CREATED_LIST = ".created"
 # API objects (ConfigMaps, RoleBindings) saved in a backup set: not node files, so never "restored" to a path.
@@ -160,14 +162,14 @@ def _current(path: str) -> Optional[bytes]:
 
 
 def _dump(doc: Any) -> bytes:
-    from .manifest import dump_yaml   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+    from .manifest import dump_yaml   # late: PyYAML (see the top)
     return dump_yaml(doc).encode("utf-8")
 
 
 def _keep_encryption_flag(restored: bytes, current: Optional[bytes]) -> Optional[bytes]:
     """A kube-apiserver manifest put back that would drop (or repoint) the encryption config the
     apiserver reads now: the same manifest keeping the current flag and its mount (None: no change)."""
-    from .manifest import ManifestError, ensure_host_paths, find_container, load_manifest, parse_flags, set_flags, _flag_list   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+    from .manifest import ManifestError, ensure_host_paths, find_container, load_manifest, parse_flags, set_flags, _flag_list   # late: PyYAML (see the top)
     try:
         old_pod, now_pod = load_manifest(restored.decode("utf-8")), load_manifest((current or b"").decode("utf-8"))
         old_container, now_container = find_container(old_pod, "kube-apiserver"), find_container(now_pod, "kube-apiserver")
@@ -193,7 +195,7 @@ def _keep_k3s_encryption(restored: bytes, current: Optional[bytes]) -> Optional[
     """A k3s config.yaml put back from before `secrets-encryption` was on (or with another provider): the same
     file keeping the current encryption options, so k3s still decrypts what it stored with its keys (k3s keeps
     the keys themselves in its own encryption config, which a restore never touches). None: no change."""
-    from .k3s_config import K3sConfigError, edit   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+    from .k3s_config import K3sConfigError, edit   # late: PyYAML (see the top)
     now, then = _yaml_doc(current), _yaml_doc(restored)
     if not isinstance(now, dict) or not isinstance(then, dict) or now.get("secrets-encryption") not in (True, "true"):
         return None
@@ -231,7 +233,7 @@ def plan_restore(backup_root: str, name: str, paths: Optional[List[str]] = None,
                 kept.append((original, "encryption config kept as it is: stored objects may be encrypted with its keys"
                                        " (kubeguard_restore_encryption: true with a named set restores which key writes)"))
                 continue
-            from .key_rotation import RotationError, merge_for_restore   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+            from .key_rotation import RotationError, merge_for_restore   # late: PyYAML (see the top)
             try:
                 merged = merge_for_restore(current_keys, _encryption_config(saved))
             except RotationError as exc:
@@ -287,7 +289,7 @@ def _restart_readers(writes: List[tuple], candidates: List[str]) -> None:
     of the apiserver that names it (among the restore's files) gets an annotation with the new config's hash,
     so the kubelet restarts it even where the manifest itself is put back unchanged."""
     import hashlib
-    from .manifest import ManifestError, find_container, load_manifest, parse_flags, set_annotations, _flag_list   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+    from .manifest import ManifestError, find_container, load_manifest, parse_flags, set_annotations, _flag_list   # late: PyYAML (see the top)
     configs = {path: data for path, data, *_rest in writes if _encryption_config(data) is not None}
     if not configs:
         return
@@ -332,7 +334,7 @@ def apply_restore(plan: Dict[str, Any]) -> None:
 def forget_retired_keys(backup_root: str, config_path: str) -> List[str]:
     """After a rotation retired keys: remove every key the node's encryption config no longer has from
     the copies of that config in every backup set. Returns the sets changed."""
-    from .key_rotation import without_retired_keys   # late: PyYAML, only a restore of this kind needs it (fileops imports this module without it)
+    from .key_rotation import without_retired_keys   # late: PyYAML (see the top)
     current = _encryption_config(_current(config_path))
     if current is None:
         return []

@@ -217,7 +217,6 @@ def apiserver_host_paths(values: Mapping[str, Any], layout: Layout) -> List[Dict
 # --- encryption at rest ----------------------------------------------------------------------------------
 
 
-
 def _provider_keys(config: Mapping[str, Any], algorithm: str) -> List[Dict[str, str]]:
     for resource in config.get("resources") or []:
         for provider in resource.get("providers") or []:

@@ -21,6 +21,7 @@ def flag_checks(control):
 def control_index(controls):
     return {str(c["id"]): c for c in controls}
 
+
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 KUBEADM = catalogue.layout_for("kubeadm")
 MANIFESTS = {"kube-apiserver": "kube-apiserver.yaml", "kube-controller-manager": "kube-controller-manager.yaml",
