@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
 from . import catalogue, checks, component_registry, containerd, exposure, expressions, integrity, node_audit, permissions, reports
-from .catalogue import Layout
+from .catalogue import Platform
 from .health import Proc, agree, component_processes, journal_running_args
 from .k3s_config import K3sConfigError, arg_text, component_args
 from .k3s_effective import merge, sources
@@ -95,7 +95,7 @@ def etcd_config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
     return flags
 
 
-def platform_component_flags(component: str, layout: Layout, journal: Mapping[str, List[str]]) -> Dict[str, Any]:
+def platform_component_flags(component: str, layout: Platform, journal: Mapping[str, List[str]]) -> Dict[str, Any]:
     """A platform whose one process runs every component (k3s): the arguments its current run logged
     for the component, else what its config file gives the component (not running); embedded etcd
     from the config file the platform writes for it at each start."""
@@ -153,7 +153,7 @@ def _running_flags(component: str, procs: Sequence[Proc]) -> Dict[str, Any]:
     return {"source": "process", "flags": agreed, "pids": [proc.pid for proc in procs], "disputed": disputed}
 
 
-def component_flags(component: str, layout: Layout, proc_root: str = "/proc",
+def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
                     etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
     """{'source': process|manifest|env file|absent, 'flags': {...}} for one component. Several processes
     that are the component (health.component_processes) and disagree add 'pids' and 'disputed'."""
@@ -206,7 +206,7 @@ def _encryption_resources(config: Optional[Any]) -> List[str]:
             for name in entry["resources"]] if isinstance(entries, list) else []
 
 
-def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
+def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
             checksums: Optional[Mapping[str, Any]] = None, audit_runner=None) -> Dict[str, Any]:
     """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
     are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl (tests pass their own)."""
@@ -253,7 +253,7 @@ def observe(layout: Layout, proc_root: str = "/proc", journal_reader=None,
     }
 
 
-def _integrity(layout: Layout, checksums: Mapping[str, Any], proc_root: str = "/proc") -> Dict[str, Any]:
+def _integrity(layout: Platform, checksums: Mapping[str, Any], proc_root: str = "/proc") -> Dict[str, Any]:
     """Binary verdicts, and the static pods' images where digests are given (K.27)."""
     found = integrity.verify(checksums, proc_root=proc_root) if checksums else {}
     if checksums.get(integrity.IMAGES):

@@ -34,8 +34,10 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Where a node keeps its files: kubeadm and kubespray differ."""
+class Platform:
+    """A node's platform as its data (platforms/*.yml) says it: where it keeps its files (kubeadm and kubespray
+    differ), how its components are configured, what it satisfies its own way, its permission targets.
+    (Called a layout in variables and reports: kubeguard_layout, the report's `layout`.)"""
     name: str
     config_dir: str
     manifests_dir: str
@@ -121,20 +123,20 @@ def detect_layout(config_dir: str = "/etc/kubernetes", platforms: Optional[Mappi
     return default
 
 
-def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> Layout:
+def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> Platform:
     known = _platforms(platforms)
     if name not in known:
         raise ValueError(f"layout: {name!r} must be one of: {', '.join(sorted(known))}")
     data = known[name]
     paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
-    return Layout(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
+    return Platform(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
                   components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
                   file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
                   container_runtime=dict(data.get("container_runtime") or {}),
                   not_applicable={str(k): str(v) for k, v in (data.get("not_applicable") or {}).items()}, **paths)
 
 
-def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]:
+def hardening_paths(values: Mapping[str, Any], layout: Platform) -> Dict[str, str]:
     """The files our settings point components at: kubespray's locations, or the platform's own
     (the audit paths only where the user did not choose them)."""
     admission_dir = f"{layout.config_dir}/admission-controls"
@@ -156,7 +158,7 @@ def hardening_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, str]
     }
 
 
-def node_paths(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+def node_paths(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
     """Everything a node's roles write or read: the layout's paths and the hardening files."""
     return {**layout.as_dict(), **hardening_paths(values, layout)}
 
@@ -205,7 +207,7 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     return expressions.evaluate(expression, context)
 
 
-def expression_context(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+def expression_context(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
     context = dict(values)
     context["layout"] = layout.as_dict()
     context["paths"] = hardening_paths(values, layout)
@@ -221,7 +223,7 @@ def expression_context_tls() -> Dict[str, List[str]]:
 REMOVE = None  # a desired flag value of None means: remove the flag
 
 
-def desired_settings(values: Mapping[str, Any], layout: Layout, component: str) -> Dict[str, Any]:
+def desired_settings(values: Mapping[str, Any], layout: Platform, component: str) -> Dict[str, Any]:
     """Managed keys of one component -> desired value (None removes a flag), in catalogue order."""
     context = expression_context(values, layout)
     result: Dict[str, Any] = {}

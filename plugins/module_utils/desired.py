@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
 from . import catalogue, component_registry
-from .catalogue import Layout
+from .catalogue import Platform
 from .hardening_vars import parse_secure_addresses
 from .key_rotation import new_key
 from .yaml_support import yaml
@@ -39,7 +39,7 @@ def _flag_text(value: Any) -> Optional[str]:
     return str(value)
 
 
-def component_flags(values: Mapping[str, Any], layout: Layout, component: str) -> Dict[str, Optional[str]]:
+def component_flags(values: Mapping[str, Any], layout: Platform, component: str) -> Dict[str, Optional[str]]:
     """Flags to set (str) or remove (None) for a static-pod / host component. Extra args win last,
     as they do in kubespray."""
     if component not in FLAG_COMPONENTS:
@@ -50,7 +50,7 @@ def component_flags(values: Mapping[str, Any], layout: Layout, component: str) -
     return flags
 
 
-def kubelet_fields(values: Mapping[str, Any], layout: Layout) -> Dict[str, Any]:
+def kubelet_fields(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
     """KubeletConfiguration fields to set; kubelet_config_extra_args win last, as in kubespray."""
     fields = catalogue.desired_settings(values, layout, "kubelet")
     fields.update(values.get("kubelet_config_extra_args") or {})
@@ -167,7 +167,7 @@ def resource_quota_config(values: Mapping[str, Any]) -> Dict[str, Any]:
     return config
 
 
-def apiserver_files(values: Mapping[str, Any], layout: Layout) -> List[Dict[str, Any]]:
+def apiserver_files(values: Mapping[str, Any], layout: Platform) -> List[Dict[str, Any]]:
     """Files (path, content, mode) the apiserver needs, except the encryption config (key material:
     written by the encryption_config module on the node)."""
     paths = catalogue.hardening_paths(values, layout)
@@ -192,7 +192,7 @@ def apiserver_files(values: Mapping[str, Any], layout: Layout) -> List[Dict[str,
     return files
 
 
-def apiserver_host_paths(values: Mapping[str, Any], layout: Layout) -> List[Dict[str, Any]]:
+def apiserver_host_paths(values: Mapping[str, Any], layout: Platform) -> List[Dict[str, Any]]:
     """hostPath mounts the apiserver needs for the files above (an existing mount covering a path
     is reused by the static_pod module)."""
     paths = catalogue.hardening_paths(values, layout)

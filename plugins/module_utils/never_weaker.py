@@ -23,7 +23,7 @@ import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import audit, catalogue, component_registry, desired, hardening_vars, predicted
-from .catalogue import Layout
+from .catalogue import Platform
 from .kubelet_config import get_field
 
 PLANNED_COMPONENTS = component_registry.WRITTEN
@@ -34,7 +34,7 @@ Key = Tuple[str, str]   # (component, flag or kubelet field)
 overlay = predicted.overlay   # the node with one component's settings applied (tests and callers use it from here)
 
 
-def desired_with_origins(values: Mapping[str, Any], layout: Layout,
+def desired_with_origins(values: Mapping[str, Any], layout: Platform,
                          component: str) -> Tuple[Dict[str, Any], Dict[str, Tuple[str, ...]]]:
     """(settings, origins): what we would set on a component and, per key, the variables it comes from."""
     if component == "kubelet":
@@ -110,7 +110,7 @@ def _culprits(passes: Callable[[Sequence[Key]], bool], candidates: Sequence[Key]
     return needed
 
 
-def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
+def plan_settings(values: Mapping[str, Any], layout: Platform, state: Mapping[str, Any],
                   controls: Optional[Sequence[Mapping[str, Any]]] = None, writes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The guarded settings of every component of a node, and what was kept or waived.
 
@@ -185,7 +185,7 @@ def plan_settings(values: Mapping[str, Any], layout: Layout, state: Mapping[str,
 _KEEP = object()   # an alternative that leaves the node's own value (a kubelet field we would not set)
 
 
-def _alternatives(values: Mapping[str, Any], layout: Layout, applied: Mapping[str, Mapping[str, Any]],
+def _alternatives(values: Mapping[str, Any], layout: Platform, applied: Mapping[str, Mapping[str, Any]],
                   origins: Mapping[str, Mapping[str, Tuple[str, ...]]], users: Sequence[Key], given: set) -> Dict[Key, List[Any]]:
     """Per user key: the values it would have without the user's choice - our default where we have one,
     else a flag goes back to Kubernetes' default (removed) and a kubelet field keeps the node's value."""
@@ -228,7 +228,7 @@ def pod_security_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
                      f" these controllers create, for any workload, skips Pod Security): {reason}"}
 
 
-def plan_file_owner(values: Mapping[str, Any], layout: Layout,
+def plan_file_owner(values: Mapping[str, Any], layout: Platform,
                     controls: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     """Owner of the PKI files: kube_owner:kube_cert_group only when the user set them (kubespray's
     default kube:kube-cert fails CIS 1.1.19 and is never applied on its own)."""
@@ -251,7 +251,7 @@ def plan_file_owner(values: Mapping[str, Any], layout: Layout,
     return result
 
 
-def _owner_check_in(control: Mapping[str, Any], layout: Layout, values: Mapping[str, Any]) -> bool:
+def _owner_check_in(control: Mapping[str, Any], layout: Platform, values: Mapping[str, Any]) -> bool:
     """Does the control check the owner of PKI files (1.1.19, and 4.1.8 for the client CA)?"""
     check = control.get("check") or {}
     if control.get("component") != "files" or "owner" not in check:
@@ -261,7 +261,7 @@ def _owner_check_in(control: Mapping[str, Any], layout: Layout, values: Mapping[
     return any(p == layout.pki_dir or p.startswith(layout.pki_dir.rstrip("/") + "/") for p in patterns)
 
 
-def plan(values: Mapping[str, Any], layout: Layout, state: Mapping[str, Any],
+def plan(values: Mapping[str, Any], layout: Platform, state: Mapping[str, Any],
          controls: Optional[Sequence[Mapping[str, Any]]] = None, writes: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """The guarded settings of every component of a node, what was kept, and what the user's variables waive
     (node_plan then judges the whole run's operations with judge_run). writes: the components this node's

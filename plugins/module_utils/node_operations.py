@@ -12,7 +12,7 @@ import posixpath
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import catalogue, component_registry, desired, metrics_firewall, node_audit
-from .catalogue import Layout
+from .catalogue import Platform
 from .k3s_config import arg_text
 
 MANIFEST_MODE = "0600"
@@ -35,7 +35,7 @@ def firewall_dropin_content(allowed: List[str]) -> str:
             f"IPAddressAllow={' '.join(allowed)}\n")
 
 
-def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any, layout: Layout) -> List[Dict[str, Any]]:
+def file_mode_entries(paths: Mapping[str, Any], pki_owner: Any, pki_group: Any, layout: Platform) -> List[Dict[str, Any]]:
     """CIS 1.1 and 4.1: the platform's permission targets (platform data `file_modes`) with this
     node's paths filled in. {pki_owner}/{pki_group} stay None (owner untouched) unless the user set them."""
     owners = {"{pki_owner}": pki_owner, "{pki_group}": pki_group}
@@ -60,7 +60,7 @@ def etcd_written(values: Mapping[str, Any], node: Mapping[str, Any]) -> Tuple[bo
     return static, static or (values["etcd_deployment_type"] == "host" and bool(node.get("etcd_host")))
 
 
-def written_components(values: Mapping[str, Any], layout: Layout, node: Mapping[str, Any]) -> Optional[List[str]]:
+def written_components(values: Mapping[str, Any], layout: Platform, node: Mapping[str, Any]) -> Optional[List[str]]:
     """The components whose settings this node's run writes, by its role (what operations below writes); None
     on k3s, where one config file carries every component of the node."""
     if layout.config_kind == "k3s_config":
@@ -69,7 +69,7 @@ def written_components(values: Mapping[str, Any], layout: Layout, node: Mapping[
     return found + ["etcd"] if etcd_written(values, node)[1] else found
 
 
-def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
+def operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[str, Any], node: Mapping[str, Any],
                settings: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     """{component: {operation: writer arguments}} for one node.
 
@@ -156,7 +156,7 @@ def operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any
     return ops
 
 
-def node_audit_operations(values: Mapping[str, Any], layout: Layout, node: Mapping[str, Any],
+def node_audit_operations(values: Mapping[str, Any], layout: Platform, node: Mapping[str, Any],
                           settings: Mapping[str, Any]) -> Dict[str, Any]:
     """The node's audit rules file, and whether the run loads it (auditd runs, rules not immutable): node
     carries what node_plan saw of the audit system (node_audit.observe)."""
@@ -187,7 +187,7 @@ def metrics_firewall_operations(values: Mapping[str, Any], ops: Mapping[str, Any
             "service": {"name": posixpath.basename(settings["metrics_firewall_unit_file"])}}
 
 
-def health_of(layout: Layout, component: str, ops: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:
+def health_of(layout: Platform, component: str, ops: Mapping[str, Any], settings: Mapping[str, Any]) -> Dict[str, Any]:
     """How the component shows it is back (platform data components.health), for this node."""
     host = (ops.get("static_pod") or {}).get("probe_host") or "127.0.0.1"
     spec = layout.components["health"][component]
@@ -213,7 +213,7 @@ def kubelet_flags(fields: Mapping[str, Any]) -> Dict[str, Any]:
     return {table[name]: value for name, value in fields.items()}
 
 
-def k3s_operations(values: Mapping[str, Any], layout: Layout, plan: Mapping[str, Any], node: Mapping[str, Any],
+def k3s_operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[str, Any], node: Mapping[str, Any],
                    settings: Mapping[str, Any]) -> Dict[str, Any]:
     """K3s: every component's flags in config.yaml (one writer), plus the hardening files on servers."""
     spec = layout.components
