@@ -76,6 +76,25 @@ def rows(catalogue, hardening_vars) -> List[List[str]]:
     return out
 
 
+def benchmark_lines(catalogue) -> List[str]:
+    """The benchmarks over these checks: the Kubernetes minors each is the benchmark of, and where it differs
+    from the table below (the catalogue's own benchmark)."""
+    data = catalogue.load()
+    registry = data.get("benchmarks") or {}
+    lines = ["## Benchmarks", "",
+             f"The checks below are written once; each benchmark is data over them (`benchmarks` in the catalogue).",
+             "`kubeguard_benchmark: auto` (the default) judges a node by the benchmark of the release it runs; reports name",
+             f"the benchmark they judged by. Default for other releases: `{registry.get('default')}`.", "",
+             "| Benchmark | Title | Kubernetes | Differs from the table |", "|---|---|---|---|"]
+    for name, entry in (registry.get("entries") or {}).items():
+        changes = entry.get("changes") or {}
+        differs = [f"{cid}: {', '.join(sorted(change))}" for cid, change in changes.items()]
+        differs += [f"{cid}: not in it" for cid in entry.get("removed") or []]
+        lines.append(f"| `{name}` | {entry.get('title', name)} | {', '.join(map(str, entry.get('kubernetes') or []))} |"
+                     f" {'; '.join(differs) or '-'} |")
+    return lines
+
+
 def render() -> str:
     catalogue, hardening_vars = load()
     names = sorted(catalogue.load_platforms())
@@ -91,6 +110,7 @@ def render() -> str:
              "(manual: the report shows what was found, a person decides), *n/a* (does not apply on that platform;",
              "the report says why). Every report can waive a control with",
              "`kubeguard_waivers`, and a hardened setting is only overridden with `kubeguard_allow_override`.", "",
+             ""] + benchmark_lines(catalogue) + ["",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table]
     counts = {name: sum(1 for row in table if row[6 + i] == "applied") for i, name in enumerate(names)}

@@ -234,13 +234,20 @@ def kubeguard_flag_mismatch(manifest, expected):
             for name, value in _plain(expected).items() if actual.get(name) != value}
 
 
-def kubeguard_cis_catalogue(part="controls"):
-    """The CIS control catalogue for modules on nodes: benchmark name and controls (cis_audit), or
-    with 'full' the whole file (node_plan: settings and kubelet flags too)."""
+def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
+    """The CIS control catalogue for modules on nodes: benchmark name, controls and the benchmarks over them
+    (cis_audit chooses by the node's release), or with 'full' the whole file (node_plan: settings and kubelet
+    flags too). With benchmark (kubeguard_benchmark, auto) and version (the cluster's release): the controls
+    as that benchmark has them (the cluster audit)."""
     data = catalogue.load()
     if part == "full":
         return data
-    return {"benchmark": data["benchmark"], "controls": data["controls"]}
+    if benchmark:
+        try:
+            return catalogue.benchmark_view(data, str(benchmark), str(version) if version else None)
+        except ValueError as exc:
+            raise AnsibleFilterError(str(exc)) from None
+    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
 
 
 def kubeguard_cis_table(report):

@@ -567,15 +567,18 @@ def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, An
 
 def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
                 catalogue_data: Mapping[str, Any], node_name: str, layout_name: str,
-                kubernetes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                kubernetes: Optional[Mapping[str, Any]] = None, benchmark: str = "auto") -> Dict[str, Any]:
     """The node's CIS report from its observed state: the roles it has (etcd and worker also when it
     runs them), every control judged or said why not. kubernetes: the release it was judged at
-    (reports.kubernetes_field), the report's `kubernetes` field."""
+    (reports.kubernetes_field), the report's `kubernetes` field. benchmark: kubeguard_benchmark (auto: the
+    benchmark of that release, catalogue.choose_benchmark)."""
     import datetime
 
     unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
     if unknown_roles:
         raise ValueError(f"roles: {unknown_roles} must be among: {', '.join(ROLE_SECTIONS)}")
+    if catalogue_data.get("benchmarks"):
+        catalogue_data = catalogue.benchmark_view(catalogue_data, benchmark, (kubernetes or {}).get("version"))
     controls = catalogue_data.get("controls") or []
     benchmark = catalogue_data.get("benchmark", "unknown")
     check_waivers(waivers, controls, benchmark)

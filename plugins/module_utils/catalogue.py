@@ -201,6 +201,56 @@ def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
     return list(load(path)["controls"])
 
 
+# --- benchmarks: data over the one set of checks ----------------------------------------------------------------
+# The catalogue's controls are the checks, under the ids of its own benchmark (`benchmark`). Each entry of
+# `benchmarks` is a benchmark that uses them: its title, the Kubernetes minors it is the benchmark of (kube-bench's
+# version mapping), and what it says otherwise for a control (`changes`: title, remediation, level, automated, or
+# `id` when it numbers the control differently; `removed` for controls it does not have).
+BENCHMARK_FIELDS = ("id", "title", "remediation", "level", "automated")
+
+
+def benchmark_names(data: Optional[Mapping[str, Any]] = None) -> List[str]:
+    return list(((data if data is not None else load()).get("benchmarks") or {}).get("entries") or {})
+
+
+def choose_benchmark(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Tuple[str, str]:
+    """(benchmark, why): the one named, else the one whose minors include the release (the newest such), else
+    the default. Raises ValueError naming what exists when wanted is unknown."""
+    registry = data.get("benchmarks") or {}
+    entries = registry.get("entries") or {}
+    if wanted and wanted != "auto":
+        if wanted not in entries:
+            raise ValueError(f"kubeguard_benchmark: {wanted!r} is not a benchmark of this collection; allowed: auto, {', '.join(entries)}")
+        return wanted, "kubeguard_benchmark"
+    minor = ".".join(str(version or "").lstrip("v").split(".")[:2])
+    covering = [name for name, entry in entries.items() if minor in [str(m) for m in entry.get("kubernetes") or []]]
+    if covering:
+        return covering[-1], f"the benchmark of Kubernetes {minor}"
+    default = registry.get("default") or data.get("benchmark") or "unknown"
+    return default, f"the default (no benchmark is mapped to {minor or 'an unknown release'})"
+
+
+def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Dict[str, Any]:
+    """{benchmark, title, why, controls}: the catalogue's controls as the chosen benchmark numbers, names and
+    remediates them (the checks are the catalogue's own)."""
+    import copy
+    name, why = choose_benchmark(data, wanted, version)
+    entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    changes = entry.get("changes") or {}
+    removed = {str(cid) for cid in entry.get("removed") or []}
+    found = []
+    for control in data.get("controls") or []:
+        cid = str(control["id"])
+        if cid in removed:
+            continue
+        one = copy.deepcopy(dict(control))
+        for key, value in (changes.get(cid) or {}).items():
+            if key in BENCHMARK_FIELDS:
+                one[key] = value
+        found.append(one)
+    return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found}
+
+
 # --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:

@@ -109,6 +109,11 @@ def _one_of(allowed: Sequence[str]) -> Checker:
     return check
 
 
+def _is_benchmark(value: Any) -> Optional[str]:
+    allowed = ["auto"] + catalogue.benchmark_names()   # read when judged: the catalogue file is on the controller
+    return None if value in allowed else "must be one of: " + ", ".join(allowed)
+
+
 def _is_admission_plugin(value: Any) -> Optional[str]:
     if value in ADMISSION_PLUGINS:
         return None
@@ -708,6 +713,9 @@ VARIABLES: Tuple[Var, ...] = (
     # --- the collection's own switches -----------------------------------------------------------------
     _v("kubeguard_profile", "none", _one_of(("none", "cis_level1", "cis_level2")), "cluster",
        "A CIS level applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),
+    _v("kubeguard_benchmark", "auto", _is_benchmark, "cluster",
+       "The benchmark the reports judge by (cis_catalogue.yml `benchmarks`); auto: the one mapped to the release the"
+       " node runs, as kube-bench's version_mapping does"),
     _v("kubeguard_strict_variables", False, _bool, "cluster",
        "true: a variable that looks like one of ours but is not (a typo) fails validation instead of warning"),
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",

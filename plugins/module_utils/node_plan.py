@@ -382,5 +382,5 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         waivers = {**plan["waived"], **(p.get("waivers") or {})}
         # with the release it was judged at and where that came from (reports.kubernetes_field)
         result["report"] = audit.node_report(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,
-                                             kubernetes=reports.kubernetes_field(version))
+                                             kubernetes=reports.kubernetes_field(version), benchmark=values.get("kubeguard_benchmark") or "auto")
     return result

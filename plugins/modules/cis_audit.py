@@ -48,6 +48,12 @@ options:
         C(--version), else the apiserver's static pod image tag or the binary on disk, else the documented default).
       - Either way the report's C(kubernetes) field says which release, where it came from and what runs.
     type: str
+  benchmark:
+    description:
+      - The benchmark the report judges by (C(kubeguard_benchmark)); C(auto) takes the one the catalogue maps to the
+        release the node is judged at (C(benchmarks) in the catalogue).
+    type: str
+    default: auto
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
@@ -97,6 +103,7 @@ def main():
             catalogue=dict(type="dict", required=True),
             checksums=dict(type="dict", default={}),
             kube_version=dict(type="str"),
+            benchmark=dict(type="str", default="auto"),
         ),
         supports_check_mode=True,
     )
@@ -112,7 +119,7 @@ def main():
         given = f"v{p['kube_version'].strip().lstrip('v')}" if (p["kube_version"] or "").strip() else None
         info = dict(read, given=given, used=given or read["version"] or DEFAULT_KUBE_VERSION)
         report = audit.node_report(audit.observe(layout, checksums=p["checksums"]), p["roles"], p["waivers"], p["catalogue"], p["node_name"],
-                                   layout_name, kubernetes=reports.kubernetes_field(info))
+                                   layout_name, kubernetes=reports.kubernetes_field(info), benchmark=p["benchmark"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, report=report)

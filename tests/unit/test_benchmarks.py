@@ -1,0 +1,86 @@
+"""Benchmarks are data over one set of checks (cis_catalogue.yml `benchmarks`): each numbers, names and remediates
+the catalogue's controls its own way and names the Kubernetes minors it is the benchmark of. The reports say which
+one judged them; `kubeguard_benchmark` chooses, auto follows the node's release."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cis_catalogue
+
+DATA = {"benchmark": "b-1", "controls": [{"id": "1.1", "title": "one", "remediation": "r1", "level": 1, "automated": True},
+                                         {"id": "2.2", "title": "two", "remediation": "r2", "level": 1, "automated": True}],
+        "benchmarks": {"default": "b-1", "entries": {
+            "b-1": {"title": "B v1", "kubernetes": ["1.32", "1.33"]},
+            "b-2": {"title": "B v2", "kubernetes": ["1.34", "1.35"], "changes": {"2.2": {"remediation": "r2 v2", "check": "ignored"}},
+                    "removed": ["1.1"]}}}}
+
+
+@pytest.mark.parametrize("wanted, version, name", [
+    ("auto", "v1.33.4", "b-1"), ("auto", "1.35", "b-2"), ("auto", "v1.34.0", "b-2"), ("auto", None, "b-1"),
+    ("auto", "v1.40.0", "b-1"), ("b-1", "v1.35.0", "b-1"), ("b-2", None, "b-2")])
+def test_the_benchmark_is_the_one_named_else_the_releases_else_the_default(wanted, version, name):
+    assert catalogue.choose_benchmark(DATA, wanted, version)[0] == name
+
+
+def test_an_unknown_benchmark_is_refused_naming_what_exists():
+    with pytest.raises(ValueError, match=r"kubeguard_benchmark: 'cis-9' .* allowed: auto, b-1, b-2"):
+        catalogue.choose_benchmark(DATA, "cis-9")
+
+
+def test_a_view_changes_what_the_benchmark_says_never_the_check():
+    view = catalogue.benchmark_view(DATA, "auto", "v1.35.2")
+    assert view["benchmark"] == "b-2" and view["title"] == "B v2" and "1.35" in view["why"]
+    assert [c["id"] for c in view["controls"]] == ["2.2"]
+    assert view["controls"][0]["remediation"] == "r2 v2" and "check" not in view["controls"][0]
+    assert DATA["controls"][1]["remediation"] == "r2"          # the catalogue itself is untouched
+
+
+def test_every_benchmark_entry_references_existing_checks_and_every_check_is_in_a_benchmark():
+    data = catalogue.load()
+    ids = {str(c["id"]) for c in data["controls"]}
+    entries = data["benchmarks"]["entries"]
+    assert data["benchmarks"]["default"] in entries and data["benchmark"] in entries
+    for name, entry in entries.items():
+        assert set(map(str, entry.get("changes") or {})) <= ids, name
+        assert set(map(str, entry.get("removed") or [])) <= ids, name
+        assert all(set(change) <= set(catalogue.BENCHMARK_FIELDS) for change in (entry.get("changes") or {}).values()), name
+        assert entry["title"] and entry["kubernetes"], name
+    # every check belongs to some benchmark entry (none removes it everywhere)
+    kept = set()
+    for name in entries:
+        kept |= {str(c["id"]) for c in catalogue.benchmark_view(data, name)["controls"]}
+    assert kept == ids
+    # one benchmark per minor
+    minors = [m for entry in entries.values() for m in entry["kubernetes"]]
+    assert len(minors) == len(set(minors)), minors
+
+
+def test_kubeguard_benchmark_is_validated_against_the_catalogue():
+    assert hv.validate({})["kubeguard_benchmark"] == "auto"
+    name = catalogue.benchmark_names()[0]
+    assert hv.validate({"kubeguard_benchmark": name})["kubeguard_benchmark"] == name
+    with pytest.raises(hv.HardeningVarsError, match=r"kubeguard_benchmark: 'cis-1.13' must be one of: auto, cis-1.12"):
+        hv.validate({"kubeguard_benchmark": "cis-1.13"})
+
+
+def test_the_report_names_the_benchmark_of_the_nodes_release(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    data = dict(catalogue.load(), benchmarks={"default": "cis-1.12", "entries": {
+        "cis-1.12": {"title": "v1.12", "kubernetes": ["1.33"]},
+        "cis-x": {"title": "x", "kubernetes": ["1.35"], "changes": {"1.1.1": {"title": "renamed by x"}}}}})
+    for version, name in (("v1.33.2", "cis-1.12"), ("v1.35.0", "cis-x")):
+        report = audit.node_report(state, ["control_plane"], {}, data, "cp1", "kubeadm", kubernetes={"version": version})
+        assert report["benchmark"] == name
+        assert ({r["id"]: r["title"] for r in report["results"]}["1.1.1"] == "renamed by x") is (name == "cis-x")
+    chosen = audit.node_report(state, ["control_plane"], {}, data, "cp1", "kubeadm", kubernetes={"version": "v1.35.0"}, benchmark="cis-1.12")
+    assert chosen["benchmark"] == "cis-1.12"
+
+
+def test_the_filter_gives_the_cluster_audit_its_benchmarks_controls():
+    view = kubeguard_cis_catalogue("controls", "auto", "v1.33.1")
+    assert view["benchmark"] == "cis-1.12" and view["controls"]
+    plain = kubeguard_cis_catalogue("controls")
+    assert plain["benchmarks"]["entries"] and plain["benchmark"] == catalogue.load()["benchmark"]
