@@ -84,3 +84,14 @@ def test_the_filter_gives_the_cluster_audit_its_benchmarks_controls():
     assert view["benchmark"] == "cis-1.12" and view["controls"]
     plain = kubeguard_cis_catalogue("controls")
     assert plain["benchmarks"]["entries"] and plain["benchmark"] == catalogue.load()["benchmark"]
+
+
+def test_cis_2_0_1_is_the_benchmark_of_1_35_with_its_own_remediations():
+    data = catalogue.load()
+    assert catalogue.choose_benchmark(data, "auto", "v1.34.4")[0] == "cis-1.12"   # as kube-bench's releases map it
+    view = catalogue.benchmark_view(data, "auto", "v1.35.0")
+    base = {str(c["id"]): c for c in data["controls"]}
+    assert view["benchmark"] == "cis-2.0" and len(view["controls"]) == len(base)
+    differs = {str(c["id"]) for c in view["controls"] if c != base[str(c["id"])]}
+    assert differs == {"1.2.29", "3.2.2"}
+    assert all(c["check"] == base[str(c["id"])]["check"] for c in view["controls"] if "check" in c)
