@@ -82,7 +82,7 @@ def benchmark_lines(catalogue) -> List[str]:
     data = catalogue.load()
     registry = data.get("benchmarks") or {}
     lines = ["## Benchmarks", "",
-             f"The checks below are written once; each benchmark is data over them (`benchmarks` in the catalogue).",
+             "The checks below are written once; each benchmark is data over them (`benchmarks` in the catalogue).",
              "`kubeguard_benchmark: auto` (the default) judges a node by the benchmark of the release it runs; reports name",
              f"the benchmark they judged by. Default for other releases: `{registry.get('default')}`.", "",
              "| Benchmark | Title | Kubernetes | Differs from the table |", "|---|---|---|---|"]
@@ -110,8 +110,8 @@ def render() -> str:
              "(manual: the report shows what was found, a person decides), *n/a* (does not apply on that platform;",
              "the report says why). Every report can waive a control with",
              "`kubeguard_waivers`, and a hardened setting is only overridden with `kubeguard_allow_override`.", "",
-             ""] + benchmark_lines(catalogue) + ["",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+             ""]
+    lines += benchmark_lines(catalogue) + ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table]
     counts = {name: sum(1 for row in table if row[6 + i] == "applied") for i, name in enumerate(names)}
     lines += ["", "Applied per platform: " + ", ".join(f"{name} {count}" for name, count in counts.items()) + "."]

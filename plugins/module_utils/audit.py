@@ -578,7 +578,12 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     if unknown_roles:
         raise ValueError(f"roles: {unknown_roles} must be among: {', '.join(ROLE_SECTIONS)}")
     if catalogue_data.get("benchmarks"):
-        catalogue_data = catalogue.benchmark_view(catalogue_data, benchmark, (kubernetes or {}).get("version"))
+        # waivers come keyed by the catalogue's ids (the plan's) or the benchmark's (the user's, as reports show them)
+        base = catalogue_data
+        catalogue_data = catalogue.benchmark_view(base, benchmark, (kubernetes or {}).get("version"))
+        check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
+        ids = catalogue_data["ids"]
+        waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
     controls = catalogue_data.get("controls") or []
     benchmark = catalogue_data.get("benchmark", "unknown")
     check_waivers(waivers, controls, benchmark)

@@ -130,10 +130,10 @@ def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Option
     data = known[name]
     paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
     return Platform(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
-                  components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
-                  file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
-                  container_runtime=dict(data.get("container_runtime") or {}),
-                  not_applicable={str(k): str(v) for k, v in (data.get("not_applicable") or {}).items()}, **paths)
+                    components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
+                    file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
+                    container_runtime=dict(data.get("container_runtime") or {}),
+                    not_applicable={str(k): str(v) for k, v in (data.get("not_applicable") or {}).items()}, **paths)
 
 
 def hardening_paths(values: Mapping[str, Any], layout: Platform) -> Dict[str, str]:
@@ -214,41 +214,55 @@ def benchmark_names(data: Optional[Mapping[str, Any]] = None) -> List[str]:
 
 
 def choose_benchmark(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Tuple[str, str]:
-    """(benchmark, why): the one named, else the one whose minors include the release (the newest such), else
-    the default. Raises ValueError naming what exists when wanted is unknown."""
+    """(benchmark, why): the one named, else the one mapped to the release's minor, else - as kube-bench steps
+    down a newer release - the one mapped to the nearest older minor, else the default. Raises ValueError naming
+    what exists when wanted is unknown."""
     registry = data.get("benchmarks") or {}
     entries = registry.get("entries") or {}
     if wanted and wanted != "auto":
         if wanted not in entries:
             raise ValueError(f"kubeguard_benchmark: {wanted!r} is not a benchmark of this collection; allowed: auto, {', '.join(entries)}")
         return wanted, "kubeguard_benchmark"
-    minor = ".".join(str(version or "").lstrip("v").split(".")[:2])
-    covering = [name for name, entry in entries.items() if minor in [str(m) for m in entry.get("kubernetes") or []]]
-    if covering:
-        return covering[-1], f"the benchmark of Kubernetes {minor}"
+
+    def number(text: Any) -> Optional[Tuple[int, int]]:
+        parts = str(text or "").lstrip("v").split("+", maxsplit=1)[0].split(".")
+        return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() else None
+
+    minor = number(version)
+    mapped = [(number(m), name) for name, entry in entries.items() for m in entry.get("kubernetes") or [] if number(m)]
+    below = sorted((m, name) for m, name in mapped if minor and m <= minor)
+    if below:
+        (major_minor, name) = below[-1]
+        said = f"{major_minor[0]}.{major_minor[1]}"
+        return name, (f"the benchmark of Kubernetes {said}" if major_minor == minor
+                      else f"the benchmark of Kubernetes {said}, the newest mapped release before {minor[0]}.{minor[1]}")
     default = registry.get("default") or data.get("benchmark") or "unknown"
-    return default, f"the default (no benchmark is mapped to {minor or 'an unknown release'})"
+    return default, f"the default (no benchmark is mapped to {version or 'an unknown release'} or an older one)"
 
 
 def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Dict[str, Any]:
-    """{benchmark, title, why, controls}: the catalogue's controls as the chosen benchmark numbers, names and
-    remediates them (the checks are the catalogue's own)."""
+    """{benchmark, title, why, controls, ids}: the catalogue's controls as the chosen benchmark numbers, names and
+    remediates them (the checks are the catalogue's own); ids: {catalogue id: the benchmark's id, None when it
+    does not have the control}."""
     import copy
     name, why = choose_benchmark(data, wanted, version)
     entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
     changes = entry.get("changes") or {}
     removed = {str(cid) for cid in entry.get("removed") or []}
     found = []
+    ids: Dict[str, Optional[str]] = {}
     for control in data.get("controls") or []:
         cid = str(control["id"])
         if cid in removed:
+            ids[cid] = None
             continue
         one = copy.deepcopy(dict(control))
         for key, value in (changes.get(cid) or {}).items():
             if key in BENCHMARK_FIELDS:
                 one[key] = value
+        ids[cid] = str(one["id"])
         found.append(one)
-    return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found}
+    return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found, "ids": ids}
 
 
 # --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----

@@ -486,8 +486,21 @@ def _is_namespace_levels(value: Any) -> Optional[str]:
 FLAG_OVERRIDE_COMPONENTS = component_registry.FLAG_COMPONENTS
 _OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
-# C0/C1 controls, and the invisible or direction-changing ones (zero-width, bidi overrides): a value must read as it is
-_CONTROL_CHARS_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+# A value must read as it is and stay one line: refused are controls (C0, C1), format characters (zero-width,
+# bidi overrides, tags), line and paragraph separators (U+2028/U+2029 break lines for YAML and Python's
+# splitlines, not for systemd), surrogates, private-use and unassigned code points, and the fillers that render
+# as nothing (Hangul fillers, variation selectors, combining grapheme joiner).
+_BAD_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
+_PLAIN_TEXT_RE = re.compile(r"[ -~]*")   # printable ASCII: no code point to look up
+
+
+def _unreadable(text: str) -> bool:
+    """Does text hold a character that could add a line or hide what it says?"""
+    if _PLAIN_TEXT_RE.fullmatch(text):
+        return False
+    import unicodedata
+    return bool(_INVISIBLE.search(text)) or any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in text)
 
 
 def _is_overrides(value: Any) -> Optional[str]:
@@ -497,7 +510,7 @@ def _is_overrides(value: Any) -> Optional[str]:
     for key, reason in value.items():
         if not isinstance(key, str) or not _OVERRIDE_KEY_RE.fullmatch(key):
             return f"has an invalid key {_show(key)}: each key must be {keys}"
-        if not isinstance(reason, str) or not reason.strip() or _CONTROL_CHARS_RE.search(reason):
+        if not isinstance(reason, str) or not reason.strip() or _unreadable(reason):
             return (f"has no usable reason for {key!r} ({_show(reason)}): give a one-line text saying why;"
                     " it is printed in every report")
     return None
@@ -984,11 +997,11 @@ def control_characters(value: Any, where: str = "") -> List[str]:
     or direction-changing one (zero-width space, right-to-left override)."""
     found: List[str] = []
     if isinstance(value, str):
-        if _CONTROL_CHARS_RE.search(value):
+        if _unreadable(value):
             found.append(f"{where}: {_show(value)}" if where else "the value")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and _CONTROL_CHARS_RE.search(key):
+            if isinstance(key, str) and _unreadable(key):
                 found.append(f"the key {_show(key)}")
             found += control_characters(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, (list, tuple)):
@@ -997,22 +1010,25 @@ def control_characters(value: Any, where: str = "") -> List[str]:
     return found
 
 
-MAX_STRING_LENGTH = 4096
+MAX_STRING_LENGTH = 4096   # values that become a flag or a line of a config file
+# values that are written whole into a file of their own, not a command line: kubespray's kubelet_secure_addresses
+# lists every node's address (systemd takes a line of up to 1 MiB)
+LONG_STRINGS = {"kubelet_secure_addresses": 1 << 20}
 
 
-def overlong_strings(value: Any, where: str = "the value") -> List[Tuple[str, int]]:
-    """(where, length) of each key or string value (at any depth) longer than MAX_STRING_LENGTH."""
+def overlong_strings(value: Any, where: str = "the value", limit: int = MAX_STRING_LENGTH) -> List[Tuple[str, int]]:
+    """(where, length) of each key or string value (at any depth) longer than limit."""
     if isinstance(value, str):
-        return [(where, len(value))] if len(value) > MAX_STRING_LENGTH else []
+        return [(where, len(value))] if len(value) > limit else []
     found: List[Tuple[str, int]] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and len(key) > MAX_STRING_LENGTH:
+            if isinstance(key, str) and len(key) > limit:
                 found.append(("a key", len(key)))
-            found += overlong_strings(item, str(key) if where == "the value" else f"{where}.{key}")
+            found += overlong_strings(item, str(key) if where == "the value" else f"{where}.{key}", limit)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found += overlong_strings(item, f"[{index}]" if where == "the value" else f"{where}[{index}]")
+            found += overlong_strings(item, f"[{index}]" if where == "the value" else f"{where}[{index}]", limit)
     return found
 
 
@@ -1076,11 +1092,13 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
         # kubespray's YAML-string audit rules hold newlines by nature: their parsed form is checked
         parsed = _parse_audit_rules(value) if name == "audit_policy_custom_rules" else value
         bad_chars = control_characters(parsed)
-        too_long = overlong_strings(parsed)
+        limit = LONG_STRINGS.get(name, MAX_STRING_LENGTH)
+        too_long = overlong_strings(parsed, limit=limit)
         message = (f"has a control character in {', '.join(bad_chars[:3])}: it could add lines to a config file"
                    " or hide what the value says (zero-width, right-to-left); remove it") if bad_chars else \
-            (f"has a string of {too_long[0][1]} characters in {too_long[0][0]}: at most {MAX_STRING_LENGTH} (a command-line"
-             " argument over 128 KiB cannot even be passed to a component); shorten it") if too_long else spec.check(value)
+            (f"has a string of {too_long[0][1]} characters in {too_long[0][0]}: at most {limit} (a flag or config line that long"
+             " is no setting; a command-line argument over 128 KiB cannot even be passed to a component); shorten it") \
+            if too_long else spec.check(value)
         if message:
             problems.append(f"{name}: {_show(value)} {message}")
             invalid.add(name)

@@ -19,7 +19,8 @@ DATA = {"benchmark": "b-1", "controls": [{"id": "1.1", "title": "one", "remediat
 
 @pytest.mark.parametrize("wanted, version, name", [
     ("auto", "v1.33.4", "b-1"), ("auto", "1.35", "b-2"), ("auto", "v1.34.0", "b-2"), ("auto", None, "b-1"),
-    ("auto", "v1.40.0", "b-1"), ("b-1", "v1.35.0", "b-1"), ("b-2", None, "b-2")])
+    ("auto", "v1.40.0", "b-2"), ("auto", "v1.31.9", "b-1"), ("auto", "v1.35.1+k3s1", "b-2"), ("auto", "latest", "b-1"),
+    ("b-1", "v1.35.0", "b-1"), ("b-2", None, "b-2")])
 def test_the_benchmark_is_the_one_named_else_the_releases_else_the_default(wanted, version, name):
     assert catalogue.choose_benchmark(DATA, wanted, version)[0] == name
 
@@ -95,3 +96,20 @@ def test_cis_2_0_1_is_the_benchmark_of_1_35_with_its_own_remediations():
     differs = {str(c["id"]) for c in view["controls"] if c != base[str(c["id"])]}
     assert differs == {"1.2.29", "3.2.2"}
     assert all(c["check"] == base[str(c["id"])]["check"] for c in view["controls"] if "check" in c)
+
+
+def test_waivers_follow_a_benchmark_that_renumbers_or_drops_a_control(kubeadm_files):
+    """The plan waives by the catalogue's ids: a benchmark that numbers a control otherwise gets the waiver under
+    its own id, one without the control none - never a refusal of the plan's own waiver."""
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    data = dict(catalogue.load(), benchmarks={"default": "cis-1.12", "entries": {
+        "cis-1.12": {"title": "v1.12", "kubernetes": ["1.33"]},
+        "cis-y": {"title": "y", "kubernetes": ["1.35"], "changes": {"1.2.15": {"id": "1.2.99"}}, "removed": ["1.3.2"]}}})
+    waivers = {"1.2.15": "profiling on: kube_profiling=true", "1.3.2": "profiling on: kube_profiling=true"}
+    report = audit.node_report(state, ["control_plane"], waivers, data, "cp1", "kubeadm", kubernetes={"version": "v1.35.0"})
+    results = {r["id"]: r for r in report["results"]}
+    assert "1.2.15" not in results and "1.3.2" not in results
+    assert results["1.2.99"]["status"] == "waived" and "kube_profiling" in results["1.2.99"]["waiver"]
+    with pytest.raises(ValueError, match="not CIS control ids"):
+        audit.node_report(state, ["control_plane"], {"9.9.9": "x"}, data, "cp1", "kubeadm", kubernetes={"version": "v1.35.0"})
