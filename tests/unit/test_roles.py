@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE_DEFAULTS = sorted(glob.glob(os.path.join(REPO, "roles", "*", "defaults", "main.yml")))
