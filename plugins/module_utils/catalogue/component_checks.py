@@ -298,7 +298,7 @@ def _gate_problems(values: Mapping[str, Any], variable: str, release: component_
                 problems.append(((variable,), f"{variable}: {gate!r} is not a feature gate of {release.label(component)}{hint}:"
                                  " it refuses to start ('unrecognized feature gate'); allowed: the gates"
                                  f" `{component} --help` lists, and the GA or deprecated ones it still takes"
-                                 f" (plugins/module_utils/components/{release.name}.yml)"))
+                                 f" (plugins/module_utils/platform/components/{release.name}.yml)"))
                 break
             if spec.get("locked") and wanted != bool(spec.get("default")):
                 locked = str(bool(spec.get("default"))).lower()

@@ -1,7 +1,7 @@
 """Node audit rules (GKE hardening checklist, CKS notes): the Linux audit system records who writes to, or
 changes the attributes of, Kubernetes' configuration, PKI and binaries. One rules file in /etc/audit/rules.d
 (auditctl syntax, loaded by augenrules where auditd runs), built per node from the platform's data
-(`audit_rules` in plugins/module_utils/platforms/*.yml): only paths whose directory exists there are watched
+(`audit_rules` in plugins/module_utils/platform/platforms/*.yml): only paths whose directory exists there are watched
 (the kernel refuses a watch whose directory is missing, and one bad line stops augenrules), and the container
 runtime's churning state directories are excluded first.
 
