@@ -41,6 +41,11 @@ ROLES = {
                 "catalogue": ["kubelet"],
                 "summary": "The kubelet config file (kubeadm's /var/lib/kubelet/config.yaml or kubespray's "
                            "/etc/kubernetes/kubelet-config.yaml, detected) and the systemd IP firewall of kubelet_systemd_hardening."},
+    "kube_proxy": {"components": ["kube_proxy"], "catalogue": ["kube-proxy"],
+                   "summary": "kube-proxy (kubeadm, kubespray): metricsBindAddress in the kube-system/kube-proxy ConfigMap on the "
+                              "address given (loopback; CIS 4.3.1), only that line changed, then the DaemonSet's pods rolled "
+                              "node by node and health-gated (put back and rolled again on failure). Once per cluster; k3s "
+                              "runs kube-proxy in its own process (verified from its log)."},
     "sysctl": {"components": [], "catalogue": [],
                "summary": "The kernel parameters kubelet's protectKernelDefaults needs, persisted in /etc/sysctl.d and applied."},
     "k3s": {"components": ["apiserver", "tls", "encryption", "admission", "audit", "controller_manager", "scheduler", "kubelet"],

@@ -19,7 +19,7 @@ import argparse
 import json
 import re
 import sys
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 
 def kube_bench_statuses(data) -> Dict[str, str]:
@@ -33,13 +33,14 @@ def kube_bench_statuses(data) -> Dict[str, str]:
     return statuses
 
 
-def explained_ids(markdown: str) -> Dict[str, str]:
-    """Control ids in the first column of the explanation table: | 1.1.12 | why |."""
+def explained_ids(markdown: str, stage: Optional[str] = None) -> Dict[str, str]:
+    """Control ids in the first column of the explanation table: | 1.1.12 | why |. An id marked
+    | 4.3.1 (before) | holds only for that stage of the live run (before or after hardening)."""
     found = {}
     for line in markdown.splitlines():
-        match = re.match(r"^\|\s*(\d+(?:\.\d+)+)\s*\|\s*(.+?)\s*\|", line)
-        if match:
-            found[match.group(1)] = match.group(2)
+        match = re.match(r"^\|\s*(\d+(?:\.\d+)+)(?:\s*\((before|after)\))?\s*\|\s*(.+?)\s*\|", line)
+        if match and (match.group(2) is None or match.group(2) == stage):
+            found[match.group(1)] = match.group(3)
     return found
 
 
@@ -124,6 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("ours")
     parser.add_argument("--explained", default=None)
     parser.add_argument("--policies", action="store_true", help="compare section 5 with our cluster report")
+    parser.add_argument("--stage", choices=["before", "after"], help="the live run's stage: explanations marked for it apply")
     parser.add_argument("--shape", action="store_true",
                         help="OURS is our kube-bench-format report: compare its structure with kube-bench's")
     args = parser.parse_args(argv)
@@ -141,7 +143,7 @@ def main(argv=None) -> int:
     explained = {}
     if args.explained:
         with open(args.explained, encoding="utf-8") as handle:
-            explained = explained_ids(handle.read())
+            explained = explained_ids(handle.read(), args.stage)
     agree, known, unknown = (compare_policies if args.policies else compare)(kube_bench, ours, explained)
     if args.policies:   # few enough to show each
         for line in agree:

@@ -8,9 +8,9 @@ what each subpackage and file is for.
 
 LAYERS = (
     "base",       # leaf helpers: PyYAML, Go durations, file modes, TLS names, API resources
+    "formats",    # the files a run edits and how it writes them (write policy, backups, kube-proxy's config)
     "platform",   # components and platforms as data (component registry, platforms/, components/)
     "catalogue",  # the CIS catalogue, its expressions and checks, what the components accept
-    "formats",    # the files a run edits and how it writes them (write policy, backups)
     "observe",    # the node as it really is (processes, health, facts, listeners, binaries)
     "model",      # the user's variables: defaults, profiles, validation
     "report",     # the node audit and its reports

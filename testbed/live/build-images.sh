@@ -16,9 +16,14 @@ component() {  # name binary image-ref
   podman build -q -t "$3" "$dir" >/dev/null
   rm -f "$ctx/images/$1.tar"; podman save -o "$ctx/images/$1.tar" "$3" >/dev/null
 }
-for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+for c in kube-apiserver kube-controller-manager kube-scheduler; do
   component "$c" "$kbin/$c" "registry.k8s.io/$c:$KUBE_VERSION"
 done
+# kube-proxy drives iptables: its image carries iptables-nft and the libraries it needs
+dir=$ctx/build-kube-proxy; mkdir -p "$dir"; cp "$kbin/kube-proxy" "$here/kube-proxy.Containerfile" "$dir/"
+podman build -q --build-arg BASE="localhost/kubeguard-base-$DEBIAN_SUITE:latest" -t "registry.k8s.io/kube-proxy:$KUBE_VERSION" \
+  -f "$dir/kube-proxy.Containerfile" "$dir" >/dev/null
+rm -f "$ctx/images/kube-proxy.tar"; podman save -o "$ctx/images/kube-proxy.tar" "registry.k8s.io/kube-proxy:$KUBE_VERSION" >/dev/null
 component etcd "$lbin/etcd" "registry.k8s.io/etcd:${ETCD_VERSION#v}-0"
 component pause "$lbin/pause" "registry.k8s.io/pause:$PAUSE_TAG"
 cp "$lbin/etcd" "$here/live-init.sh" "$here/kubeadm-live.yaml" "$here/10-kgnet.conflist" "$here/Containerfile" "$ctx/"

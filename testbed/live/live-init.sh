@@ -13,7 +13,7 @@ fi
 sysctl -w net.ipv4.ip_forward=1 >/dev/null
 systemctl start containerd
 for image in /opt/kubeguard/images/*.tar; do ctr -n k8s.io images import --no-unpack=false "$image" >/dev/null; done
-kubeadm init --config /opt/kubeguard/live/kubeadm-live.yaml --skip-phases=addon/coredns,addon/kube-proxy \
+kubeadm init --config /opt/kubeguard/live/kubeadm-live.yaml --skip-phases=addon/coredns \
   --ignore-preflight-errors=SystemVerification,FileContent--proc-sys-net-bridge-bridge-nf-call-iptables,FileContent--proc-sys-net-ipv4-ip_forward
 export KUBECONFIG=/etc/kubernetes/admin.conf
 for _attempt in $(seq 1 120); do

@@ -1,6 +1,7 @@
 """A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version (FAKE_SERVER_VERSION), apply --server-side
 (a deep merge, as server-side apply does with the fields given), replace, create, delete. FAKE_RESTART_ON_APPLY
-names a namespace whose pods "restart" when something is applied there (to trip the health gate)."""
+names a namespace whose pods "restart" when something is applied there (to trip the health gate). FAKE_ROLLOUT_FAILS: a
+DaemonSet replaced with a pod template annotated kubeguard.io/* never gets its pods available (one without: all available)."""
 
 import json
 import os
@@ -12,7 +13,7 @@ KINDS = {"namespaces": "Namespace", "nodes": "Node", "pods": "Pod", "deployments
          "networkpolicies": "NetworkPolicy", "serviceaccounts": "ServiceAccount", "networkpolicy": "NetworkPolicy",
          "serviceaccount": "ServiceAccount", "namespace": "Namespace", "configmap": "ConfigMap",
          "NetworkPolicy": "NetworkPolicy", "ServiceAccount": "ServiceAccount", "Namespace": "Namespace",
-         "ConfigMap": "ConfigMap", "RoleBinding": "RoleBinding"}
+         "ConfigMap": "ConfigMap", "RoleBinding": "RoleBinding", "daemonset": "DaemonSet", "DaemonSet": "DaemonSet"}
 
 
 def load():
@@ -102,6 +103,11 @@ def main(argv):
             return 1
         if current is not None:
             obj.setdefault("metadata", {})["uid"] = current["metadata"].get("uid")
+        if obj.get("kind") == "DaemonSet" and os.environ.get("FAKE_ROLLOUT_FAILS"):
+            annotations = ((obj["spec"]["template"].get("metadata") or {}).get("annotations") or {})
+            status = obj.setdefault("status", {})
+            ours = any(k.startswith("kubeguard.io/") for k in annotations)
+            status["numberAvailable"] = 0 if ours else status.get("desiredNumberScheduled", 0)
         stamp(obj, items)
         save(rest + [obj])
     elif verb == "delete":

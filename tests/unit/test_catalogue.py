@@ -39,7 +39,7 @@ def test_catalogue_shape():
         assert {"id", "title", "component", "level", "automated", "remediation"} <= set(control)
         if "check" in control:
             for leaf in flag_checks(control):
-                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "gt", "nonempty", "unset", "valid_elements")
+                assert leaf["op"] in ("eq", "noteq", "has", "nothave", "gte", "gt", "nonempty", "unset", "valid_elements", "loopback")
 
 
 def test_settings_reference_known_variables_and_controls():
@@ -106,7 +106,9 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               # the node_audit role's rules file: test_node_audit, test_audit_rules_syntax and every scenario
               *[v.name for v in hv.VARIABLES if v.component == "node_audit"],
               # the container_runtime role's: test_containerd, the live scenario (pods survive) and the faults scenario
-              *[v.name for v in hv.VARIABLES if v.component == "runtime"]}
+              *[v.name for v in hv.VARIABLES if v.component == "runtime"],
+              # the kube_proxy role's module argument: test_kube_proxy (writer, audit, waiver) and the live scenario
+              "kube_proxy_metrics_bind_address"}
 # Variables whose effect shows only together with another one.
 PREREQUISITES = {
     "kube_apiserver_admission_plugins_needs_configuration": {"kube_apiserver_admission_control_config_file": True,

@@ -136,6 +136,17 @@ def test_imports_go_down_the_layers():
     assert upward(graph, LAYERS) == []
 
 
+def test_every_relative_import_names_a_file():
+    names = files()
+    unresolved = []
+    for name in sorted(names):
+        with open(os.path.join(MODULE_UTILS, *name.split(".")) + ".py", encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        unresolved += [f"{name}.py:{node.lineno}" for node in ast.walk(tree)
+                       if isinstance(node, ast.ImportFrom) and node.level and not _ours(node, name, names)]
+    assert not unresolved, unresolved
+
+
 def test_module_utils_has_no_import_loop():
     graph, _late = import_graph()
     assert loops(graph) == [], loops(graph)

@@ -69,3 +69,13 @@ def test_section_5_agreement_on_the_controls_kube_bench_audits(tmp_path):
                            "--explained", str(tmp_path / "why.md")]) == 0
     _ignored, _ignored, unknown = agreement.compare_policies(agreement.kube_bench_statuses(policies), cluster[1:], {})
     assert unknown == ["5.1.1    kube-bench WARN ours missing"]
+
+
+def test_an_explanation_marked_for_one_stage_holds_only_there():
+    text = "| control | why |\n|---|---|\n| 4.3.1 (before) | kube-bench reads no config |\n| 1.1.12 | etcd user |\n"
+    assert agreement.explained_ids(text, "before") == {"4.3.1": "kube-bench reads no config", "1.1.12": "etcd user"}
+    assert agreement.explained_ids(text, "after") == {"1.1.12": "etcd user"}
+    assert agreement.explained_ids(text) == {"1.1.12": "etcd user"}
+    # the live document: after hardening nothing automated needs explaining
+    with open(os.path.join(ROOT, "docs", "kube-bench-agreement.md"), encoding="utf-8") as handle:
+        assert agreement.explained_ids(handle.read(), "after") == {}

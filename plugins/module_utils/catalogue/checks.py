@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
+from ..formats.kube_proxy import is_loopback
+
 
 @dataclass
 class Outcome:
@@ -97,6 +99,8 @@ def compare(op: str, found: Optional[str], expected: Any) -> bool:
     if op == "gt":
         value = number(found)
         return value is not None and value > float(expected)
+    if op == "loopback":   # an address (host:port, [v6]:port or an IP) on the loopback network only
+        return is_loopback(found)
     if op == "valid_elements":
         allowed = set(_as_list(expected))
         return all(item in allowed for item in _as_list(found))

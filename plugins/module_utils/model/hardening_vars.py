@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..base import api_resources
+from ..formats import kube_proxy, write_policy
 from ..platform import component_registry
 from ..catalogue import catalogue, component_checks
-from ..formats import write_policy
 from ..base.api_resources import repeated_items
 from ..observe.exposure import too_wide
 from ..observe.integrity import checksums_problem, images_problem
@@ -261,6 +261,10 @@ def _is_ip(value: Any) -> Optional[str]:
         return "must be an IP address to bind to (e.g. 127.0.0.1, 0.0.0.0 or ::1)"
 
 
+def _is_proxy_bind_address(value: Any) -> Optional[str]:
+    return kube_proxy.bind_address_problem(value)
+
+
 def _is_cidr(value: Any) -> Optional[str]:
     try:
         ipaddress.ip_network(value, strict=False) if isinstance(value, str) else ipaddress.ip_network("x")
@@ -486,7 +490,7 @@ def _is_namespace_levels(value: Any) -> Optional[str]:
 
 # What kubeguard_allow_override may name: component.flag (kube-apiserver.authorization-mode) or
 # kubelet.dotted.field (kubelet.authentication.anonymous.enabled).
-FLAG_OVERRIDE_COMPONENTS = component_registry.FLAG_COMPONENTS
+FLAG_OVERRIDE_COMPONENTS = component_registry.OVERRIDABLE
 _OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
 # A value must read as it is and stay one line: refused are controls (C0, C1), format characters (zero-width,
@@ -672,6 +676,9 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kube_scheduler_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "scheduler",
        "--feature-gates"),
     _v("kube_kubeadm_scheduler_extra_args", {}, _is_extra_args, "scheduler", "Extra flags (e.g. profiling: false)"),
+    # --- kube-proxy -------------------------------------------------------------------------------------
+    _v("kube_proxy_metrics_bind_address", kube_proxy.DEFAULT_METRICS, _is_proxy_bind_address, "kube_proxy",
+       "metricsBindAddress of kube-proxy (kubespray's name and default; loopback, as CIS 4.3.1 wants)"),
     # --- etcd -----------------------------------------------------------------------------------------
     _v("etcd_deployment_type", "host", _one_of(ETCD_DEPLOYMENT_TYPES), "etcd",
        "kubeadm: static pod; host: systemd unit with /etc/etcd.env"),

@@ -23,6 +23,7 @@ import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import desired, predicted
+from ..formats import kube_proxy
 from ..platform import component_registry
 from ..catalogue import catalogue
 from ..model import hardening_vars
@@ -183,6 +184,7 @@ def plan_settings(values: Mapping[str, Any], layout: Platform, state: Mapping[st
         if found:
             waived[cid] = _reason(values, found, applied, origins, given)
     waived.update(pod_security_waivers(values))
+    waived.update(kube_proxy_waivers(values))
     return {"settings": applied, "kept": kept, "waived": waived}
 
 
@@ -230,6 +232,17 @@ def pod_security_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
         return {}
     return {"5.2.1": f"weakened by your variable kube_pod_security_exemptions_usernames={','.join(exempted)} (every pod"
                      f" these controllers create, for any workload, skips Pod Security): {reason}"}
+
+
+def kube_proxy_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
+    """kube-proxy's metrics beyond loopback: only ever the user's own variable (the default is loopback), so 4.3.1 is
+    theirs to own, waived naming it - as the controller-manager's and scheduler's bind addresses are (seed 000's
+    Prometheus variant opens all three)."""
+    address = values.get("kube_proxy_metrics_bind_address") or kube_proxy.DEFAULT_METRICS
+    if kube_proxy.is_loopback(address):
+        return {}
+    reason = hardening_vars.overridden(values, "kube-proxy", "metrics-bind-address")
+    return {"4.3.1": f"weakened by your variable kube_proxy_metrics_bind_address={address}" + (f": {reason}" if reason else "")}
 
 
 def plan_file_owner(values: Mapping[str, Any], layout: Platform,

@@ -20,6 +20,7 @@ class Component:
     extra_args: Optional[str] = None    # the variable of extra flags / config fields (kubespray's name)
     feature_gates: Optional[str] = None   # the variable of its own feature gates
     kube_binary: bool = True            # a Kubernetes binary of the release (component data: flags, gates)
+    cluster_writer: Optional[str] = None   # written once per cluster, as an API object, by this module (not per node)
 
 
 REGISTRY: Tuple[Component, ...] = (
@@ -28,7 +29,8 @@ REGISTRY: Tuple[Component, ...] = (
     Component("kube-scheduler", "control_plane", "flags", True, "kube_kubeadm_scheduler_extra_args", "kube_scheduler_feature_gates"),
     Component("etcd", "etcd", "flags", True, "etcd_extra_vars", kube_binary=False),
     Component("kubelet", "worker", "kubelet_config", True, "kubelet_config_extra_args", "kubelet_feature_gates"),
-    Component("kube-proxy", "worker", "flags", False),
+    # kubeadm/kubespray: a DaemonSet reading the kube-proxy ConfigMap (module kube_proxy_config); k3s: kube-proxy-arg
+    Component("kube-proxy", "worker", "flags", False, cluster_writer="kube_proxy_config"),
 )
 BY_NAME: Dict[str, Component] = {c.name: c for c in REGISTRY}
 
@@ -37,6 +39,8 @@ WRITTEN = tuple(c.name for c in REGISTRY if c.written)
 OBSERVED = tuple(c.name for c in REGISTRY)
 # configured by flags, settings written by the collection (static pod, env file, k3s config)
 FLAG_COMPONENTS = tuple(c.name for c in REGISTRY if c.written and c.config == "flags")
+# what kubeguard_allow_override may name: a setting some writer of ours writes
+OVERRIDABLE = FLAG_COMPONENTS + tuple(c.name for c in REGISTRY if c.cluster_writer)
 CONTROL_PLANE = tuple(c.name for c in REGISTRY if c.written and c.role == "control_plane")
 KUBE_BINARIES = tuple(c.name for c in REGISTRY if c.written and c.kube_binary)
 ROLES: Dict[str, str] = {c.name: c.role for c in REGISTRY}

@@ -17,9 +17,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
 from . import reports
+from ..formats import kube_proxy, permissions
 from ..platform import component_registry
 from ..catalogue import catalogue, checks, expressions
-from ..formats import permissions
 from ..observe import containerd, exposure, integrity, node_audit
 from ..catalogue.catalogue import Platform
 from ..observe.health import Proc, agree, component_processes, journal_running_args
@@ -104,7 +104,10 @@ def platform_component_flags(component: str, layout: Platform, journal: Mapping[
     for the component, else what its config file gives the component (not running); embedded etcd
     from the config file the platform writes for it at each start."""
     if component in journal:
-        return {"source": "process log", "flags": parse_flags(journal[component][1:])}
+        flags = parse_flags(journal[component][1:])
+        if component == "kube-proxy":   # its defaults where k3s passes no flag (config files: not k3s' way)
+            flags = kube_proxy.effective({k: v for k, v in flags.items() if k != "config"}, _read, load_yaml)["flags"]
+        return {"source": "process log", "flags": flags}
     etcd_config = layout.components.get("etcd_config")
     if component == "etcd" and etcd_config:
         text = _read(str(etcd_config))
@@ -128,8 +131,22 @@ def platform_component_flags(component: str, layout: Platform, journal: Mapping[
     return {"source": "absent", "flags": {}}
 
 
-def _process_flags(component: str, proc: Proc) -> Dict[str, Optional[str]]:
+UNREADABLE = "(unreadable config)"   # a "flag" saying the file the process reads its settings from could not be judged
+
+
+def _in_process_root(proc_root: str, pid: str) -> Any:
+    """A reader of files as the process sees them (a static pod's or DaemonSet pod's own filesystem)."""
+    def read(path: str) -> Optional[str]:
+        base = "root" if path.startswith("/") else "cwd"
+        return _read(os.path.join(proc_root, pid, base, path.lstrip("/")))
+    return read
+
+
+def _process_flags(component: str, proc: Proc, proc_root: str = "/proc") -> Dict[str, Optional[str]]:
     flags = parse_flags(proc.args[1:])
+    if component == "kube-proxy":   # with --config, the file decides and the other flags are ignored
+        seen = kube_proxy.effective(flags, _in_process_root(proc_root, proc.pid), load_yaml)
+        return {**seen["flags"], **({UNREADABLE: seen["unreadable"]} if "unreadable" in seen else {})}
     if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
         env_text = "\n".join(f"{k}={v}" for k, v in proc.environ.items())
         flags = {**_etcd_env_flags(env_text), **flags}
@@ -139,11 +156,11 @@ def _process_flags(component: str, proc: Proc) -> Dict[str, Optional[str]]:
 _ABSENT = object()
 
 
-def _running_flags(component: str, procs: Sequence[Proc]) -> Dict[str, Any]:
+def _running_flags(component: str, procs: Sequence[Proc], proc_root: str = "/proc") -> Dict[str, Any]:
     """What the running processes say. One process, or several with the same arguments (a parent and its
     child): its flags. Several that differ: only the flags they all agree on are judged; the others are
     'disputed' ({flag: {pid: value}}, a pid missing: not set there), and no process is picked."""
-    per = [(proc.pid, _process_flags(component, proc)) for proc in procs]
+    per = [(proc.pid, _process_flags(component, proc, proc_root)) for proc in procs]
     if len(procs) == 1 or (agree(procs) and all(flags == per[0][1] for _pid, flags in per)):
         return {"source": "process", "flags": per[0][1]}
     agreed: Dict[str, Optional[str]] = {}
@@ -163,7 +180,7 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
     that are the component (health.component_processes) and disagree add 'pids' and 'disputed'."""
     running = component_processes(component, proc_root)
     if running:
-        return _running_flags(component, running)
+        return _running_flags(component, running, proc_root)
     text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
     if text:
         try:
@@ -409,6 +426,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get("kubelet") or f"--{check.get('flag')}"
     op = check.get("op")
+    if op == "loopback":
+        return f"{label} on a loopback address (127.0.0.0/8 or ::1)"
     if op in ("set", "unset"):
         return f"{label} {'set' if op == 'set' else 'not set'}"
     if op == "nonempty":
@@ -464,6 +483,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     disputed = _disputed(check, component, observed)
     if disputed:
         return checks.Outcome(None, disputed)
+    if UNREADABLE in (observed.get("flags") or {}):
+        return checks.Outcome(None, f"{component}: {observed['flags'][UNREADABLE]}; not judged")
     if "kubelet" in check:
         view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
     else:

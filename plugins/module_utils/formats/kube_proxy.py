@@ -1,0 +1,183 @@
+"""kube-proxy: the settings it really runs with, and its configuration hardened (CIS 4.3.1).
+
+Started with --config, kube-proxy reads every setting from that file and ignores its other flags, except
+logging and --hostname-override (cmd/kube-proxy/app/options.go, Complete). kubeadm and kubespray run it
+so, from the kube-system/kube-proxy ConfigMap mounted into its pods: the audit reads that file through
+the process's own root (/proc/<pid>/root), never the ConfigMap we wrote. A flag beside --config is
+reported as ignored, not judged (kube-bench reads it and can be fooled by it). Unset addresses take
+kube-proxy's defaults (metrics on 127.0.0.1:10249, health on 0.0.0.0:10256).
+
+The writer edits the ConfigMap's KubeProxyConfiguration line by line (top-level keys only, everything
+else left as kubeadm wrote it) and rolls the DaemonSet's pods with a config-hash annotation, so a
+second run finds the same hash and changes nothing. A leaf module: no imports of ours, no PyYAML
+at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+NAMESPACE = "kube-system"
+CONFIG_MAP = "kube-proxy"
+CONFIG_KEY = "config.conf"          # kubeadm's key; kubespray's kubeadm writes the same
+DAEMONSET = "kube-proxy"
+HASH_ANNOTATION = "kubeguard.io/kube-proxy-config"
+DEFAULT_METRICS = "127.0.0.1:10249"
+DEFAULTS = {"metrics-bind-address": DEFAULT_METRICS, "healthz-bind-address": "0.0.0.0:10256",
+            "bind-address": "0.0.0.0", "profiling": "false"}
+PORTS = {"metrics-bind-address": 10249, "healthz-bind-address": 10256}
+# KubeProxyConfiguration fields (dotted) and the flags they stand for
+FIELD_FLAGS = {"metricsBindAddress": "metrics-bind-address", "healthzBindAddress": "healthz-bind-address",
+               "bindAddress": "bind-address", "enableProfiling": "profiling", "mode": "proxy-mode",
+               "clientConnection.kubeconfig": "kubeconfig", "clusterCIDR": "cluster-cidr"}
+# flags kube-proxy still reads beside --config
+KEPT_WITH_CONFIG = ("config", "hostname-override", "v", "vmodule", "logging-format", "log-flush-frequency",
+                    "log-text-split-stream", "log-text-info-buffer-size", "log-json-split-stream", "log-json-info-buffer-size")
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _field(doc: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
+    """A KubeProxyConfiguration's settings as the flags they stand for (only those given and not blank)."""
+    found: Dict[str, Optional[str]] = {}
+    for dotted, flag in FIELD_FLAGS.items():
+        value = _field(doc, dotted)
+        if value is not None and value != "":
+            found[flag] = _text(value)
+    return found
+
+
+def with_port(address: str, port: int) -> str:
+    """kube-proxy's AppendPortIfNeeded: 127.0.0.1 -> 127.0.0.1:10249, ::1 -> [::1]:10249."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address
+    return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+
+
+def host(address: Optional[str]) -> Optional[str]:
+    """The IP of host:port, [v6]:port or a bare IP (None: not an address)."""
+    if not address:
+        return None
+    text = address.strip()
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::[0-9]{1,5})?", text)
+    candidate = match.group(1) if match else (text.rsplit(":", 1)[0] if text.count(":") == 1 else text)
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def is_loopback(address: Optional[str]) -> bool:
+    found = host(address)
+    return found is not None and ipaddress.ip_address(found).is_loopback
+
+
+def bind_address_problem(value: Any) -> Optional[str]:
+    """Why value is not an IP:port kube-proxy binds its metrics to (None: it is)."""
+    if not isinstance(value, str):
+        return "must be an address and port, e.g. 127.0.0.1:10249 (or [::1]:10249)"
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[0-9.]+):([0-9]{1,5})", value)
+    if not match or host(value) is None or not 0 < int(match.group(2)) <= 65535:
+        return "must be an address and port, e.g. 127.0.0.1:10249 (or [::1]:10249)"
+    return None
+
+
+def effective(flags: Mapping[str, Optional[str]], read_config: Callable[[str], Optional[str]],
+              load_yaml: Callable[[str], Any]) -> Dict[str, Any]:
+    """{'flags': what kube-proxy runs with, 'ignored': flags it ignores, 'config': the file read (or None),
+    'unreadable': why the file named by --config could not be judged}. read_config(path) -> text or None."""
+    result: Dict[str, Any] = {"ignored": [], "config": None}
+    path = flags.get("config")
+    if path:
+        result["config"] = path
+        text = read_config(str(path))
+        try:
+            doc = load_yaml(text) if text is not None else None
+        except Exception:   # noqa: BLE001 - any parse error: the file cannot be judged  pylint: disable=broad-except
+            doc = None
+        if not isinstance(doc, Mapping):
+            result["unreadable"] = f"--config={path} could not be read as a KubeProxyConfiguration"
+            return {**result, "flags": {k: v for k, v in flags.items() if k in KEPT_WITH_CONFIG}}
+        found = {**config_flags(doc), **{k: v for k, v in flags.items() if k in KEPT_WITH_CONFIG}}
+        result["ignored"] = sorted(k for k in flags if k not in KEPT_WITH_CONFIG)
+    else:
+        found = dict(flags)
+    for flag, default in DEFAULTS.items():
+        if found.get(flag) in (None, ""):
+            found[flag] = default
+        elif flag in PORTS:
+            found[flag] = with_port(str(found[flag]), PORTS[flag])
+    result["flags"] = found
+    return result
+
+
+_TOP_KEY = re.compile(r"^metricsBindAddress[ \t]*:[ \t]*(?P<value>[^\n]*)$", re.M)
+
+
+def hardened_config(text: str, metrics_bind_address: str) -> str:
+    """The KubeProxyConfiguration text with metricsBindAddress set (its line replaced, or added at the end);
+    every other line as it was, and the text unchanged when it already says so (quoted or not)."""
+    line = f"metricsBindAddress: {json.dumps(metrics_bind_address)}"
+    match = _TOP_KEY.search(text)
+    if match and match.group("value").split(" #")[0].strip().strip("\"'") == metrics_bind_address:
+        return text
+    if match:
+        return _TOP_KEY.sub(lambda _m: line, text, count=1)
+    return text + ("" if text.endswith("\n") or not text else "\n") + line + ("\n" if text.endswith("\n") else "")
+
+
+def config_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def plan(config_map: Optional[Mapping[str, Any]], daemonset: Optional[Mapping[str, Any]],
+         metrics_bind_address: str) -> Dict[str, Any]:
+    """What the writer would do: {'skip': why} when there is nothing of kubeadm's to write, else
+    {'config': (before, after) text, 'restart': bool, 'hash': the annotation's value}."""
+    if config_map is None or daemonset is None:
+        return {"skip": f"no {NAMESPACE}/{CONFIG_MAP} ConfigMap and DaemonSet (kube-proxy not deployed by kubeadm, or"
+                        " replaced by the CNI): nothing to write"}
+    text = (config_map.get("data") or {}).get(CONFIG_KEY)
+    if not isinstance(text, str):
+        return {"skip": f"{NAMESPACE}/{CONFIG_MAP} has no {CONFIG_KEY}: not kubeadm's layout, left alone"}
+    after = hardened_config(text, metrics_bind_address)
+    annotations = (((daemonset.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
+    # restarted only for a change of ours: kube-proxy exits by itself when its file changes, and the
+    # annotation (the hash of what we wrote) puts the rollout in the DaemonSet's own history
+    return {"config": (text, after), "hash": config_hash(after), "restart": after != text,
+            "annotated": annotations.get(HASH_ANNOTATION)}
+
+
+def rollout_done(daemonset: Mapping[str, Any]) -> Tuple[bool, str]:
+    """Has the DaemonSet rolled its new template out to every node, each pod available?"""
+    meta, status = daemonset.get("metadata") or {}, daemonset.get("status") or {}
+    wanted = int(status.get("desiredNumberScheduled") or 0)
+    updated = int(status.get("updatedNumberScheduled") or 0)
+    available = int(status.get("numberAvailable") or 0)
+    observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+    done = observed and updated == wanted and available == wanted
+    return done, f"{updated}/{wanted} updated, {available}/{wanted} available"
+
+
+def restarts(pods: List[Mapping[str, Any]]) -> Dict[str, int]:
+    """{pod name: restart count} of the DaemonSet's running pods."""
+    return {str((p.get("metadata") or {}).get("name")): sum(int(c.get("restartCount") or 0)
+                                                            for c in (p.get("status") or {}).get("containerStatuses") or [])
+            for p in pods}

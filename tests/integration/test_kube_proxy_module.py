@@ -1,0 +1,95 @@
+"""The kube_proxy_config module through Ansible, against a kubectl whose cluster is a JSON file (fake_kubectl.py):
+--check --diff writes nothing, apply saves both objects first and changes only metricsBindAddress, a second run changes
+nothing, a rollout that never becomes available puts both objects back and fails, no kube-proxy is said and left alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_cluster_policy_module import cluster, run
+
+CONFIG = ("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclientConnection:\n"
+          "  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nenableProfiling: false\nkind: KubeProxyConfiguration\n"
+          "metricsBindAddress: 0.0.0.0:10249\nmode: \"\"")
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-proxy", "namespace": "kube-system",
+                                                                    "uid": "cm1", "resourceVersion": "5"},
+              "data": {"config.conf": CONFIG, "kubeconfig.conf": "apiVersion: v1\nkind: Config\n"}}
+DAEMONSET = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+             "metadata": {"name": "kube-proxy", "namespace": "kube-system", "uid": "ds1", "resourceVersion": "6", "generation": 1},
+             "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}},
+                      "template": {"metadata": {"labels": {"k8s-app": "kube-proxy"}},
+                                   "spec": {"containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.34.4"}]}}},
+             "status": {"desiredNumberScheduled": 2, "updatedNumberScheduled": 2, "numberAvailable": 2, "observedGeneration": 1}}
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kube-proxy-a", "namespace": "kube-system",
+                                                       "ownerReferences": [{"kind": "DaemonSet", "name": "kube-proxy"}]},
+       "status": {"containerStatuses": [{"name": "kube-proxy", "restartCount": 0}]}}
+KEY_CM, KEY_DS = ("ConfigMap", "kube-system", "kube-proxy"), ("DaemonSet", "kube-system", "kube-proxy")
+
+
+@pytest.fixture
+def fake(tmp_path):
+    (tmp_path / "cluster.json").write_text(json.dumps([CONFIG_MAP, DAEMONSET, POD]))
+    return tmp_path
+
+
+def args(tmp_path, **more):
+    return dict({"backup_root": str(tmp_path / "backups"), "backup_set": "20261205T080000Z", "timeout": 4}, **more)
+
+
+def test_check_mode_shows_the_one_line_and_writes_nothing(fake):
+    result = run(fake, "kube_proxy_config", check=True, **args(fake))
+    assert result["changed"] is True and "failed" not in result
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert "metricsBindAddress: 0.0.0.0:10249" in before and 'metricsBindAddress: "127.0.0.1:10249"' in after
+    assert [line for line in after.splitlines() if line not in before.splitlines()] == ['metricsBindAddress: "127.0.0.1:10249"']
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG and not (fake / "backups").exists()
+
+
+def test_apply_saves_both_first_rolls_the_pods_and_a_second_run_changes_nothing(fake):
+    result = run(fake, "kube_proxy_config", **args(fake))
+    assert result["changed"] is True, result
+    now = cluster(fake)
+    assert now[KEY_CM]["data"]["config.conf"] == CONFIG.replace("metricsBindAddress: 0.0.0.0:10249", 'metricsBindAddress: "127.0.0.1:10249"')
+    assert now[KEY_CM]["data"]["kubeconfig.conf"] == CONFIG_MAP["data"]["kubeconfig.conf"]
+    assert "kubeguard.io/kube-proxy-config" in now[KEY_DS]["spec"]["template"]["metadata"]["annotations"]
+    saved = fake / "backups" / "20261205T080000Z" / ".cluster-objects"
+    assert json.loads((saved / "kube-system.configmap.kube-proxy.json").read_text())["data"]["config.conf"] == CONFIG
+    assert (saved / "kube-system.daemonset.kube-proxy.json.left.json").exists()
+    again = run(fake, "kube_proxy_config", **args(fake))
+    assert again["changed"] is False and "failed" not in again
+    # the restore the rollback runs puts both back as they were
+    restored = run(fake, "cluster_restore", directory=str(saved))
+    assert restored["changed"] is True, restored
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
+    assert "annotations" not in (cluster(fake)[KEY_DS]["spec"]["template"].get("metadata") or {})
+
+
+def test_already_on_loopback_unquoted_is_left_alone(fake):
+    objects = json.loads((fake / "cluster.json").read_text())
+    objects[0]["data"]["config.conf"] = CONFIG.replace("0.0.0.0:10249", "127.0.0.1:10249")
+    (fake / "cluster.json").write_text(json.dumps(objects))
+    result = run(fake, "kube_proxy_config", **args(fake))
+    assert result["changed"] is False and not (fake / "backups").exists()
+
+
+def test_a_rollout_that_never_becomes_available_puts_both_back_and_fails(fake):
+    result = run(fake, "kube_proxy_config", env_extra={"FAKE_ROLLOUT_FAILS": "1"}, **args(fake))
+    assert result.get("failed") is True
+    assert "put back" in result["msg"] and "kube-proxy is healthy again" in result["msg"], result["msg"]
+    now = cluster(fake)
+    assert now[KEY_CM]["data"]["config.conf"] == CONFIG
+    assert "annotations" not in (now[KEY_DS]["spec"]["template"].get("metadata") or {})
+
+
+def test_no_kubeadm_kube_proxy_is_said_and_left_alone(tmp_path):
+    (tmp_path / "cluster.json").write_text(json.dumps([]))
+    result = run(tmp_path, "kube_proxy_config", **args(tmp_path))
+    assert result["changed"] is False and "nothing to write" in result["skipped_reason"]
+
+
+def test_a_bad_address_is_refused_naming_it(fake):
+    result = run(fake, "kube_proxy_config", **args(fake, metrics_bind_address="localhost:10249"))
+    assert result.get("failed") is True and "'localhost:10249'" in result["msg"]
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
