@@ -30,7 +30,8 @@ print(round(time.monotonic() - s, 4))'
 }
 kb="/opt/kube-bench/kube-bench run --config-dir /opt/kube-bench/cfg --benchmark cis-1.12 --targets master,controlplane,etcd,node --json"
 ours="python3 -c 'import sys; sys.path.insert(0, \"/opt/kg\")
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
 state = audit.observe(catalogue.layout_for(\"kubeadm\"))
 audit.audit(state, [\"control_plane\", \"etcd\", \"worker\"])'"
 kb_times=(); our_times=()

@@ -60,9 +60,9 @@ build_and_install() {
   ansible-galaxy collection build --force --output-path "$out" . >/dev/null &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" \
       ansible-galaxy collection install --offline --force -p "$out/installed" "$out"/kubeguard-hardening-*.tar.gz >/dev/null &&
-  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/cis_catalogue.yml" &&
-  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/profiles.yml" &&
-  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/platforms/k3s.yml" &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/catalogue/cis_catalogue.yml" &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/model/profiles.yml" &&
+  test -f "$out/installed/ansible_collections/kubeguard/hardening/plugins/module_utils/platform/platforms/k3s.yml" &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc kubeguard.hardening.static_pod >/dev/null &&
   ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-playbook --syntax-check \
       "$out/installed/ansible_collections/kubeguard/hardening/playbooks/harden.yml" >/dev/null

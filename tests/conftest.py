@@ -45,7 +45,7 @@ def kubeadm_files(tmp_path):
     process and no listening socket."""
     import dataclasses
     import shutil
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
     shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
     layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
@@ -81,7 +81,7 @@ def test_tree_stands_in_for_the_host(tmp_path_factory, monkeypatch):
     """Tests lay out a node's files under pytest's temp dir: there, that tree is where each kind of file
     of ours goes (the write policy's places on a real host are /var/log, /etc/kubernetes, ...). The deny
     list and every other rule stay as they are."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import write_policy
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import write_policy
     base = str(tmp_path_factory.getbasetemp())
     monkeypatch.setattr(write_policy, "KIND_PLACES",
                         {kind: places + (base,) for kind, places in write_policy.KIND_PLACES.items()})

@@ -20,7 +20,7 @@ from typing import Any, Dict, List
 
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import component_checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import component_checks
 
 STRONG = ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
 RC4 = "TLS_RSA_WITH_RC4_128_SHA"

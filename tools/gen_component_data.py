@@ -1,4 +1,4 @@
-"""Write plugins/module_utils/components/v1.<minor>.yml: what the test bed's built binaries say about
+"""Write plugins/module_utils/platform/components/v1.<minor>.yml: what the test bed's built binaries say about
 themselves, so the validation judges values with the components' own facts instead of hand lists.
 
 For kube-apiserver, kube-controller-manager, kube-scheduler and the kubelet:
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import component_harness as harness  # noqa: E402  pylint: disable=wrong-import-position
 from generated_files import write_or_check  # noqa: E402  pylint: disable=wrong-import-position
 
-OUT_DIR = os.path.join(harness.ROOT, "plugins", "module_utils", "components")
+OUT_DIR = os.path.join(harness.ROOT, "plugins", "module_utils", "platform", "components")
 KUBE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet")
 # Components that serve /metrics without a cluster (a kubeconfig pointing nowhere is enough).
 METRICS_COMPONENTS = ("kube-scheduler", "kube-controller-manager")

@@ -94,7 +94,8 @@ COMMON = ["kube_config_dir"]
 
 def load_model():
     sys.path.insert(0, COLLECTIONS or os.path.join(os.path.expanduser("~"), ".cache", "kubeguard-testbed", "collections"))
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, hardening_vars
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
     return hardening_vars, catalogue
 
 

@@ -95,7 +95,7 @@ def compare(corpus: List[Dict[str, Any]], results: List[Dict[str, Any]], ours) -
 
 def _our_level(case: Dict[str, Any]) -> str:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, os.path.join(here, "plugins", "module_utils"))
+    sys.path.insert(0, os.path.join(here, "plugins", "module_utils", "cluster"))
     import pod_security  # noqa: E402  (the module itself, without the collection's namespace)
     spec = copy.deepcopy(case["spec"])
     if case.get("ephemeral"):

@@ -12,7 +12,8 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, fleet_report, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report, reports
 
 
 def _kube_bench(report):

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubeguard.hardening.plugins.action.cis_report import load_json, report_path, write_atomically
-from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report, reports
 
 ARGUMENT_SPEC = fleet_report.FLEET_REPORT_ARGUMENT_SPEC
 

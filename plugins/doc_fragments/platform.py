@@ -17,7 +17,7 @@ options:
     default: auto
   platforms:
     description:
-      - The platform data (C(plugins/module_utils/platforms/*.yml)), as the C(kubeguard_platforms) filter
+      - The platform data (C(plugins/module_utils/platform/platforms/*.yml)), as the C(kubeguard_platforms) filter
         returns it; it says how each platform is recognised and where it keeps its files.
       - Needed on nodes, where only Python files of the collection arrive.
     type: dict

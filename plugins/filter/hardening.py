@@ -7,8 +7,10 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, yaml
 
 
 def _plain(data):
@@ -54,7 +56,7 @@ def kubeguard_validate(variables, present=()):
     binaries and images must have (integrity.expected), with kubeguard_binary_checksums_file read here, on the
     controller - a bad sums file fails with the rest."""
     from ansible.utils.display import Display
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import integrity
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import integrity
     try:
         values = hardening_vars.validate(_plain(variables), _plain(list(present or ())))
         sums_text = ""
@@ -86,7 +88,7 @@ def kubeguard_apiserver_host_paths(values, layout):
 
 
 def kubeguard_platforms(_unused=None):
-    """The platform data files (plugins/module_utils/platforms/*.yml), for modules that run on nodes."""
+    """The platform data files (plugins/module_utils/platform/platforms/*.yml), for modules that run on nodes."""
     return catalogue.load_platforms()
 
 
@@ -106,7 +108,7 @@ def kubeguard_layout(layout):
 
 
 def kubeguard_encryption_config(existing_texts, values):
-    """EncryptionConfiguration for all control planes; existing node keys are kept (see module_utils.desired)."""
+    """EncryptionConfiguration for all control planes; existing node keys are kept (see module_utils.plan.desired)."""
     values = _values(values)
     try:
         return desired.merge_node_encryption_configs(_plain(list(existing_texts)), values["kube_encryption_algorithm"],
@@ -126,8 +128,8 @@ def kubeguard_encryption_staged(config, existing_texts):
 
 
 def kubeguard_encryption_rotation(existing_texts, index, values, step):
-    """The encryption config one control plane gets in one step of a key rotation (see module_utils.key_rotation)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import key_rotation
+    """The encryption config one control plane gets in one step of a key rotation (see module_utils.formats.key_rotation)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import key_rotation
     try:
         return key_rotation.rotation_config(_plain(list(existing_texts)), int(index),
                                             _values(values)["kube_encryption_algorithm"], str(step))
@@ -136,14 +138,14 @@ def kubeguard_encryption_rotation(existing_texts, index, values, step):
 
 
 def kubeguard_newest_run(listings):
-    """The backup set a rollback restores on every node (module_utils/backup_sets.newest_run)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import newest_run
+    """The backup set a rollback restores on every node (module_utils/formats/backup_sets.newest_run)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import newest_run
     return newest_run(_plain(listings)) or ""
 
 
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
     return node_operations.config_hash(_plain(data))
 
 
@@ -196,7 +198,7 @@ def kubeguard_node_ready(objects, addresses, since=None):
     clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of
     `kubectl get nodes,leases -A -o json`. True when no node has the addresses (nothing to wait for)."""
     import datetime
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import serving_csr
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import serving_csr
     items = (_plain(objects) or {}).get("items", [])
     nodes = {i["metadata"]["name"]: i for i in items if i.get("kind") == "Node"}
     name = serving_csr.node_of_address(serving_csr.node_identities({"items": list(nodes.values())}), _plain(addresses))
@@ -227,7 +229,7 @@ def kubeguard_sysctl_mismatch(actual):
 def kubeguard_flag_mismatch(manifest, expected):
     """Flags of a static pod manifest (parsed YAML) that differ from expected ({name: value or None});
     {} when the manifest has them all."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import find_container, parse_flags
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import find_container, parse_flags
     container = find_container(_plain(manifest), None)
     actual = parse_flags(list(container.get("command") or []) + list(container.get("args") or []))
     return {name: {"actual": actual.get(name), "expected": value}
@@ -252,13 +254,13 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
 
 def kubeguard_cis_table(report):
     """Console lines: pass / fail / manual / waived per CIS section."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     return reports.summary_table(_plain(report))
 
 
 def kubeguard_cis_failures(report, fail_on="failed"):
     """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     try:
         failed = reports.failures(_plain(report), str(fail_on))
     except ValueError as exc:

@@ -16,7 +16,7 @@ description:
   - The set is named, never chosen by time here (the rollback playbook picks one run for every node).
     A set that root alone could not have written (another owner, group or world write, symlinks) is refused.
   - Each file lands in a temp file created 0600 that gets its final owner and mode before the content,
-    never through a symlink, never over a file of a login user (module_utils/write_policy.py).
+    never through a symlink, never over a file of a login user (module_utils/formats/write_policy.py).
   - Key material is never lost - an encryption config is kept as the node has it (C(encryption=keep)),
     or merged (C(encryption=merge) - the set's writing key first, every key present now kept to read),
     never deleted; a kube-apiserver manifest put back keeps its C(--encryption-provider-config).
@@ -93,10 +93,10 @@ backup_set:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets
-from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import ManifestError, load_manifest, running_command
-from ansible_collections.kubeguard.hardening.plugins.module_utils.write_policy import UnsafeTarget
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import ManifestError, load_manifest, running_command
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.write_policy import UnsafeTarget
 
 
 def static_pod_commands(texts):

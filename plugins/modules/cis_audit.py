@@ -85,10 +85,11 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
-from ansible_collections.kubeguard.hardening.plugins.module_utils.hardening_vars import DEFAULT_KUBE_VERSION
-from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kube_version
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model.hardening_vars import DEFAULT_KUBE_VERSION
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe.node_facts import kube_version
 
 
 def main():

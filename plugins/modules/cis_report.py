@@ -55,7 +55,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.reports import CIS_REPORT_ARGUMENT_SPEC
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report.reports import CIS_REPORT_ARGUMENT_SPEC
 
 
 def main():

@@ -13,7 +13,7 @@ description:
   - Reads every namespace, pod and workload (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
     ReplicationControllers - also those scaled to zero or not run yet) with C(kubectl), and judges each pod and pod
     template against the Pod Security Standards the way the apiserver's PodSecurity admission does
-    (module_utils/pod_security.py, proven against the live apiserver by the test bed).
+    (module_utils/cluster/pod_security.py, proven against the live apiserver by the test bed).
   - Per namespace - the strictest level everything passes, what blocks the next level (workload, container, field,
     value, check), the namespace's current C(pod-security.kubernetes.io) labels and a finding (compared with
     I(default_enforce) where the namespace has no enforce label).
@@ -23,7 +23,7 @@ description:
     finished do not count.
   - C(no_enforce) says why enforce should not be written - no workloads, pods made by a controller of a kind it does
     not read (an operator's custom resource), sidecar injection asked for (istio, linkerd).
-  - CIS section 5 (module_utils/cluster_audit.py) - RBAC (cluster-admin bindings, wildcards, what system:authenticated
+  - CIS section 5 (module_utils/cluster/cluster_audit.py) - RBAC (cluster-admin bindings, wildcards, what system:authenticated
     may do as the apiserver answers C(kubectl auth can-i)), ServiceAccount tokens, Pod Security from the running
     pods, NetworkPolicies per namespace, secrets in environment variables, seccomp, the default namespace.
   - Reads only; supports check mode.
@@ -113,8 +113,8 @@ import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit, pod_security
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit, pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import WORKLOADS, Kubectl, KubectlError
 
 KINDS = f"namespaces,{WORKLOADS},serviceaccounts,networkpolicies,services,roles,rolebindings,clusterroles,clusterrolebindings"
 # what system:authenticated may do, asked as kube-bench asks (5.1.2, 5.1.4)

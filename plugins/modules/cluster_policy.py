@@ -11,7 +11,7 @@ short_description: Pod Security labels, NetworkPolicies and default ServiceAccou
 version_added: "0.3.0"
 description:
   - Reads the cluster once with C(kubectl) (namespaces, pods, workloads, NetworkPolicies, ServiceAccounts, nodes) and
-    plans each namespace's changes (module_utils/cluster_policy.py) - Pod Security labels at the level everything that
+    plans each namespace's changes (module_utils/cluster/cluster_policy.py) - Pod Security labels at the level everything that
     runs there passes (the advisor's), never stricter unless I(namespace_levels) says so, never weaker than what is
     there; default-deny ingress with allowances (same namespace, nodes, declared namespaces), egress open but for the
     cloud metadata address; the default ServiceAccount's token automount off where no pod or template uses it.
@@ -138,10 +138,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy, pod_security
-from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import WORKLOADS, Kubectl, KubectlError, record_left, save_object
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy, pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import WORKLOADS, Kubectl, KubectlError, record_left, save_object
 
 KINDS = f"namespaces,nodes,{WORKLOADS},networkpolicies,serviceaccounts"
 

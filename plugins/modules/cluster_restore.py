@@ -60,10 +60,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, require_yaml, yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets, cluster_policy
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import LEFT_SUFFIX, Kubectl, KubectlError
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import keep_encryption_arg
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import LEFT_SUFFIX, Kubectl, KubectlError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubeadm_config import keep_encryption_arg
 
 
 def _load(path):

@@ -97,8 +97,8 @@ detail:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import health
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import health
 
 
 def main():

@@ -62,9 +62,9 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.multifile import apply_files
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.multifile import apply_files
 
 
 def main():

@@ -63,9 +63,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import containerd
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
-from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import containerd
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, finish_edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.modes import parse_mode
 
 
 def main():

@@ -53,7 +53,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import containerd
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import containerd
 
 
 def main():

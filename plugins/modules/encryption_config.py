@@ -57,11 +57,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.key_rotation import redact_encryption_config
-from ansible_collections.kubeguard.hardening.plugins.module_utils.write_policy import UnsafeTarget, write_new
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.key_rotation import redact_encryption_config
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.write_policy import UnsafeTarget, write_new
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary, require_yaml, yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, backup_file, record_created
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, backup_file, record_created
 
 
 def _redacted_yaml(config):

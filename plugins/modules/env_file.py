@@ -46,8 +46,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.envfile import edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, finish_edit
 
 
 def main():

@@ -70,7 +70,7 @@ changes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import permissions
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import permissions
 
 
 def main():

@@ -70,7 +70,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fleet_report import FLEET_REPORT_ARGUMENT_SPEC
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report.fleet_report import FLEET_REPORT_ARGUMENT_SPEC
 
 
 def main():

@@ -69,10 +69,10 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS, finish_edit
-from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_config import K3sConfigError, masked, plan
-from ansible_collections.kubeguard.hardening.plugins.module_utils.modes import parse_mode
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, finish_edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.k3s_config import K3sConfigError, masked, plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.modes import parse_mode
 
 
 def main():

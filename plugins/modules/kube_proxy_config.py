@@ -60,11 +60,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import kube_proxy
-from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster_policy import restore_action
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import Kubectl, KubectlError, record_left, save_object
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kube_proxy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.cluster_policy import restore_action
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import Kubectl, KubectlError, record_left, save_object
 
 NS = kube_proxy.NAMESPACE
 SAVED = {"ConfigMap": f"{NS}.configmap.{kube_proxy.CONFIG_MAP}.json", "DaemonSet": f"{NS}.daemonset.{kube_proxy.DAEMONSET}.json"}

@@ -74,11 +74,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.backup_sets import CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.fileops import BACKUP_OPTIONS
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kube_api import record_left
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import CLUSTER_OBJECTS_DIR
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import record_left
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)
 
 MAPS = (("kubeadm-config", "ClusterConfiguration"), ("kubelet-config", "kubelet"))

@@ -108,7 +108,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import serving_csr
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import serving_csr
 
 
 def kubectl_json(module, *args, required=True):

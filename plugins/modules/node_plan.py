@@ -159,8 +159,8 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils import node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
 
 
 def main():

@@ -88,11 +88,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.node_facts import kubeconfig_servers, own_addresses, read_sysctl
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe.node_facts import kubeconfig_servers, own_addresses, read_sysctl
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, component_registry
-from ansible_collections.kubeguard.hardening.plugins.module_utils.health import process_args
+from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_registry
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe.health import process_args
 
 
 def main():

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, node_audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import node_audit
 
 TOOLS = os.path.join(os.environ.get("KG_CACHE", os.path.expanduser("~/.cache/kubeguard-testbed")), "auditd")
 AUDITCTL = os.path.join(TOOLS, "root", "sbin", "auditctl")

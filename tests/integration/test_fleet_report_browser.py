@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report
 from test_fleet_report import node_report  # pylint: disable=import-error
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -15,7 +15,7 @@ PLUGINS = sorted(glob.glob(os.path.join(REPO, "plugins", "modules", "*.py")) +
                  glob.glob(os.path.join(REPO, "plugins", "filter", "*.py")) +
                  glob.glob(os.path.join(REPO, "plugins", "action", "*.py")) +
                  glob.glob(os.path.join(REPO, "plugins", "doc_fragments", "*.py")) +
-                 glob.glob(os.path.join(REPO, "plugins", "module_utils", "*.py")))
+                 glob.glob(os.path.join(REPO, "plugins", "module_utils", "**", "*.py"), recursive=True))
 
 
 @pytest.mark.parametrize("path", PLUGINS, ids=[os.path.relpath(p, REPO) for p in PLUGINS])

@@ -31,8 +31,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import component_harness as harness  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (  # noqa: E402  pylint: disable=wrong-import-position
-    catalogue, desired, kubelet_config, manifest)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kubelet_config, manifest  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired  # noqa: E402  pylint: disable=wrong-import-position
 
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "kubeadm")
 KUBELET_ACCEPTED = "no client provided"   # the kubelet got past its config, gates and TLS settings

@@ -19,6 +19,6 @@ def test_the_data_file_is_what_the_generator_writes_from_the_binaries():
     import gen_component_data   # pylint: disable=import-outside-toplevel
     path, text = gen_component_data.generate()
     minor = harness.versions()["KUBE_VERSION"].split(".")[1]
-    assert os.path.relpath(path, REPO) == f"plugins/module_utils/components/v1.{minor}.yml"
+    assert os.path.relpath(path, REPO) == f"plugins/module_utils/platform/components/v1.{minor}.yml"
     with open(path, encoding="utf-8") as handle:
         assert handle.read() == text, "run: python tools/gen_component_data.py (and review the difference)"

@@ -30,7 +30,9 @@ import pytest
 from oracle_cluster import Bench, harness
 from hostile_inputs import FILES, REFUSED_BY_THE_TESTBED, ROWS
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import component_checks, component_data, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_data
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import component_checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 MISSING = harness.missing_binaries()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"component oracle: {MISSING}")
@@ -222,7 +224,7 @@ STARTED: Dict[str, set] = {}     # component -> renderings this session has seen
 def _renderings(bench: Bench, values: Mapping[str, Any]) -> Dict[str, str]:
     """What each component is given for these values, as text: equal text, equal start."""
     import json
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import desired
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
     layout = bench.layout
     apiserver = {"flags": desired.component_flags(values, layout, "kube-apiserver"),
                  "files": [(f["path"], f["content"]) for f in desired.apiserver_files(values, layout)],

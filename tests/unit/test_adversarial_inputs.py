@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import desired, hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 
 # The refusals of single hostile inputs are rows of tests/hostile_inputs.py (judged by test_never_weaker_whole_audit).
 

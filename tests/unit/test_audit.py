@@ -8,8 +8,11 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, desired, hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import edit_manifest
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "molecule", "shared",
                     "vars", "hardening-seed.yml")

@@ -7,8 +7,9 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets, fileops, hardening_vars as hv, write_policy
-from ansible_collections.kubeguard.hardening.plugins.module_utils.key_rotation import merge_for_restore
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets, fileops, write_policy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.key_rotation import merge_for_restore
 
 NOBODY = 65534
 
@@ -280,7 +281,7 @@ def test_a_manifest_naming_another_config_is_restored_as_it_was(node):
 def test_a_config_file_path_naming_someone_elses_file_is_refused_before_any_write(tmp_path):
     """The audit policy goes where the variable says; a file there that is not an audit policy (a passwd-like
     file, another kind of config) is not ours: refused at plan time, untouched."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import multifile
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import multifile
     policy = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
     target = tmp_path / "policy.yaml"
     target.write_text("root:x:0:0:root:/root:/bin/bash\n")
@@ -321,7 +322,7 @@ def odd_config(providers):
 @pytest.mark.parametrize("odd", [odd_config(["identity"]), odd_config([None]), odd_config([{"aescbc": {"keys": ["k"]}}]),
                                  {"kind": "EncryptionConfiguration", "resources": "secrets"}])
 def test_odd_encryption_configs_are_kept_never_a_traceback(node, odd):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.key_rotation import RotationError, without_retired_keys
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.key_rotation import RotationError, without_retired_keys
     with pytest.raises(RotationError, match="kept"):
         merge_for_restore(odd, encryption(aescbc(KEY1)))
     with pytest.raises(RotationError, match="kept"):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cis_catalogue
 
 DATA = {"benchmark": "b-1", "controls": [{"id": "1.1", "title": "one", "remediation": "r1", "level": 1, "automated": True},

@@ -8,9 +8,12 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, checks, desired, hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue, checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import edit_manifest, parse_flags
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubelet_config import merge_fields
 
 
 def flag_checks(control):
@@ -355,7 +358,7 @@ def test_platform_skips_name_real_settings():
 
 def _jinja(expression, context):
     from jinja2.nativetypes import NativeEnvironment
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import expressions
     env = NativeEnvironment()
     env.filters.update({"kbool": expressions.FILTERS["kbool"], "feature_gate_map": expressions.FILTERS["feature_gate_map"]})
     return env.compile_expression(expression, undefined_to_none=False)(**context)
@@ -363,7 +366,7 @@ def _jinja(expression, context):
 
 @pytest.mark.parametrize("variables", ["defaults", "seed", "alternatives"])
 def test_one_expression_language_means_what_jinja_means(variables, seed_vars):
-    """The catalogue's expressions (module_utils/expressions.py, no Jinja on nodes) give what the
+    """The catalogue's expressions (module_utils/catalogue/expressions.py, no Jinja on nodes) give what the
     same text gives in Jinja, for every setting and condition, with three sets of variables."""
     chosen = {"defaults": {}, "seed": seed_vars, "alternatives": dict(ALTERNATIVES, kube_version="v1.34.4")}[variables]
     values = hv.validate(chosen)
@@ -378,7 +381,7 @@ def test_one_expression_language_means_what_jinja_means(variables, seed_vars):
     ("unknown_name", "unknown name"), ("kube_profiling[0]", "Subscript"), ("lambda: 1", "Lambda"), ("a b", "expression"),
 ])
 def test_expression_language_refuses_anything_else(expression, message):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import expressions
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import expressions
     with pytest.raises(expressions.ExpressionError, match=message):
         expressions.evaluate(expression, {"kube_profiling": False, "x": 1})
 
@@ -389,7 +392,7 @@ def test_every_file_control_is_a_permission_target_of_every_platform(platform):
     permission target (platform data file_modes) at least as strict: mode no looser, same owner.
     The two are kept as data in two places (CIS' wording, the platform's paths); this holds them together."""
     import fnmatch
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_operations
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
     layout = catalogue.layout_for(platform)
     values = hv.validate({})
     paths = catalogue.node_paths(values, layout)

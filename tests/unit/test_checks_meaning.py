@@ -12,8 +12,11 @@ import yaml
 from test_catalogue import control_index, flag_checks
 from test_never_weaker import with_flag   # one copy of the state helper the never-weaker tests use
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    api_resources, audit, catalogue, checks, hardening_vars as hv, never_weaker)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base import api_resources
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue, checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.kubeguard.hardening.plugins.action.cis_report import ActionModule
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
 
 
 def run(args, action_class=ActionModule):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, cluster_audit, pod_security
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit, pod_security
 
 RESTRICTED_SC = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
@@ -123,7 +124,7 @@ def test_network_policies_secrets_in_env_seccomp_and_the_default_namespace():
 
 
 def test_section_5_as_a_cis_report_every_control_manual_with_the_verdict_in_found():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     controls = [c for c in catalogue.controls() if str(c["id"]).startswith("5.")]
     results = cluster_audit.section_5_rest([{"kind": "Namespace", "metadata": {"name": "bare"}}])
     report = cluster_audit.report(results, controls, "cis-1.12", "2026-11-23T18:00:00Z")

@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_policy as cp
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy as cp
 
 L = "pod-security.kubernetes.io/"
 

@@ -16,8 +16,11 @@ from test_node_plan import SEED, fixture_platform, version_runner as runner
 from test_process_identity import start
 
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cluster_version
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    catalogue, cluster_audit, cluster_policy as cp, hardening_vars as hv, node_facts, node_plan, pod_security as ps)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import node_facts
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit, cluster_policy as cp, pod_security as ps
 
 APISERVER, KUBELET = "/usr/local/bin/kube-apiserver", "/usr/bin/kubelet"
 L = "pod-security.kubernetes.io/"
@@ -182,7 +185,7 @@ def test_validation_keeps_what_the_user_asked_for_so_a_node_can_judge_it_again()
 
 def test_without_kube_version_binary_checksums_of_any_listed_release_are_genuine():
     """kubespray's checksums list several releases; picking the default's would fail a node that runs another."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import integrity
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import integrity
     table = {"amd64": {"1.34.4": "sha256:" + "a" * 64, "1.36.1": "sha256:" + "b" * 64}}
     assert integrity.expected(hv.validate({"kubelet_checksums": table})) == {
         "kubelet": {"amd64": ["sha256:" + "a" * 64, "sha256:" + "b" * 64]}}

@@ -9,8 +9,10 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    component_checks as cc, component_data, hardening_vars as hv, tls_names)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base import tls_names
+from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_data
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import component_checks as cc
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RELEASE = component_data.newest()
@@ -70,8 +72,8 @@ def test_a_version_without_data_is_judged_with_the_nearest_and_said():
 def test_the_data_files_go_into_the_galaxy_build():
     with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
         ignored = yaml.safe_load(handle).get("build_ignore") or []
-    for name in os.listdir(os.path.join(REPO, "plugins", "module_utils", "components")):
-        path = f"plugins/module_utils/components/{name}"
+    for name in os.listdir(os.path.join(REPO, "plugins", "module_utils", "platform", "components")):
+        path = f"plugins/module_utils/platform/components/{name}"
         assert not any(fnmatch.fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/") for pattern in ignored), path
 
 

@@ -3,8 +3,11 @@ planner and the audit use are derived from its rows, and they agree with the cat
 
 from __future__ import annotations
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, component_checks, component_data, component_registry as registry, desired, hardening_vars as hv, never_weaker)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_data, component_registry as registry
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue, component_checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired, never_weaker
 
 
 def test_the_derived_lists_are_the_registry():

@@ -9,9 +9,10 @@ import tomllib
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import containerd, toml_edit
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils import node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import toml_edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import containerd
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "containerd")
 with open(os.path.join(FIXTURES, "config-v2-debian.toml"), encoding="utf-8") as _handle:
@@ -203,7 +204,8 @@ def test_seccomp_default_needs_a_kubernetes_that_has_it():
 
 
 def test_the_node_plan_sees_what_the_role_would_change(tmp_path):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, node_operations
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
     import dataclasses
     config = tmp_path / "config.toml"
     config.write_text(loosened(DEBIAN))

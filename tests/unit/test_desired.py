@@ -7,9 +7,11 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, desired, hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import KubeletConfigError, merge_fields
-from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import edit_manifest, parse_flags
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubelet_config import KubeletConfigError, merge_fields
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import edit_manifest, parse_flags
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 
@@ -234,7 +236,7 @@ def test_no_settings_when_features_are_off():
 
 
 def test_running_command_of_a_kubeadm_manifest():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import running_command
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import running_command
     process, flags = running_command(load("kubeadm", "etc-kubernetes", "manifests", "kube-apiserver.yaml"))
     assert process == "kube-apiserver"
     assert flags["secure-port"] == "6443" and flags["authorization-mode"] == "Node,RBAC"

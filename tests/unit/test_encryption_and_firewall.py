@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import desired, hardening_vars as hv, key_rotation
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import key_rotation
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
 
 
 def test_new_config_has_a_32_byte_key_primary_then_identity():
@@ -72,7 +74,7 @@ def test_admission_config_sections(plugins, expected):
 
 def test_seed_admission_files(seed_vars):
     import yaml
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     files = {f["path"]: yaml.safe_load(f["content"]) for f in desired.apiserver_files(hv.validate(seed_vars), catalogue.layout_for("kubeadm"))}
     admission = files["/etc/kubernetes/admission-controls/admission-controls.yaml"]
     # kubespray's needs-configuration list: ResourceQuota (enabled by the seed) gets its file too
@@ -139,7 +141,7 @@ def test_new_algorithm_is_staged_behind_the_old_key():
 
 def test_resource_quota_limited_resources_and_kubespray_needs_configuration_list():
     import yaml
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     limited = [{"apiGroup": "", "resource": "persistentvolumeclaims", "matchContains": [".storageclass.storage.k8s.io/requests.storage"]}]
     values = hv.validate({"kube_apiserver_enable_admission_plugins": ["ResourceQuota"],
                           "kube_apiserver_admission_control_config_file": True,

@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, exposure
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import exposure
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
 
 HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 

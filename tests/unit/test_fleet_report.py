@@ -12,7 +12,8 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.kubeguard.hardening.plugins.action.cis_report import ActionModule as CisReport
 from ansible_collections.kubeguard.hardening.plugins.action.fleet_report import ActionModule as FleetReport
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, fleet_report, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, fleet_report, reports
 from test_cis_report_action import run as run_action  # pylint: disable=import-error
 
 KUBE_BENCH_CHECK_KEYS = {"test_number", "test_desc", "audit", "AuditEnv", "AuditConfig", "type", "remediation", "test_info",

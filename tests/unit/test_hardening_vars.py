@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 
 def test_seed_hardening_yaml_validates(seed_vars):

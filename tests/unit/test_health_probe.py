@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.health import probe
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe.health import probe
 
 
 class Endpoint(http.server.BaseHTTPRequestHandler):

@@ -8,8 +8,10 @@ import hashlib
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, integrity
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import integrity
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 
 def sha256(data: bytes) -> str:

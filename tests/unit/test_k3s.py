@@ -8,10 +8,12 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, desired, health, hardening_vars, never_weaker, node_operations, node_plan)
-from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_config import (
-    K3sConfigError, arg_text, edit, masked, merged_args, plan)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import health
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired, never_weaker, node_operations, node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.k3s_config import K3sConfigError, arg_text, edit, masked, merged_args, plan
 
 K3S = catalogue.layout_for("k3s")
 USER_FILE = """# written by our provisioning

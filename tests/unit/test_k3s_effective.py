@@ -7,10 +7,12 @@ import dataclasses
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, hardening_vars, never_weaker, node_operations, node_plan)
-from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_config import K3sConfigError
-from ansible_collections.kubeguard.hardening.plugins.module_utils.k3s_effective import (
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker, node_operations, node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.k3s_config import K3sConfigError
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.k3s_effective import (
     COMMAND_LINE, Source, command_line_options, dropin_files, merge, overrides, sources, unit_command)
 
 # As K3s' install script writes ExecStart (one quoted word per line) for

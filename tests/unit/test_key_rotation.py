@@ -7,8 +7,8 @@ import itertools
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import desired
-from ansible_collections.kubeguard.hardening.plugins.module_utils.key_rotation import RotationError, rotation_config
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.key_rotation import RotationError, rotation_config
 
 ALGORITHM = "secretbox"
 

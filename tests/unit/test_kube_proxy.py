@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, hardening_vars as hv, kube_proxy, never_weaker)
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kube_proxy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import yaml
 
 from test_process_identity import start
 

@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import (
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubeadm_config import (
     KubeadmConfigError, merge_cluster_configuration, merge_kubelet_configuration)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -75,7 +75,9 @@ def test_kubelet_fields_go_into_the_kubelet_config_map():
 def test_paths_kubeadm_mounts_itself_never_become_extra_volumes():
     """The encryption config lives in the certificates directory, which kubeadm mounts into the apiserver
     itself: a second mount of it would make the pod `kubeadm upgrade` regenerates invalid (duplicate mountPath)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, hardening_vars as hv, desired
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
     layout = catalogue.layout_for("kubeadm")
     generated = [m.format(pki_dir=layout.pki_dir) for m in layout.components["kubeadm_mounts"]]
     mounts = desired.apiserver_host_paths(hv.validate({"kube_encrypt_secret_data": True, "kubernetes_audit": True}), layout)
@@ -106,7 +108,7 @@ def test_a_volume_kubeadm_stored_again_without_read_only_false_is_unchanged():
 def test_kubeadm_config_put_back_keeps_the_encryption_flag_kubeadm_upgrade_needs():
     """A rollback of the run that turned encryption on puts kubeadm's record back; the next kubeadm upgrade would
     regenerate the apiserver without --encryption-provider-config (every Secret unreadable): the flag stays."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.kubeadm_config import keep_encryption_arg
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubeadm_config import keep_encryption_arg
     before = cluster_configuration()
     now, _changes = merge_cluster_configuration(
         before, {"kube-apiserver": {"encryption-provider-config": "/etc/kubernetes/pki/secrets_encryption.yaml",

@@ -8,9 +8,10 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, hardening_vars, never_weaker, node_operations, node_plan)
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import (
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker, node_operations, node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubelet_config import (
     KubeletConfigError, dropin_files, dropin_overrides, load_dropins, merge_dropin)
 
 from test_node_plan import SEED

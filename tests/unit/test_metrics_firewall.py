@@ -3,7 +3,7 @@ where the node plan adds it."""
 
 from __future__ import annotations
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import metrics_firewall as mf
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import metrics_firewall as mf
 
 SETTINGS = {"metrics_firewall_dir": "/etc/kubeguard",
             "metrics_firewall_unit_file": "/etc/systemd/system/kubeguard-metrics-firewall.service"}
@@ -52,7 +52,8 @@ def test_default_sources_are_the_pod_networks_and_the_nodes_once_each():
 
 
 def test_the_node_plan_adds_it_where_the_flags_expose_metrics():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars, node_operations
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
     values = hardening_vars.defaults()
     ops = {"kube-controller-manager": {"static_pod": {"flags": {"bind-address": "0.0.0.0"}}},
            "kube-scheduler": {"static_pod": {"flags": {"bind-address": "127.0.0.1"}}},

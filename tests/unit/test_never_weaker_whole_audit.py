@@ -13,8 +13,11 @@ from typing import Any, Dict, Mapping
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, exposure, hardening_vars as hv, health, node_plan, predicted)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import exposure, health
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan, predicted
 
 from test_node_plan import fixture_platform
 
@@ -194,7 +197,7 @@ def test_a_loss_no_variable_explains_is_refused_before_any_change(kubeadm_files)
     result = {"settings": {}, "waived": {}, "kept": []}
     ops = {"kube-scheduler": {"config_files": {"files": [{"path": manifest, "mode": "0666", "content": ""}]}}}
     with pytest.raises(ValueError, match=r"1\.1\.5 .* passes on this node now and would fail after this run: .*kube-scheduler.yaml mode 666"):
-        from ansible_collections.kubeguard.hardening.plugins.module_utils import never_weaker
+        from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker
         never_weaker.judge_run(values, state, result, ops, lambda other: (result, ops))
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, node_audit, node_operations
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import node_audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 KUBEADM = catalogue.layout_for("kubeadm")
 

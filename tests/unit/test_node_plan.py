@@ -10,11 +10,13 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, hardening_vars as hv, multifile, never_weaker, node_operations, node_plan, permissions)
-from ansible_collections.kubeguard.hardening.plugins.module_utils.envfile import edit as edit_env
-from ansible_collections.kubeguard.hardening.plugins.module_utils.kubelet_config import merge_fields
-from ansible_collections.kubeguard.hardening.plugins.module_utils.manifest import dump_yaml, edit_manifest, load_manifest
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import multifile, permissions
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker, node_operations, node_plan
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.envfile import edit as edit_env
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubelet_config import merge_fields
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import dump_yaml, edit_manifest, load_manifest
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                     "molecule", "shared", "vars", "hardening-seed.yml")
@@ -146,7 +148,7 @@ def test_encryption_config_plan_keeps_keys_out_and_sees_a_missing_or_changed_con
     ops = build(values, layout, root, settings)
     changes, fingerprint = node_plan.evaluate(ops)
     assert any("created" in line for line in changes["kube-apiserver"]) and fingerprint is None
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import desired
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
     config = desired.encryption_config(None, "secretbox", ["secrets"], lambda n: b"s" * n)
     path = ops["kube-apiserver"]["encryption"]["path"]
     with open(path, "w", encoding="utf-8") as handle:
@@ -166,7 +168,7 @@ def test_unknown_operation_is_an_error():
 def test_one_call_observes_plans_evaluates_and_audits(node):
     """plan_node (the node_plan module): the whole run of a node from one look - the same operations
     the roles get, the changes, and a report equal to cis_audit's on the same state."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     platform = fixture_platform(layout)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
@@ -205,7 +207,7 @@ def test_one_call_observes_plans_evaluates_and_audits(node):
 def test_etcd_is_hardened_as_the_node_runs_it_whatever_the_deployment_type_says(node):
     """kubespray's current guide says etcd_deployment_type: host; on a kubeadm node etcd is a static pod
     and is hardened as one (said in the summary), never skipped."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     platform = fixture_platform(layout)
     base = {"values": None, "catalogue": catalogue.load(), "platforms": {"fixture": platform},
@@ -257,7 +259,7 @@ def test_a_manifest_kubeadm_regenerated_is_not_restarted_for_the_annotation_alon
 def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypatch):
     """The seed's etcd metrics listener on 0.0.0.0: the plan carries the firewall where iptables-restore
     exists, and says loudly that it is not firewalled where it does not."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     platform = fixture_platform(layout)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
@@ -327,7 +329,7 @@ def version_runner(answers):
 
 
 def plan_with_report(node, answers, control_plane=True, **changes):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     with open(SEED, encoding="utf-8") as handle:
         values = hv.validate(dict(yaml.safe_load(handle), kube_encrypt_secret_data=False, etcd_data_dir=str(root / "etcd-data"),
@@ -345,7 +347,7 @@ def plan_with_report(node, answers, control_plane=True, **changes):
 def test_without_kube_version_the_report_carries_the_release_the_node_runs_and_where_it_was_read(node):
     """The seed sets no kube_version (as the live scenario): a control plane's report names the running
     kube-apiserver, a worker's its running kubelet; nothing running: the apiserver static pod's image tag."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     from test_process_identity import start  # pylint: disable=import-error
     root = node[0]
     (root / "fakeproc").mkdir()
@@ -373,7 +375,7 @@ def test_without_kube_version_the_report_carries_the_release_the_node_runs_and_w
 
 
 def test_a_given_kube_version_is_the_reports_release_and_its_source_says_so(node):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import reports
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     from test_process_identity import start  # pylint: disable=import-error
     root = node[0]
     (root / "fakeproc").mkdir()
@@ -394,7 +396,8 @@ def test_verify_audit_after_the_rollout_carries_the_release_too(node, monkeypatc
     report it returns has the same `kubernetes` field; kube_version given, that is the report's release."""
     import json
     from ansible.module_utils.testing import patch_module_args
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import catalogue, health
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import health
     from ansible_collections.kubeguard.hardening.plugins.modules import cis_audit
     root, layout, _settings = node
     monkeypatch.setattr(health, "component_processes", lambda name, proc_root="/proc": [])   # nothing runs here

@@ -7,7 +7,7 @@ import pwd
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import permissions
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import permissions
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_exclude_leaves_named_files_to_another_entry(pki):
 
 
 def test_backup_sets_are_listed_with_their_times_and_only_plain_names(tmp_path):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import backup_sets
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets
     assert backup_sets.sets(str(tmp_path / "none")) == {}
     for name, when in (("kg-metrics-open", 1000), ("20261123T193000Z", 2000), ("20261123T180000Z", 500)):
         (tmp_path / name).mkdir()
@@ -94,7 +94,7 @@ def test_a_symlinked_file_is_judged_and_tightened_by_its_target_never_through_th
 def test_a_file_the_platform_data_names_is_tightened_even_in_a_system_directory(tmp_path, monkeypatch):
     """CIS 4.1.1: the kubelet unit in /usr/lib/systemd/system must be 0600 - the platform data names it, so the
     deny list (/usr) yields; a symlink pointing there from a declared path does not get the same pass."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import write_policy
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import write_policy
     unit = tmp_path / "usr" / "kubelet.service"
     unit.parent.mkdir()
     unit.write_text("[Service]\n")

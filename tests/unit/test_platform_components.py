@@ -4,8 +4,9 @@ operations, and a rollback knows which endpoints and units a platform has."""
 from __future__ import annotations
 
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_health_urls
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    catalogue, hardening_vars as hv, never_weaker, node_operations)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker, node_operations
 
 SETTINGS = {"node_audit_rules_file": "/etc/audit/rules.d/20-kubeguard-kubernetes.rules",
             "sysctl_file": "/s", "sysctl_apply": False, "etcd_env_file": "/etc/etcd.env", "etcd_user": "etcd",

@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import pod_security as ps
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import pod_security as ps
 
 CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "pod-security", "corpus.yaml")
 

@@ -16,8 +16,10 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, health, integrity, never_weaker)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import health, integrity
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOBODY = 65534

@@ -7,8 +7,10 @@ import os
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import (
-    audit, catalogue, hardening_vars as hv, never_weaker, node_operations)
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker, node_operations
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import audit, catalogue, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_the_kubernetes_field_says_the_release_and_why_that_one(info, field):
 
 
 def test_the_release_is_in_the_json_the_junit_properties_and_the_markdown_header(report):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report
     field = reports.kubernetes_field({"version": "v1.34.4", "source": RUNNING, "given": None, "used": "v1.34.4"})
     with_release = reports.build("cp1", "cis-1.12", report["roles"], "kubeadm", report["sources"], report["results"],
                                  report["summary"], report["generated_at"], kubernetes=field)
@@ -134,7 +135,7 @@ def test_the_release_is_in_the_json_the_junit_properties_and_the_markdown_header
 def test_a_report_from_before_the_field_still_renders(report):
     """Reports written by older runs have no `kubernetes`: JSON, JUnit, Markdown, the fleet and kube-bench's shape
     render them as before, saying nothing about a release."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import fleet_report
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report
     assert "kubernetes" not in report
     assert ET.fromstring(reports.junit(report)).find(".//properties") is None
     text = reports.markdown(report)
@@ -150,7 +151,7 @@ def test_a_report_from_before_the_field_still_renders(report):
 
 
 def test_the_cluster_report_carries_the_servers_release_when_it_answers():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import cluster_audit
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit
     said = "the API server's /version (kubectl version)"
     report = cluster_audit.report([], [], "cis-1.12", "now", {}, kubernetes=cluster_audit.release_field("v1.34.4"))
     assert report["kubernetes"] == {"version": "v1.34.4", "source": said, "running": "v1.34.4", "running_source": said}

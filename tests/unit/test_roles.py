@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import hardening_vars as hv
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE_DEFAULTS = sorted(glob.glob(os.path.join(REPO, "roles", "*", "defaults", "main.yml")))
@@ -48,7 +48,10 @@ def test_the_controls_matrix_is_current():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_controls_matrix_tells_what_each_platform_does():
+def test_the_controls_matrix_tells_what_each_platform_does(monkeypatch):
+    from conftest import _collection_root
+    # load() puts its collections path first on sys.path for the rest of the run: this checkout's, not the test bed's
+    monkeypatch.setenv("KG_TEST_COLLECTIONS", _collection_root())
     sys.path.insert(0, os.path.join(REPO, "tools"))
     import gen_controls_doc
     catalogue, hardening_vars = gen_controls_doc.load()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import containerd, k3s_config
-from ansible_collections.kubeguard.hardening.plugins.module_utils.yaml_support import error_summary
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import k3s_config
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import containerd
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary
 
 SECRET = "K10deadbeef::server:Sup3rS3cret"
 
@@ -255,7 +256,7 @@ def _no_secret(message: str) -> None:
 
 
 def test_key_rotation_reports_a_broken_encryption_config_by_line():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import key_rotation
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import key_rotation
     with pytest.raises(key_rotation.RotationError) as raised:
         key_rotation.rotation_config([BROKEN_ENCRYPTION], 0, "secretbox", "stage")
     _no_secret(str(raised.value))
@@ -276,7 +277,7 @@ def test_encryption_filters_report_a_broken_config_by_line(call):
 
 
 def test_node_plan_reports_a_broken_encryption_config_by_line(tmp_path):
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import node_plan
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
     path = tmp_path / "encryption-config.yaml"
     path.write_text(BROKEN_ENCRYPTION)
     with pytest.raises(ValueError) as raised:
@@ -285,7 +286,7 @@ def test_node_plan_reports_a_broken_encryption_config_by_line(tmp_path):
 
 
 def test_k3s_dropin_parse_errors_name_the_line_not_its_text():
-    from ansible_collections.kubeguard.hardening.plugins.module_utils import k3s_effective
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import k3s_effective
     with pytest.raises(k3s_config.K3sConfigError) as raised:
         k3s_effective.load_options("config.yaml.d/10-join.yaml", f"token: \"{SECRET}\n")
     _no_secret(str(raised.value))

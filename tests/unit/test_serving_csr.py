@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils import serving_csr
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import serving_csr
 
 NODES = {"items": [
     {"metadata": {"name": "cp1"}, "status": {"addresses": [

@@ -1,0 +1,303 @@
+"""Load the CIS control catalogue (cis_catalogue.yml) and evaluate its settings for a set of
+validated hardening variables and a node layout.
+
+The catalogue is the one source both paths read: ``settings`` (apply, through desired.component_flags /
+kubelet_fields) and ``controls`` (verify).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+
+from . import expressions
+from ..platform import component_registry
+from ..base.tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
+from ..base.yaml_support import SAFE_LOADER, yaml
+
+CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
+
+COMPONENTS = component_registry.WRITTEN
+
+
+@dataclass(frozen=True)
+class Setting:
+    component: str
+    key: str            # flag name (without dashes) or dotted KubeletConfiguration field
+    is_field: bool
+    value: str          # expression
+    when: Optional[str]
+    variables: Tuple[str, ...]
+    controls: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A node's platform as its data (platforms/*.yml) says it: where it keeps its files (kubeadm and kubespray
+    differ), how its components are configured, what it satisfies its own way, its permission targets.
+    (Called a layout in variables and reports: kubeguard_layout, the report's `layout`.)"""
+    name: str
+    config_dir: str
+    manifests_dir: str
+    pki_dir: str
+    kubelet_config: str
+    kubelet_kubeconfig: str
+    kubelet_service: str
+    kubelet_env: Optional[str]
+    admin_conf: str
+    scheduler_conf: str
+    controller_manager_conf: str
+    client_ca_file: str
+    proxy_kubeconfig: str
+    cni_conf_dir: str = "/etc/cni/net.d"
+    # The hardening files' locations where the platform wants its own (platform data `files`).
+    files: Mapping[str, str] = field(default_factory=dict)
+    # How components are configured: static pods + files (empty), or one config of the platform (k3s).
+    components: Mapping[str, Any] = field(default_factory=dict)
+    # Settings the platform satisfies its own way: "component.key" -> why (never written there).
+    skip: Mapping[str, str] = field(default_factory=dict)
+    # CIS 1.1 / 4.1 permission targets: {path, mode, owner, group, recurse, dir_mode, exclude}, paths
+    # with {layout and hardening path names}, owners {pki_owner} / {pki_group} (the user's choice).
+    file_modes: Tuple[Mapping[str, Any], ...] = ()
+    # Node audit rules (module_utils/node_audit): {watch: [{path|binary, key}], exclude: [directories]}.
+    audit_rules: Mapping[str, Any] = field(default_factory=dict)
+    # The container runtime: {kind, config, socket, unit (absent: audited, never written)}.
+    container_runtime: Mapping[str, Any] = field(default_factory=dict)
+    # Controls that do not apply on this platform: id -> why (reported not_applicable).
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+    @property
+    def config_kind(self) -> str:
+        """static_pods (kubeadm, kubespray) or the platform's one config writer (k3s_config)."""
+        return str(self.components.get("kind", "static_pods"))
+
+
+# libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
+_LOADER = SAFE_LOADER
+PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "platform", "platforms")
+
+
+@lru_cache(maxsize=4)
+def load_platforms(directory: str = PLATFORMS_DIR) -> Dict[str, Dict[str, Any]]:
+    """Every platform data file (platforms/*.yml), by name. Read on the controller; modules that run
+    on nodes get this dict as a parameter (only Python files travel to nodes)."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for entry in sorted(os.listdir(directory)):
+        if entry.endswith(".yml"):
+            with open(os.path.join(directory, entry), encoding="utf-8") as handle:
+                data = yaml.load(handle, Loader=_LOADER)
+            found[data["name"]] = data
+    for name, data in found.items():
+        # `inherits: other`: the other platform's keys, then this one's (one level)
+        if data.get("inherits"):
+            found[name] = {**found[data["inherits"]], **{k: v for k, v in data.items() if k != "inherits"}}
+    return found
+
+
+def _platforms(platforms: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if platforms:
+        return platforms
+    try:
+        return load_platforms()
+    except OSError:
+        raise ValueError("platforms: not given, and the platform data files are not on this node;"
+                         " pass the kubeguard_platforms filter's output") from None
+
+
+def detect_layout(config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> str:
+    """The first platform whose detect rule matches the node (rules read files only); else the default."""
+    default = None
+    for name, data in sorted(_platforms(platforms).items()):
+        rule = data.get("detect")
+        if rule == "default":
+            default = name
+        elif isinstance(rule, dict) and os.path.exists(str(rule["file_exists"]).format(config_dir=config_dir)):
+            return name
+    if default is None:
+        raise ValueError("platforms: no platform is marked detect: default")
+    return default
+
+
+def layout_for(name: str, config_dir: str = "/etc/kubernetes", platforms: Optional[Mapping[str, Any]] = None) -> Platform:
+    known = _platforms(platforms)
+    if name not in known:
+        raise ValueError(f"layout: {name!r} must be one of: {', '.join(sorted(known))}")
+    data = known[name]
+    paths = {key: str(value).format(config_dir=config_dir) for key, value in data["layout"].items()}
+    return Platform(name=name, config_dir=config_dir, files=dict(data.get("files") or {}),
+                    components=dict(data.get("components") or {}), skip=dict(data.get("skip") or {}),
+                    file_modes=tuple(data.get("file_modes") or ()), audit_rules=dict(data.get("audit_rules") or {}),
+                    container_runtime=dict(data.get("container_runtime") or {}),
+                    not_applicable={str(k): str(v) for k, v in (data.get("not_applicable") or {}).items()}, **paths)
+
+
+def hardening_paths(values: Mapping[str, Any], layout: Platform) -> Dict[str, str]:
+    """The files our settings point components at: kubespray's locations, or the platform's own
+    (the audit paths only where the user did not choose them)."""
+    admission_dir = f"{layout.config_dir}/admission-controls"
+    given = set(values.get("_given") or ())
+    own = {k: v for k, v in layout.files.items() if k not in given}
+    return {
+        "admission_dir": admission_dir,
+        "admission_config": f"{admission_dir}/admission-controls.yaml",
+        "eventratelimit_config": f"{admission_dir}/eventratelimit.yaml",
+        "podsecurity_config": f"{admission_dir}/podsecurity.yaml",
+        "podnodeselector_config": f"{admission_dir}/podnodeselector.yaml",
+        "resourcequota_config": f"{admission_dir}/resourcequota.yaml",
+        "authentication_dir": f"{layout.config_dir}/authentication",
+        "authentication_config": f"{layout.config_dir}/authentication/authentication-config.yaml",
+        "encryption_config": f"{layout.pki_dir}/secrets_encryption.yaml",
+        "audit_policy_file": values["audit_policy_file"],
+        "audit_log_path": values["audit_log_path"],
+        **own,
+    }
+
+
+def node_paths(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
+    """Everything a node's roles write or read: the layout's paths and the hardening files."""
+    return {**layout.as_dict(), **hardening_paths(values, layout)}
+
+
+_INSTALLED: Dict[str, Any] = {}
+
+
+def install(data: Mapping[str, Any]) -> None:
+    """Use this catalogue (the controller's, passed to a module) instead of reading the file: only
+    Python files travel to nodes."""
+    data = dict(data)   # (it may be what load() returned: the installed one itself)
+    _INSTALLED.clear()
+    _INSTALLED.update(data)
+
+
+def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
+    if _INSTALLED and path == CATALOGUE_PATH:
+        return _INSTALLED
+    return _load_file(path)
+
+
+@lru_cache(maxsize=4)
+def _load_file(path: str) -> Dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_LOADER)
+
+
+def settings(path: str = CATALOGUE_PATH) -> List[Setting]:
+    result = []
+    for raw in load(path)["settings"]:
+        is_field = "field" in raw
+        result.append(Setting(
+            component=raw["component"], key=raw["field"] if is_field else raw["flag"], is_field=is_field,
+            value=raw["value"], when=raw.get("when"), variables=tuple(raw.get("variables", ())),
+            controls=tuple(raw.get("controls", ()))))
+    return result
+
+
+def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
+    return list(load(path)["controls"])
+
+
+# --- benchmarks: data over the one set of checks ----------------------------------------------------------------
+# The catalogue's controls are the checks, under the ids of its own benchmark (`benchmark`). Each entry of
+# `benchmarks` is a benchmark that uses them: its title, the Kubernetes minors it is the benchmark of (kube-bench's
+# version mapping), and what it says otherwise for a control (`changes`: title, remediation, level, automated, or
+# `id` when it numbers the control differently; `removed` for controls it does not have).
+BENCHMARK_FIELDS = ("id", "title", "remediation", "level", "automated")
+
+
+def benchmark_names(data: Optional[Mapping[str, Any]] = None) -> List[str]:
+    return list(((data if data is not None else load()).get("benchmarks") or {}).get("entries") or {})
+
+
+def choose_benchmark(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Tuple[str, str]:
+    """(benchmark, why): the one named, else the one mapped to the release's minor, else - as kube-bench steps
+    down a newer release - the one mapped to the nearest older minor, else the default. Raises ValueError naming
+    what exists when wanted is unknown."""
+    registry = data.get("benchmarks") or {}
+    entries = registry.get("entries") or {}
+    if wanted and wanted != "auto":
+        if wanted not in entries:
+            raise ValueError(f"kubeguard_benchmark: {wanted!r} is not a benchmark of this collection; allowed: auto, {', '.join(entries)}")
+        return wanted, "kubeguard_benchmark"
+
+    def number(text: Any) -> Optional[Tuple[int, int]]:
+        parts = str(text or "").lstrip("v").split("+", maxsplit=1)[0].split(".")
+        return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() else None
+
+    minor = number(version)
+    mapped = [(number(m), name) for name, entry in entries.items() for m in entry.get("kubernetes") or [] if number(m)]
+    below = sorted((m, name) for m, name in mapped if minor and m <= minor)
+    if below:
+        (major_minor, name) = below[-1]
+        said = f"{major_minor[0]}.{major_minor[1]}"
+        return name, (f"the benchmark of Kubernetes {said}" if major_minor == minor
+                      else f"the benchmark of Kubernetes {said}, the newest mapped release before {minor[0]}.{minor[1]}")
+    default = registry.get("default") or data.get("benchmark") or "unknown"
+    return default, f"the default (no benchmark is mapped to {version or 'an unknown release'} or an older one)"
+
+
+def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Dict[str, Any]:
+    """{benchmark, title, why, controls, ids}: the catalogue's controls as the chosen benchmark numbers, names and
+    remediates them (the checks are the catalogue's own); ids: {catalogue id: the benchmark's id, None when it
+    does not have the control}."""
+    import copy
+    name, why = choose_benchmark(data, wanted, version)
+    entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    changes = entry.get("changes") or {}
+    removed = {str(cid) for cid in entry.get("removed") or []}
+    found = []
+    ids: Dict[str, Optional[str]] = {}
+    for control in data.get("controls") or []:
+        cid = str(control["id"])
+        if cid in removed:
+            ids[cid] = None
+            continue
+        one = copy.deepcopy(dict(control))
+        for key, value in (changes.get(cid) or {}).items():
+            if key in BENCHMARK_FIELDS:
+                one[key] = value
+        ids[cid] = str(one["id"])
+        found.append(one)
+    return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found, "ids": ids}
+
+
+# --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----
+
+def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    return expressions.evaluate(expression, context)
+
+
+def expression_context(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
+    context = dict(values)
+    context["layout"] = layout.as_dict()
+    context["paths"] = hardening_paths(values, layout)
+    context["tls"] = expression_context_tls()
+    return context
+
+
+def expression_context_tls() -> Dict[str, List[str]]:
+    """The cipher lists CIS accepts (controls 1.2.29 and 4.2.12 compare against them)."""
+    return {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
+
+
+REMOVE = None  # a desired flag value of None means: remove the flag
+
+
+def desired_settings(values: Mapping[str, Any], layout: Platform, component: str) -> Dict[str, Any]:
+    """Managed keys of one component -> desired value (None removes a flag), in catalogue order."""
+    context = expression_context(values, layout)
+    result: Dict[str, Any] = {}
+    for setting in settings():
+        if setting.component != component:
+            continue
+        if setting.when is not None and not evaluate(setting.when, context):
+            continue
+        if f"{component}.{setting.key}" in layout.skip:
+            continue
+        result[setting.key] = evaluate(setting.value, context)
+    return result

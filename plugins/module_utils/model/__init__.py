@@ -1,0 +1,1 @@
+"""The variables users give (hardening.yaml): defaults, profiles (profiles.yml) and validation."""

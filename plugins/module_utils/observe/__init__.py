@@ -1,0 +1,1 @@
+"""Reading a node as it really is: processes and their identity, health, facts, listeners, binaries, containerd, auditd."""

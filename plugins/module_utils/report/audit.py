@@ -1,0 +1,625 @@
+"""CIS audit of one node from its real state, driven by the control catalogue (the verify path).
+
+State is read, never assumed: the running processes' arguments from /proc (falling back to the
+static pod manifest, etcd's /etc/etcd.env or the kubelet's env files when a component does not
+run), the kubelet config file the kubelet was started with, the encryption config the apiserver
+points at, and the modes and owners of files. `observe` collects it; `audit` is pure and judges it.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import shlex
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+
+from . import reports
+from ..formats import kube_proxy, permissions
+from ..platform import component_registry
+from ..catalogue import catalogue, checks, expressions
+from ..observe import containerd, exposure, integrity, node_audit
+from ..catalogue.catalogue import Platform
+from ..observe.health import Proc, agree, component_processes, journal_running_args
+from ..formats.k3s_config import K3sConfigError, arg_text, component_args
+from ..formats.k3s_effective import merge, sources
+from ..formats.kubelet_config import KubeletConfigError, load_dropins, merge_dropin
+from ..formats.manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
+from ..observe.node_facts import run_tool
+from .reports import STATUSES
+from ..base.yaml_support import yaml
+
+FLAG_COMPONENTS = component_registry.OBSERVED
+# not_applicable: the control is for a role this node does not have (every report lists every control).
+# Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
+ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
+ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
+# Section K (our own checks beyond CIS) applies by component, not by section.
+COMPONENT_ROLES = {**component_registry.ROLES, "node": "worker"}
+# Controls about the cluster's API objects and users, not a node's files: until they are evaluated
+# from the API they are reported manual on every node, never left out.
+CLUSTER_SCOPE_FOUND = ("cluster scope: decided by the cluster's API objects and users, not by this node's"
+                       " files or processes; not evaluated automatically yet - review as the remediation says")
+
+
+# --- observing the node -------------------------------------------------------------------------
+
+def _read(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _env_file_flags(text: str) -> Dict[str, Optional[str]]:
+    """Flags inside VAR="--a=b --c" lines of a systemd environment file (kubeadm-flags.env, kubelet.env);
+    a line ending in a backslash continues on the next, as systemd reads it (kubespray's KUBELET_ARGS)."""
+    args: List[str] = []
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        _ignored, _ignored, value = line.partition("=")
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            continue
+        for word in words:
+            args.extend(shlex.split(word) if " " in word else [word])
+    return parse_flags([a for a in args if a.startswith("--")])
+
+
+def _etcd_env_flags(text: str) -> Dict[str, Optional[str]]:
+    """kubespray's /etc/etcd.env: ETCD_CLIENT_CERT_AUTH=true -> client-cert-auth=true."""
+    flags: Dict[str, Optional[str]] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*ETCD_([A-Z0-9_]+)=(.*)$", line)
+        if match:
+            flags[match.group(1).lower().replace("_", "-")] = match.group(2).strip().strip('"').strip("'")
+    return flags
+
+
+# etcd's YAML config file: its TLS sections hold flags (client-transport-security.cert-file is --cert-file,
+# peer-transport-security.cert-file is --peer-cert-file).
+ETCD_TLS_SECTIONS = {"client-transport-security": "", "peer-transport-security": "peer-"}
+
+
+def etcd_config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
+    """etcd's settings as flags, from the YAML config file etcd reads (--config-file)."""
+    flags: Dict[str, Optional[str]] = {}
+    for key, value in doc.items():
+        prefix = ETCD_TLS_SECTIONS.get(str(key))
+        if prefix is None:
+            flags[str(key)] = None if value is None else arg_text(value)
+        elif isinstance(value, Mapping):
+            flags.update({prefix + str(inner): None if v is None else arg_text(v) for inner, v in value.items()})
+    return flags
+
+
+def platform_component_flags(component: str, layout: Platform, journal: Mapping[str, List[str]]) -> Dict[str, Any]:
+    """A platform whose one process runs every component (k3s): the arguments its current run logged
+    for the component, else what its config file gives the component (not running); embedded etcd
+    from the config file the platform writes for it at each start."""
+    if component in journal:
+        flags = parse_flags(journal[component][1:])
+        if component == "kube-proxy":   # its defaults where k3s passes no flag (config files: not k3s' way)
+            flags = kube_proxy.effective({k: v for k, v in flags.items() if k != "config"}, _read, load_yaml)["flags"]
+        return {"source": "process log", "flags": flags}
+    etcd_config = layout.components.get("etcd_config")
+    if component == "etcd" and etcd_config:
+        text = _read(str(etcd_config))
+        try:
+            doc = load_yaml(text) if text else None
+        except yaml.YAMLError:
+            return {"source": "config file", "flags": {}}
+        if isinstance(doc, dict):
+            return {"source": "config file", "flags": etcd_config_flags(doc)}
+        return {"source": "absent", "flags": {}}
+    list_key = (layout.components.get("arg_lists") or {}).get(component)
+    config = str(layout.components.get("config", ""))
+    if list_key and os.path.exists(config):
+        # what it will start with: config.yaml, its drop-ins, the unit's command line (k3s_effective)
+        units = [path for path in (layout.components.get("unit_files") or {}).values() if os.path.exists(path)]
+        try:
+            options, _ignored = merge(sources(config, None, units[0] if units else None))
+            return {"source": "config file", "flags": component_args(options, list_key)}
+        except K3sConfigError:
+            return {"source": "config file", "flags": {}}
+    return {"source": "absent", "flags": {}}
+
+
+UNREADABLE = "(unreadable config)"   # a "flag" saying the file the process reads its settings from could not be judged
+
+
+def _in_process_root(proc_root: str, pid: str) -> Any:
+    """A reader of files as the process sees them (a static pod's or DaemonSet pod's own filesystem)."""
+    def read(path: str) -> Optional[str]:
+        base = "root" if path.startswith("/") else "cwd"
+        return _read(os.path.join(proc_root, pid, base, path.lstrip("/")))
+    return read
+
+
+def _process_flags(component: str, proc: Proc, proc_root: str = "/proc") -> Dict[str, Optional[str]]:
+    flags = parse_flags(proc.args[1:])
+    if component == "kube-proxy":   # with --config, the file decides and the other flags are ignored
+        seen = kube_proxy.effective(flags, _in_process_root(proc_root, proc.pid), load_yaml)
+        return {**seen["flags"], **({UNREADABLE: seen["unreadable"]} if "unreadable" in seen else {})}
+    if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
+        env_text = "\n".join(f"{k}={v}" for k, v in proc.environ.items())
+        flags = {**_etcd_env_flags(env_text), **flags}
+    return flags
+
+
+_ABSENT = object()
+
+
+def _running_flags(component: str, procs: Sequence[Proc], proc_root: str = "/proc") -> Dict[str, Any]:
+    """What the running processes say. One process, or several with the same arguments (a parent and its
+    child): its flags. Several that differ: only the flags they all agree on are judged; the others are
+    'disputed' ({flag: {pid: value}}, a pid missing: not set there), and no process is picked."""
+    per = [(proc.pid, _process_flags(component, proc, proc_root)) for proc in procs]
+    if len(procs) == 1 or (agree(procs) and all(flags == per[0][1] for _pid, flags in per)):
+        return {"source": "process", "flags": per[0][1]}
+    agreed: Dict[str, Optional[str]] = {}
+    disputed: Dict[str, Dict[str, Optional[str]]] = {}
+    for key in sorted({key for _pid, flags in per for key in flags}):
+        values = [flags.get(key, _ABSENT) for _pid, flags in per]
+        if any(value != values[0] for value in values):
+            disputed[key] = {pid: flags[key] for pid, flags in per if key in flags}
+        elif values[0] is not _ABSENT:
+            agreed[key] = values[0]
+    return {"source": "process", "flags": agreed, "pids": [proc.pid for proc in procs], "disputed": disputed}
+
+
+def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
+                    etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
+    """{'source': process|manifest|env file|absent, 'flags': {...}} for one component. Several processes
+    that are the component (health.component_processes) and disagree add 'pids' and 'disputed'."""
+    running = component_processes(component, proc_root)
+    if running:
+        return _running_flags(component, running, proc_root)
+    text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
+    if text:
+        try:
+            _ignored, flags = running_command(load_manifest(text))
+            return {"source": "manifest", "flags": flags}
+        except (ManifestError, ValueError):
+            pass
+    if component == "etcd" and os.path.exists(etcd_env):
+        return {"source": "env file", "flags": _etcd_env_flags(_read(etcd_env) or "")}
+    if component == "kubelet":
+        flags: Dict[str, Optional[str]] = {}
+        for path in (layout.kubelet_env, layout.kubelet_service):
+            text = _read(path) if path else None
+            if text:
+                flags.update(_env_file_flags(text))
+        if flags or os.path.exists(layout.kubelet_config):
+            return {"source": "env file", "flags": flags}
+    return {"source": "absent", "flags": {}}
+
+
+def _encryption_config(path: Optional[str]) -> Optional[Any]:
+    """The apiserver's encryption config as parsed YAML (None: no file; '(unreadable)' when it does not parse)."""
+    text = _read(path) if path else None
+    if not text:
+        return None
+    try:
+        return load_yaml(text) or {}
+    except yaml.YAMLError:
+        return "(unreadable)"
+
+
+def _encryption_providers(config: Optional[Any]) -> List[str]:
+    """Provider names, in order, kube-apiserver encrypts secrets with (only entries that really cover
+    secrets count: 'secret' or 'Secrets' do not, '*.' and '*.*' do)."""
+    if config == "(unreadable)":
+        return ["(unreadable)"]
+    return checks.encryption_providers_for(config)
+
+
+def _encryption_resources(config: Optional[Any]) -> List[str]:
+    """Every resource name the encryption config lists, in order (for the report when none covers secrets)."""
+    entries = config.get("resources") if isinstance(config, dict) else None
+    return [str(name) for entry in entries if isinstance(entry, dict) and isinstance(entry.get("resources"), list)
+            for name in entry["resources"]] if isinstance(entries, list) else []
+
+
+def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
+            checksums: Optional[Mapping[str, Any]] = None, audit_runner=None) -> Dict[str, Any]:
+    """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
+    are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl (tests pass their own)."""
+    if layout.components.get("units"):
+        journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
+        components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
+    else:
+        components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
+    kubelet_flags = components["kubelet"]["flags"]
+    config_path = kubelet_flags.get("config") or layout.kubelet_config
+    config_text = _read(config_path)
+    try:
+        kubelet_config = load_yaml(config_text) if config_text else None
+    except yaml.YAMLError:
+        kubelet_config = None
+    # the kubelet merges its --config-dir drop-ins over --config: judge what it runs with
+    dropins = []
+    config_file = kubelet_config if isinstance(kubelet_config, dict) else None
+    if kubelet_flags.get("config-dir"):
+        try:
+            dropins = load_dropins(str(kubelet_flags["config-dir"]))
+        except (OSError, KubeletConfigError):
+            dropins = []
+        for _path, doc in dropins:
+            kubelet_config = merge_dropin(kubelet_config if isinstance(kubelet_config, dict) else {}, doc)
+    api_flags = components["kube-apiserver"]["flags"]
+    encryption = _encryption_config(api_flags.get("encryption-provider-config"))
+    return {
+        "layout": layout.as_dict(),
+        "components": components,
+        "kubelet_config_path": config_path,
+        "kubelet_config_dropins": [path for path, _doc in dropins],
+        "kubelet_config": kubelet_config if isinstance(kubelet_config, dict) else None,
+        # what never-weaker needs to merge the drop-ins again over the config file a run writes
+        "kubelet_config_layers": {"file": config_file, "dropins": [doc for _path, doc in dropins]} if dropins else None,
+        "kubelet_unit": exposure.unit_files(layout.kubelet_service) if layout.kubelet_service else None,
+        "encryption_providers": _encryption_providers(encryption),
+        "encryption_resources": _encryption_resources(encryption),
+        "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
+        "listeners": exposure.listeners(proc_root),
+        "integrity": _integrity(layout, checksums or {}, proc_root),
+        "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
+        "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
+    }
+
+
+def _integrity(layout: Platform, checksums: Mapping[str, Any], proc_root: str = "/proc") -> Dict[str, Any]:
+    """Binary verdicts, and the static pods' images where digests are given (K.27)."""
+    found = integrity.verify(checksums, proc_root=proc_root) if checksums else {}
+    if checksums.get(integrity.IMAGES):
+        socket = (layout.container_runtime or {}).get("socket", "/run/containerd/containerd.sock")
+        images = integrity.verify_images(checksums[integrity.IMAGES], layout.manifests_dir, socket, run_tool)
+        if images is not None:
+            found[integrity.IMAGES] = images
+    return found
+
+
+def _owner_names(stat: os.stat_result) -> str:
+    try:
+        user = pwd.getpwuid(stat.st_uid).pw_name
+    except KeyError:
+        user = str(stat.st_uid)
+    try:
+        group = grp.getgrgid(stat.st_gid).gr_name
+    except KeyError:
+        group = str(stat.st_gid)
+    return f"{user}:{group}"
+
+
+def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
+    """Mode and owner of every path a file check names (globs, optionally everything below): the
+    same paths the file_modes module tightens, each file once. A symlink is judged by its target (what
+    its readers open) and shown as "link -> target"; a dangling one is shown with no mode (it fails)."""
+    patterns = pattern if isinstance(pattern, list) else [pattern]
+    found: List[Dict[str, Any]] = []
+    seen = set()
+    for one in patterns:
+        for path in permissions.expand({"path": one, "recurse": recurse}):
+            real = os.path.realpath(path)
+            if real in seen:
+                continue
+            seen.add(real)
+            shown = f"{path} -> {real}" if os.path.islink(path) else path
+            try:
+                stat = os.stat(path)
+            except OSError:
+                found.append({"path": f"{path} -> {os.readlink(path)} (dangling)", "mode": None, "owner": None, "dir": False})
+                continue
+            found.append({"path": shown, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
+                          "dir": os.path.isdir(path)})
+    return found
+
+
+# --- judging ------------------------------------------------------------------------------------
+
+def section(control_id: str) -> str:
+    return control_id.split(".", 1)[0]
+
+
+def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
+    """Is the control judged from this node's state (its section, or for section K its component,
+    belongs to one of the node's roles)?"""
+    if section(str(control["id"])) == "K":
+        return COMPONENT_ROLES.get(control.get("component")) in roles
+    wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())}
+    return control.get("component") != "cluster" and section(str(control["id"])) in wanted
+
+
+def role_of(control: Mapping[str, Any]) -> str:
+    """Which kind of node a control is for, as a reader would say it."""
+    cid = str(control["id"])
+    if section(cid) == "K":
+        return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
+    roles = [role for role, sections in ROLE_SECTIONS.items() if section(cid) in sections]
+    return ROLE_NAMES[roles[0]] if roles else "node of this section"
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+
+
+def _native(value: Any, context: Mapping[str, Any]) -> Any:
+    """Fill a check's '{{ expression }}' placeholders (the catalogue's expression language); a value
+    that is one placeholder keeps its type."""
+    if isinstance(value, str):
+        whole = _PLACEHOLDER.fullmatch(value.strip())
+        if whole:
+            return expressions.evaluate(whole.group(1), context)
+        return _PLACEHOLDER.sub(lambda m: str(expressions.evaluate(m.group(1), context)), value)
+    if isinstance(value, list):
+        return [_native(v, context) for v in value]
+    if isinstance(value, dict):
+        return {k: _native(v, context) for k, v in value.items()}
+    return value
+
+
+def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks.Outcome:
+    if not facts:
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return checks.Outcome(True, f"{', '.join(names)} does not exist")
+    bad = []
+    for fact in facts:
+        if fact["mode"] is None:
+            bad.append(f"{fact['path']}: nothing to judge")
+            continue
+        if "mode" in check and not fact["dir"]:
+            ceiling = int(str(check["mode"]), 8)
+            if fact["mode"] & ~ceiling:
+                bad.append(f"{fact['path']} mode {fact['mode']:o}")
+        if "owner" in check and fact["owner"] != check["owner"]:
+            bad.append(f"{fact['path']} owner {fact['owner']}")
+    if bad:
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        return checks.Outcome(False, shown)
+    first = facts[0]
+    summary = f"{first['path']} mode {first['mode']:o} owner {first['owner']}"
+    return checks.Outcome(True, summary + (f" (+{len(facts) - 1} more)" if len(facts) > 1 else ""))
+
+
+EXPOSURE_EXPECTED = {"kubectl_proxy": "no kubectl proxy listening beyond loopback",
+                     "kubelet_read_only": "nothing listening on the kubelet's read-only port",
+                     "etcd_insecure_clients": "https:// client URLs (http:// only on loopback)",
+                     "every_interface": "no Kubernetes process on 0.0.0.0 / :: that should not be",
+                     "kubelet_firewall": "IPAddressDeny=any on the kubelet's unit, no IPAddressAllow= entry wider than /8 (IPv6 /16)"}
+NODE_AUDIT_EXPECTED = {"present": f"a rules file in {node_audit.RULES_DIR} watches each of the platform's Kubernetes paths (-p wa)",
+                       "loaded": "the kernel watches each of them (auditctl -l)"}
+RUNTIME_EXPECTED = {"listeners": "grpc.tcp_address empty, stream server and metrics on loopback (or off)",
+                    "unprivileged": "enable_unprivileged_ports and enable_unprivileged_icmp false",
+                    "socket": "the CRI socket root:root, nothing for others; its directory root's, others may not list or write it",
+                    "seccomp": "Seccomp in the kernel and in runc (runc features)"}
+
+
+def expected_text(check: Mapping[str, Any]) -> str:
+    """What a check wants, as a reader would say it."""
+    if "all" in check or "any" in check:
+        joiner = " and " if "all" in check else " or "
+        return joiner.join(expected_text(part) for part in (check.get("all") or check.get("any")))
+    if "file" in check:
+        wants = []
+        if "mode" in check:
+            wants.append(f"mode {check['mode']} or stricter")
+        if "owner" in check:
+            wants.append(f"owner {check['owner']}")
+        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        return f"{', '.join(names)}: " + ", ".join(wants)
+    if "exposure" in check:
+        return EXPOSURE_EXPECTED.get(check["exposure"], check["exposure"])
+    if "integrity" in check:
+        if check["integrity"] == integrity.IMAGES:
+            return "each static pod image's digest equal to the one given in kubeguard_image_digests"
+        return f"{check['integrity']}'s digest equal to a given checksum"
+    if "node_audit" in check:
+        return NODE_AUDIT_EXPECTED[check["node_audit"]]
+    if "container_runtime" in check:
+        return RUNTIME_EXPECTED[check["container_runtime"]]
+    if "encryption_providers" in check:
+        return f"first provider one of {check['encryption_providers']}"
+    label = check.get("kubelet") or f"--{check.get('flag')}"
+    op = check.get("op")
+    if op == "loopback":
+        return f"{label} on a loopback address (127.0.0.0/8 or ::1)"
+    if op in ("set", "unset"):
+        return f"{label} {'set' if op == 'set' else 'not set'}"
+    if op == "nonempty":
+        return f"{label} set to a non-empty value"
+    if op == "gt":
+        return f"{label} greater than {checks._text(check.get('value'))}"
+    return f"{label} {op} {checks._text(check.get('value'))}"
+
+
+def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    """The control's check with this node's paths and the CIS cipher lists filled in."""
+    check = control.get("check")
+    if not check:
+        return None
+    context = {"layout": state["layout"], "etcd_data_dir": state["etcd_data_dir"],
+               "tls": catalogue.expression_context_tls()}
+    return _native(check, context)
+
+
+def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
+                  file_reader=file_facts) -> Optional[checks.Outcome]:
+    """Outcome of a control's check against the observed state (None when it has no check)."""
+    check = rendered_check(control, state)
+    return None if check is None else _evaluate(check, control["component"], state, file_reader)
+
+
+def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> Optional[checks.Outcome]:
+    if "all" in check or "any" in check:
+        parts = [_evaluate(part, component, state, file_reader) or checks.Outcome(None, "not judged")
+                 for part in (check.get("all") or check.get("any"))]
+        return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(dict.fromkeys(p.found for p in parts)))
+    if "file" in check:
+        return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
+    if "exposure" in check:
+        if check["exposure"] == "etcd_insecure_clients":   # reads etcd's --listen-client-urls
+            disputed = _disputed({"flag": "listen-client-urls"}, "etcd", (state.get("components") or {}).get("etcd") or {})
+            if disputed:
+                return checks.Outcome(None, disputed)
+        return exposure.evaluate(check["exposure"], state)
+    if "integrity" in check:   # no checksum given for the binary: not judged (manual, the remediation says how)
+        verdict = (state.get("integrity") or {}).get(check["integrity"])
+        return None if verdict is None else checks.Outcome(verdict["passed"], verdict["found"])
+    if "node_audit" in check:
+        return node_audit.evaluate(check["node_audit"], state)
+    if "container_runtime" in check:
+        return containerd.evaluate(check["container_runtime"], state)
+    observed = state["components"].get(component) or {"source": "absent", "flags": {}}
+    if observed["source"] == "absent" and component == "kube-proxy":
+        # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
+        return checks.Outcome(True, "kube-proxy does not run on this node")
+    if observed["source"] == "absent" and "encryption_providers" not in check:
+        return checks.Outcome(False, f"{component} not found (no process, manifest or unit)")
+    disputed = _disputed(check, component, observed)
+    if disputed:
+        return checks.Outcome(None, disputed)
+    if UNREADABLE in (observed.get("flags") or {}):
+        return checks.Outcome(None, f"{component}: {observed['flags'][UNREADABLE]}; not judged")
+    if "kubelet" in check:
+        view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
+    else:
+        view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers"),
+                "encryption_resources": state.get("encryption_resources")}
+    return checks.evaluate(check, view)
+
+
+def _combine(every: bool, passed: Sequence[Optional[bool]]) -> Optional[bool]:
+    """all / any over outcomes where None is "not judged": decided only when the judged parts decide it."""
+    decisive = False if every else True
+    if decisive in passed:
+        return decisive
+    return None if None in passed else not decisive
+
+
+def _disputed(check: Mapping[str, Any], component: str, observed: Mapping[str, Any]) -> Optional[str]:
+    """Why a check is not judged: it reads a flag on which the processes that are the component disagree
+    (component_flags' 'disputed'); a flag set since (never_weaker's overlay) is decided again. None: judge it."""
+    disputed = observed.get("disputed") or {}
+    flags = observed.get("flags") or {}
+    if not disputed:
+        return None
+
+    def still(key: Optional[str]) -> bool:
+        return bool(key) and key in disputed and key not in flags
+
+    if "encryption_providers" in check:
+        reads = ["encryption-provider-config"]
+    elif "kubelet" in check:
+        # a flag wins over the config file; without it, the file --config (and --config-dir) names decides
+        flag = check.get("flag")
+        reads = [flag] if still(flag) or flag in flags else ["config", "config-dir"]
+    else:
+        reads = [check.get("flag")]
+    keys = [key for key in reads if still(key)]
+    if not keys:
+        return None
+    pids = [str(pid) for pid in observed.get("pids") or []]
+    seen = ", ".join(f"--{key}={disputed[key][pid]} in pid {pid}" if pid in disputed[key] else f"--{key} not set in pid {pid}"
+                     for key in keys for pid in pids)
+    return (f"{len(pids)} processes are {component} (pids {', '.join(pids)}) and disagree: {seen}; not judged from"
+            f" any of them - find out which one is the real {component} and stop the others")
+
+
+def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, str]] = None,
+          controls: Optional[Sequence[Mapping[str, Any]]] = None, file_reader=file_facts) -> List[Dict[str, Any]]:
+    """One result per control of the benchmark: judged where it applies to a node with these roles,
+    manual for cluster-scope controls, not_applicable (saying why) for another role's controls."""
+    waivers = {str(k): v for k, v in (waivers or {}).items()}
+    platform_exempt = dict((state.get("layout") or {}).get("not_applicable") or {})
+    results = []
+    for control in controls if controls is not None else catalogue.controls():
+        cid = str(control["id"])
+        component = control["component"]
+        automated = bool(control.get("automated"))
+        judged = applies(control, roles) and cid not in platform_exempt
+        outcome = judge_control(control, state, file_reader) if judged else None
+        if cid in platform_exempt:
+            status, found = "not_applicable", platform_exempt[cid]
+        elif component == "cluster":
+            status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
+        elif not judged:
+            status = "not_applicable"
+            found = f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
+        elif cid in waivers:
+            status, found = "waived", outcome.found if outcome else None
+        elif not automated or outcome is None or outcome.passed is None:
+            status, found = "manual", outcome.found if outcome else None
+        else:
+            status, found = ("pass" if outcome.passed else "fail"), outcome.found
+        results.append({
+            "id": cid, "section": section(cid), "title": control["title"], "level": control.get("level", 1),
+            "automated": automated, "component": component, "status": status,
+            "found": found,
+            "check_passed": outcome.passed if outcome else None,
+            "expected": expected_text(rendered_check(control, state)) if control.get("check") and judged else None,
+            "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
+            "remediation": control.get("remediation"),
+            "waiver": waivers.get(cid),
+        })
+    return results
+
+
+def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]:
+    """Counts per section and in total: {'1': {'pass': n, ...}, 'total': {...}}."""
+    summary: Dict[str, Dict[str, int]] = {}
+    for result in results:
+        for key in (result["section"], "total"):
+            bucket = summary.setdefault(key, {s: 0 for s in STATUSES})
+            bucket[result["status"]] += 1
+    return summary
+
+
+def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], benchmark: str) -> None:
+    """Waivers name real controls and give a reason (ValueError naming the variable otherwise)."""
+    known = {str(c["id"]) for c in controls}
+    unknown = sorted(str(k) for k in waivers if str(k) not in known)
+    if unknown:
+        raise ValueError(f"verify_waivers: {unknown} are not CIS control ids of {benchmark}")
+    no_reason = sorted(str(k) for k, v in waivers.items() if not isinstance(v, str) or not v.strip())
+    if no_reason:
+        raise ValueError(f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
+
+
+def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
+                catalogue_data: Mapping[str, Any], node_name: str, layout_name: str,
+                kubernetes: Optional[Mapping[str, Any]] = None, benchmark: str = "auto") -> Dict[str, Any]:
+    """The node's CIS report from its observed state: the roles it has (etcd and worker also when it
+    runs them), every control judged or said why not. kubernetes: the release it was judged at
+    (reports.kubernetes_field), the report's `kubernetes` field. benchmark: kubeguard_benchmark (auto: the
+    benchmark of that release, catalogue.choose_benchmark)."""
+    import datetime
+
+    unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
+    if unknown_roles:
+        raise ValueError(f"roles: {unknown_roles} must be among: {', '.join(ROLE_SECTIONS)}")
+    if catalogue_data.get("benchmarks"):
+        # waivers come keyed by the catalogue's ids (the plan's) or the benchmark's (the user's, as reports show them)
+        base = catalogue_data
+        catalogue_data = catalogue.benchmark_view(base, benchmark, (kubernetes or {}).get("version"))
+        check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
+        ids = catalogue_data["ids"]
+        waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
+    controls = catalogue_data.get("controls") or []
+    benchmark = catalogue_data.get("benchmark", "unknown")
+    check_waivers(waivers, controls, benchmark)
+    roles = list(dict.fromkeys(roles))
+    if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:
+        roles.append("etcd")
+    if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
+        roles.append("worker")
+    results = audit(state, roles, waivers, controls=controls)
+    return reports.build(
+        node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
+        sources={name: c["source"] for name, c in state["components"].items()},
+        results=results, summary=summarize(results),
+        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), kubernetes=kubernetes)
