@@ -12,9 +12,12 @@ version_added: "0.4.0"
 description:
   - Sets C(metricsBindAddress) of the KubeProxyConfiguration in C(kube-system/kube-proxy) (key C(config.conf), as kubeadm and
     kubespray write it; CIS 4.3.1). Only that line changes; every other line stays as it was.
-  - When it changed, the C(kube-proxy) DaemonSet's pods are rolled (a pod template annotation holding the config's hash) and
-    the rollout must finish with every pod available and no container restarting within C(timeout); otherwise the ConfigMap
-    and the DaemonSet are put back, rolled again, and the module fails.
+  - The text is parsed before and after (a key given twice, another C(apiVersion) or a shape a line edit cannot change
+    safely is refused before any write) and must differ in that field only.
+  - When the text changed, or changed since this module last rolled the pods (kube-proxy reads its file at start only),
+    the C(kube-proxy) DaemonSet's pods are rolled (a pod template annotation unique to the rollout) and the
+    rollout must finish with every pod available and no container restarting within C(timeout); otherwise what this
+    run wrote is put back (only while nobody changed it since), rolled again, and the module fails.
   - Both objects are saved in the backup set first (C(.cluster-objects)), so C(kubeguard.hardening.rollback) puts them back.
   - Without that ConfigMap and DaemonSet (kube-proxy replaced by the CNI, or k3s) nothing is done and the result says why.
   - Check mode and C(--diff) show the ConfigMap's text before and after; nothing is written.
@@ -45,6 +48,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+why:
+  description: Why the pods were (or, in check mode, would be) rolled; empty when nothing is to be done.
+  returned: unless skipped
+  type: list
+  elements: str
 skipped_reason:
   description: Why nothing was written (no kubectl, no kubeadm kube-proxy).
   returned: when skipped
@@ -60,14 +68,15 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import load_unique_keys, require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import Kubectl, KubectlError, record_left, save_object
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kube_proxy
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import CLUSTER_OBJECTS_DIR
-from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.cluster_policy import restore_action
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
-from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import Kubectl, KubectlError, record_left, save_object
 
 NS = kube_proxy.NAMESPACE
 SAVED = {"ConfigMap": f"{NS}.configmap.{kube_proxy.CONFIG_MAP}.json", "DaemonSet": f"{NS}.daemonset.{kube_proxy.DAEMONSET}.json"}
+SERVER_KEPT = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink")
 
 
 def _pods(kubectl):
@@ -76,14 +85,12 @@ def _pods(kubectl):
         for ref in (p.get("metadata") or {}).get("ownerReferences") or [])]
 
 
-def _roll(kubectl, config_map, daemonset, text, digest):
-    """Write the config and annotate the pod template: the DaemonSet controller replaces the pods node by node."""
-    config_map = dict(config_map, data=dict(config_map.get("data") or {}, **{kube_proxy.CONFIG_KEY: text}))
-    kubectl.replace(config_map)
+def _annotated(daemonset, value):
+    """The DaemonSet with its pod template annotated: the DaemonSet controller replaces the pods node by node."""
     template = dict(daemonset["spec"]["template"])
     meta = dict(template.get("metadata") or {})
-    meta["annotations"] = dict(meta.get("annotations") or {}, **{kube_proxy.HASH_ANNOTATION: digest})
-    kubectl.replace(dict(daemonset, spec=dict(daemonset["spec"], template=dict(template, metadata=meta))))
+    meta["annotations"] = dict(meta.get("annotations") or {}, **{kube_proxy.HASH_ANNOTATION: value})
+    return dict(daemonset, spec=dict(daemonset["spec"], template=dict(template, metadata=meta)))
 
 
 def _wait(kubectl, timeout):
@@ -91,12 +98,10 @@ def _wait(kubectl, timeout):
     before = kube_proxy.restarts(_pods(kubectl))
     deadline, seen = time.monotonic() + timeout, "not read"
     while time.monotonic() < deadline:
-        current = kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {}
-        done, seen = kube_proxy.rollout_done(current)
+        done, seen = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
         if done:
             time.sleep(5)   # a pod that crashes at start is Running for a moment first
-            now = kube_proxy.restarts(_pods(kubectl))
-            crashed = sorted(name for name, count in now.items() if count > before.get(name, 0))
+            crashed = sorted(name for name, count in kube_proxy.restarts(_pods(kubectl)).items() if count > before.get(name, 0))
             done, _again = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
             if done and not crashed:
                 return True, seen
@@ -106,6 +111,29 @@ def _wait(kubectl, timeout):
     return False, f"not rolled out within {timeout}s ({seen})"
 
 
+def _put_back(kubectl, written):
+    """Each object this run wrote, as it was, only while it is still what we wrote (the server refuses the replace
+    otherwise); returns what was done and what was left, for the failure message."""
+    done = []
+    for kind, (saved, ours) in written.items():
+        current = kubectl.get_one(kind.lower(), NS, saved["metadata"]["name"])
+        meta = (current or {}).get("metadata") or {}
+        field = "generation" if kind == "DaemonSet" else "resourceVersion"
+        if current is None or meta.get(field) != ((ours or {}).get("metadata") or {}).get(field):
+            done.append(f"{kind} left as it is now (changed since we wrote it)")
+            continue
+        obj = dict(saved, metadata={k: v for k, v in saved["metadata"].items() if k not in SERVER_KEPT or k == "uid"})
+        obj["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+        obj.pop("status", None)
+        kubectl.replace(obj)
+        done.append(f"{kind} put back")
+    return done
+
+
+def _text(value):
+    return value if value.endswith("\n") else value + "\n"
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True),
@@ -113,6 +141,7 @@ def main():
                            timeout=dict(type="int", default=300), **BACKUP_OPTIONS),
         supports_check_mode=True,
     )
+    require_yaml(module)
     p = module.params
     problem = kube_proxy.bind_address_problem(p["metrics_bind_address"])
     if problem:
@@ -124,22 +153,35 @@ def main():
     try:
         config_map = kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP)
         daemonset = kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET)
+        planned = kube_proxy.plan(config_map, daemonset, p["metrics_bind_address"], load_unique_keys)
     except KubectlError as exc:
         module.fail_json(msg=f"kube-proxy's objects could not be read: {exc}")
-    planned = kube_proxy.plan(config_map, daemonset, p["metrics_bind_address"])
+    except kube_proxy.KubeProxyConfigError as exc:
+        module.fail_json(msg=f"{NS}/{kube_proxy.CONFIG_MAP} {kube_proxy.CONFIG_KEY} {exc}; nothing was changed")
     if "skip" in planned:
         module.exit_json(changed=False, skipped_reason=planned["skip"])
     before, after = planned["config"]
-    diff = {"before_header": f"ConfigMap/{NS}/{kube_proxy.CONFIG_MAP} {kube_proxy.CONFIG_KEY}", "before": before + "\n",
-            "after_header": f"ConfigMap/{NS}/{kube_proxy.CONFIG_MAP} {kube_proxy.CONFIG_KEY}", "after": after + "\n"}
+    header = f"ConfigMap/{NS}/{kube_proxy.CONFIG_MAP} {kube_proxy.CONFIG_KEY}"
+    diff = [{"before_header": header, "before": _text(before), "after_header": header, "after": _text(after)}] if after != before else []
+    if planned["restart"]:
+        diff.append({"before_header": f"DaemonSet/{NS}/{kube_proxy.DAEMONSET}", "before": "",
+                     "after_header": f"DaemonSet/{NS}/{kube_proxy.DAEMONSET}",
+                     "after": f"pods rolled node by node: {'; '.join(planned['restart'])}\n"})
+    shown = {"diff": diff} if module._diff and diff else {}
     if not planned["restart"] or module.check_mode:
-        module.exit_json(changed=planned["restart"], **({"diff": diff} if module._diff and planned["restart"] else {}))
+        module.exit_json(changed=bool(planned["restart"]), why=planned["restart"], **shown)
     directory = os.path.join(p["backup_root"], p["backup_set"], CLUSTER_OBJECTS_DIR)
     if p["backup"]:
         save_object(directory, SAVED["ConfigMap"], config_map)
         save_object(directory, SAVED["DaemonSet"], daemonset)
+    written = {}
     try:
-        _roll(kubectl, config_map, daemonset, after, planned["hash"])
+        if after != before:
+            kubectl.replace(dict(config_map, data=dict(config_map.get("data") or {}, **{kube_proxy.CONFIG_KEY: after})))
+            written["ConfigMap"] = (config_map, kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))
+        # unique to this rollout: the template changes even when the text returns to one rolled before
+        kubectl.replace(_annotated(daemonset, f"{planned['hash']}-{int(time.time())}"))
+        written["DaemonSet"] = (daemonset, kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET))
         healthy, seen = _wait(kubectl, p["timeout"])
     except KubectlError as exc:
         healthy, seen = False, str(exc)
@@ -147,17 +189,15 @@ def main():
         if p["backup"]:   # what the run left them as: a rollback puts them back only while nobody changed them since
             record_left(directory, SAVED["ConfigMap"], kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))
             record_left(directory, SAVED["DaemonSet"], kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET))
-        module.exit_json(changed=True, rollout=seen, **({"diff": diff} if module._diff else {}))
-    # put both back as they were (the old template rolls the pods again) and say so loudly
+        module.exit_json(changed=True, why=planned["restart"], rollout=seen, **shown)
+    if not written:   # refused before anything was written (a conflict): nothing to put back
+        module.fail_json(msg=f"kube-proxy's objects were not changed: {seen}", rollout=seen)
     try:
-        for saved in (config_map, daemonset):
-            _action, obj = restore_action(saved, True)
-            kubectl.replace(obj)
-        recovered, again = _wait(kubectl, p["timeout"])
+        put_back = _put_back(kubectl, written)
+        recovered, again = _wait(kubectl, p["timeout"]) if "DaemonSet put back" in put_back else (False, "its pods were not rolled back")
     except KubectlError as exc:
-        recovered, again = False, str(exc)
-    module.fail_json(msg=f"kube-proxy did not come back healthy with metricsBindAddress {p['metrics_bind_address']!r}: {seen}."
-                         f" The ConfigMap and DaemonSet were put back; "
+        put_back, recovered, again = [f"putting back failed: {exc}"], False, str(exc)
+    module.fail_json(msg=f"kube-proxy did not come back healthy ({'; '.join(planned['restart'])}): {seen}. {'; '.join(put_back)}; "
                          + (f"kube-proxy is healthy again ({again})" if recovered else f"kube-proxy is still not healthy: {again}"),
                      rollout=seen)
 

@@ -1,7 +1,8 @@
 """A kubectl for the tests: the cluster is a JSON file (FAKE_CLUSTER); get, version (FAKE_SERVER_VERSION), apply --server-side
 (a deep merge, as server-side apply does with the fields given), replace, create, delete. FAKE_RESTART_ON_APPLY
 names a namespace whose pods "restart" when something is applied there (to trip the health gate). FAKE_ROLLOUT_FAILS: a
-DaemonSet replaced with a pod template annotated kubeguard.io/* never gets its pods available (one without: all available)."""
+DaemonSet replaced with a pod template annotated kubeguard.io/* never gets its pods available (one without: all available).
+FAKE_REPLACE_CONFLICT names a kind whose replace the server refuses (someone changed it in between)."""
 
 import json
 import os
@@ -98,6 +99,8 @@ def main(argv):
             return 1
         current = next((o for o in items if key(o) == key(obj)), None)
         wanted = (obj.get("metadata") or {}).get("resourceVersion")
+        if verb == "replace" and obj.get("kind") == os.environ.get("FAKE_REPLACE_CONFLICT"):
+            wanted = "someone else's"
         if verb == "replace" and current is not None and wanted and wanted != current["metadata"].get("resourceVersion"):
             print("Conflict: the object has been modified", file=sys.stderr)
             return 1

@@ -41,7 +41,9 @@ def args(tmp_path, **more):
 def test_check_mode_shows_the_one_line_and_writes_nothing(fake):
     result = run(fake, "kube_proxy_config", check=True, **args(fake))
     assert result["changed"] is True and "failed" not in result
-    before, after = result["diff"]["before"], result["diff"]["after"]
+    config_diff, rollout_diff = result["diff"]
+    before, after = config_diff["before"], config_diff["after"]
+    assert "pods rolled node by node: metricsBindAddress set to 127.0.0.1:10249" in rollout_diff["after"]
     assert "metricsBindAddress: 0.0.0.0:10249" in before and 'metricsBindAddress: "127.0.0.1:10249"' in after
     assert [line for line in after.splitlines() if line not in before.splitlines()] == ['metricsBindAddress: "127.0.0.1:10249"']
     assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG and not (fake / "backups").exists()
@@ -93,3 +95,48 @@ def test_a_bad_address_is_refused_naming_it(fake):
     result = run(fake, "kube_proxy_config", **args(fake, metrics_bind_address="localhost:10249"))
     assert result.get("failed") is True and "'localhost:10249'" in result["msg"]
     assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
+
+
+def test_a_text_changed_since_our_rollout_rolls_the_pods_though_it_is_right(fake):
+    assert run(fake, "kube_proxy_config", **args(fake))["changed"] is True
+    objects = json.loads((fake / "cluster.json").read_text())   # someone writes the same address their way; no rollout
+    for obj in objects:
+        if obj["kind"] == "ConfigMap":
+            obj["data"]["config.conf"] = CONFIG.replace("0.0.0.0:10249", "127.0.0.1:10249")
+    (fake / "cluster.json").write_text(json.dumps(objects))
+    result = run(fake, "kube_proxy_config", **args(fake))
+    assert result["changed"] is True and result["why"] == ["the ConfigMap changed since our last rollout of its pods"]
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG.replace("0.0.0.0:10249", "127.0.0.1:10249")   # left as it is
+    assert run(fake, "kube_proxy_config", **args(fake))["changed"] is False
+
+
+def test_every_rollout_changes_the_template_even_back_to_an_earlier_text(fake):
+    first = run(fake, "kube_proxy_config", **args(fake))
+    annotation = cluster(fake)[KEY_DS]["spec"]["template"]["metadata"]["annotations"]["kubeguard.io/kube-proxy-config"]
+    objects = json.loads((fake / "cluster.json").read_text())   # someone puts 0.0.0.0 back
+    for obj in objects:
+        if obj["kind"] == "ConfigMap":
+            obj["data"]["config.conf"] = CONFIG
+    (fake / "cluster.json").write_text(json.dumps(objects))
+    import time
+    time.sleep(1.1)
+    second = run(fake, "kube_proxy_config", **args(fake))
+    assert first["changed"] and second["changed"]
+    again = cluster(fake)[KEY_DS]["spec"]["template"]["metadata"]["annotations"]["kubeguard.io/kube-proxy-config"]
+    assert again != annotation and again.split("-")[0] == annotation.split("-")[0]
+
+
+def test_a_conflict_writes_nothing_and_puts_nothing_back(fake):
+    result = run(fake, "kube_proxy_config", env_extra={"FAKE_REPLACE_CONFLICT": "ConfigMap"}, **args(fake))
+    assert result.get("failed") is True and "were not changed" in result["msg"] and "Conflict" in result["msg"]
+    log = (fake / "cluster.json.log").read_text() if (fake / "cluster.json.log").exists() else ""
+    assert "replace" not in log
+
+
+def test_a_config_that_cannot_be_edited_safely_is_refused_before_any_write(fake):
+    objects = json.loads((fake / "cluster.json").read_text())
+    objects[0]["data"]["config.conf"] = CONFIG + "\nmetricsBindAddress: 0.0.0.0:10249"   # given twice: the last wins
+    (fake / "cluster.json").write_text(json.dumps(objects))
+    result = run(fake, "kube_proxy_config", **args(fake))
+    assert result.get("failed") is True and "given twice" in result["msg"] and "nothing was changed" in result["msg"]
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == objects[0]["data"]["config.conf"]

@@ -4,6 +4,8 @@ file that cannot be read is not judged. The writer's one-line edit; the variable
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kube_proxy
@@ -11,8 +13,9 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue impo
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import never_weaker
-from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import load_unique_keys, yaml
 
+from test_exposure import fake_proc
 from test_process_identity import start
 
 PROXY = "/usr/local/bin/kube-proxy"
@@ -85,28 +88,58 @@ def test_a_look_alike_is_not_kube_proxy(tmp_path):
     assert observed["source"] == "absent" and "does not run" in outcome.found
 
 
+HEAD = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+
+
+def edit(text):
+    return kube_proxy.hardened_config(text, "127.0.0.1:10249", load_unique_keys)
+
+
 def test_the_writer_changes_one_line_and_nothing_when_it_already_says_so():
-    text = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nmetricsBindAddress: 0.0.0.0:10249\nmode: \"\""
-    after = kube_proxy.hardened_config(text, "127.0.0.1:10249")
-    assert after.splitlines() == [*text.splitlines()[:2], 'metricsBindAddress: "127.0.0.1:10249"', 'mode: ""']
+    text = HEAD + "bindAddress: 0.0.0.0\nmetricsBindAddress: 0.0.0.0:10249\nmode: \"\""
+    after = edit(text)
+    assert after.splitlines() == [*text.splitlines()[:3], 'metricsBindAddress: "127.0.0.1:10249"', 'mode: ""']
     assert yaml.safe_load(after)["metricsBindAddress"] == "127.0.0.1:10249"
-    for same in ("metricsBindAddress: 127.0.0.1:10249", "metricsBindAddress: '127.0.0.1:10249'", 'metricsBindAddress: "127.0.0.1:10249"'):
-        assert kube_proxy.hardened_config(f"kind: KubeProxyConfiguration\n{same}\n", "127.0.0.1:10249") == f"kind: KubeProxyConfiguration\n{same}\n"
-    # absent: added; a nested key of the same name is not the top-level one
-    nested = "iptables:\n  metricsBindAddress: x\nkind: KubeProxyConfiguration"
-    added = kube_proxy.hardened_config(nested, "127.0.0.1:10249")
-    assert yaml.safe_load(added) == {"iptables": {"metricsBindAddress": "x"}, "kind": "KubeProxyConfiguration",
-                                     "metricsBindAddress": "127.0.0.1:10249"}
-    assert kube_proxy.hardened_config(added, "127.0.0.1:10249") == added
+    for same in ("metricsBindAddress: 127.0.0.1:10249", "metricsBindAddress: '127.0.0.1:10249'", 'metricsBindAddress: "127.0.0.1:10249"',
+                 "metricsBindAddress:\n  127.0.0.1:10249", "metricsBindAddress: 127.0.0.1:10249  # scraped locally"):
+        assert edit(HEAD + same + "\n") == HEAD + same + "\n"
+    # absent: added; a nested key of the same name, or one inside a multi-line value, is not the top-level one
+    nested = HEAD + "iptables:\n  metricsBindAddress: x\nnote: |\n  metricsBindAddress: 0.0.0.0:1\n"
+    added = edit(nested)
+    assert yaml.safe_load(added) == dict(yaml.safe_load(nested), metricsBindAddress="127.0.0.1:10249")
+    assert edit(added) == added
 
 
-def test_the_plan_restarts_only_for_a_change():
-    cm = {"data": {"config.conf": "metricsBindAddress: 127.0.0.1:10249"}}
+@pytest.mark.parametrize("text, says", [
+    (HEAD + "metricsBindAddress: 127.0.0.1:10249\nmetricsBindAddress: 0.0.0.0:10249\n", "given twice"),   # the last wins
+    (HEAD + "metricsBindAddress:\n  0.0.0.0:10249\n", "line edit"),                  # the value on the next line
+    (HEAD + 'note: "a\nmetricsBindAddress: b"\nmetricsBindAddress: 0.0.0.0:10249\n', "more than one"),
+    (HEAD + "metricsBindAddress: &a 0.0.0.0:10249\nhealthzBindAddress: *a\n", "line edit"),
+    ("{apiVersion: kubeproxy.config.k8s.io/v1alpha1, kind: KubeProxyConfiguration, metricsBindAddress: 0.0.0.0:10249}", "parse"),
+    ("apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\n", "not edited"),
+    ("- a\n", "mapping"),
+])
+def test_a_text_a_line_edit_could_get_wrong_is_refused(text, says):
+    with pytest.raises(kube_proxy.KubeProxyConfigError) as refused:
+        edit(text)
+    assert says in str(refused.value)
+
+
+def test_the_plan_rolls_for_a_change_or_a_text_changed_since_our_rollout():
+    text = HEAD + "metricsBindAddress: 127.0.0.1:10249"
+    cm = {"data": {"config.conf": text}}
+
+    def plan(address, annotation=None):
+        ds = {"spec": {"template": {"metadata": {"annotations": {kube_proxy.HASH_ANNOTATION: annotation}} if annotation else {}}}}
+        return kube_proxy.plan(cm, ds, address, load_unique_keys)
+    assert plan("127.0.0.1:10249")["restart"] == []                                        # kubespray's default, never rolled
+    assert plan("127.0.0.1:10249", kube_proxy.config_hash(text) + "-1733380000")["restart"] == []
+    assert plan("[::1]:10249")["restart"] == ["metricsBindAddress set to [::1]:10249"]
+    assert plan("127.0.0.1:10249", "0123456789abcdef-1733380000")["restart"] == [
+        "the ConfigMap changed since our last rollout of its pods"]
     ds = {"spec": {"template": {"metadata": {}}}}
-    assert kube_proxy.plan(cm, ds, "127.0.0.1:10249")["restart"] is False
-    assert kube_proxy.plan(cm, ds, "[::1]:10249")["restart"] is True
-    assert "nothing to write" in kube_proxy.plan(None, ds, "127.0.0.1:10249")["skip"]
-    assert "config.conf" in kube_proxy.plan({"data": {"other": "x"}}, ds, "127.0.0.1:10249")["skip"]
+    assert "nothing to write" in kube_proxy.plan(None, ds, "127.0.0.1:10249", load_unique_keys)["skip"]
+    assert "config.conf" in kube_proxy.plan({"data": {"other": "x"}}, ds, "127.0.0.1:10249", load_unique_keys)["skip"]
 
 
 def test_the_variable_defaults_to_kubesprays_and_beyond_loopback_is_the_users_waiver():
@@ -120,3 +153,53 @@ def test_the_variable_defaults_to_kubesprays_and_beyond_loopback_is_the_users_wa
     with pytest.raises(hv.HardeningVarsError) as refused:
         hv.validate({"kube_proxy_metrics_bind_address": "0.0.0.0"})
     assert "kube_proxy_metrics_bind_address: '0.0.0.0'" in str(refused.value)
+
+
+def test_its_socket_wins_over_its_file(tmp_path):
+    """A pod started before its ConfigMap changed serves the old address: judged by the socket it listens on."""
+    proc = tmp_path / "proc"
+    fake_proc(proc, [("tcp", "00000000:2809", "0A", "501"), ("tcp", "00000000:2810", "0A", "502")], {})   # *:10249, *:10256
+    start(proc, 300, [PROXY, "--config=/var/lib/kube-proxy/config.conf"], PROXY)
+    (proc / "300" / "fd").mkdir()
+    for n, inode in enumerate(("501", "502")):
+        os.symlink(f"socket:[{inode}]", proc / "300" / "fd" / str(n + 3))
+    target = proc / "300" / "root" / "var" / "lib" / "kube-proxy"
+    target.mkdir(parents=True)
+    (target / "config.conf").write_text(CONFIG.format("127.0.0.1:10249"))
+    layout = catalogue.layout_for("kubeadm")
+    state = audit.observe(layout, proc_root=str(proc))
+    outcome = audit.judge_control(CONTROL, state)
+    assert outcome.passed is False and "0.0.0.0:10249 (its socket; its file says 127.0.0.1:10249)" in outcome.found
+    # the file says a port nothing of kube-proxy's listens on: not judged, and it says to roll the pods
+    (target / "config.conf").write_text(CONFIG.format("127.0.0.1:10300"))
+    outcome = audit.judge_control(CONTROL, audit.observe(layout, proc_root=str(proc)))
+    assert outcome.passed is None and "roll its pods" in outcome.found
+
+
+@pytest.mark.parametrize("plant", ["fifo", "zero", "absolute_link", "dotdot"])
+def test_a_planted_config_path_never_reads_the_host_or_hangs(tmp_path, plant):
+    """The file --config names is read inside the process's root only: a FIFO, a device, an absolute symlink (which
+    the kernel would resolve against ours) or `..` climbing out are not judged from anything but that root."""
+    host_file = tmp_path / "host.yaml"
+    host_file.write_text(CONFIG.format("127.0.0.1:10249"))   # a host file that would pass
+    proc_root = run_proxy(tmp_path, ["--config=/var/lib/kube-proxy/config.conf"], CONFIG.format("0.0.0.0:10249"))
+    inside = tmp_path / "proc" / "300" / "root" / "var" / "lib" / "kube-proxy" / "config.conf"
+    args = ["--config=/var/lib/kube-proxy/config.conf"]
+    if plant == "fifo":
+        inside.unlink()
+        os.mkfifo(inside)
+    elif plant == "zero":
+        inside.unlink()
+        os.symlink("/dev/zero", inside)
+    elif plant == "absolute_link":
+        inside.unlink()
+        os.symlink(str(host_file), inside)
+    else:
+        args = [f"--config=/../../../..{host_file}"]
+    layout = catalogue.layout_for("kubeadm")
+    pid_dir = tmp_path / "proc" / "300"
+    (pid_dir / "cmdline").write_bytes(b"\0".join(a.encode() for a in [PROXY] + args) + b"\0")
+    observed = audit.component_flags("kube-proxy", layout, proc_root)
+    outcome = audit.judge_control(CONTROL, {"layout": layout.as_dict(), "etcd_data_dir": "/var/lib/etcd",
+                                            "components": {"kube-proxy": observed}})
+    assert outcome.passed is not True, outcome   # never the host's passing file

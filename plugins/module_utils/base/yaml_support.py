@@ -45,3 +45,23 @@ def error_summary(exc) -> str:
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
     position = getattr(exc, "position", None)
     return f"{problem} at character {position + 1}" if isinstance(position, int) else problem
+
+
+def load_unique_keys(text: str):
+    """One YAML document as Kubernetes' strict decoding reads it: a key given twice in one mapping is an error
+    (a lenient reader takes the last, an edit of the first would change nothing). Needs PyYAML."""
+
+    class _UniqueKeyLoader(yaml.SafeLoader):   # pylint: disable=too-many-ancestors
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(text, Loader=_UniqueKeyLoader)   # nosec B506 - a SafeLoader subclass

@@ -407,12 +407,17 @@ def guarded_restore_action(saved: Mapping[str, Any], left: Optional[Mapping[str,
         if current is None:
             return "skip", None, "deleted since the run (force it by name)"
         meta = _meta(current)
-        if meta.get("uid") != left.get("uid") or meta.get("resourceVersion") != left.get("resourceVersion"):
-            return "skip", None, (f"changed since the run (resourceVersion {left.get('resourceVersion')} ->"
-                                  f" {meta.get('resourceVersion')}): not overwritten (force it by name)")
+        # an object with a spec (a DaemonSet) counts as unchanged while its generation is: its status moves on its own
+        by_generation = left.get("generation") is not None
+        field = "generation" if by_generation else "resourceVersion"
+        if meta.get("uid") != left.get("uid") or meta.get(field) != left.get(field):
+            return "skip", None, (f"changed since the run ({field} {left.get(field)} ->"
+                                  f" {meta.get(field)}): not overwritten (force it by name)")
     action, obj = restore_action(saved, current is not None)
     if action == "replace" and obj is not None:
-        obj.setdefault("metadata", {})["resourceVersion"] = left.get("resourceVersion")
+        # the server refuses the replace if anything changed in between
+        version = _meta(current).get("resourceVersion") if left.get("generation") is not None else left.get("resourceVersion")
+        obj.setdefault("metadata", {})["resourceVersion"] = version
     if action == "delete" and current is None:
         return "skip", None, "already absent"
     return action, obj, "unchanged since the run"

@@ -100,7 +100,10 @@ def left_record(obj: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     if obj is None:
         return {"absent": True}
     meta = obj.get("metadata") or {}
-    return {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+    record = {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+    if meta.get("generation") is not None:   # its spec's version: status updates (a pod restarting) do not move it
+        record["generation"] = meta.get("generation")
+    return record
 
 
 def record_left(directory: str, filename: str, obj: Optional[Mapping[str, Any]]) -> str:

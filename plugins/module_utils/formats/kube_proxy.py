@@ -7,10 +7,11 @@ the process's own root (/proc/<pid>/root), never the ConfigMap we wrote. A flag 
 reported as ignored, not judged (kube-bench reads it and can be fooled by it). Unset addresses take
 kube-proxy's defaults (metrics on 127.0.0.1:10249, health on 0.0.0.0:10256).
 
-The writer edits the ConfigMap's KubeProxyConfiguration line by line (top-level keys only, everything
-else left as kubeadm wrote it) and rolls the DaemonSet's pods with a config-hash annotation, so a
-second run finds the same hash and changes nothing. A leaf module: no imports of ours, no PyYAML
-at import time.
+The writer edits the ConfigMap's KubeProxyConfiguration by one line (every other line left as kubeadm
+wrote it; the result parsed again and compared) and rolls the DaemonSet's pods with a pod-template
+annotation unique to the rollout (its text's hash and the time), when the text changed or changed since
+our last rollout (kube-proxy reads the file at start only). A leaf module: no imports of ours; YAML loading is
+passed in.
 """
 
 from __future__ import annotations
@@ -84,9 +85,20 @@ def host(address: Optional[str]) -> Optional[str]:
         return None
 
 
+def port_of(address: Optional[str]) -> Optional[int]:
+    """The port of host:port or [v6]:port (None: none given)."""
+    match = re.fullmatch(r"(?:\[[^\]]*\]|[^:\[\]]*):([0-9]{1,5})", (address or "").strip())
+    return int(match.group(1)) if match else None
+
+
 def is_loopback(address: Optional[str]) -> bool:
+    """An address on the loopback network only (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 as Go binds it)."""
     found = host(address)
-    return found is not None and ipaddress.ip_address(found).is_loopback
+    if found is None:
+        return False
+    ip = ipaddress.ip_address(found)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def bind_address_problem(value: Any) -> Optional[str]:
@@ -128,19 +140,52 @@ def effective(flags: Mapping[str, Optional[str]], read_config: Callable[[str], O
     return result
 
 
-_TOP_KEY = re.compile(r"^metricsBindAddress[ \t]*:[ \t]*(?P<value>[^\n]*)$", re.M)
+_TOP_KEY = re.compile(r"^metricsBindAddress[ \t]*:[^\n]*$", re.M)
+API_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
+KIND = "KubeProxyConfiguration"
 
 
-def hardened_config(text: str, metrics_bind_address: str) -> str:
-    """The KubeProxyConfiguration text with metricsBindAddress set (its line replaced, or added at the end);
-    every other line as it was, and the text unchanged when it already says so (quoted or not)."""
-    line = f"metricsBindAddress: {json.dumps(metrics_bind_address)}"
-    match = _TOP_KEY.search(text)
-    if match and match.group("value").split(" #")[0].strip().strip("\"'") == metrics_bind_address:
+class KubeProxyConfigError(Exception):
+    """The ConfigMap's text cannot be edited safely (said, never guessed)."""
+
+
+def strict_load(text: str, load: Callable[[str], Any]) -> Dict[str, Any]:
+    """The KubeProxyConfiguration as kube-proxy's strict decoding reads it: one document, one mapping, no key twice
+    (kube-proxy falls back to the last of two, a line edit would change the first), the version we know."""
+    try:
+        doc = load(text)
+    except Exception as exc:   # noqa: BLE001 - PyYAML's errors, duplicate keys  pylint: disable=broad-except
+        raise KubeProxyConfigError(f"does not parse as one YAML document with each key once ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise KubeProxyConfigError("is not a YAML mapping")
+    if doc.get("apiVersion") != API_VERSION or doc.get("kind") != KIND:
+        raise KubeProxyConfigError(f"is {doc.get('apiVersion')!r} {doc.get('kind')!r}, not {API_VERSION} {KIND}: not edited")
+    return doc
+
+
+def hardened_config(text: str, metrics_bind_address: str, load: Callable[[str], Any]) -> str:
+    """The text with metricsBindAddress set: its one top-level line replaced (or one added at the end), every
+    other line as it was, the text unchanged when it already says so. The result is parsed again and must
+    differ from the original in that field only; otherwise KubeProxyConfigError says why (nothing is written)."""
+    before = strict_load(text, load)
+    if before.get("metricsBindAddress") == metrics_bind_address:
         return text
-    if match:
-        return _TOP_KEY.sub(lambda _m: line, text, count=1)
-    return text + ("" if text.endswith("\n") or not text else "\n") + line + ("\n" if text.endswith("\n") else "")
+    line = f"metricsBindAddress: {json.dumps(metrics_bind_address)}"
+    lines = _TOP_KEY.findall(text)
+    if len(lines) > 1:
+        raise KubeProxyConfigError("has more than one top-level metricsBindAddress line")
+    if lines:
+        after = _TOP_KEY.sub(lambda _m: line, text, count=1)
+    else:
+        after = text + ("" if text.endswith("\n") or not text else "\n") + line + ("\n" if text.endswith("\n") else "")
+    try:
+        parsed = strict_load(after, load)
+    except KubeProxyConfigError as exc:
+        raise KubeProxyConfigError(f"would no longer parse after a line edit ({exc}): not edited") from None
+    if parsed != dict(before, metricsBindAddress=metrics_bind_address):
+        raise KubeProxyConfigError("is written in a shape a line edit cannot change safely (the field inside a multi-line"
+                                   " value, an anchor or flow style): set metricsBindAddress yourself")
+    return after
 
 
 def config_hash(text: str) -> str:
@@ -148,21 +193,28 @@ def config_hash(text: str) -> str:
 
 
 def plan(config_map: Optional[Mapping[str, Any]], daemonset: Optional[Mapping[str, Any]],
-         metrics_bind_address: str) -> Dict[str, Any]:
-    """What the writer would do: {'skip': why} when there is nothing of kubeadm's to write, else
-    {'config': (before, after) text, 'restart': bool, 'hash': the annotation's value}."""
+         metrics_bind_address: str, load: Callable[[str], Any]) -> Dict[str, Any]:
+    """What the writer would do: {'skip': why} when there is nothing of kubeadm's to write; else
+    {'config': (before, after) text, 'restart': [why the pods roll] (empty: nothing to do), 'hash': the text's hash}.
+    Raises KubeProxyConfigError when the text cannot be edited safely."""
     if config_map is None or daemonset is None:
         return {"skip": f"no {NAMESPACE}/{CONFIG_MAP} ConfigMap and DaemonSet (kube-proxy not deployed by kubeadm, or"
                         " replaced by the CNI): nothing to write"}
     text = (config_map.get("data") or {}).get(CONFIG_KEY)
     if not isinstance(text, str):
         return {"skip": f"{NAMESPACE}/{CONFIG_MAP} has no {CONFIG_KEY}: not kubeadm's layout, left alone"}
-    after = hardened_config(text, metrics_bind_address)
+    after = hardened_config(text, metrics_bind_address, load)
+    why = []
+    if after != text:
+        why.append(f"metricsBindAddress set to {metrics_bind_address}")
     annotations = (((daemonset.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
-    # restarted only for a change of ours: kube-proxy exits by itself when its file changes, and the
-    # annotation (the hash of what we wrote) puts the rollout in the DaemonSet's own history
-    return {"config": (text, after), "hash": config_hash(after), "restart": after != text,
-            "annotated": annotations.get(HASH_ANNOTATION)}
+    rolled = str(annotations.get(HASH_ANNOTATION) or "").split("-", maxsplit=1)[0]
+    if not why and rolled and rolled != config_hash(text):
+        # our last rollout was of another text: the ConfigMap changed since without its pods rolling (kube-proxy
+        # reads its file at start only). Without our annotation (kubeadm upgrade replaced the DaemonSet) the
+        # pods were rolled by whoever replaced it.
+        why.append("the ConfigMap changed since our last rollout of its pods")
+    return {"config": (text, after), "hash": config_hash(after), "restart": why}
 
 
 def rollout_done(daemonset: Mapping[str, Any]) -> Tuple[bool, str]:

@@ -29,6 +29,7 @@ from ..formats.kubelet_config import KubeletConfigError, load_dropins, merge_dro
 from ..formats.manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
 from ..observe.node_facts import run_tool
 from .reports import STATUSES
+from ..base.rooted import RootedReadError, read_in_root
 from ..base.yaml_support import yaml
 
 FLAG_COMPONENTS = component_registry.OBSERVED
@@ -106,7 +107,8 @@ def platform_component_flags(component: str, layout: Platform, journal: Mapping[
     if component in journal:
         flags = parse_flags(journal[component][1:])
         if component == "kube-proxy":   # its defaults where k3s passes no flag (config files: not k3s' way)
-            flags = kube_proxy.effective({k: v for k, v in flags.items() if k != "config"}, _read, load_yaml)["flags"]
+            seen = kube_proxy.effective(flags, _read_on_host, load_yaml)
+            flags = {**seen["flags"], **({UNREADABLE: seen["unreadable"]} if "unreadable" in seen else {})}
         return {"source": "process log", "flags": flags}
     etcd_config = layout.components.get("etcd_config")
     if component == "etcd" and etcd_config:
@@ -135,11 +137,25 @@ UNREADABLE = "(unreadable config)"   # a "flag" saying the file the process read
 
 
 def _in_process_root(proc_root: str, pid: str) -> Any:
-    """A reader of files as the process sees them (a static pod's or DaemonSet pod's own filesystem)."""
+    """A reader of files as the process sees them (a static pod's or DaemonSet pod's own filesystem), never
+    beyond its root, never a FIFO or a device, never more than rooted.LIMIT bytes (base/rooted)."""
     def read(path: str) -> Optional[str]:
-        base = "root" if path.startswith("/") else "cwd"
-        return _read(os.path.join(proc_root, pid, base, path.lstrip("/")))
+        try:
+            cwd = os.readlink(os.path.join(proc_root, pid, "cwd"))
+        except OSError:
+            cwd = "/"
+        try:
+            return read_in_root(os.path.join(proc_root, pid, "root"), path, cwd if cwd.startswith("/") else "/")
+        except RootedReadError:
+            return None
     return read
+
+
+def _read_on_host(path: str) -> Optional[str]:
+    try:
+        return read_in_root("/", path)
+    except RootedReadError:
+        return None
 
 
 def _process_flags(component: str, proc: Proc, proc_root: str = "/proc") -> Dict[str, Optional[str]]:
@@ -201,6 +217,28 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
     return {"source": "absent", "flags": {}}
 
 
+def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, Any]]], proc_root: str) -> Dict[str, Any]:
+    """kube-proxy reads its file at start only: what its sockets show on the configured metrics port wins over
+    the file (a pod started before its ConfigMap changed still serves the old address)."""
+    flags = observed.get("flags") or {}
+    if observed.get("source") != "process" or listeners is None or UNREADABLE in flags or observed.get("disputed"):
+        return observed
+    configured = flags.get("metrics-bind-address")
+    port = kube_proxy.port_of(configured)
+    pids = {proc.pid for proc in component_processes("kube-proxy", proc_root)}
+    own = [entry for entry in listeners if str(entry.get("pid")) in pids and entry.get("port") == port]
+    if port is None or not own:
+        return dict(observed, flags=dict(flags, **{UNREADABLE: (
+            f"its file says metricsBindAddress {configured}, but kube-proxy (pid {', '.join(sorted(pids))}) listens on no"
+            " such port: it started before the file changed - roll its pods")}))
+    wide = [entry for entry in own if not kube_proxy.is_loopback(entry["address"])]
+    if not wide:
+        return observed
+    real = kube_proxy.with_port(wide[0]["address"], port)
+    # the socket's address, said as such (never read as loopback: it is not one)
+    return dict(observed, flags=dict(flags, **{"metrics-bind-address": f"{real} (its socket; its file says {configured})"}))
+
+
 def _encryption_config(path: Optional[str]) -> Optional[Any]:
     """The apiserver's encryption config as parsed YAML (None: no file; '(unreadable)' when it does not parse)."""
     text = _read(path) if path else None
@@ -255,6 +293,8 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
             kubelet_config = merge_dropin(kubelet_config if isinstance(kubelet_config, dict) else {}, doc)
     api_flags = components["kube-apiserver"]["flags"]
     encryption = _encryption_config(api_flags.get("encryption-provider-config"))
+    listeners = exposure.listeners(proc_root)
+    components["kube-proxy"] = _as_listening(components["kube-proxy"], listeners, proc_root)
     return {
         "layout": layout.as_dict(),
         "components": components,
@@ -267,7 +307,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "encryption_providers": _encryption_providers(encryption),
         "encryption_resources": _encryption_resources(encryption),
         "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
-        "listeners": exposure.listeners(proc_root),
+        "listeners": listeners,
         "integrity": _integrity(layout, checksums or {}, proc_root),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
