@@ -39,7 +39,8 @@ def platform_cell(platform: Mapping[str, Any], control: Mapping[str, Any], setti
     if control.get("applied_by") == "file_permissions":
         return "applied" if platform.get("file_modes") else "verified"
     if control.get("applied_by") and not settings:  # a role's own work beside the flags (etcd's data directory)
-        writes_there = components.get("kind") != "k3s_config" or control["applied_by"] in (components.get("arg_lists") or {})
+        writes_there = components.get("kind") != "k3s_config" or control["applied_by"] in (components.get("arg_lists") or {}) \
+            or control["component"] in (components.get("arg_values") or {})
         return "applied" if writes_there else "verified"
     if not settings:
         return "verified" if control.get("automated") else "reported"

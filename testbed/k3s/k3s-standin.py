@@ -80,6 +80,7 @@ MORE_FLAGS = {
                       "service-account-extend-token-expiration",
     "kube-controller-manager": "terminated-pod-gc-threshold feature-gates tls-min-version tls-cipher-suites",
     "kube-scheduler": "feature-gates tls-min-version tls-cipher-suites",
+    "kube-proxy": "metrics-bind-address",
     "kubelet": "streaming-connection-idle-timeout make-iptables-util-chains protect-kernel-defaults event-qps "
                "rotate-certificates rotate-server-certificates feature-gates seccomp-default pod-max-pids tls-min-version "
                "tls-cipher-suites max-pods",

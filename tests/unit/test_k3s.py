@@ -167,6 +167,8 @@ def test_operations_put_seed_004_in_config_yaml():
     assert k3s["lists"]["kube-controller-manager-arg"]["use-service-account-credentials"] == "true"
     kubelet = k3s["lists"]["kubelet-arg"]
     assert kubelet["streaming-connection-idle-timeout"] == "5m" and kubelet["make-iptables-util-chains"] is True
+    # kube-proxy runs inside k3s: its metrics on loopback (CIS 4.3.1), from kube_proxy_metrics_bind_address
+    assert k3s["lists"]["kube-proxy-arg"] == {"metrics-bind-address": "127.0.0.1:10249"}
     assert k3s["top"] == {"protect-kernel-defaults": True, "secrets-encryption": "true"} or \
         k3s["top"] == {"protect-kernel-defaults": True, "secrets-encryption": True}
     # what k3s does its own way is not written
@@ -192,13 +194,14 @@ def test_agents_get_only_the_kubelet_and_unsupported_choices_are_refused():
                 "metrics_firewall_dir": "/nonexistent/kubeguard",
                 "metrics_firewall_unit_file": "/nonexistent/kubeguard-metrics-firewall.service", "kubelet_serving_cert": "/y"}
     ops = node_operations.operations(values, K3S, result, node, settings)
-    assert set(ops["k3s"]) == {"k3s_config", "service"} and set(ops["k3s"]["k3s_config"]["lists"]) == {"kubelet-arg"}
+    assert set(ops["k3s"]) == {"k3s_config", "service"} and set(ops["k3s"]["k3s_config"]["lists"]) == {"kubelet-arg", "kube-proxy-arg"}
     # the health gate expects what the kubelet is started with: its list and the top-level key
     assert ops["k3s"]["service"] == {"unit": "k3s-agent", "url": "http://127.0.0.1:10248/healthz", "components": {
         "kubelet": {"anonymous-auth": "false", "authentication-token-webhook": "true", "authorization-mode": "Webhook",
                     "read-only-port": "0",
                     "event-qps": "50", "streaming-connection-idle-timeout": "5m", "make-iptables-util-chains": "true",
-                    "seccomp-default": "false", "tls-min-version": "VersionTLS12", "protect-kernel-defaults": "true"}}}
+                    "seccomp-default": "false", "tls-min-version": "VersionTLS12", "protect-kernel-defaults": "true"},
+        "kube-proxy": {"metrics-bind-address": "127.0.0.1:10249"}}}
     assert ops["k3s"]["k3s_config"]["top"] == {"protect-kernel-defaults": True}
     aesgcm = dict(values, kube_encryption_algorithm="aesgcm")
     with pytest.raises(ValueError, match="kube_encryption_algorithm: 'aesgcm' is not supported on k3s; allowed: aescbc, secretbox"):

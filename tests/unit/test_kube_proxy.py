@@ -203,3 +203,15 @@ def test_a_planted_config_path_never_reads_the_host_or_hangs(tmp_path, plant):
     outcome = audit.judge_control(CONTROL, {"layout": layout.as_dict(), "etcd_data_dir": "/var/lib/etcd",
                                             "components": {"kube-proxy": observed}})
     assert outcome.passed is not True, outcome   # never the host's passing file
+
+
+def test_a_k3s_drop_in_kept_by_override_waives_the_control_its_flag_decides():
+    """k3s' kube-proxy-arg has no catalogue setting: the waiver finds 4.3.1 by the flag its check reads."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
+    values = hv.validate({"kubeguard_allow_override": {"kube-proxy.metrics-bind-address": "scraped from the LAN"}})
+    plan = {"summary": [], "waived": {}}
+    found = [(("kube-proxy", "metrics-bind-address"), "config.yaml.d/50-metrics.yaml: kube-proxy-arg metrics-bind-address=0.0.0.0:10249")]
+    assert node_plan.refuse_or_waive(found, values, plan, "refused", "") == [("kube-proxy", "metrics-bind-address")]
+    assert set(plan["waived"]) == {"4.3.1"} and "scraped from the LAN" in plan["waived"]["4.3.1"]
+    with pytest.raises(ValueError, match="kubeguard_allow_override: {kube-proxy.metrics-bind-address: <your reason>}"):
+        node_plan.refuse_or_waive(found, hv.validate({}), {"summary": [], "waived": {}}, "refused", "")

@@ -234,6 +234,8 @@ def k3s_operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[st
             if owner == component and key in wanted:
                 top[option] = wanted.pop(key)
         lists[spec["arg_lists"][component]] = kubelet_flags(wanted) if component == "kubelet" else wanted
+    for component, flags in (spec.get("arg_values") or {}).items():
+        lists[spec["arg_lists"][component]] = {flag: values[variable] for flag, variable in flags.items()}
     result: Dict[str, Any] = {}
     if node["control_plane"]:
         context = catalogue.expression_context(values, layout)

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import desired, never_weaker, node_operations
 from ..platform import component_registry
-from ..catalogue import catalogue
+from ..catalogue import catalogue, checks
 from ..formats import envfile, k3s_config, k3s_effective, multifile, permissions
 from ..observe import containerd, health
 from ..report import audit, reports
@@ -216,9 +216,11 @@ def refuse_or_waive(found: List[Tuple[Optional[Tuple[str, str]], str]], values: 
             continue
         why = f"{described} (kubeguard_allow_override: {reason})"
         plan["summary"].append(f"waived: {why}")
-        for row in catalogue.settings():
-            if (row.component, row.key) == setting:
-                plan["waived"].update(dict.fromkeys(row.controls, why))
+        controls = [cid for row in catalogue.settings() if (row.component, row.key) == setting for cid in row.controls]
+        # a flag no catalogue setting writes (k3s' kube-proxy-arg): the controls whose check reads it
+        controls = controls or [str(c["id"]) for c in catalogue.controls() if c["component"] == setting[0] and c.get("check")
+                                and setting[1] in [leaf.get("flag") for leaf in checks.leaves(c["check"])]]
+        plan["waived"].update(dict.fromkeys(controls, why))
         waived.append(setting)
     if refused:
         raise ValueError(f"{intro}: " + "; ".join(refused) + f". {advice}")
