@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
+from ..base.component_names import KUBELET
 from ..formats.kube_proxy import is_loopback
 
 
@@ -148,7 +149,7 @@ def _kubelet_value(check: Mapping[str, Any], state: Mapping[str, Any]) -> Option
         return flags[check["flag"]]
     config = state.get("config") or {}
     node: Any = config
-    for part in check["kubelet"].split("."):
+    for part in check[KUBELET].split("."):
         if not isinstance(node, Mapping) or part not in node:
             node = None
             break
@@ -156,8 +157,8 @@ def _kubelet_value(check: Mapping[str, Any], state: Mapping[str, Any]) -> Option
     if node is None:
         default = check.get("default")
         return None if default is None else str(default)
-    if check["kubelet"].startswith("featureGates.") and isinstance(node, bool):
-        return f"{check['kubelet'].split('.', 1)[1]}={_text(node)}"
+    if check[KUBELET].startswith("featureGates.") and isinstance(node, bool):
+        return f"{check[KUBELET].split('.', 1)[1]}={_text(node)}"
     return _text(node)
 
 
@@ -183,9 +184,9 @@ def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Outcome:
         else:
             found = "no encryption config"
         return Outcome(primary in check["encryption_providers"], found)
-    if "kubelet" in check:
+    if KUBELET in check:
         found = _kubelet_value(check, state)
-        label = f"{check['kubelet']}"
+        label = f"{check[KUBELET]}"
     elif "flag" in check:
         found = (state.get("flags") or {}).get(check["flag"])
         label = f"--{check['flag']}"

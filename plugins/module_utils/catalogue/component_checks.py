@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from . import catalogue
 from ..platform import component_data, component_registry
 from ..base.api_resources import repeated_items
@@ -45,21 +46,21 @@ RULES: Tuple[Rule, ...] = (
     Rule("feature gate unknown", ("kube_feature_gates", "kube_apiserver_feature_gates", "kube_controller_feature_gates",
                                   "kube_scheduler_feature_gates", "kubelet_feature_gates"), COMPONENT_REFUSES,
          "a component given a gate it does not know exits: 'unrecognized feature gate'",
-         (({"kube_apiserver_feature_gates": ["FooBarBaz=true"]}, "kube-apiserver", "unrecognized feature gate: FooBarBaz"),
-          ({"kubelet_feature_gates": ["FooBarBaz=true"]}, "kubelet", "unrecognized feature gate: FooBarBaz"),
-          ({"kube_version": "v1.34.4", "kube_feature_gates": ["SeccompDefault=false"]}, "kubelet",
+         (({"kube_apiserver_feature_gates": ["FooBarBaz=true"]}, APISERVER, "unrecognized feature gate: FooBarBaz"),
+          ({"kubelet_feature_gates": ["FooBarBaz=true"]}, KUBELET, "unrecognized feature gate: FooBarBaz"),
+          ({"kube_version": "v1.34.4", "kube_feature_gates": ["SeccompDefault=false"]}, KUBELET,
            "unrecognized feature gate: SeccompDefault"))),
     Rule("feature gate locked", ("kube_feature_gates", "kube_controller_feature_gates"), COMPONENT_REFUSES,
          "a GA or deprecated gate locked to its value cannot be set to the other: the component exits",
-         (({"kube_controller_feature_gates": ["APIServerTracing=false"]}, "kube-controller-manager",
+         (({"kube_controller_feature_gates": ["APIServerTracing=false"]}, CONTROLLER_MANAGER,
            "cannot set feature gate APIServerTracing to false, feature is locked to true"),)),
     Rule("every alpha or beta gate", ("kube_apiserver_feature_gates", "kube_feature_gates"), COMPONENT_REFUSES,
          "AllAlpha=true / AllBeta=true turn on every alpha / beta feature at once, untested together; kube-apiserver"
          " v1.34 given either alone never becomes ready (a post-start hook fails) - kept only with kubeguard_allow_override",
-         (({"kube_apiserver_feature_gates": ["AllBeta=true"]}, "kube-apiserver", "PostStartHook"),)),
+         (({"kube_apiserver_feature_gates": ["AllBeta=true"]}, APISERVER, "PostStartHook"),)),
     Rule("cipher suite unknown", ("tls_cipher_suites",), COMPONENT_REFUSES,
          "a cipher suite name Go does not know makes the components exit",
-         (({"tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}, "kubelet",
+         (({"tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}, KUBELET,
            "Cipher suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA384 not supported"),)),
     Rule("cipher suite insecure", ("tls_cipher_suites",), WEAKENS,
          "the binaries list it under 'Insecure values' (RC4, 3DES, CBC-SHA256, RSA key exchange): CIS 1.2.29, 4.2.12, K.5, K.6",
@@ -67,18 +68,18 @@ RULES: Tuple[Rule, ...] = (
     Rule("no HTTP/2 cipher", ("tls_cipher_suites", "tls_min_version"), COMPONENT_REFUSES,
          "with TLS 1.2 allowed, Go's HTTP/2 server needs TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or"
          " TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: kube-apiserver, controller-manager and scheduler exit when they start serving",
-         (({"tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]}, "kube-apiserver", "HTTP/2-required"),)),
+         (({"tls_cipher_suites": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]}, APISERVER, "HTTP/2-required"),)),
     Rule("TLS version insecure", ("tls_min_version",), WEAKENS, "TLS 1.0 and 1.1 are broken: K.1-K.4",
          (({"tls_min_version": "VersionTLS10"}, "", ""),)),
     Rule("integer beyond its Go type", ("audit_log_maxage", "kube_controller_terminated_pod_gc_threshold", "kubelet_event_record_qps",
                                         "kube_apiserver_admission_event_rate_limits"), COMPONENT_REFUSES,
          "the flag parser or config decoder rejects a number its field cannot hold (int64 / int32)",
-         (({"kubernetes_audit": True, "audit_log_maxage": 10 ** 22}, "kube-apiserver", "value out of range"),
-          ({"kube_controller_terminated_pod_gc_threshold": 2 ** 31}, "kube-controller-manager", "value out of range"),
-          ({"kubelet_event_record_qps": 2 ** 31}, "kubelet", "of type int32"),
+         (({"kubernetes_audit": True, "audit_log_maxage": 10 ** 22}, APISERVER, "value out of range"),
+          ({"kube_controller_terminated_pod_gc_threshold": 2 ** 31}, CONTROLLER_MANAGER, "value out of range"),
+          ({"kubelet_event_record_qps": 2 ** 31}, KUBELET, "of type int32"),
           ({"kube_apiserver_enable_admission_plugins": ["EventRateLimit"], "kube_apiserver_admission_control_config_file": True,
             "kube_apiserver_admission_event_rate_limits": {"server": {"type": "Server", "qps": 2 ** 31, "burst": 1}}},
-           "kube-apiserver", "of type int32"))),
+           APISERVER, "of type int32"))),
     Rule("audit log rotation overflow", ("audit_log_maxage", "audit_log_maxsize"), WEAKENS,
          "the apiserver's log rotation (lumberjack) turns days and megabytes into int64 nanoseconds and bytes: beyond"
          " 106751 days or 8796093022207 MB it overflows: old audit logs are removed at once, or every write fails or starts a"
@@ -86,28 +87,28 @@ RULES: Tuple[Rule, ...] = (
          (({"kubernetes_audit": True, "audit_log_maxage": 106752}, "", ""),)),
     Rule("extra-args flag unknown", ("kube_kubeadm_apiserver_extra_args", "etcd_extra_vars"), COMPONENT_REFUSES,
          "a flag the binary does not have (removed, like insecure-port in v1.24, or misspelt) makes it exit",
-         (({"kube_kubeadm_apiserver_extra_args": {"insecure-port": "0"}}, "kube-apiserver", "unknown flag: --insecure-port"),
-          ({"etcd_extra_vars": {"experimental-foo": "1"}}, "etcd", "flag provided but not defined"))),
+         (({"kube_kubeadm_apiserver_extra_args": {"insecure-port": "0"}}, APISERVER, "unknown flag: --insecure-port"),
+          ({"etcd_extra_vars": {"experimental-foo": "1"}}, ETCD, "flag provided but not defined"))),
     Rule("extra-args value of the wrong type", ("kube_kubeadm_scheduler_extra_args",), COMPONENT_REFUSES,
          "the flag parser rejects a value its type cannot hold (bool, int, duration, IP)",
-         (({"kube_kubeadm_scheduler_extra_args": {"kube-api-qps": "fast"}}, "kube-scheduler", "invalid argument"),)),
+         (({"kube_kubeadm_scheduler_extra_args": {"kube-api-qps": "fast"}}, SCHEDULER, "invalid argument"),)),
     Rule("Pod Security exemption names", ("kube_pod_security_exemptions_usernames", "kube_pod_security_exemptions_namespaces",
                                           "kube_pod_security_exemptions_runtime_class_names"), COMPONENT_REFUSES,
          "the PodSecurity admission plugin rejects empty or repeated user names, namespaces that are not DNS-1123 labels and"
          " runtime classes that are not DNS-1123 subdomains: kube-apiserver exits",
-         (({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_namespaces": ["Kube_System"]}, "kube-apiserver",
+         (({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_namespaces": ["Kube_System"]}, APISERVER,
            "PodSecurity invalid"),
-          ({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_usernames": [""]}, "kube-apiserver",
+          ({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_usernames": [""]}, APISERVER,
            "username must not be empty"),
-          ({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_runtime_class_names": ["gVisor"]}, "kube-apiserver",
+          ({"kube_pod_security_use_default": True, "kube_pod_security_exemptions_runtime_class_names": ["gVisor"]}, APISERVER,
            "PodSecurity invalid"))),
     Rule("ABAC without its policy file", ("authorization_modes",), COMPONENT_REFUSES,
          "kube-apiserver exits: 'authorization-mode ABAC's authorization policy file not passed'",
          (({"authorization_modes": ["Node", "RBAC", "ABAC"], "kubeguard_allow_override": {"kube-apiserver.authorization-mode": "legacy"}},
-           "kube-apiserver", "authorization policy file not passed"),)),
+           APISERVER, "authorization policy file not passed"),)),
     Rule("admission plugin AlwaysDeny", ("kube_apiserver_enable_admission_plugins",), COMPONENT_REFUSES,
          "it denies every write, the apiserver's own bootstrap included: kube-apiserver never becomes ready",
-         (({"kube_apiserver_enable_admission_plugins": ["NodeRestriction", "AlwaysDeny"]}, "kube-apiserver",
+         (({"kube_apiserver_enable_admission_plugins": ["NodeRestriction", "AlwaysDeny"]}, APISERVER,
            "admission control is denying all modifications"),)),
     Rule("PodNodeSelector default selector", ("kube_apiserver_admission_plugins_podnodeselector_default_node_selector",), BREAKS,
          "kube-apiserver starts, then refuses every pod of a namespace without its own selector: 'invalid selector'",
@@ -118,9 +119,9 @@ RULES: Tuple[Rule, ...] = (
          (({"kubernetes_audit": True, "audit_policy_custom_rules": [{"level": "None", "userz": ["ci"]}]}, "", ""),)),
     Rule("audit rule field of the wrong type", ("audit_policy_custom_rules",), COMPONENT_REFUSES,
          "kube-apiserver cannot decode the policy file and exits",
-         (({"kubernetes_audit": True, "audit_policy_custom_rules": [{"level": "Metadata", "verbs": "get"}]}, "kube-apiserver",
+         (({"kubernetes_audit": True, "audit_policy_custom_rules": [{"level": "Metadata", "verbs": "get"}]}, APISERVER,
            "loading audit policy file"),
-          ({"kubernetes_audit": True, "audit_policy_custom_rules": [{"level": "Metadata", "omitStages": ["Done"]}]}, "kube-apiserver",
+          ({"kubernetes_audit": True, "audit_policy_custom_rules": [{"level": "Metadata", "omitStages": ["Done"]}]}, APISERVER,
            "loading audit policy file"))),
     Rule("request timeout too short", ("kube_apiserver_request_timeout",), BREAKS,
          "below 30s a request that waits on an admission webhook (which may take 30s, the most timeoutSeconds allows) is"
@@ -163,7 +164,7 @@ def _override(values: Mapping[str, Any], component: str, key: str) -> Optional[s
 
 
 def _gate_key(component: str) -> str:
-    return "featureGates" if component == "kubelet" else "feature-gates"
+    return "featureGates" if component == KUBELET else "feature-gates"
 
 
 def _stage(spec: Mapping[str, Any]) -> str:
@@ -250,7 +251,7 @@ def check(values: Mapping[str, Any], invalid: Sequence[str] = (), removed_gates:
     _exemption_problems(values, skip, problems)
     # ABAC itself is refused unless kept deliberately (hardening_vars); kept, it still needs its policy file
     if usable("authorization_modes", "kube_kubeadm_apiserver_extra_args") and "ABAC" in (values.get("authorization_modes") or []) \
-            and _override(values, "kube-apiserver", "authorization-mode") \
+            and _override(values, APISERVER, "authorization-mode") \
             and "authorization-policy-file" not in (values.get("kube_kubeadm_apiserver_extra_args") or {}):
         problems.append((("authorization_modes",), f"authorization_modes: {_show(values['authorization_modes'])} has ABAC, which needs"
                          " --authorization-policy-file (kube-apiserver refuses to start without it); set it in"
@@ -421,10 +422,10 @@ def _effective_tls(values: Mapping[str, Any]) -> List[Tuple[str, str, Any, Any]]
     """(variable holding the list, component, cipher list, min version) each component would serve with."""
     found = []
     for variable, component, suites_key, min_key in (
-            ("kube_kubeadm_apiserver_extra_args", "kube-apiserver", "tls-cipher-suites", "tls-min-version"),
-            ("kube_kubeadm_controller_extra_args", "kube-controller-manager", "tls-cipher-suites", "tls-min-version"),
-            ("kube_kubeadm_scheduler_extra_args", "kube-scheduler", "tls-cipher-suites", "tls-min-version"),
-            ("kubelet_config_extra_args", "kubelet", "tlsCipherSuites", "tlsMinVersion")):
+            ("kube_kubeadm_apiserver_extra_args", APISERVER, "tls-cipher-suites", "tls-min-version"),
+            ("kube_kubeadm_controller_extra_args", CONTROLLER_MANAGER, "tls-cipher-suites", "tls-min-version"),
+            ("kube_kubeadm_scheduler_extra_args", SCHEDULER, "tls-cipher-suites", "tls-min-version"),
+            ("kubelet_config_extra_args", KUBELET, "tlsCipherSuites", "tlsMinVersion")):
         extra = values.get(variable) or {}
         suites, source = values.get("tls_cipher_suites"), "tls_cipher_suites"
         if suites_key in extra:

@@ -18,6 +18,7 @@ import re
 import stat as stat_module
 from typing import Any, Dict, List, Optional
 
+from ..base.component_names import APISERVER
 from . import write_policy
 
 # Imports of manifest, k3s_config, key_rotation and yaml_support are late: they need PyYAML, only a restore of
@@ -172,7 +173,7 @@ def _keep_encryption_flag(restored: bytes, current: Optional[bytes]) -> Optional
     from .manifest import ManifestError, ensure_host_paths, find_container, load_manifest, parse_flags, set_flags, _flag_list   # late: PyYAML (see the top)
     try:
         old_pod, now_pod = load_manifest(restored.decode("utf-8")), load_manifest((current or b"").decode("utf-8"))
-        old_container, now_container = find_container(old_pod, "kube-apiserver"), find_container(now_pod, "kube-apiserver")
+        old_container, now_container = find_container(old_pod, APISERVER), find_container(now_pod, APISERVER)
     except (ManifestError, ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return None
     now_flags = parse_flags(_flag_list(now_container))
@@ -300,7 +301,7 @@ def _restart_readers(writes: List[tuple], candidates: List[str]) -> None:
         data = writes[by_path[path]][1] if path in by_path else _current(path)
         try:
             pod = load_manifest((data or b"").decode("utf-8"))
-            flags = parse_flags(_flag_list(find_container(pod, "kube-apiserver")))
+            flags = parse_flags(_flag_list(find_container(pod, APISERVER)))
         except (ManifestError, ValueError, UnicodeDecodeError, AttributeError, TypeError):
             continue
         config = flags.get(ENCRYPTION_FLAG)

@@ -12,11 +12,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
 from .kubelet_config import merge_fields
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, SCHEDULER
 from ..base.yaml_support import yaml
 
-# ClusterConfiguration section of each static-pod component
-SECTIONS = {"kube-apiserver": ("apiServer",), "kube-controller-manager": ("controllerManager",),
-            "kube-scheduler": ("scheduler",), "etcd": ("etcd", "local")}
+# ClusterConfiguration section of each static-pod component (kubeadm's own keys: its etcd section is named etcd)
+ETCD_SECTION = ("etcd", "local")
+SECTIONS = {APISERVER: ("apiServer",), CONTROLLER_MANAGER: ("controllerManager",),
+            SCHEDULER: ("scheduler",), ETCD: ETCD_SECTION}
 
 
 class KubeadmConfigError(ValueError):
@@ -101,7 +103,7 @@ def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Opti
     updated = copy.deepcopy(config)
     changes: List[str] = []
     for component, component_flags in flags.items():
-        if component == "etcd" and "external" in (updated.get("etcd") or {}):
+        if component == ETCD and "external" in (updated.get(ETCD_SECTION[0]) or {}):
             continue            # etcd outside kubeadm: its flags are not kubeadm's to keep
         section = _section(updated, SECTIONS[component])
         changes += _set_args(section, component_flags, ".".join(SECTIONS[component]),
@@ -148,7 +150,7 @@ def keep_encryption_arg(saved_text: str, current_text: str) -> Optional[str]:
     if not path or _extra_arg(saved, "encryption-provider-config") is not None:
         return None
     try:
-        text, changes = merge_cluster_configuration(saved_text, {"kube-apiserver": {"encryption-provider-config": path}}, [])
+        text, changes = merge_cluster_configuration(saved_text, {APISERVER: {"encryption-provider-config": path}}, [])
     except KubeadmConfigError:
         return None
     return text if changes else None

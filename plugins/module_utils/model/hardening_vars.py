@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..base import api_resources
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from ..formats import kube_proxy, write_policy
 from ..platform import component_registry
 from ..catalogue import catalogue, component_checks
@@ -549,10 +550,10 @@ def _extra_args_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...
     Security exemptions of the controllers that create pods."""
     problems: List[Tuple[Tuple[str, ...], str]] = []
     if not values["tls_cipher_suites"]:   # with it set, _hardened_overrides refuses any other list
-        for variable, component, key in (("kube_kubeadm_apiserver_extra_args", "kube-apiserver", "tls-cipher-suites"),
-                                         ("kube_kubeadm_controller_extra_args", "kube-controller-manager", "tls-cipher-suites"),
-                                         ("kube_kubeadm_scheduler_extra_args", "kube-scheduler", "tls-cipher-suites"),
-                                         ("kubelet_config_extra_args", "kubelet", "tlsCipherSuites")):
+        for variable, component, key in (("kube_kubeadm_apiserver_extra_args", APISERVER, "tls-cipher-suites"),
+                                         ("kube_kubeadm_controller_extra_args", CONTROLLER_MANAGER, "tls-cipher-suites"),
+                                         ("kube_kubeadm_scheduler_extra_args", SCHEDULER, "tls-cipher-suites"),
+                                         ("kubelet_config_extra_args", KUBELET, "tlsCipherSuites")):
             given = (values.get(variable) or {}).get(key)
             if given is None or overridden(values, component, key):
                 continue
@@ -570,7 +571,7 @@ def _extra_args_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...
                                  " kubelet's firewall (kubelet_systemd_hardening) and the metrics firewall; allowed: the pod"
                                  " network's CIDR, /8 or narrower (IPv6 /16)"))
     exempted = pod_creating_exemptions(values)
-    if exempted and not overridden(values, "kube-apiserver", POD_SECURITY_OVERRIDE):
+    if exempted and not overridden(values, APISERVER, POD_SECURITY_OVERRIDE):
         problems.append((("kube_pod_security_exemptions_usernames",),
                          f"kube_pod_security_exemptions_usernames: {_show(exempted)} create pods for every Deployment, Job,"
                          " DaemonSet or StatefulSet: exempting them exempts all those pods from Pod Security, silently;"
@@ -680,29 +681,29 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kube_proxy_metrics_bind_address", kube_proxy.DEFAULT_METRICS, _is_proxy_bind_address, "kube_proxy",
        "metricsBindAddress of kube-proxy (kubespray's name and default; loopback, as CIS 4.3.1 wants)"),
     # --- etcd -----------------------------------------------------------------------------------------
-    _v("etcd_deployment_type", "host", _one_of(ETCD_DEPLOYMENT_TYPES), "etcd",
+    _v("etcd_deployment_type", "host", _one_of(ETCD_DEPLOYMENT_TYPES), ETCD,
        "kubeadm: static pod; host: systemd unit with /etc/etcd.env"),
-    _v("etcd_extra_vars", {}, _is_extra_args, "etcd", "Extra etcd flags, e.g. listen-metrics-urls"),
-    _v("etcd_data_dir", "/var/lib/etcd", _is_dir_path, "etcd", "etcd data directory"),
+    _v("etcd_extra_vars", {}, _is_extra_args, ETCD, "Extra etcd flags, e.g. listen-metrics-urls"),
+    _v("etcd_data_dir", "/var/lib/etcd", _is_dir_path, ETCD, "etcd data directory"),
     # --- kubelet --------------------------------------------------------------------------------------
-    _v("kubelet_authentication_token_webhook", True, _bool, "kubelet", "authentication.webhook.enabled"),
-    _v("kubelet_authorization_mode_webhook", True, _bool, "kubelet",
+    _v("kubelet_authentication_token_webhook", True, _bool, KUBELET, "authentication.webhook.enabled"),
+    _v("kubelet_authorization_mode_webhook", True, _bool, KUBELET,
        "authorization.mode Webhook (kubespray's default since v2.31; false leaves the node's own mode)"),
-    _v("kube_read_only_port", 0, _int_between(0, 65535), "kubelet", "readOnlyPort"),
-    _v("kubelet_rotate_server_certificates", False, _bool, "kubelet", "serverTLSBootstrap"),
-    _v("kubelet_protect_kernel_defaults", True, _bool, "kubelet", "protectKernelDefaults"),
-    _v("kubelet_event_record_qps", 50, _int_at_least(0), "kubelet", "eventRecordQPS"),
-    _v("kubelet_rotate_certificates", True, _bool, "kubelet", "rotateCertificates"),
-    _v("kubelet_streaming_connection_idle_timeout", "4h0m0s", _is_duration, "kubelet",
+    _v("kube_read_only_port", 0, _int_between(0, 65535), KUBELET, "readOnlyPort"),
+    _v("kubelet_rotate_server_certificates", False, _bool, KUBELET, "serverTLSBootstrap"),
+    _v("kubelet_protect_kernel_defaults", True, _bool, KUBELET, "protectKernelDefaults"),
+    _v("kubelet_event_record_qps", 50, _int_at_least(0), KUBELET, "eventRecordQPS"),
+    _v("kubelet_rotate_certificates", True, _bool, KUBELET, "rotateCertificates"),
+    _v("kubelet_streaming_connection_idle_timeout", "4h0m0s", _is_duration, KUBELET,
        "streamingConnectionIdleTimeout"),
-    _v("kubelet_make_iptables_util_chains", True, _bool, "kubelet", "makeIPTablesUtilChains"),
-    _v("kubelet_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), "kubelet", "featureGates"),
-    _v("kubelet_seccomp_default", False, _bool, "kubelet", "seccompDefault"),
-    _v("kubelet_pod_pids_limit", -1, _int_at_least(-1), "kubelet", "podPidsLimit (-1: unlimited)"),
-    _v("kubelet_systemd_hardening", False, _bool, "kubelet", "Firewall the kubelet with systemd IPAddressDeny/Allow"),
-    _v("kubelet_config_extra_args", {}, _is_kubelet_fields, "kubelet",
+    _v("kubelet_make_iptables_util_chains", True, _bool, KUBELET, "makeIPTablesUtilChains"),
+    _v("kubelet_feature_gates", [], _list_of(_is_feature_gate, "Name=bool feature gates"), KUBELET, "featureGates"),
+    _v("kubelet_seccomp_default", False, _bool, KUBELET, "seccompDefault"),
+    _v("kubelet_pod_pids_limit", -1, _int_at_least(-1), KUBELET, "podPidsLimit (-1: unlimited)"),
+    _v("kubelet_systemd_hardening", False, _bool, KUBELET, "Firewall the kubelet with systemd IPAddressDeny/Allow"),
+    _v("kubelet_config_extra_args", {}, _is_kubelet_fields, KUBELET,
        "Extra KubeletConfiguration fields (kubespray's variable), merged last"),
-    _v("kubelet_secure_addresses", None, _is_secure_addresses, "kubelet",
+    _v("kubelet_secure_addresses", None, _is_secure_addresses, KUBELET,
        "Who may reach the kubelet (space-separated); default: computed safe list", nullable=True),
     # --- metrics ports (seed 000's Prometheus variant binds them to 0.0.0.0) -------------------------------
     _v("kubeguard_metrics_allowed_sources", None, _list_of(_is_narrow_cidr, "CIDRs"), "metrics",
@@ -918,7 +919,7 @@ def _cross_checks(values: Mapping[str, Any]) -> List[Tuple[Tuple[str, ...], str]
             problems.append(((variable,), f"{variable}: {_show(duplicates)} appear more than once{why} - list each once"))
     modes = values["authorization_modes"]
     api_extra = values.get("kube_kubeadm_apiserver_extra_args") or {}
-    if "ABAC" in modes and not overridden(values, "kube-apiserver", "authorization-mode"):
+    if "ABAC" in modes and not overridden(values, APISERVER, "authorization-mode"):
         problems.append((("authorization_modes",),
                          f"authorization_modes: {modes!r} contains 'ABAC': a static policy file that"
                          " grants without RBAC's review and audit (the GKE checklist says disable it; CIS 5.1 expects RBAC);"
@@ -1161,7 +1162,7 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
         raise HardeningVarsError(problems)
     if "ABAC" in values["authorization_modes"]:
         notes.append("authorization_modes: ABAC kept because kubeguard_allow_override names kube-apiserver.authorization-mode"
-                     f" ({overridden(values, 'kube-apiserver', 'authorization-mode')})")
+                     f" ({overridden(values, APISERVER, 'authorization-mode')})")
     values["_notes"] = notes
     # What the user set, as opposed to a default: only their own choices may weaken a node.
     # (Output of an earlier validate carries its own list: filters re-validate what they are given.)

@@ -10,12 +10,13 @@ import ipaddress
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ..base.component_names import ETCD, KUBELET
 from ..catalogue import checks
+from ..platform import component_registry
 
 LISTEN = "0A"
 # Kubernetes' own programs, for the "listening on every interface" report
-KUBERNETES_PROCESSES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
-                        "etcd", "kubectl", "k3s", "containerd", "dockerd", "cri-o", "crio")
+KUBERNETES_PROCESSES = component_registry.OBSERVED + ("kubectl", "k3s", "containerd", "dockerd", "cri-o", "crio")
 KUBELET_READ_ONLY_PORT = 10255
 
 
@@ -106,7 +107,7 @@ def kubectl_proxy(found: Sequence[Mapping[str, Any]]) -> checks.Outcome:
 
 def kubelet_read_only(found: Sequence[Mapping[str, Any]], read_only_port: Optional[int]) -> checks.Outcome:
     ports = {KUBELET_READ_ONLY_PORT} | ({int(read_only_port)} if read_only_port else set())
-    open_ports = [e for e in found if e["port"] in ports and e["process"] in ("kubelet", "k3s", "?")]
+    open_ports = [e for e in found if e["port"] in ports and e["process"] in (KUBELET, "k3s", "?")]
     if open_ports:
         return checks.Outcome(False, "the kubelet's read-only port answers without authentication: "
                               + ", ".join(_show(e) for e in open_ports))
@@ -252,7 +253,7 @@ def evaluate(kind: str, state: Mapping[str, Any]) -> checks.Outcome:
     if kind == "kubelet_read_only":
         return kubelet_read_only(found, (state.get("kubelet_config") or {}).get("readOnlyPort"))
     if kind == "etcd_insecure_clients":
-        return etcd_insecure_clients(((state.get("components") or {}).get("etcd") or {}).get("flags") or {})
+        return etcd_insecure_clients(((state.get("components") or {}).get(ETCD) or {}).get("flags") or {})
     if kind == "every_interface":
         return every_interface(found)
     raise ValueError(f"unknown exposure check {kind!r}")

@@ -20,6 +20,7 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from ansible.module_utils.urls import open_url
 
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, KUBELET, KUBE_PROXY, SCHEDULER
 from ..formats.manifest import parse_flags
 
 DELETED = " (deleted)"   # /proc/<pid>/exe of a binary replaced (upgraded) while it runs
@@ -123,7 +124,7 @@ def process_args(name: str, proc_root: str = "/proc") -> List[List[str]]:
 # The components k3s runs in its own process, each started with one line of k3s' own log format
 # (logrus): time="..." level=info msg="Running kube-apiserver --flag=value ...". Quotes and
 # backslashes inside msg are escaped.
-K3S_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
+K3S_COMPONENTS = (APISERVER, CONTROLLER_MANAGER, SCHEDULER, KUBELET, KUBE_PROXY,
                   "cloud-controller-manager")
 _RUNNING_LINE = re.compile(
     r'^time="[^"\\]*" level=info msg="Running (?P<component>' + "|".join(re.escape(c) for c in K3S_COMPONENTS)

@@ -16,15 +16,17 @@ import platform
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..base.component_names import ETCD, KUBELET
+
 # binary -> (kubespray's checksum variable, the version variable that picks the entry). kubespray's etcd and
 # containerd checksums are of release archives, not of the binaries: those two come from the sums file only.
 BINARIES: Dict[str, Tuple[Optional[str], Optional[str]]] = {
-    "kubelet": ("kubelet_checksums", "kube_version"),
+    KUBELET: ("kubelet_checksums", "kube_version"),
     "kubeadm": ("kubeadm_checksums", "kube_version"),
     "kubectl": ("kubectl_checksums", "kube_version"),
     "runc": ("runc_checksums", "runc_version"),
     "containerd": (None, None),
-    "etcd": (None, None),
+    ETCD: (None, None),
 }
 CHECKSUM_VARIABLES = tuple(var for var, _version in BINARIES.values() if var)
 SEARCH_DIRS = ("/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/opt/bin", "/bin", "/sbin")

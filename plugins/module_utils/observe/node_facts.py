@@ -10,6 +10,7 @@ import subprocess
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
+from ..base.component_names import APISERVER, KUBELET
 from . import health   # health.component_processes, looked up when called (tests stand in for it)
 
 
@@ -102,7 +103,7 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
     disk: the apiserver's static pod image tag, the k3s or kubelet binary."""
 
     k3s = bool(layout.components.get("units"))
-    names = ["k3s"] if k3s else ["kube-apiserver", "kubelet"]
+    names = ["k3s"] if k3s else [APISERVER, KUBELET]
     silent: List[str] = []
     for name in names:
         for proc in health.component_processes(name, proc_root):
@@ -115,7 +116,7 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
         manifest = os.path.join(layout.manifests_dir, "kube-apiserver.yaml")
         found = _image_tag(manifest)
         if found:
-            running = "it runs" if any(s.startswith("kube-apiserver") for s in silent) else "it does not run"
+            running = "it runs" if any(s.startswith(APISERVER) for s in silent) else "it does not run"
             return {"version": found, "source": f"the kube-apiserver static pod's image tag ({manifest}; {running}{said})"}
     name = names[-1]   # the binary that starts everything on this node: k3s, or the kubelet
     path = next((os.path.join(d, name) for d in BIN_DIRS if os.access(os.path.join(d, name), os.X_OK)), None)

@@ -12,6 +12,7 @@ import posixpath
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
+from ..base.component_names import KUBELET
 from ..platform import component_registry
 from ..catalogue import catalogue
 from ..catalogue.catalogue import Platform
@@ -53,7 +54,7 @@ def component_flags(values: Mapping[str, Any], layout: Platform, component: str)
 
 def kubelet_fields(values: Mapping[str, Any], layout: Platform) -> Dict[str, Any]:
     """KubeletConfiguration fields to set; kubelet_config_extra_args win last, as in kubespray."""
-    fields = catalogue.desired_settings(values, layout, "kubelet")
+    fields = catalogue.desired_settings(values, layout, KUBELET)
     fields.update(values.get("kubelet_config_extra_args") or {})
     return fields
 

@@ -12,10 +12,12 @@ import ipaddress
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from ..base.component_names import CONTROLLER_MANAGER, ETCD, SCHEDULER
+
 CHAIN = "KUBEGUARD-METRICS"
 # component -> (flag with its address, flag with its port, the port when the flag is absent)
-SECURE_PORTS = {"kube-controller-manager": ("bind-address", "secure-port", 10257),
-                "kube-scheduler": ("bind-address", "secure-port", 10259)}
+SECURE_PORTS = {CONTROLLER_MANAGER: ("bind-address", "secure-port", 10257),
+                SCHEDULER: ("bind-address", "secure-port", 10259)}
 # what a component binds when --bind-address is not given
 DEFAULT_BIND = "0.0.0.0"
 
@@ -40,10 +42,10 @@ def exposed_ports(flags: Mapping[str, Mapping[str, Any]]) -> List[Tuple[str, int
         if not _loopback(address):
             port = int((flags[component] or {}).get(port_flag) or default_port)
             found.append((component, port, _family(address)))
-    for url in str((flags.get("etcd") or {}).get("listen-metrics-urls") or "").split(","):
+    for url in str((flags.get(ETCD) or {}).get("listen-metrics-urls") or "").split(","):
         parts = urlsplit(url.strip())
         if parts.hostname and not _loopback(parts.hostname) and parts.port:
-            found.append(("etcd", parts.port, _family(parts.hostname)))
+            found.append((ETCD, parts.port, _family(parts.hostname)))
     return found
 
 

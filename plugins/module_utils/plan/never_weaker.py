@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..base.component_names import APISERVER, KUBELET, KUBE_PROXY
 from . import desired, predicted
 from ..formats import kube_proxy
 from ..platform import component_registry
@@ -42,7 +43,7 @@ overlay = predicted.overlay   # the node with one component's settings applied (
 def desired_with_origins(values: Mapping[str, Any], layout: Platform,
                          component: str) -> Tuple[Dict[str, Any], Dict[str, Tuple[str, ...]]]:
     """(settings, origins): what we would set on a component and, per key, the variables it comes from."""
-    if component == "kubelet":
+    if component == KUBELET:
         settings = desired.kubelet_fields(values, layout)
         extra_variable = "kubelet_config_extra_args"
     else:
@@ -70,7 +71,7 @@ def _text(value: Any) -> str:
 
 
 def _current(state: Mapping[str, Any], component: str, key: str) -> Any:
-    if component == "kubelet":
+    if component == KUBELET:
         return get_field(state.get("kubelet_config") or {}, key)
     return ((state["components"].get(component) or {}).get("flags") or {}).get(key)
 
@@ -205,7 +206,7 @@ def _alternatives(values: Mapping[str, Any], layout: Platform, applied: Mapping[
                 if cache not in settings_without:
                     settings_without[cache] = desired_with_origins(other, layout, component)[0]
                 one = settings_without[cache]
-                options.append(one[key] if key in one else (_KEEP if component == "kubelet" else None))
+                options.append(one[key] if key in one else (_KEEP if component == KUBELET else None))
         found[(component, key)] = [o for i, o in enumerate(options) if o is _KEEP or o not in options[:i]]
     return found
 
@@ -227,7 +228,7 @@ def pod_security_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
     """Pod Security exemptions of the controllers that create pods (accepted only with kubeguard_allow_override,
     hardening_vars): every pod they create skips the policy, so the cluster's policy control (5.2.1) is waived."""
     exempted = hardening_vars.pod_creating_exemptions(values)
-    reason = hardening_vars.overridden(values, "kube-apiserver", hardening_vars.POD_SECURITY_OVERRIDE)
+    reason = hardening_vars.overridden(values, APISERVER, hardening_vars.POD_SECURITY_OVERRIDE)
     if not exempted or not reason:
         return {}
     return {"5.2.1": f"weakened by your variable kube_pod_security_exemptions_usernames={','.join(exempted)} (every pod"
@@ -241,7 +242,7 @@ def kube_proxy_waivers(values: Mapping[str, Any]) -> Dict[str, str]:
     address = values.get("kube_proxy_metrics_bind_address") or kube_proxy.DEFAULT_METRICS
     if kube_proxy.is_loopback(address):
         return {}
-    reason = hardening_vars.overridden(values, "kube-proxy", "metrics-bind-address")
+    reason = hardening_vars.overridden(values, KUBE_PROXY, "metrics-bind-address")
     return {"4.3.1": f"weakened by your variable kube_proxy_metrics_bind_address={address}" + (f": {reason}" if reason else "")}
 
 

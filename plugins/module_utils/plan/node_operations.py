@@ -11,6 +11,7 @@ import json
 import posixpath
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from . import desired, metrics_firewall
 from ..platform import component_registry
 from ..catalogue import catalogue
@@ -68,8 +69,8 @@ def written_components(values: Mapping[str, Any], layout: Platform, node: Mappin
     on k3s, where one config file carries every component of the node."""
     if layout.config_kind == "k3s_config":
         return None
-    found = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if node.get("control_plane") else [])
-    return found + ["etcd"] if etcd_written(values, node)[1] else found
+    found = [KUBELET] + (list(component_registry.CONTROL_PLANE) if node.get("control_plane") else [])
+    return found + [ETCD] if etcd_written(values, node)[1] else found
 
 
 def operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[str, Any], node: Mapping[str, Any],
@@ -100,58 +101,58 @@ def operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[str, A
         return ops
     etcd_static, etcd_here = etcd_written(values, node)
     if etcd_here:
-        etcd_flags = plan["settings"]["etcd"]
-        ops["etcd"] = {"user": {"name": settings["etcd_user"]},
-                       "file_modes": {"entries": [{"path": values["etcd_data_dir"], "mode": "0700",
-                                                   "owner": settings["etcd_user"], "group": settings["etcd_user"]}]}}
+        etcd_flags = plan["settings"][ETCD]
+        ops[ETCD] = {"user": {"name": settings["etcd_user"]},
+                     "file_modes": {"entries": [{"path": values["etcd_data_dir"], "mode": "0700",
+                                                 "owner": settings["etcd_user"], "group": settings["etcd_user"]}]}}
         if etcd_static:
-            ops["etcd"]["static_pod"] = {"path": f"{paths['manifests_dir']}/etcd.yaml", "flags": etcd_flags,
-                                         "mode": MANIFEST_MODE}
+            ops[ETCD]["static_pod"] = {"path": f"{paths['manifests_dir']}/etcd.yaml", "flags": etcd_flags,
+                                       "mode": MANIFEST_MODE}
         else:
-            ops["etcd"]["env_file"] = {"path": settings["etcd_env_file"], "variables": desired.etcd_env(etcd_flags)}
+            ops[ETCD]["env_file"] = {"path": settings["etcd_env_file"], "variables": desired.etcd_env(etcd_flags)}
     if node["control_plane"]:
         files = desired.apiserver_files(values, layout)
         if values["kubernetes_audit"]:
             ops["audit"] = {
                 "config_files": {"files": [f for f in files if f["path"] == paths["audit_policy_file"]]},
                 "directory": audit_log_directory(paths, settings)}
-        ops["kube-apiserver"] = {
+        ops[APISERVER] = {
             "config_files": {"files": [f for f in files if f["path"] != paths["audit_policy_file"]]},
             "static_pod": {"path": f"{paths['manifests_dir']}/kube-apiserver.yaml",
-                           "flags": plan["settings"]["kube-apiserver"],
+                           "flags": plan["settings"][APISERVER],
                            "host_paths": desired.apiserver_host_paths(values, layout), "mode": MANIFEST_MODE},
             # the restart annotation hashes these files and the encryption config (read on the node)
             "config_hash_files": files,
         }
         if values["kube_encrypt_secret_data"]:
-            ops["kube-apiserver"]["encryption"] = {"path": paths["encryption_config"],
-                                                   "algorithm": values["kube_encryption_algorithm"],
-                                                   "resources": list(values["kube_encryption_resources"])}
-        for component, variable in (("kube-controller-manager", "kube_controller_manager_bind_address"),
-                                    ("kube-scheduler", "kube_scheduler_bind_address")):
+            ops[APISERVER]["encryption"] = {"path": paths["encryption_config"],
+                                            "algorithm": values["kube_encryption_algorithm"],
+                                            "resources": list(values["kube_encryption_resources"])}
+        for component, variable in ((CONTROLLER_MANAGER, "kube_controller_manager_bind_address"),
+                                    (SCHEDULER, "kube_scheduler_bind_address")):
             ops[component] = {"static_pod": {"path": f"{paths['manifests_dir']}/{component}.yaml",
                                              "flags": plan["settings"][component],
                                              "probe_host": probe_host(values[variable]), "mode": MANIFEST_MODE}}
-    ops["kubelet"] = {"kubelet_config": {"path": paths["kubelet_config"], "fields": plan["settings"]["kubelet"],
-                                         "mode": "0600"}}
+    ops[KUBELET] = {"kubelet_config": {"path": paths["kubelet_config"], "fields": plan["settings"][KUBELET],
+                                       "mode": "0600"}}
     if node["control_plane"]:
         # what kubeadm upgrade must regenerate: the same flags, mounts and kubelet fields (kubeadm_config module)
-        ops["kube-apiserver"]["kubeadm_records"] = {
+        ops[APISERVER]["kubeadm_records"] = {
             "flags": {c: ops[c]["static_pod"]["flags"] for c in component_registry.FLAG_COMPONENTS if "static_pod" in ops.get(c, {})},
-            "host_paths": ops["kube-apiserver"]["static_pod"]["host_paths"],
+            "host_paths": ops[APISERVER]["static_pod"]["host_paths"],
             "generated_mounts": [str(m).format(pki_dir=layout.pki_dir) for m in layout.components.get("kubeadm_mounts") or []],
-            "kubelet_fields": plan["settings"]["kubelet"]}
+            "kubelet_fields": plan["settings"][KUBELET]}
     for component, one in ops.items():
         if component in (layout.components.get("health") or {}):
             one["health"] = health_of(layout, component, one, settings)
     dropin = settings["kubelet_firewall_dropin"]
     if values["kubelet_systemd_hardening"]:
-        ops["kubelet"]["config_files"] = {"files": [{"path": dropin, "mode": "0600",
-                                                     "content": firewall_dropin_content(node["kubelet_allowed"])}]}
+        ops[KUBELET]["config_files"] = {"files": [{"path": dropin, "mode": "0600",
+                                                   "content": firewall_dropin_content(node["kubelet_allowed"])}]}
     else:
-        ops["kubelet"]["absent"] = {"path": dropin}
+        ops[KUBELET]["absent"] = {"path": dropin}
     if values["kubelet_rotate_server_certificates"] and node.get("kubelet_running"):
-        ops["kubelet"]["exists"] = {"path": settings["kubelet_serving_cert"]}
+        ops[KUBELET]["exists"] = {"path": settings["kubelet_serving_cert"]}
     ops["file_permissions"] = {"file_modes": {"entries": file_mode_entries(paths, plan["pki_owner"], plan["pki_group"], layout)}}
     firewall = metrics_firewall_operations(values, ops, node, settings)
     if firewall:
@@ -176,10 +177,10 @@ def metrics_firewall_operations(values: Mapping[str, Any], ops: Mapping[str, Any
     """The metrics ports firewall where this node's controller-manager, scheduler or etcd serve metrics beyond
     loopback (the flags this run leaves them with)."""
     flags = {component: (ops[component].get("static_pod") or {}).get("flags") or {}
-             for component in ("kube-controller-manager", "kube-scheduler") if component in ops}
-    if "etcd" in ops:
-        etcd = ops["etcd"]
-        flags["etcd"] = (etcd.get("static_pod") or {}).get("flags") or {
+             for component in (CONTROLLER_MANAGER, SCHEDULER) if component in ops}
+    if ETCD in ops:
+        etcd = ops[ETCD]
+        flags[ETCD] = (etcd.get("static_pod") or {}).get("flags") or {
             key[5:].lower().replace("_", "-"): value for key, value in ((etcd.get("env_file") or {}).get("variables") or {}).items()}
     sources = values["kubeguard_metrics_allowed_sources"] or metrics_firewall.default_sources(
         desired.pod_subnets(values), node.get("node_addresses") or [])
@@ -224,7 +225,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[st
         if values.get(variable) not in allowed:
             raise ValueError(f"{variable}: {values.get(variable)!r} is not supported on {layout.name};"
                              f" allowed: {', '.join(map(str, allowed))}")
-    components = ["kubelet"] + (list(component_registry.CONTROL_PLANE) if node["control_plane"] else [])
+    components = [KUBELET] + (list(component_registry.CONTROL_PLANE) if node["control_plane"] else [])
     top: Dict[str, Any] = {}
     lists: Dict[str, Dict[str, Any]] = {}
     for component in components:
@@ -233,7 +234,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[st
             owner, _ignored, key = setting.partition(".")
             if owner == component and key in wanted:
                 top[option] = wanted.pop(key)
-        lists[spec["arg_lists"][component]] = kubelet_flags(wanted) if component == "kubelet" else wanted
+        lists[spec["arg_lists"][component]] = kubelet_flags(wanted) if component == KUBELET else wanted
     for component, flags in (spec.get("arg_values") or {}).items():
         lists[spec["arg_lists"][component]] = {flag: values[variable] for flag, variable in flags.items()}
     result: Dict[str, Any] = {}
@@ -256,7 +257,7 @@ def k3s_operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[st
     for setting, option in (spec.get("top_level") or {}).items():
         component, _ignored, key = setting.partition(".")
         if option in top and component in expected:
-            flag = catalogue.load()["kubelet_flags"].get(key, key) if component == "kubelet" else key
+            flag = catalogue.load()["kubelet_flags"].get(key, key) if component == KUBELET else key
             expected[component][flag] = arg_text(top[option])
     result["service"] = {"unit": spec["units"][role], "components": expected, **spec["health"][role]}
     return result

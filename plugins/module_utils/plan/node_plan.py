@@ -8,6 +8,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..base.component_names import KUBELET
 from . import desired, never_weaker, node_operations
 from ..platform import component_registry
 from ..catalogue import catalogue, checks
@@ -190,7 +191,7 @@ def _k3s_setting(layout: Any, option: str, flag: Optional[str]) -> Optional[Tupl
     spec = layout.components
     if flag is not None:
         component = {key: name for name, key in spec["arg_lists"].items()}.get(option)
-        if component == "kubelet":
+        if component == KUBELET:
             fields = {flag_name: name for name, flag_name in catalogue.load()["kubelet_flags"].items()}
             return component, fields.get(flag, flag)
         return (component, flag) if component else None
@@ -253,7 +254,7 @@ def k3s_overrides(ops: Dict[str, Any], layout: Any, values: Mapping[str, Any], n
         if setting not in waived:
             continue
         expected = k3s["service"]["components"].get(setting[0]) or {}
-        flag = item.flag or (catalogue.load()["kubelet_flags"].get(setting[1], setting[1]) if setting[0] == "kubelet" else setting[1])
+        flag = item.flag or (catalogue.load()["kubelet_flags"].get(setting[1], setting[1]) if setting[0] == KUBELET else setting[1])
         expected.pop(flag, None)
 
 
@@ -262,8 +263,8 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
     """Refuse (or waive) a node whose kubelet reads a --config-dir drop-in that sets one of the fields this
     run writes into its config file to another value: the drop-in would win, silently."""
 
-    directory = ((state.get("components") or {}).get("kubelet") or {}).get("flags", {}).get("config-dir")
-    fields = ((ops.get("kubelet") or {}).get("kubelet_config") or {}).get("fields")
+    directory = ((state.get("components") or {}).get(KUBELET) or {}).get("flags", {}).get("config-dir")
+    fields = ((ops.get(KUBELET) or {}).get("kubelet_config") or {}).get("fields")
     if not directory or not fields:
         return
     try:
@@ -271,7 +272,7 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
     except (OSError, KubeletConfigError) as exc:
         raise ValueError(f"the kubelet's --config-dir {directory}: {exc}") from None
     refuse_or_waive(   # a featureGates.<gate> leaf belongs to the featureGates setting
-        [(("kubelet", path if path in fields else path.rsplit(".", 1)[0]),
+        [((KUBELET, path if path in fields else path.rsplit(".", 1)[0]),
           f"{name} sets {path}: {got!r} (this run sets {'nothing' if ours is None else repr(ours)})")
          for path, name, got, ours in found], values, plan,
         f"the kubelet merges {directory} over the config file this run writes, and it undoes its hardening",
@@ -331,7 +332,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
     values, version, version_lines = node_version(values, layout, run_command, p.get("proc_root") or "/proc")
     node = dict(p["node"])
-    node["kubelet_running"] = running["kubelet"]
+    node["kubelet_running"] = running[KUBELET]
     node["node_audit"] = state.get("node_audit")
     node["container_runtime"] = state.get("container_runtime")
     # how etcd runs here is what the node shows, whatever etcd_deployment_type says (kubespray's

@@ -17,6 +17,7 @@ import ipaddress
 import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from ..catalogue import catalogue, checks
 from ..formats import permissions
 from ..observe import containerd, exposure, node_audit
@@ -29,9 +30,9 @@ FileReader = Callable[[Any, bool], List[Dict[str, Any]]]
 
 # Where each component listens when its flags say nothing (the components' own defaults): the listeners a
 # changed flag opens or closes are derived from these, the sockets the node has now are the rest.
-_FLAG_LISTENERS = {"kube-apiserver": ("bind-address", "0.0.0.0", "secure-port", 6443),
-                   "kube-controller-manager": ("bind-address", "0.0.0.0", "secure-port", 10257),
-                   "kube-scheduler": ("bind-address", "0.0.0.0", "secure-port", 10259)}
+_FLAG_LISTENERS = {APISERVER: ("bind-address", "0.0.0.0", "secure-port", 6443),
+                   CONTROLLER_MANAGER: ("bind-address", "0.0.0.0", "secure-port", 10257),
+                   SCHEDULER: ("bind-address", "0.0.0.0", "secure-port", 10259)}
 _ETCD_URLS = {"listen-client-urls": "http://localhost:2379", "listen-peer-urls": "http://localhost:2380", "listen-metrics-urls": ""}
 # kubelet: (config field, flag, default) of each address and port; readOnlyPort is 0 in a config file
 _KUBELET_LISTENERS = ((("address", "address", "0.0.0.0"), ("port", "port", 10250)),
@@ -55,7 +56,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
     after["components"] = dict(state["components"])
     observed = after["components"][component] = copy.deepcopy(dict(state["components"].get(component) or {"source": "absent", "flags": {}}))
     k3s = (after.get("layout") or {}).get("components", {}).get("kind") == "k3s_config"
-    if component == "kubelet" and k3s:
+    if component == KUBELET and k3s:
         # k3s configures the kubelet by flags (kubelet-arg), and a flag wins over any config file
         table = catalogue.load()["kubelet_flags"]
         flags = dict(observed["flags"])
@@ -66,7 +67,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
                 else:
                     flags[table[field]] = _text(value)
         observed["flags"] = flags
-    elif component == "kubelet":
+    elif component == KUBELET:
         layers = after.get("kubelet_config_layers")
         try:
             if layers:   # the drop-ins are merged over the file we write, as the kubelet merges them
@@ -88,7 +89,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
             else:
                 flags[key] = value
         observed["flags"] = flags
-    if component == "kube-apiserver" and values is not None:
+    if component == APISERVER and values is not None:
         _encryption(after, settings, values)
     move_listeners(state, after, component)
     return after
@@ -157,13 +158,13 @@ def derived_listeners(component: str, state: Mapping[str, Any]) -> Set[Tuple[str
         address, port = _address(flags.get(address_flag) or address_default), _port(flags.get(port_flag) or port_default)
         if address and port:
             found.add((address, port))
-    elif component == "etcd":
+    elif component == ETCD:
         for flag, default in _ETCD_URLS.items():
             for url in str(flags.get(flag) or default).split(","):
                 listener = _url_listener(url) if url.strip() else None
                 if listener:
                     found.add(listener)
-    elif component == "kubelet":
+    elif component == KUBELET:
         config = state.get("kubelet_config") or {}
         for (address_field, address_flag, address_default), (port_field, port_flag, port_default) in _KUBELET_LISTENERS:
             address = flags.get(address_flag) or config.get(address_field) or address_default
@@ -267,7 +268,7 @@ def after_operations(state: Mapping[str, Any], settings: Mapping[str, Mapping[st
     unit = after.get("kubelet_unit")
     if unit is not None:
         files = dict(unit.get("files") or {})
-        kubelet = ops.get("kubelet") or {}
+        kubelet = ops.get(KUBELET) or {}
         for spec in (kubelet.get("config_files") or {}).get("files") or []:
             files[spec["path"]] = exposure.ip_assignments(spec["content"])
         if "absent" in kubelet:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..base.component_names import ETCD
 from . import component_registry
 from ..base.yaml_support import SAFE_LOADER, yaml
 
@@ -41,8 +42,8 @@ class Release:
     def label(self, component: str) -> str:
         """'kube-apiserver v1.34' or 'etcd v3.6.5' (the binary whose data judges), and whose data it is when the
         cluster runs another release."""
-        version = self.data.get("etcd") if component == "etcd" else self.name
-        if component == "etcd":   # its own release, whatever Kubernetes runs
+        version = self.data.get(ETCD) if component == ETCD else self.name
+        if component == ETCD:   # its own release, whatever Kubernetes runs
             return f"{component} {version}"
         if self.context:
             return f"{component} {version} ({self.context})"

@@ -1,14 +1,23 @@
 """The components the collection knows, one row each: the single place a component's name meets what it is.
 
-Every list of components in module_utils is derived from these rows (what the collection writes, how a
-component is configured, which variable carries its extra args or feature gates, which node role runs it).
-A leaf module: plain data, no imports of ours, importable anywhere (no PyYAML).
+The names themselves are spelled once, in base/component_names.py (a leaf, so the layers below this one can say
+a component too); the rows here give each name what it is. Every list of components in module_utils is derived
+from these rows (what the collection writes, how a component is configured, which variable carries its extra
+args or feature gates, which node role runs it). Plain data, importing only base/component_names (no PyYAML).
+tests/unit/test_component_names.py holds that no other Python file spells a component's name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
+
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBE_PROXY, KUBELET, SCHEDULER
+
+# the node roles a component runs on (the audit's sections are chosen by role)
+CONTROL_PLANE_ROLE = "control_plane"
+ETCD_ROLE = "etcd"
+WORKER_ROLE = "worker"
 
 
 @dataclass(frozen=True)
@@ -24,13 +33,13 @@ class Component:
 
 
 REGISTRY: Tuple[Component, ...] = (
-    Component("kube-apiserver", "control_plane", "flags", True, "kube_kubeadm_apiserver_extra_args", "kube_apiserver_feature_gates"),
-    Component("kube-controller-manager", "control_plane", "flags", True, "kube_kubeadm_controller_extra_args", "kube_controller_feature_gates"),
-    Component("kube-scheduler", "control_plane", "flags", True, "kube_kubeadm_scheduler_extra_args", "kube_scheduler_feature_gates"),
-    Component("etcd", "etcd", "flags", True, "etcd_extra_vars", kube_binary=False),
-    Component("kubelet", "worker", "kubelet_config", True, "kubelet_config_extra_args", "kubelet_feature_gates"),
+    Component(APISERVER, CONTROL_PLANE_ROLE, "flags", True, "kube_kubeadm_apiserver_extra_args", "kube_apiserver_feature_gates"),
+    Component(CONTROLLER_MANAGER, CONTROL_PLANE_ROLE, "flags", True, "kube_kubeadm_controller_extra_args", "kube_controller_feature_gates"),
+    Component(SCHEDULER, CONTROL_PLANE_ROLE, "flags", True, "kube_kubeadm_scheduler_extra_args", "kube_scheduler_feature_gates"),
+    Component(ETCD, ETCD_ROLE, "flags", True, "etcd_extra_vars", kube_binary=False),
+    Component(KUBELET, WORKER_ROLE, "kubelet_config", True, "kubelet_config_extra_args", "kubelet_feature_gates"),
     # kubeadm/kubespray: a DaemonSet reading the kube-proxy ConfigMap (module kube_proxy_config); k3s: kube-proxy-arg
-    Component("kube-proxy", "worker", "flags", False, cluster_writer="kube_proxy_config"),
+    Component(KUBE_PROXY, WORKER_ROLE, "flags", False, cluster_writer="kube_proxy_config"),
 )
 BY_NAME: Dict[str, Component] = {c.name: c for c in REGISTRY}
 

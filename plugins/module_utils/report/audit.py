@@ -16,6 +16,7 @@ import shlex
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
+from ..base.component_names import APISERVER, ETCD, KUBELET, KUBE_PROXY
 from . import reports
 from ..formats import kube_proxy, permissions
 from ..platform import component_registry
@@ -35,8 +36,9 @@ from ..base.yaml_support import yaml
 FLAG_COMPONENTS = component_registry.OBSERVED
 # not_applicable: the control is for a role this node does not have (every report lists every control).
 # Which sections a node is audited for, by its roles (kube-bench's master / etcd / node targets).
-ROLE_SECTIONS = {"control_plane": ("1", "3"), "etcd": ("2",), "worker": ("4",)}
-ROLE_NAMES = {"control_plane": "control plane", "etcd": "etcd member", "worker": "worker"}
+ROLE_SECTIONS = {component_registry.CONTROL_PLANE_ROLE: ("1", "3"), component_registry.ETCD_ROLE: ("2",), component_registry.WORKER_ROLE: ("4",)}
+ROLE_NAMES = {component_registry.CONTROL_PLANE_ROLE: "control plane", component_registry.ETCD_ROLE: "etcd member",
+              component_registry.WORKER_ROLE: "worker"}
 # Section K (our own checks beyond CIS) applies by component, not by section.
 COMPONENT_ROLES = {**component_registry.ROLES, "node": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
@@ -106,12 +108,12 @@ def platform_component_flags(component: str, layout: Platform, journal: Mapping[
     from the config file the platform writes for it at each start."""
     if component in journal:
         flags = parse_flags(journal[component][1:])
-        if component == "kube-proxy":   # its defaults where k3s passes no flag (config files: not k3s' way)
+        if component == KUBE_PROXY:   # its defaults where k3s passes no flag (config files: not k3s' way)
             seen = kube_proxy.effective(flags, _read_on_host, load_yaml)
             flags = {**seen["flags"], **({UNREADABLE: seen["unreadable"]} if "unreadable" in seen else {})}
         return {"source": "process log", "flags": flags}
     etcd_config = layout.components.get("etcd_config")
-    if component == "etcd" and etcd_config:
+    if component == ETCD and etcd_config:
         text = _read(str(etcd_config))
         try:
             doc = load_yaml(text) if text else None
@@ -160,10 +162,10 @@ def _read_on_host(path: str) -> Optional[str]:
 
 def _process_flags(component: str, proc: Proc, proc_root: str = "/proc") -> Dict[str, Optional[str]]:
     flags = parse_flags(proc.args[1:])
-    if component == "kube-proxy":   # with --config, the file decides and the other flags are ignored
+    if component == KUBE_PROXY:   # with --config, the file decides and the other flags are ignored
         seen = kube_proxy.effective(flags, _in_process_root(proc_root, proc.pid), load_yaml)
         return {**seen["flags"], **({UNREADABLE: seen["unreadable"]} if "unreadable" in seen else {})}
-    if component == "etcd":   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
+    if component == ETCD:   # etcd on the host (kubespray) reads ETCD_* variables; the command line wins
         env_text = "\n".join(f"{k}={v}" for k, v in proc.environ.items())
         flags = {**_etcd_env_flags(env_text), **flags}
     return flags
@@ -204,9 +206,9 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
             return {"source": "manifest", "flags": flags}
         except (ManifestError, ValueError):
             pass
-    if component == "etcd" and os.path.exists(etcd_env):
+    if component == ETCD and os.path.exists(etcd_env):
         return {"source": "env file", "flags": _etcd_env_flags(_read(etcd_env) or "")}
-    if component == "kubelet":
+    if component == KUBELET:
         flags: Dict[str, Optional[str]] = {}
         for path in (layout.kubelet_env, layout.kubelet_service):
             text = _read(path) if path else None
@@ -225,7 +227,7 @@ def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, A
         return observed
     configured = flags.get("metrics-bind-address")
     port = kube_proxy.port_of(configured)
-    pids = {proc.pid for proc in component_processes("kube-proxy", proc_root)}
+    pids = {proc.pid for proc in component_processes(KUBE_PROXY, proc_root)}
     own = [entry for entry in listeners if str(entry.get("pid")) in pids and entry.get("port") == port]
     if port is None or not own:
         return dict(observed, flags=dict(flags, **{UNREADABLE: (
@@ -274,7 +276,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
     else:
         components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
-    kubelet_flags = components["kubelet"]["flags"]
+    kubelet_flags = components[KUBELET]["flags"]
     config_path = kubelet_flags.get("config") or layout.kubelet_config
     config_text = _read(config_path)
     try:
@@ -291,10 +293,10 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
             dropins = []
         for _path, doc in dropins:
             kubelet_config = merge_dropin(kubelet_config if isinstance(kubelet_config, dict) else {}, doc)
-    api_flags = components["kube-apiserver"]["flags"]
+    api_flags = components[APISERVER]["flags"]
     encryption = _encryption_config(api_flags.get("encryption-provider-config"))
     listeners = exposure.listeners(proc_root)
-    components["kube-proxy"] = _as_listening(components["kube-proxy"], listeners, proc_root)
+    components[KUBE_PROXY] = _as_listening(components[KUBE_PROXY], listeners, proc_root)
     return {
         "layout": layout.as_dict(),
         "components": components,
@@ -306,7 +308,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "kubelet_unit": exposure.unit_files(layout.kubelet_service) if layout.kubelet_service else None,
         "encryption_providers": _encryption_providers(encryption),
         "encryption_resources": _encryption_resources(encryption),
-        "etcd_data_dir": components["etcd"]["flags"].get("data-dir") or "/var/lib/etcd",
+        "etcd_data_dir": components[ETCD]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": listeners,
         "integrity": _integrity(layout, checksums or {}, proc_root),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
@@ -464,7 +466,7 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return RUNTIME_EXPECTED[check["container_runtime"]]
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
-    label = check.get("kubelet") or f"--{check.get('flag')}"
+    label = check.get(KUBELET) or f"--{check.get('flag')}"
     op = check.get("op")
     if op == "loopback":
         return f"{label} on a loopback address (127.0.0.0/8 or ::1)"
@@ -503,7 +505,7 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
     if "exposure" in check:
         if check["exposure"] == "etcd_insecure_clients":   # reads etcd's --listen-client-urls
-            disputed = _disputed({"flag": "listen-client-urls"}, "etcd", (state.get("components") or {}).get("etcd") or {})
+            disputed = _disputed({"flag": "listen-client-urls"}, ETCD, (state.get("components") or {}).get(ETCD) or {})
             if disputed:
                 return checks.Outcome(None, disputed)
         return exposure.evaluate(check["exposure"], state)
@@ -515,7 +517,7 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
     if "container_runtime" in check:
         return containerd.evaluate(check["container_runtime"], state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
-    if observed["source"] == "absent" and component == "kube-proxy":
+    if observed["source"] == "absent" and component == KUBE_PROXY:
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
         return checks.Outcome(True, "kube-proxy does not run on this node")
     if observed["source"] == "absent" and "encryption_providers" not in check:
@@ -525,7 +527,7 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return checks.Outcome(None, disputed)
     if UNREADABLE in (observed.get("flags") or {}):
         return checks.Outcome(None, f"{component}: {observed['flags'][UNREADABLE]}; not judged")
-    if "kubelet" in check:
+    if KUBELET in check:
         view = {"flags": observed["flags"], "config": state.get("kubelet_config") or {}}
     else:
         view = {"flags": observed["flags"], "encryption_providers": state.get("encryption_providers"),
@@ -554,7 +556,7 @@ def _disputed(check: Mapping[str, Any], component: str, observed: Mapping[str, A
 
     if "encryption_providers" in check:
         reads = ["encryption-provider-config"]
-    elif "kubelet" in check:
+    elif KUBELET in check:
         # a flag wins over the config file; without it, the file --config (and --config-dir) names decides
         flag = check.get("flag")
         reads = [flag] if still(flag) or flag in flags else ["config", "config-dir"]
@@ -653,10 +655,10 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     benchmark = catalogue_data.get("benchmark", "unknown")
     check_waivers(waivers, controls, benchmark)
     roles = list(dict.fromkeys(roles))
-    if state["components"]["etcd"]["source"] != "absent" and "etcd" not in roles:
-        roles.append("etcd")
-    if state["components"]["kubelet"]["source"] != "absent" and "worker" not in roles:
-        roles.append("worker")
+    if state["components"][ETCD]["source"] != "absent" and component_registry.ETCD_ROLE not in roles:
+        roles.append(component_registry.ETCD_ROLE)
+    if state["components"][KUBELET]["source"] != "absent" and component_registry.WORKER_ROLE not in roles:
+        roles.append(component_registry.WORKER_ROLE)
     results = audit(state, roles, waivers, controls=controls)
     return reports.build(
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
