@@ -215,3 +215,21 @@ def test_a_k3s_drop_in_kept_by_override_waives_the_control_its_flag_decides():
     assert set(plan["waived"]) == {"4.3.1"} and "scraped from the LAN" in plan["waived"]["4.3.1"]
     with pytest.raises(ValueError, match="kubeguard_allow_override: {kube-proxy.metrics-bind-address: <your reason>}"):
         node_plan.refuse_or_waive(found, hv.validate({}), {"summary": [], "waived": {}}, "refused", "")
+
+
+def test_the_root_may_be_procs_own_link_to_a_process_root(tmp_path):
+    """/proc/<pid>/root is a link (the kernel's); a ConfigMap volume is links too (config.conf -> ..data/config.conf,
+    ..data -> ..<timestamp>): read as kube-proxy reads it."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.base import rooted
+    volume = tmp_path / "var" / "lib" / "kube-proxy"
+    (volume / "..2026_12_05").mkdir(parents=True)
+    (volume / "..2026_12_05" / "config.conf").write_text("metricsBindAddress: 127.0.0.1:10249\n")
+    os.symlink("..2026_12_05", volume / "..data")
+    os.symlink("..data/config.conf", volume / "config.conf")
+    os.symlink(tmp_path, tmp_path.parent / f"{tmp_path.name}-root-link")
+    assert rooted.read_in_root(str(tmp_path.parent / f"{tmp_path.name}-root-link"), "/var/lib/kube-proxy/config.conf") \
+        == "metricsBindAddress: 127.0.0.1:10249\n"
+    own = f"/proc/{os.getpid()}/root"   # the real magic link: this process's root is the host's
+    assert rooted.read_in_root(own, str(volume / "config.conf")) == "metricsBindAddress: 127.0.0.1:10249\n"
+    with pytest.raises(rooted.RootedReadError):
+        rooted.read_in_root(own, str(volume))   # a directory is not a file

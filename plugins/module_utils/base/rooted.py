@@ -27,7 +27,8 @@ def read_in_root(root: str, path: str, cwd: str = "/", limit: int = LIMIT) -> st
     RootedReadError saying why it cannot be read (missing, not a regular file, too large, a loop)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        root_fd = os.open(root, flags | os.O_DIRECTORY)
+        # the root itself is ours to name and may be a link: /proc/<pid>/root is one (the kernel's, to the process's root)
+        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise RootedReadError(f"{root}: {exc.strerror}") from None
     fds = [root_fd]
