@@ -69,14 +69,15 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import load_unique_keys, require_yaml
-from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import Kubectl, KubectlError, record_left, save_object
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.cluster_policy import guarded_restore_action
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import (
+    Kubectl, KubectlError, left_record, record_left, save_object)
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import kube_proxy
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import CLUSTER_OBJECTS_DIR
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS
 
 NS = kube_proxy.NAMESPACE
 SAVED = {"ConfigMap": f"{NS}.configmap.{kube_proxy.CONFIG_MAP}.json", "DaemonSet": f"{NS}.daemonset.{kube_proxy.DAEMONSET}.json"}
-SERVER_KEPT = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink")
 
 
 def _pods(kubectl):
@@ -117,14 +118,11 @@ def _put_back(kubectl, written):
     done = []
     for kind, (saved, ours) in written.items():
         current = kubectl.get_one(kind.lower(), NS, saved["metadata"]["name"])
-        meta = (current or {}).get("metadata") or {}
-        field = "generation" if kind == "DaemonSet" else "resourceVersion"
-        if current is None or meta.get(field) != ((ours or {}).get("metadata") or {}).get(field):
-            done.append(f"{kind} left as it is now (changed since we wrote it)")
+        # the rollback's own rule (cluster_restore): unchanged since we wrote it, by generation where it has a spec
+        action, obj, why = guarded_restore_action(saved, left_record(ours), current)
+        if action != "replace":
+            done.append(f"{kind} left as it is now ({why})")
             continue
-        obj = dict(saved, metadata={k: v for k, v in saved["metadata"].items() if k not in SERVER_KEPT or k == "uid"})
-        obj["metadata"]["resourceVersion"] = meta.get("resourceVersion")
-        obj.pop("status", None)
         kubectl.replace(obj)
         done.append(f"{kind} put back")
     return done

@@ -10,8 +10,8 @@ kube-proxy's defaults (metrics on 127.0.0.1:10249, health on 0.0.0.0:10256).
 The writer edits the ConfigMap's KubeProxyConfiguration by one line (every other line left as kubeadm
 wrote it; the result parsed again and compared) and rolls the DaemonSet's pods with a pod-template
 annotation unique to the rollout (its text's hash and the time), when the text changed or changed since
-our last rollout (kube-proxy reads the file at start only). A leaf module: no imports of ours; YAML loading is
-passed in.
+our last rollout (kube-proxy reads the file at start only). YAML loading is passed in (no PyYAML at import
+time).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import ipaddress
 import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from .kubelet_config import get_field
 
 NAMESPACE = "kube-system"
 CONFIG_MAP = "kube-proxy"
@@ -44,20 +46,11 @@ def _text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def _field(doc: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def config_flags(doc: Mapping[str, Any]) -> Dict[str, Optional[str]]:
     """A KubeProxyConfiguration's settings as the flags they stand for (only those given and not blank)."""
     found: Dict[str, Optional[str]] = {}
     for dotted, flag in FIELD_FLAGS.items():
-        value = _field(doc, dotted)
+        value = get_field(doc, dotted)
         if value is not None and value != "":
             found[flag] = _text(value)
     return found
