@@ -60,7 +60,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, safe_load, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import LEFT_SUFFIX, Kubectl, KubectlError
@@ -70,7 +70,7 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubead
 def _load(path):
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    return json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    return json.loads(text) if path.endswith(".json") else safe_load(text)
 
 
 def main():

@@ -60,7 +60,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.key_rotation import redact_encryption_config
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.write_policy import UnsafeTarget, write_new
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, safe_load, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, backup_file, record_created
 
 
@@ -95,7 +95,7 @@ def main():
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             try:
-                existing = yaml.safe_load(handle)
+                existing = safe_load(handle)
             except yaml.YAMLError as exc:   # never PyYAML's message: it quotes the line, which may hold a key
                 module.fail_json(msg=f"{path}: not valid YAML: {error_summary(exc)}")
     mode_ok = existing is not None and (os.stat(path).st_mode & 0o7777) == 0o600

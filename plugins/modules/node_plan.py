@@ -102,6 +102,12 @@ operations:
   description: Every write of the run, by component (the writer modules' arguments; the roles pass them on).
   returned: always
   type: dict
+rollout:
+  description: >-
+    Phase (C(node), C(etcd_host)) to the roles harden.yml includes on this node, in order (each C(role) and its C(tags)),
+    from the component registry's rollout rows where the operations have the step's key.
+  returned: always
+  type: dict
 plan:
   description: Settings per component, what was kept (defaults that would weaken) and waived, and the summary lines.
   returned: always

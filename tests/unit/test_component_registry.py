@@ -32,3 +32,52 @@ def test_every_component_the_catalogue_sets_is_written_and_every_written_one_has
 
 def test_roles_are_the_audits():
     assert set(registry.ROLES.values()) <= set(audit.ROLE_SECTIONS)
+
+
+def _roles(steps):
+    return [step["role"] for step in steps]
+
+
+def test_rollout_follows_the_registry_order_where_the_operations_have_the_step():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
+    one = {"static_pod": {}}
+    control_plane = {"sysctl": {}, "file_permissions": {}, "kubelet": {}, "kube-apiserver": one, "audit": {},
+                     "kube-controller-manager": one, "kube-scheduler": one, "etcd": {"static_pod": {}, "user": {}},
+                     "metrics_firewall": {}, "node_audit": {}, "container_runtime": {}}
+    assert _roles(node_operations.rollout(control_plane)["node"]) == [
+        "sysctl", "node_audit", "metrics_firewall", "etcd", "apiserver", "controller_manager", "scheduler",
+        "container_runtime", "kubelet", "file_permissions"]
+    assert "etcd_host" not in node_operations.rollout(control_plane)   # a static pod etcd is the node phase's
+    # kubespray's host etcd: after the control planes, in its own phase, firewall first
+    etcd_host = {"sysctl": {}, "file_permissions": {}, "etcd": {"env_file": {}, "user": {}}, "metrics_firewall": {}}
+    steps = node_operations.rollout(etcd_host)
+    assert _roles(steps["etcd_host"]) == ["metrics_firewall", "etcd"]
+    assert "etcd" not in _roles(steps["node"])
+    assert _roles(node_operations.rollout({"sysctl": {}, "k3s": {}, "file_permissions": {}})["node"]) == ["sysctl", "k3s", "file_permissions"]
+    apiserver = next(s for s in node_operations.rollout(control_plane)["node"] if s["role"] == "apiserver")
+    assert apiserver["tags"] == ["apiserver", "audit"]
+
+
+def test_every_rollout_role_exists_and_every_step_is_tagged_by_its_role():
+    import os
+    roles = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+    for step in registry.ROLLOUT:
+        assert os.path.isfile(os.path.join(roles, step.role, "tasks", "main.yml")), step
+        assert step.role in step.tags and step.phase in (registry.NODE_PHASE, registry.ETCD_HOST_PHASE), step
+    assert set(registry.APPLIED_WITH.values()) <= {s.operations for s in registry.ROLLOUT}
+
+
+def test_harden_node_plays_are_driven_by_the_rollout():
+    """No node play of harden.yml names a component's role: each includes the roles of its node's rollout."""
+    import os
+    import yaml
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "playbooks", "harden.yml")
+    with open(path, encoding="utf-8") as handle:
+        plays = yaml.safe_load(handle)
+    node_plays = [p for p in plays if str(p.get("hosts", "")).endswith("&kubeguard_pending") and "Stage" not in p["name"]]
+    assert len(node_plays) == 3
+    for play in node_plays:
+        (task,) = play["tasks"]
+        assert task["ansible.builtin.include_role"]["name"] == "kubeguard.hardening.{{ kubeguard_step.role }}"
+        phase = registry.ETCD_HOST_PHASE if play["hosts"].startswith("etcd") else registry.NODE_PHASE
+        assert task["loop"] == "{{ kubeguard_rollout.%s | default([]) }}" % phase

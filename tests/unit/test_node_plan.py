@@ -413,3 +413,17 @@ def test_verify_audit_after_the_rollout_carries_the_release_too(node, monkeypatc
     assert audit_with({}) == {"version": "v1.34.4", "source": read, "running": "v1.34.4", "running_source": read}
     assert audit_with({"kube_version": "1.34"}) == {"version": "v1.34", "source": "kube_version", "running": "v1.34.4",
                                                     "running_source": read}
+
+
+def test_every_operation_of_a_node_is_applied_by_a_rollout_step(node):
+    """What the plan evaluates is what the rollout applies: each key of a node's operations is some step's (or
+    applied with one), so no write the plan counts is left without a role."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_registry as registry
+    root, layout, settings = node
+    with open(SEED, encoding="utf-8") as handle:
+        values = hv.validate(dict(yaml.safe_load(handle), etcd_deployment_type="kubeadm"))
+    ops = build(values, layout, root, settings)
+    steps = {s.operations for s in registry.ROLLOUT}
+    assert set(ops) - steps <= set(registry.APPLIED_WITH), set(ops) - steps
+    rolled = [s["role"] for phase in node_operations.rollout(ops).values() for s in phase]
+    assert {"apiserver", "kubelet", "file_permissions", "etcd"} <= set(rolled)

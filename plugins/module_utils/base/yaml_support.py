@@ -22,6 +22,11 @@ except ImportError:
     YAML_IMPORT_ERROR = traceback.format_exc()
 
 
+def safe_load(text):
+    """yaml.safe_load with libyaml's loader where the node has it (the same safe constructors)."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def require_yaml(module) -> None:
     """Fail the module, naming the package to install, where the node's Python has no PyYAML."""
     if YAML_IMPORT_ERROR:

@@ -25,7 +25,7 @@ from ..platform import component_data, component_registry
 from ..base.api_resources import repeated_items
 from ..base.durations import duration_seconds
 from ..base.tls_names import KUBELET_CIPHERS_CIS
-from ..base.yaml_support import yaml
+from ..base.yaml_support import safe_load
 
 COMPONENT_REFUSES = "component refuses"   # it exits or never becomes ready (tests/oracle shows it)
 WEAKENS = "weakens a control"             # it runs, a CIS control fails
@@ -524,7 +524,7 @@ def _audit_rule_problems(values: Mapping[str, Any], skip: set, problems: List[Pr
     if variable in skip or not rules:
         return
     if isinstance(rules, str):   # kubespray's form, a YAML string (the variable's own check parsed it already)
-        rules = yaml.safe_load(rules)
+        rules = safe_load(rules)
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         found = _rule_problem(rule)
         if found:

@@ -139,11 +139,11 @@ def _read_nofollow(path: str) -> bytes:
 
 
 def _yaml_doc(data: Optional[bytes]) -> Any:
-    from ..base.yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     if data is None or len(data) > MAX_CONFIG_BYTES:
         return None
     try:
-        return yaml.safe_load(data.decode("utf-8"))
+        return safe_load(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, yaml.YAMLError):
         return None
 

@@ -23,7 +23,7 @@ import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
-from ..base.yaml_support import error_summary, yaml
+from ..base.yaml_support import error_summary, safe_load, yaml
 
 # the bytes of a new key, by provider (32: AES-256 / XSalsa20)
 KEY_BYTES = {"secretbox": 32, "aescbc": 32, "aesgcm": 32}
@@ -77,7 +77,7 @@ def _parse(node_texts: List[Optional[str]]) -> List[Dict[str, Any]]:
     configs = []
     for index, text in enumerate(node_texts):
         try:
-            config = yaml.safe_load(text) if text else None
+            config = safe_load(text) if text else None
         except yaml.YAMLError as exc:      # the message names the line only: the file holds the keys
             raise RotationError(f"control plane {index + 1}: its encryption config is not valid YAML: "
                                 f"{error_summary(exc)}") from None

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .kubelet_config import merge_fields
 from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, SCHEDULER
-from ..base.yaml_support import yaml
+from ..base.yaml_support import safe_load, yaml
 
 # ClusterConfiguration section of each static-pod component (kubeadm's own keys: its etcd section is named etcd)
 ETCD_SECTION = ("etcd", "local")
@@ -95,7 +95,7 @@ def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Opti
     (None removes); host_paths: the apiserver's extra mounts; generated_mounts: paths kubeadm mounts
     into the apiserver itself (never added as extraVolumes, removed where found)."""
     try:
-        config = yaml.safe_load(text)
+        config = safe_load(text)
     except yaml.YAMLError as exc:
         raise KubeadmConfigError(f"ClusterConfiguration is not valid YAML: {exc}") from None
     if not isinstance(config, dict) or config.get("kind") != "ClusterConfiguration":
@@ -117,7 +117,7 @@ def merge_cluster_configuration(text: str, flags: Mapping[str, Mapping[str, Opti
 
 def merge_kubelet_configuration(text: str, fields: Mapping[str, Any]) -> Tuple[str, List[str]]:
     try:
-        config = yaml.safe_load(text)
+        config = safe_load(text)
     except yaml.YAMLError as exc:
         raise KubeadmConfigError(f"kubelet-config is not valid YAML: {exc}") from None
     if not isinstance(config, dict):
@@ -143,7 +143,7 @@ def keep_encryption_arg(saved_text: str, current_text: str) -> Optional[str]:
     encryption-provider-config extra arg kubeadm has now (the next `kubeadm upgrade` regenerates the apiserver
     from it: without the flag, every Secret stored encrypted would be unreadable). None: nothing to keep."""
     try:
-        saved, current = yaml.safe_load(saved_text), yaml.safe_load(current_text)
+        saved, current = safe_load(saved_text), safe_load(current_text)
     except yaml.YAMLError:
         return None
     path = _extra_arg(current, "encryption-provider-config")

@@ -24,9 +24,9 @@ _NOT_A_MAPPING = "__not_a_mapping__"
 def _kind(text: str) -> Optional[str]:
     """The `kind:` of a YAML document: None for a mapping without one (a damaged file of ours is repaired),
     _NOT_A_MAPPING for anything else (not YAML, a list, passwd-like lines)."""
-    from ..base.yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     try:
-        document = yaml.safe_load(text)
+        document = safe_load(text)
     except (ValueError, yaml.YAMLError):
         return _NOT_A_MAPPING
     if not isinstance(document, dict):

@@ -22,7 +22,7 @@ from ..base.api_resources import repeated_items
 from ..observe.exposure import too_wide
 from ..observe.integrity import checksums_problem, images_problem
 from ..formats.toml_edit import _split_keys  # pylint: disable=protected-access
-from ..base.yaml_support import yaml
+from ..base.yaml_support import safe_load, yaml
 
 
 class HardeningVarsError(ValueError):
@@ -429,7 +429,7 @@ def _parse_audit_rules(value: Any) -> Any:
     """kubespray writes audit_policy_custom_rules as a YAML string; a list is taken as it is."""
     if isinstance(value, str):
         try:
-            return yaml.safe_load(value)
+            return safe_load(value)
         except yaml.YAMLError as exc:
             return f"(unparsable YAML: {str(exc).splitlines()[0]})"
     return value
@@ -1175,7 +1175,7 @@ def profile(name: str) -> Dict[str, Dict[str, Any]]:
     import copy
     import os
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.yml"), encoding="utf-8") as handle:
-        profiles = yaml.safe_load(handle)
+        profiles = safe_load(handle)
     data = profiles[name]
     inherited = profile(data["inherits"]) if data.get("inherits") else {}
     return copy.deepcopy({**inherited, **data["variables"]})

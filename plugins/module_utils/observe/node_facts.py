@@ -50,12 +50,12 @@ def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> L
 
 def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
     """Host part of the server URLs in the kubeconfigs (what the kubelet must still reach)."""
-    from ..base.yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     servers: List[str] = []
     for path in paths:
         try:
             with open(path, encoding="utf-8") as handle:
-                config = yaml.safe_load(handle) or {}
+                config = safe_load(handle) or {}
         except (OSError, ValueError):
             continue
         if not isinstance(config, dict):
@@ -85,10 +85,10 @@ def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) ->
 
 def _image_tag(manifest: str) -> Optional[str]:
     """The version tag of a static pod's image (registry.k8s.io/kube-apiserver:v1.36.1[@sha256:...])."""
-    from ..base.yaml_support import yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     try:
         with open(manifest, encoding="utf-8") as handle:
-            pod = yaml.safe_load(handle) or {}
+            pod = safe_load(handle) or {}
         image = str(((pod.get("spec") or {}).get("containers") or [{}])[0].get("image") or "")
     except (OSError, ValueError, AttributeError, IndexError, TypeError):
         return None

@@ -18,7 +18,7 @@ from ..catalogue import catalogue
 from ..catalogue.catalogue import Platform
 from ..model.hardening_vars import parse_secure_addresses
 from ..formats.key_rotation import new_key
-from ..base.yaml_support import yaml
+from ..base.yaml_support import safe_load, yaml
 
 FLAG_COMPONENTS = component_registry.FLAG_COMPONENTS
 EXTRA_ARGS_VARIABLE = {name: component_registry.EXTRA_ARGS_VARIABLE[name] for name in FLAG_COMPONENTS}
@@ -263,7 +263,7 @@ def merge_node_encryption_configs(existing_texts: List[Optional[str]], algorithm
     Nodes with no file yet take the others' key. Nodes whose files disagree on the primary key are
     refused: picking one would leave secrets written with the other unreadable.
     """
-    parsed = [yaml.safe_load(text) for text in existing_texts if text]
+    parsed = [safe_load(text) for text in existing_texts if text]
     node_providers = [_node_providers(text) for text in existing_texts if text]
     primaries = []
     for providers in node_providers:
@@ -282,7 +282,7 @@ def merge_node_encryption_configs(existing_texts: List[Optional[str]], algorithm
 
 
 def _node_providers(text: Optional[str]) -> List[Dict[str, Any]]:
-    config = yaml.safe_load(text) if text else None
+    config = safe_load(text) if text else None
     return [p for r in (config or {}).get("resources") or [] for p in r.get("providers") or []]
 
 

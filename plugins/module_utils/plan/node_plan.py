@@ -382,6 +382,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         "reencrypt_pending": bool(p.get("reencrypt_marker")) and os.path.isfile(p["reencrypt_marker"])
         and not os.path.islink(p["reencrypt_marker"]),
         "node_paths": catalogue.node_paths(values, layout), "plan": plan, "operations": ops,
+        "rollout": node_operations.rollout(ops),
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
         "encryption_fingerprint": fingerprint, "version": version}
     if p.get("audit_roles") is not None:

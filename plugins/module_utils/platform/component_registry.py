@@ -62,3 +62,43 @@ COMMON_FEATURE_GATES = "kube_feature_gates"
 GATE_COMPONENTS: Dict[str, Tuple[str, ...]] = {
     **{c.feature_gates: (c.name,) for c in REGISTRY if c.feature_gates},
     COMMON_FEATURE_GATES: tuple(c.name for c in REGISTRY if c.feature_gates)}
+
+
+# The rollout: which role applies which part of a node's operations (node_operations.operations), in order.
+# harden.yml's node plays include these roles, in this order, where the node's operations have the step's key
+# (node_operations.rollout): adding a component's writer is a row here, not a play.
+NODE_PHASE = "node"          # control planes and workers: one node at a time, health-gated
+ETCD_HOST_PHASE = "etcd_host"   # etcd on the host (kubespray's etcd_deployment_type host), after the control planes
+
+
+@dataclass(frozen=True)
+class RolloutStep:
+    operations: str                 # the key in a node's operations that brings this step in
+    role: str                       # the collection's role that applies it
+    phase: str                      # NODE_PHASE or ETCD_HOST_PHASE
+    tags: Tuple[str, ...]           # what --tags/--skip-tags select it by
+    writer: Optional[str] = None    # only where the operations have this writer (etcd: static pod or env file)
+
+
+ROLLOUT: Tuple[RolloutStep, ...] = (
+    RolloutStep("sysctl", "sysctl", NODE_PHASE, ("sysctl",)),
+    RolloutStep("node_audit", "node_audit", NODE_PHASE, ("node_audit",)),
+    # before the components that open the ports: they are never open to all, not even for a moment
+    RolloutStep("metrics_firewall", "metrics_firewall", NODE_PHASE, ("metrics_firewall",)),
+    RolloutStep(ETCD, ETCD, NODE_PHASE, (ETCD,), writer="static_pod"),   # roles etcd and kubelet: named as theirs
+    RolloutStep(APISERVER, "apiserver", NODE_PHASE, ("apiserver", "audit")),
+    RolloutStep(CONTROLLER_MANAGER, "controller_manager", NODE_PHASE, ("controller_manager",)),
+    RolloutStep(SCHEDULER, "scheduler", NODE_PHASE, ("scheduler",)),
+    RolloutStep("container_runtime", "container_runtime", NODE_PHASE, ("container_runtime",)),
+    RolloutStep(KUBELET, KUBELET, NODE_PHASE, (KUBELET,)),
+    RolloutStep("k3s", "k3s", NODE_PHASE, ("k3s",)),     # every component of a k3s node, in one config file
+    RolloutStep("file_permissions", "file_permissions", NODE_PHASE, ("file_permissions",)),
+    RolloutStep("metrics_firewall", "metrics_firewall", ETCD_HOST_PHASE, ("metrics_firewall",)),
+    RolloutStep(ETCD, ETCD, ETCD_HOST_PHASE, (ETCD,), writer="env_file"),
+    RolloutStep("node_audit", "node_audit", ETCD_HOST_PHASE, ("node_audit",)),
+)
+# a phase runs on a node only where its anchor's step does (a control plane in the etcd group with a static pod
+# etcd has no host etcd to harden: its firewall and audit rules are the node phase's)
+PHASE_ANCHOR: Dict[str, str] = {ETCD_HOST_PHASE: ETCD}
+# operations applied by another step's role, not by a step of their own (the apiserver role imports audit)
+APPLIED_WITH: Dict[str, str] = {"audit": APISERVER}
