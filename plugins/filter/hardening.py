@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base import releases
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, yaml
 
 
@@ -176,7 +177,11 @@ def kubeguard_cluster_version(hosts, hostvars, control_planes=()):
     else the lowest of any node; None when no node told. {version, nodes: {host: release}, lines}: lines say
     when nodes disagree."""
     def release(version):
-        return tuple(int(part) for part in version.lstrip("v").split("."))
+        # ordered by major, minor, patch (a minor alone before its patches); what names no release is an error
+        found = releases.parse(version)
+        if found is None:
+            raise ValueError(f"kubeguard_cluster_version: {version!r} is not a Kubernetes release")
+        return (found.major, found.minor) + (() if found.patch is None else (found.patch,))
 
     nodes = {}
     for host in hosts:

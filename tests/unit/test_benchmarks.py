@@ -115,3 +115,33 @@ def test_waivers_follow_a_benchmark_that_renumbers_or_drops_a_control(kubeadm_fi
     assert results["1.2.99"]["status"] == "waived" and "kube_profiling" in results["1.2.99"]["waiver"]
     with pytest.raises(ValueError, match="not CIS control ids"):
         audit.node_report(state, ["control_plane"], {"9.9.9": "x"}, data, "cp1", "kubeadm", kubernetes={"version": "v1.35.0"})
+
+
+def test_waivers_are_checked_once_on_a_benchmark_path_and_every_refusal_still_names_the_waiver(kubeadm_files, monkeypatch):
+    """With benchmarks the waivers are checked once, against the catalogue's ids and the benchmark's: what is left
+    after the translation names a control of the benchmark, so a second check could refuse nothing more."""
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    data = dict(catalogue.load(), benchmarks={"default": "cis-1.12", "entries": {
+        "cis-1.12": {"title": "v1.12", "kubernetes": ["1.33"]},
+        "cis-y": {"title": "y", "kubernetes": ["1.35"], "changes": {"1.2.15": {"id": "1.2.99"}}, "removed": ["1.3.2"]}}})
+    node = {"kubernetes": {"version": "v1.35.0"}}
+    with pytest.raises(ValueError, match=r"verify_waivers: \['9\.9\.9'\] are not CIS control ids of cis-y"):
+        audit.node_report(state, ["control_plane"], {"1.2.15": "ok", "9.9.9": "x"}, data, "cp1", "kubeadm", **node)
+    with pytest.raises(ValueError, match=r"verify_waivers: \['1\.2\.99'\] need a reason"):
+        audit.node_report(state, ["control_plane"], {"1.2.99": " "}, data, "cp1", "kubeadm", **node)
+    with pytest.raises(ValueError, match=r"verify_waivers: \['1\.3\.2'\] need a reason"):   # dropped by cis-y, still a waiver
+        audit.node_report(state, ["control_plane"], {"1.3.2": None}, data, "cp1", "kubeadm", **node)
+    calls = []
+    check = audit.check_waivers
+    monkeypatch.setattr(audit, "check_waivers", lambda *args: calls.append(args) or check(*args))
+    # the catalogue's id, the benchmark's own id and one it does not have: all taken, checked once
+    waivers = {"1.2.15": "profiling on", "1.1.1": "by hand", "1.3.2": "profiling on"}
+    results = {r["id"]: r for r in audit.node_report(state, ["control_plane"], waivers, data, "cp1", "kubeadm", **node)["results"]}
+    assert len(calls) == 1 and results["1.2.99"]["waiver"] == "profiling on" and results["1.1.1"]["waiver"] == "by hand"
+    # without benchmarks the one check is against the catalogue's controls
+    calls.clear()
+    plain = {k: v for k, v in catalogue.load().items() if k != "benchmarks"}
+    with pytest.raises(ValueError, match=r"verify_waivers: \['1\.2\.99'\] are not CIS control ids"):
+        audit.node_report(state, ["control_plane"], {"1.2.99": "x"}, plain, "cp1", "kubeadm", **node)
+    assert len(calls) == 1

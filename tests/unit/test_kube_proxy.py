@@ -176,6 +176,25 @@ def test_its_socket_wins_over_its_file(tmp_path):
     assert outcome.passed is None and "roll its pods" in outcome.found
 
 
+def test_its_sockets_are_matched_to_the_processes_its_flags_were_read_from(tmp_path, monkeypatch):
+    """The audit looks for each component's processes once: kube-proxy's sockets are matched to the processes its
+    flags came from, never to a second walk of /proc."""
+    proc = tmp_path / "proc"
+    fake_proc(proc, [("tcp", "00000000:2809", "0A", "501")], {})   # *:10249
+    start(proc, 300, [PROXY, "--config=/var/lib/kube-proxy/config.conf"], PROXY)
+    (proc / "300" / "fd").mkdir()
+    os.symlink("socket:[501]", proc / "300" / "fd" / "3")
+    target = proc / "300" / "root" / "var" / "lib" / "kube-proxy"
+    target.mkdir(parents=True)
+    (target / "config.conf").write_text(CONFIG.format("127.0.0.1:10249"))
+    looked = []
+    find = audit.component_processes
+    monkeypatch.setattr(audit, "component_processes", lambda name, root="/proc": looked.append(name) or find(name, root))
+    state = audit.observe(catalogue.layout_for("kubeadm"), proc_root=str(proc))
+    assert sorted(looked) == sorted(audit.FLAG_COMPONENTS)
+    assert state["components"]["kube-proxy"]["flags"]["metrics-bind-address"] == "0.0.0.0:10249 (its socket; its file says 127.0.0.1:10249)"
+
+
 @pytest.mark.parametrize("plant", ["fifo", "zero", "absolute_link", "dotdot"])
 def test_a_planted_config_path_never_reads_the_host_or_hangs(tmp_path, plant):
     """The file --config names is read inside the process's root only: a FIFO, a device, an absolute symlink (which

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import expressions
 from ..platform import component_registry
+from ..base import releases
 from ..base.tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
 from ..base.yaml_support import SAFE_LOADER, yaml
 
@@ -226,8 +227,8 @@ def choose_benchmark(data: Mapping[str, Any], wanted: str = "auto", version: Opt
         return wanted, "kubeguard_benchmark"
 
     def number(text: Any) -> Optional[Tuple[int, int]]:
-        parts = str(text or "").lstrip("v").split("+", maxsplit=1)[0].split(".")
-        return (int(parts[0]), int(parts[1])) if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() else None
+        # (major, minor), None for no release (no version, "latest"); the data's minors may be YAML numbers
+        return releases.minor_of(str(text or ""))
 
     minor = number(version)
     mapped = [(number(m), name) for name, entry in entries.items() for m in entry.get("kubernetes") or [] if number(m)]

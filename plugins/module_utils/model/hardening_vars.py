@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..base import api_resources
+from ..base import api_resources, releases
 from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from ..formats import kube_proxy, write_policy
 from ..platform import component_registry
@@ -366,8 +366,9 @@ def _is_kube_version(value: Any) -> Optional[str]:
 
 
 def _minor(version: str) -> int:
-    match = _KUBE_VERSION_RE.fullmatch(version)
-    return int(match.group(1)) if match else 0
+    """The minor of a Kubernetes 1.x release (v1.34.4 -> 34), 0 for anything else."""
+    found = releases.parse(version)
+    return found.minor if found is not None and found.major == 1 else 0
 
 
 def _is_pod_security_version(value: Any) -> Optional[str]:

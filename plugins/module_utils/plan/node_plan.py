@@ -8,6 +8,7 @@ import os
 import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..base import releases
 from ..base.component_names import KUBELET
 from . import desired, never_weaker, node_operations
 from ..platform import component_registry
@@ -280,9 +281,14 @@ def kubelet_dropin_overrides(ops: Mapping[str, Any], state: Mapping[str, Any], v
 
 
 def _same_release(given: str, running: str) -> bool:
-    """v1.34 (no patch) names every v1.34.x; v1.34.4 only itself."""
-    given, running = given.lstrip("v"), running.lstrip("v")
-    return running == given or (given.count(".") == 1 and running.startswith(given + "."))
+    """v1.34 (no patch) names every v1.34.x; v1.34.4 only itself (a build such as +k3s1 is that release, a
+    release candidate such as -rc.1 is not). What names no release is the same only as the same text."""
+    wanted, runs = releases.parse(given), releases.parse(running)
+    if wanted is None or runs is None:
+        return given.lstrip("v") == running.lstrip("v")
+    if wanted.patch is None:
+        return (wanted.major, wanted.minor) == (runs.major, runs.minor)
+    return wanted[:4] == runs[:4]
 
 
 def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root: str = "/proc") \

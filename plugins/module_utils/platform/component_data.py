@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..base import releases
 from ..base.component_names import ETCD
 from . import component_registry
 from ..base.yaml_support import SAFE_LOADER, yaml
@@ -22,7 +23,6 @@ from ..base.yaml_support import SAFE_LOADER, yaml
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "components")
 KUBE_COMPONENTS = component_registry.KUBE_BINARIES
 _FILE_RE = re.compile(r"v1\.([0-9]+)\.yml")
-_MINOR_RE = re.compile(r"v?1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ def for_version(kube_version: Any, directory: str = DATA_DIR) -> Optional[Releas
     known = known_minors(directory)
     if not known:
         return None
-    match = _MINOR_RE.fullmatch(kube_version) if isinstance(kube_version, str) else None
-    if match is None:
+    found = releases.parse(kube_version)
+    if found is None or found.major != 1:
         return Release(known[-1], _load(known[-1], directory), exact=False)
-    wanted = int(match.group(1))
+    wanted = found.minor
     kube_version = kube_version if kube_version.startswith("v") else "v" + kube_version   # as the validation normalises it
     nearest = min(known, key=lambda minor: (abs(minor - wanted), -minor))
     if nearest == wanted:

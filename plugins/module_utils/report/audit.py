@@ -193,10 +193,12 @@ def _running_flags(component: str, procs: Sequence[Proc], proc_root: str = "/pro
 
 
 def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
-                    etcd_env: str = "/etc/etcd.env") -> Dict[str, Any]:
+                    etcd_env: str = "/etc/etcd.env", running: Optional[Sequence[Proc]] = None) -> Dict[str, Any]:
     """{'source': process|manifest|env file|absent, 'flags': {...}} for one component. Several processes
-    that are the component (health.component_processes) and disagree add 'pids' and 'disputed'."""
-    running = component_processes(component, proc_root)
+    that are the component (health.component_processes) and disagree add 'pids' and 'disputed'. running: those
+    processes when the caller has already looked for them (else they are looked for here)."""
+    if running is None:
+        running = component_processes(component, proc_root)
     if running:
         return _running_flags(component, running, proc_root)
     text = _read(os.path.join(layout.manifests_dir, f"{component}.yaml"))
@@ -219,15 +221,16 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
     return {"source": "absent", "flags": {}}
 
 
-def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, Any]]], proc_root: str) -> Dict[str, Any]:
+def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, Any]]], procs: Sequence[Proc]) -> Dict[str, Any]:
     """kube-proxy reads its file at start only: what its sockets show on the configured metrics port wins over
-    the file (a pod started before its ConfigMap changed still serves the old address)."""
+    the file (a pod started before its ConfigMap changed still serves the old address). procs: the kube-proxy
+    processes `observed` was read from."""
     flags = observed.get("flags") or {}
     if observed.get("source") != "process" or listeners is None or UNREADABLE in flags or observed.get("disputed"):
         return observed
     configured = flags.get("metrics-bind-address")
     port = kube_proxy.port_of(configured)
-    pids = {proc.pid for proc in component_processes(KUBE_PROXY, proc_root)}
+    pids = {proc.pid for proc in procs}
     own = [entry for entry in listeners if str(entry.get("pid")) in pids and entry.get("port") == port]
     if port is None or not own:
         return dict(observed, flags=dict(flags, **{UNREADABLE: (
@@ -271,11 +274,13 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
             checksums: Optional[Mapping[str, Any]] = None, audit_runner=None) -> Dict[str, Any]:
     """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
     are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl (tests pass their own)."""
+    running: Dict[str, List[Proc]] = {}   # the components' processes, looked for once: their flags, kube-proxy's sockets
     if layout.components.get("units"):
         journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
         components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
     else:
-        components = {name: component_flags(name, layout, proc_root) for name in FLAG_COMPONENTS}
+        running = {name: component_processes(name, proc_root) for name in FLAG_COMPONENTS}
+        components = {name: component_flags(name, layout, proc_root, running=running[name]) for name in FLAG_COMPONENTS}
     kubelet_flags = components[KUBELET]["flags"]
     config_path = kubelet_flags.get("config") or layout.kubelet_config
     config_text = _read(config_path)
@@ -296,7 +301,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
     api_flags = components[APISERVER]["flags"]
     encryption = _encryption_config(api_flags.get("encryption-provider-config"))
     listeners = exposure.listeners(proc_root)
-    components[KUBE_PROXY] = _as_listening(components[KUBE_PROXY], listeners, proc_root)
+    components[KUBE_PROXY] = _as_listening(components[KUBE_PROXY], listeners, running.get(KUBE_PROXY, []))
     return {
         "layout": layout.as_dict(),
         "components": components,
@@ -648,12 +653,16 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         # waivers come keyed by the catalogue's ids (the plan's) or the benchmark's (the user's, as reports show them)
         base = catalogue_data
         catalogue_data = catalogue.benchmark_view(base, benchmark, (kubernetes or {}).get("version"))
+        # The one check on this path: a waiver it lets through names a catalogue id (translated below to the
+        # benchmark's id of that control, or dropped when the benchmark has none) or one of the benchmark's own ids
+        # (kept as it is), so every waiver left names a control of the benchmark, with its reason.
         check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
         ids = catalogue_data["ids"]
         waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
+    else:
+        check_waivers(waivers, catalogue_data.get("controls") or [], catalogue_data.get("benchmark", "unknown"))
     controls = catalogue_data.get("controls") or []
     benchmark = catalogue_data.get("benchmark", "unknown")
-    check_waivers(waivers, controls, benchmark)
     roles = list(dict.fromkeys(roles))
     if state["components"][ETCD]["source"] != "absent" and component_registry.ETCD_ROLE not in roles:
         roles.append(component_registry.ETCD_ROLE)

@@ -1,0 +1,53 @@
+"""Kubernetes release strings read as numbers, in one place: "v1.34.4", kubespray's "1.34.4", a minor alone
+("v1.34", every v1.34.x), a release candidate ("v1.35.0-rc.1") and a distribution's build ("v1.36.3+k3s1").
+
+Why one place: the benchmark choice, the variable model, the component data, the cluster-version filter and
+the node plan each read these strings their own way (a regex, a split on dots, a string prefix) and disagreed
+at the edges (k3s' "+k3s1", a leading "v", a release candidate). This is the one reading; what is not a release
+is None here, and each caller keeps its own answer to that (None, minor 0, the newest data, an error).
+
+A leaf: the standard library only (module_utils' base layer), so it travels to nodes with the modules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple, Optional, Tuple
+
+# Longer is no release (the longest real ones, "v1.35.0-rc.1+k3s1", are a fraction of it): refused before the
+# pattern, so a huge string costs nothing.
+MAX_LENGTH = 64
+# ASCII digits only ([0-9], never \d, which also matches other scripts' digits), matched in full (a trailing
+# newline is no match). A pre-release or build suffix only after a patch number, as semver writes them.
+_RELEASE_RE = re.compile(
+    r"v?(?P<major>[0-9]{1,3})\.(?P<minor>[0-9]{1,3})"
+    r"(?:\.(?P<patch>[0-9]{1,4})(?:-(?P<pre>[0-9A-Za-z][0-9A-Za-z.-]*))?(?:\+(?P<build>[0-9A-Za-z][0-9A-Za-z.-]*))?)?",
+    re.ASCII)
+
+
+class Release(NamedTuple):
+    """One release string, read. patch None: a minor alone (v1.34 names every v1.34.x)."""
+    major: int
+    minor: int
+    patch: Optional[int] = None
+    pre: str = ""     # "rc.1" of v1.35.0-rc.1: a release candidate, not the release
+    build: str = ""   # "k3s1" of v1.36.3+k3s1: a distribution's build of that release
+
+
+def parse(text: Any) -> Optional[Release]:
+    """The release `text` names, or None when it names none: not a string (None, an int, a float, bytes), too
+    long, or not MAJOR.MINOR[.PATCH[-PRE][+BUILD]] with an optional leading "v" (no spaces, no second "v")."""
+    if not isinstance(text, str) or len(text) > MAX_LENGTH:
+        return None
+    match = _RELEASE_RE.fullmatch(text)
+    if match is None:
+        return None
+    patch = match.group("patch")
+    return Release(int(match.group("major")), int(match.group("minor")), None if patch is None else int(patch),
+                   match.group("pre") or "", match.group("build") or "")
+
+
+def minor_of(text: Any) -> Optional[Tuple[int, int]]:
+    """(major, minor) of the release `text` names ("v1.36.3+k3s1" -> (1, 36)), None when it names none (parse)."""
+    found = parse(text)
+    return None if found is None else (found.major, found.minor)
