@@ -75,18 +75,13 @@ def main():
         supports_check_mode=True,
     )
     path = module.params["path"]
-    if not os.path.exists(path):
-        module.fail_json(msg=f"{path}: file not found (containerd_config edits the runtime's config in place)")
-    with open(path, encoding="utf-8") as handle:
-        before = handle.read()
     try:
-        after, changes, _version = containerd.edit(before, module.params["variables"])
+        found = containerd.plan_edit(path, module.params["variables"])
     except ValueError as err:
-        module.fail_json(msg=f"{path}: {containerd.mask_secrets(str(err))}")
+        module.fail_json(msg=str(err))
     mode = parse_mode(module, module.params["mode"])
     mode_changed = mode is not None and os.stat(path).st_mode & 0o7777 != mode
-    finish_edit(module, path, {"before": before, "after": after, "changes": changes,
-                               "changed": after != before or mode_changed}, mode, show=containerd.mask_secrets)
+    finish_edit(module, path, dict(found, changed=found["changed"] or mode_changed), mode, show=containerd.mask_secrets)
 
 
 if __name__ == "__main__":

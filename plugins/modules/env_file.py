@@ -42,11 +42,9 @@ changes:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.envfile import edit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.envfile import plan_edit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, finish_edit
 
 
@@ -60,13 +58,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not os.path.exists(p["path"]):
-        module.fail_json(msg=f"{p['path']}: file not found")
-    with open(p["path"], encoding="utf-8") as handle:
-        before = handle.read()
-    variables = {k: (None if v is None else str(v)) for k, v in p["variables"].items()}
-    after, changes = edit(before, variables)
-    finish_edit(module, p["path"], {"before": before, "after": after, "changes": changes, "changed": bool(changes)})
+    try:
+        found = plan_edit(p["path"], p["variables"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    finish_edit(module, p["path"], found)
 
 
 if __name__ == "__main__":

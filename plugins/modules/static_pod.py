@@ -118,7 +118,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.fileops import BACKUP_OPTIONS, edit_yaml_file
-from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import edit_manifest
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import static_pod_edit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.modes import parse_mode
 
 
@@ -145,11 +145,7 @@ def main():
     )
     require_yaml(module)
     params = module.params
-    edit_yaml_file(
-        module, params["path"],
-        lambda pod: edit_manifest(pod, params["flags"], params["host_paths"], params["container"],
-                                  params["annotations"], params["probe_host"], params["restart_required"]),
-        parse_mode(module, params["mode"]))
+    edit_yaml_file(module, params["path"], static_pod_edit(params), parse_mode(module, params["mode"]))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Pure functions over parsed YAML; the static_pod module does the file I/O.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..base.yaml_support import SAFE_LOADER, yaml
 
@@ -211,6 +211,14 @@ def edit_manifest(original: Mapping[str, Any], flags: Mapping[str, Any], host_pa
     wanted = {k: v for k, v in (annotations or {}).items() if restart_required or changes or k in present}
     changes += set_annotations(pod, wanted)
     return pod, changes
+
+
+def static_pod_edit(args: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Tuple[Dict[str, Any], List[str]]]:
+    """The edit the static_pod module makes with these arguments (its defaults for those left out), as
+    fileops.plan_yaml_edit takes it: the module and the node's plan (plan/writers.py) edit alike."""
+    return lambda pod: edit_manifest(pod, args.get("flags") or {}, args.get("host_paths") or [], args.get("container"),
+                                     args.get("annotations") or {}, args.get("probe_host"),
+                                     args.get("restart_required", True))
 
 
 # libyaml's loader when PyYAML has it (Debian's python3-yaml does): parsing manifests is most of a

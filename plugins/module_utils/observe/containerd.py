@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ..catalogue import checks
 from ..formats import toml_edit
+from ..formats.fileops import read_text
 from .node_facts import run_tool
 
 CRI_V2 = ("plugins", "io.containerd.grpc.v1.cri")
@@ -75,6 +76,20 @@ def edit(text: str, values: Mapping[str, Any]) -> Tuple[str, List[str], int]:
     version = config_version(document, text)
     new_text, changes = toml_edit.set_keys(text, settings(values, version))
     return new_text, changes, version
+
+
+def plan_edit(path: str, values: Mapping[str, Any]) -> Dict[str, Any]:
+    """What the containerd_config module does to path, without writing (the node's plan asks the same):
+    {'before', 'after', 'changes', 'changed' (the text; its mode is the module's)}. Raises ValueError naming
+    the path, with any credential in the message hidden; a missing file is refused (edited, never created)."""
+    before = read_text(path)
+    if before is None:
+        raise ValueError(f"{path}: file not found (containerd_config edits the runtime's config in place)")
+    try:
+        after, changes, _version = edit(before, values)
+    except ValueError as err:
+        raise ValueError(f"{path}: {mask_secrets(str(err))}") from None
+    return {"before": before, "after": after, "changes": changes, "changed": after != before}
 
 
 def mask_secrets(text: str) -> str:

@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pwd
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..base import releases
 from ..base.component_names import KUBELET
-from . import desired, never_weaker, node_operations
+from . import desired, never_weaker, node_operations, writers
 from ..platform import component_registry
 from ..catalogue import catalogue, checks
-from ..formats import envfile, k3s_config, k3s_effective, multifile, permissions
+from ..formats import k3s_config, k3s_effective
 from ..observe import containerd, health
 from ..report import audit, reports
 from .desired import encryption_config
-from ..formats.fileops import plan_yaml_edit, read_text as _read
+from ..formats.fileops import read_text as _read
 from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, overridden
-from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins, merge_fields
-from ..formats.manifest import edit_manifest, load_yaml
+from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
+from ..formats.manifest import load_yaml
 from ..observe.node_facts import kube_version, kubeconfig_servers, own_addresses, read_sysctl
-from .node_operations import config_hash
 from ..base.yaml_support import error_summary, yaml
 
 
@@ -32,11 +30,6 @@ def _mode_change(path: str, mode: Any) -> List[str]:
     wanted = int(str(mode), 8)
     current = os.stat(path).st_mode & 0o7777
     return [f"{path}: mode {current:04o} -> {wanted:04o}"] if current != wanted else []
-
-
-def _yaml_edit(path: str, transform, mode: Any) -> List[str]:
-    plan = plan_yaml_edit(path, transform, None if mode is None else int(str(mode), 8))
-    return [f"{path}: {change}" for change in plan["changes"]] if plan["changed"] else []
 
 
 def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]], Optional[str]]:
@@ -57,31 +50,9 @@ def encryption_state(args: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[
     return changes, (existing if not changes else None), fingerprint
 
 
-def _directory(args: Mapping[str, Any]) -> List[str]:
-    """A directory the run creates when missing; one that exists was not ours to create, and its
-    mode and owner are left as they are (it may be shared: /var/log/audit, a mount point)."""
-    return [] if os.path.isdir(args["path"]) else [f"{args['path']}: created"]
-
-
-def _sysctls(wanted: Mapping[str, Any]) -> List[str]:
-    found = []
-    for name, value in wanted.items():
-        current = _read("/proc/sys/" + name.replace(".", "/"))
-        if current is None or current.strip() != str(value):
-            found.append(f"{name}: {None if current is None else current.strip()} -> {value}")
-    return found
-
-
-def _user(name: str) -> List[str]:
-    try:
-        pwd.getpwnam(name)
-        return []
-    except KeyError:
-        return [f"user {name}: created"]
-
-
 def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, List[str]], Optional[str]]:
-    """({component: [changes]}, encryption config fingerprint)."""
+    """({component: [changes]}, encryption config fingerprint). Each kind is planned by its row of
+    writers.WRITERS, the encryption config first (its state feeds the static pod's config-hash)."""
 
     changes: Dict[str, List[str]] = {}
     fingerprint = None
@@ -92,55 +63,12 @@ def evaluate(operations: Mapping[str, Mapping[str, Any]]) -> Tuple[Dict[str, Lis
             enc_changes, encryption, fingerprint = encryption_state(ops["encryption"])
             found += enc_changes
         for kind, args in ops.items():
-            if kind in ("encryption", "config_hash_files", "service", "health", "kubeadm_records", "exposed"):
+            if kind in writers.APART:
                 continue
-            if kind == "static_pod":
-                annotations = dict(args.get("annotations") or {})
-                restart = True
-                if "config_hash_files" in ops:
-                    annotations["kubeguard.io/config-hash"] = config_hash([ops["config_hash_files"], encryption])
-                    # as the role does: a restart is required when a file the pod reads changes in this run
-                    restart = bool(found) or any(multifile.plan_file(spec)["changes"]
-                                                 for spec in (ops.get("config_files") or {}).get("files") or [])
-                found += _yaml_edit(args["path"], lambda pod, a=args, n=annotations, r=restart: edit_manifest(
-                    pod, a.get("flags") or {}, a.get("host_paths") or [], a.get("container"), n, a.get("probe_host"), r),
-                    args.get("mode"))
-            elif kind == "k3s_config":
-                mode = None if args.get("mode") is None else int(str(args["mode"]), 8)
-                found += [f"{args['path']}: {c}" for c in k3s_config.plan(args["path"], args.get("lists") or {},
-                                                                          args.get("top") or {}, mode)["changes"]]
-            elif kind == "kubelet_config":
-                found += _yaml_edit(args["path"], lambda config, a=args: merge_fields(config, a["fields"]), args.get("mode"))
-            elif kind == "env_file":
-                text = _read(args["path"])
-                if text is None:
-                    raise ValueError(f"{args['path']}: file not found")
-                variables = {k: (None if v is None else str(v)) for k, v in args["variables"].items()}
-                found += [f"{args['path']}: {c}" for c in envfile.edit(text, variables)[1]]
-            elif kind == "config_files":
-                for spec in args["files"]:
-                    found += [f"{spec['path']}: {c}" for c in multifile.plan_file(spec)["changes"]]
-            elif kind == "file_modes":
-                found += [permissions.describe(c) for c in permissions.plan(args["entries"], allow_unknown=True)]
-            elif kind == "absent":
-                found += [f"{args['path']}: removed"] if os.path.lexists(args["path"]) else []
-            elif kind == "exists":
-                found += [] if os.path.exists(args["path"]) else [f"{args['path']}: missing"]
-            elif kind == "directory":
-                found += _directory(args)
-            elif kind == "user":
-                found += _user(args["name"])
-            elif kind == "sysctls":
-                found += _sysctls(args)
-            elif kind == "containerd_config":
-                text = _read(args["path"])
-                if text is None:
-                    raise ValueError(f"{args['path']}: file not found")
-                found += [f"{args['path']}: {c}" for c in containerd.edit(text, args["variables"])[1]]
-            elif kind == "audit_rules":   # what plan_node saw loaded; a rules file that changes is loaded anyway
-                found += [f"audit rules not loaded: the kernel does not watch {path}" for path in args["not_loaded"]]
-            else:
+            writer = writers.WRITERS.get(kind)
+            if writer is None:
                 raise ValueError(f"unknown operation {kind!r} for {component}")
+            found += writer.plan(args, writers.Context(ops, tuple(found), encryption))
         changes[component] = found
     return changes, fingerprint
 
