@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubeguard.hardening.plugins.action.cis_report import load_json, report_path, write_atomically
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report, reports
 
 ARGUMENT_SPEC = fleet_report.FLEET_REPORT_ARGUMENT_SPEC
@@ -36,11 +37,18 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"no CIS reports in {directory} for {', '.join(names)}")
         previous = load_json(os.path.join(directory, "fleet.json"))
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fleet = fleet_report.build(found, previous, now)
+        fleet = fleet_report.build(found, previous, now, benchmark_titles(catalogue.load()))
         fleet["missing"] = missing
         written = [write_atomically(os.path.join(directory, "fleet.json"), fleet_report.to_json(fleet)),
                    write_atomically(os.path.join(directory, "fleet.html"), fleet_report.to_html(fleet))]
         # a report describes the cluster; writing it is not a change to it
         result.update(changed=False, files=written, totals=fleet["totals"], failing=len(fleet["failing"]),
-                      change=fleet["change"], missing=missing)
+                      change=fleet["change"], missing=missing, benchmark=fleet["benchmark"], benchmarks=fleet["benchmarks"],
+                      mixed_benchmarks=fleet["mixed_benchmarks"], summary=fleet_report.summary(fleet))
         return result
+
+
+def benchmark_titles(data):
+    """benchmark id -> title, of the benchmarks the catalogue knows (a report names one of them)."""
+    entries = (data.get("benchmarks") or {}).get("entries") or {}
+    return {str(name): str((entry or {}).get("title") or name) for name, entry in entries.items()}

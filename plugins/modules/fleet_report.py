@@ -16,6 +16,22 @@ description:
   - The HTML page is self-contained (no scripts, styles or images from elsewhere) - pass, fail, manual and waived
     bars per section and node, the failing controls with the nodes and the remediation (the variable to set),
     and the change since the previous C(fleet.json) in the same directory (newly failing, fixed, nodes added and gone).
+  - Per node, C(fleet.json) and the page name the benchmark its report was judged with (C(benchmark), the id, and
+    C(benchmark_title), the catalogue's title with the benchmark's version) and the Kubernetes release it was judged at
+    (C(kubernetes), C(kubernetes_source)). A report that names no benchmark (left from an older run, or written by hand)
+    has C(benchmark=null).
+  - When the reports name different benchmarks (during an upgrade C(kubeguard_benchmark=auto) follows each node's release;
+    or a node's report is from an older run), their counts are not of the same controls - C(fleet.json) has
+    C(mixed_benchmarks=true) and C(benchmark=null), the page and the summary say which nodes were judged with which,
+    and a control failing under two benchmarks is one C(failing) entry per benchmark.
+  - The change since the previous run compares a node's controls only when both runs judged it with the same benchmark
+    (a control id need not be the same requirement in another benchmark; a change of benchmark is not a change of the
+    node). A node whose benchmark differs, or that either run does not record (no record is not evidence of the same
+    benchmark, so the first run after a C(fleet.json) of an earlier release compares none), is listed in
+    C(change.benchmark_changed), and what differs on it in C(change.not_compared) - never in C(newly_failing) or C(fixed).
+  - Every string from a report is HTML-escaped on the page; there and in the summary it is also cut to length and its
+    control and format characters (terminal escapes, bidirectional overrides) are shown as escapes. C(fleet.json) keeps
+    every string whole. See docs/cis-report.md.
   - Runs on the controller (an action plugin) in C(--check) runs too, and reports C(changed=false).
 options:
   report_dir:
@@ -54,13 +70,36 @@ totals:
   returned: always
   type: dict
 failing:
-  description: How many controls fail somewhere.
+  description: How many controls fail somewhere (a control failing under two benchmarks counts once per benchmark).
   returned: always
   type: int
 change:
-  description: Since the previous fleet report - since, newly_failing, fixed, nodes_added, nodes_gone.
+  description:
+    - Since the previous fleet report - since, newly_failing, fixed, nodes_added, nodes_gone, benchmark_changed
+      (node, was, now - nodes not compared because their benchmark differs or is not recorded) and not_compared
+      (id, node, was_failing, now_failing - what differs on those nodes). Only C(since=null) without a previous report.
   returned: always
   type: dict
+benchmark:
+  description: The benchmark every report names; null when they differ or one names none.
+  returned: always
+  type: str
+benchmarks:
+  description: Per benchmark the reports name - id (null for reports that name none), title, nodes.
+  returned: always
+  type: list
+  elements: dict
+mixed_benchmarks:
+  description: Whether the reports were judged with different benchmarks (or one names none).
+  returned: always
+  type: bool
+summary:
+  description:
+    - The fleet in a few lines of text (verify prints them) - the benchmarks (saying so when they differ), each node's
+      release, the totals, the change (and what was not compared) and the nodes without a report.
+  returned: always
+  type: list
+  elements: str
 missing:
   description: Nodes of this run without a report in report_dir.
   returned: always

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html.parser import HTMLParser
 
 import pytest
 from ansible.errors import AnsibleActionFail
@@ -20,14 +21,18 @@ KUBE_BENCH_CHECK_KEYS = {"test_number", "test_desc", "audit", "AuditEnv", "Audit
                          "status", "actual_value", "scored", "IsMultiple", "expected_result"}
 
 
-def node_report(node, roles, failing=(), waivers=None):
+TITLES = {"cis-1.12": "CIS Kubernetes Benchmark v1.12.0", "cis-2.0": "CIS Kubernetes Benchmark v2.0.1"}
+
+
+def node_report(node, roles, failing=(), waivers=None, benchmark="cis-1.12", kubernetes=None):
     """A node's real audit (of an empty node), with chosen controls failing and the rest of its sections passing."""
     state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {}}
     results = audit.audit(state, roles, file_reader=lambda *_ignored: [], waivers=waivers or {})
     for result in results:
         if result["status"] in ("fail", "pass"):
             result["status"] = "fail" if result["id"] in failing else "pass"
-    return reports.build(node, "cis-1.12", roles, "kubeadm", {}, results, audit.summarize(results), "2026-11-23T10:00:00Z")
+    return reports.build(node, benchmark, roles, "kubeadm", {}, results, audit.summarize(results), "2026-11-23T10:00:00Z",
+                         kubernetes=kubernetes)
 
 
 def test_counts_per_node_and_section_equal_the_node_reports():
@@ -50,7 +55,198 @@ def test_the_change_since_the_previous_report():
     after = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.10", "1.2.2"}),
                                 node_report("w2", ["worker"])], before, "t2")
     assert after["change"] == {"since": "t1", "newly_failing": [{"id": "1.2.2", "node": "cp1"}, {"id": "1.2.10", "node": "cp1"}],
-                               "fixed": [{"id": "1.2.15", "node": "cp1"}], "nodes_added": ["w2"], "nodes_gone": ["old"]}
+                               "fixed": [{"id": "1.2.15", "node": "cp1"}], "nodes_added": ["w2"], "nodes_gone": ["old"],
+                               "benchmark_changed": [], "not_compared": []}
+
+
+def release(version, source="the running kube-apiserver (pid 1: kube-apiserver --version)"):
+    return {"version": version, "source": source, "running": version, "running_source": source}
+
+
+def test_each_node_names_its_benchmark_and_release_in_the_json_the_page_and_the_summary():
+    fleet = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.15"}, kubernetes=release("v1.34.4")),
+                                node_report("w1", ["worker"], kubernetes=release("v1.34.2", "documented default"))],
+                               None, "now", TITLES)
+    assert [(n["node"], n["benchmark"], n["benchmark_title"], n["kubernetes"], n["kubernetes_source"]) for n in fleet["nodes"]] == [
+        ("cp1", "cis-1.12", "CIS Kubernetes Benchmark v1.12.0", "v1.34.4", "the running kube-apiserver (pid 1: kube-apiserver --version)"),
+        ("w1", "cis-1.12", "CIS Kubernetes Benchmark v1.12.0", "v1.34.2", "documented default")]
+    assert fleet["benchmark"] == "cis-1.12" and fleet["mixed_benchmarks"] is False
+    assert fleet["benchmarks"] == [{"id": "cis-1.12", "title": "CIS Kubernetes Benchmark v1.12.0", "nodes": ["cp1", "w1"]}]
+    assert fleet["failing"][0]["benchmark"] == "cis-1.12"
+    assert json.loads(fleet_report.to_json(fleet))["nodes"][0]["benchmark_title"] == "CIS Kubernetes Benchmark v1.12.0"
+    page = fleet_report.to_html(fleet)
+    assert '<td class="benchmark">cis-1.12<div class="meta">CIS Kubernetes Benchmark v1.12.0</div></td>' in page
+    assert '<td class="kubernetes">v1.34.4</td>' in page
+    assert '<td class="kubernetes">v1.34.2<div class="meta">the documented default: not read from the node</div></td>' in page
+    assert '<p id="benchmarks">Benchmark cis-1.12 (CIS Kubernetes Benchmark v1.12.0).</p>' in page and 'class="mixed"' not in page
+    lines = fleet_report.summary(fleet)
+    assert lines[0] == "2 reports, judged with cis-1.12 (CIS Kubernetes Benchmark v1.12.0)"
+    assert lines[1] == "Kubernetes: v1.34.4 on cp1; v1.34.2 (the documented default: not read from the node) on w1"
+    assert lines[2].endswith("; 1 controls fail somewhere")
+
+
+def test_mixed_benchmarks_are_said_and_a_control_fails_once_per_benchmark():
+    """An upgrade half done: cp1 at 1.35 judged with CIS 2.0.1, cp2 and w1 still with 1.12; a failing control of
+    the same id is one entry per benchmark (their remediations may differ)."""
+    fleet = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.10"}, benchmark="cis-2.0", kubernetes=release("v1.35.0")),
+                                node_report("cp2", ["control_plane"], failing={"1.2.10"}, kubernetes=release("v1.34.4")),
+                                node_report("w1", ["worker"], kubernetes=release("v1.34.4"))], None, "now", TITLES)
+    assert fleet["mixed_benchmarks"] is True and fleet["benchmark"] is None
+    assert [(b["id"], b["title"], b["nodes"]) for b in fleet["benchmarks"]] == [
+        ("cis-1.12", "CIS Kubernetes Benchmark v1.12.0", ["cp2", "w1"]), ("cis-2.0", "CIS Kubernetes Benchmark v2.0.1", ["cp1"])]
+    assert [(f["id"], f["benchmark"], f["nodes"]) for f in fleet["failing"]] == [("1.2.10", "cis-1.12", ["cp2"]), ("1.2.10", "cis-2.0", ["cp1"])]
+    page = fleet_report.to_html(fleet)
+    assert '<div id="benchmarks" class="mixed"><p><b>The 3 reports were judged with different benchmarks</b>' in page
+    assert '<li data-benchmark="cis-2.0">cis-2.0 (CIS Kubernetes Benchmark v2.0.1): cp1</li>' in page
+    assert "<title>CIS fleet report - different benchmarks</title>" in page
+    assert fleet_report.summary(fleet)[:2] == [
+        "3 reports, judged with different benchmarks - their counts are not of the same controls: "
+        "cis-1.12 (CIS Kubernetes Benchmark v1.12.0) on cp2, w1; cis-2.0 (CIS Kubernetes Benchmark v2.0.1) on cp1",
+        "Kubernetes: v1.35.0 on cp1; v1.34.4 on cp2, w1"]
+
+
+def test_a_control_is_not_compared_across_two_benchmarks():
+    """cp1 moved from CIS 1.12 to 2.0.1 between the runs: what differs on it is listed as not compared, not as
+    newly failing or fixed; w1 kept its benchmark and its change counts; a new node's failures are new."""
+    before = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.15"}),
+                                 node_report("w1", ["worker"], failing={"4.2.1"})], None, "t1", TITLES)
+    after = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.10"}, benchmark="cis-2.0"),
+                                node_report("w1", ["worker"], failing={"4.2.2"}),
+                                node_report("w2", ["worker"], failing={"4.2.3"}, benchmark="cis-2.0")], before, "t2", TITLES)
+    assert after["change"] == {
+        "since": "t1", "newly_failing": [{"id": "4.2.2", "node": "w1"}, {"id": "4.2.3", "node": "w2"}],
+        "fixed": [{"id": "4.2.1", "node": "w1"}], "nodes_added": ["w2"], "nodes_gone": [],
+        "benchmark_changed": [{"node": "cp1", "was": "cis-1.12", "now": "cis-2.0"}],
+        "not_compared": [{"id": "1.2.10", "node": "cp1", "was_failing": False, "now_failing": True},
+                         {"id": "1.2.15", "node": "cp1", "was_failing": True, "now_failing": False}]}
+    page = fleet_report.to_html(after)
+    assert ('<tr data-node="cp1"><td>cp1</td><td>cis-1.12</td><td>cis-2.0</td><td>1.2.10</td><td>1.2.15</td></tr>') in page
+    assert '<span id="newly-failing">4.2.2 on w1, 4.2.3 on w2</span>' in page and '<span id="fixed">4.2.1 on w1</span>' in page
+    assert ("Not compared - judged with another benchmark than in the previous run, or a run does not record which: "
+            "cp1 (cis-1.12 -> cis-2.0); 2 controls there fail in one run and not the other") in "\n".join(fleet_report.summary(after))
+    # the next run, with cp1 on 2.0.1 both times, compares it again
+    again = fleet_report.build([node_report("cp1", ["control_plane"], benchmark="cis-2.0"), node_report("w1", ["worker"])],
+                               after, "t3", TITLES)
+    assert again["change"]["fixed"] == [{"id": "1.2.10", "node": "cp1"}, {"id": "4.2.2", "node": "w1"}]
+    assert again["change"]["benchmark_changed"] == [] and again["change"]["not_compared"] == []
+
+
+def test_a_report_that_names_no_benchmark_is_said_and_never_compared():
+    """A node's report left from an older run (or written by hand) without `benchmark`, or with "unknown": the
+    fleet says the benchmark is not named, counts as mixed, and compares none of its controls."""
+    old = node_report("old1", ["worker"], failing={"4.2.1"})
+    del old["benchmark"]
+    odd = dict(node_report("odd1", ["worker"]), benchmark="unknown")
+    fleet = fleet_report.build([old, odd, node_report("cp1", ["control_plane"])], None, "t1", TITLES)
+    assert [(n["node"], n["benchmark"], n["benchmark_title"]) for n in fleet["nodes"]] == [
+        ("cp1", "cis-1.12", TITLES["cis-1.12"]), ("odd1", None, None), ("old1", None, None)]
+    assert fleet["mixed_benchmarks"] is True and fleet["benchmark"] is None
+    assert fleet["benchmarks"][-1] == {"id": None, "title": None, "nodes": ["odd1", "old1"]}
+    assert fleet["failing"] == [dict(fleet["failing"][0], id="4.2.1", benchmark=None, nodes=["old1"])]
+    page = fleet_report.to_html(fleet)
+    assert page.count('<td class="benchmark none">benchmark not named</td>') == 2
+    assert '<li data-benchmark="">benchmark not named: odd1, old1</li>' in page
+    assert "benchmark not named on odd1, old1" in fleet_report.summary(fleet)[0]
+    # the same report again: no benchmark on either side is no evidence of the same one
+    again = fleet_report.build([old, odd, node_report("cp1", ["control_plane"])], fleet, "t2", TITLES)
+    assert again["change"]["benchmark_changed"] == [{"node": "odd1", "was": None, "now": None}, {"node": "old1", "was": None, "now": None}]
+    assert again["change"]["newly_failing"] == [] and again["change"]["not_compared"] == []
+
+
+def test_a_previous_fleet_report_without_each_nodes_benchmark_is_not_compared_on_trust():
+    """A fleet.json written before fleet reports kept each node's benchmark (its one `benchmark` was the first
+    report's): the first run after it compares no node of both runs - it lists what differs as not compared."""
+    previous = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.15"})], None, "t1", TITLES)
+    for node in previous["nodes"]:
+        for key in ("benchmark", "benchmark_title", "kubernetes_source"):
+            del node[key]
+    for key in ("benchmarks", "mixed_benchmarks"):
+        del previous[key]
+    for entry in previous["failing"]:
+        del entry["benchmark"]
+    after = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.16"}), node_report("w1", ["worker"], failing={"4.2.1"})],
+                               json.loads(fleet_report.to_json(previous)), "t2", TITLES)
+    assert after["change"]["benchmark_changed"] == [{"node": "cp1", "was": None, "now": "cis-1.12"}]
+    assert after["change"]["newly_failing"] == [{"id": "4.2.1", "node": "w1"}] and after["change"]["fixed"] == []
+    assert [(d["id"], d["now_failing"]) for d in after["change"]["not_compared"]] == [("1.2.15", False), ("1.2.16", True)]
+    assert '<tr data-node="cp1"><td>cp1</td><td>benchmark not named</td><td>cis-1.12</td>' in fleet_report.to_html(after)
+
+
+def test_a_benchmark_this_catalogue_does_not_have_is_named_without_a_title():
+    fleet = fleet_report.build([node_report("cp1", ["control_plane"], benchmark="cis-9.9")], None, "now", TITLES)
+    assert fleet["nodes"][0]["benchmark_title"] is None and fleet["benchmarks"][0]["title"] is None
+    assert "cis-9.9<div class=\"meta\">not a benchmark of this collection&#x27;s catalogue</div>" in fleet_report.to_html(fleet)
+    assert fleet_report.summary(fleet)[0] == "1 reports, judged with cis-9.9 (not a benchmark of this collection's catalogue)"
+
+
+class Tags(HTMLParser):
+    """The elements of a page and every attribute value, as a browser's parser reads them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attributes, self.text = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes += attrs
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "div", "ul", "li", "table", "thead",
+             "tbody", "tr", "th", "td", "span"}
+# what a terminal or a page must not get as itself: C0 and C1 controls (ESC starts a terminal escape sequence),
+# bidirectional overrides and isolates, zero-width characters, line and paragraph separators, lone surrogates
+HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "'onmouseover='alert(1)", "</td></tr></table><h1>x",
+           "esc\x1b[31mred\x1b[0m\x07bell", "nul\x00cr\rlf\nend", "admin\u202egpj.exe", "zero\u200bwidth\u2028line",
+           "lone\ud800surrogate", "c1\x85\x9bcontrol", "&lt;already&gt; &amp;", "A" * 100_000]
+
+
+@pytest.mark.parametrize("evil", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_strings_from_reports_are_inert_on_the_page_and_in_the_summary(evil):
+    """A node name, benchmark id and title, release, roles, layout, level, remediation and the previous report's
+    time, all hostile: the page has only its own elements, none of these characters as themselves, one string
+    at most NAME_LIMIT or TEXT_LIMIT long (saying how long it was), and encodes as UTF-8; the JSON keeps them whole."""
+    report = node_report(evil, ["worker"], failing={"4.2.1"}, benchmark=evil, kubernetes=release(evil, evil))
+    report.update(roles=[evil, "worker"], layout=evil)
+    for result in report["results"]:
+        if result["status"] == "fail":
+            result.update(level=evil, title=evil, remediation=evil, id=evil)
+    other = node_report("cp1", ["control_plane"], failing={"1.2.15"})
+    previous = fleet_report.build([node_report(evil, ["worker"]), other], None, evil, {evil: evil})
+    fleet = fleet_report.build([report, other], previous, "now", {evil: evil, **TITLES})
+    fleet["missing"] = [evil]
+    page = fleet_report.to_html(fleet)
+    page.encode("utf-8")                                     # a lone surrogate would not encode
+    parsed = Tags()
+    parsed.feed(page)
+    assert parsed.tags == PAGE_TAGS
+    assert not any(name.startswith("on") or name in ("src", "href") for name, _value in parsed.attributes)
+    assert not HIDDEN.search(page) and "\r" not in page
+    assert len(page) < 60_000 + 20 * fleet_report.TEXT_LIMIT
+    shown = fleet_report.shown(evil)
+    assert ("data-node", shown) in parsed.attributes       # what the page names the node is shown(name), as parsed
+    assert shown in "".join(parsed.text)
+    if len(evil) > fleet_report.NAME_LIMIT:
+        assert shown.endswith(f"... ({len(evil)} characters)") and len(shown) < fleet_report.NAME_LIMIT + 30
+    lines = fleet_report.summary(fleet)
+    assert not any(HIDDEN.search(line) for line in lines) and all(len(line) < 8 * fleet_report.TEXT_LIMIT for line in lines)
+    assert any(shown in line for line in lines)
+    assert fleet["change"]["benchmark_changed"] == [{"node": evil, "was": "cis-1.12", "now": evil}]
+    # the JSON is data: every string whole, as JSON escapes it
+    back = json.loads(fleet_report.to_json(fleet))
+    node = next(n for n in back["nodes"] if n["node"] != "cp1")
+    assert node["node"] == evil and node["benchmark_title"] == evil and back["missing"] == [evil]
+
+
+def test_shown_escapes_what_is_not_what_it_looks_like_and_keeps_the_rest():
+    assert fleet_report.shown("cp-1.example.org") == "cp-1.example.org"
+    assert fleet_report.shown("Zürich 控制 🙂") == "Zürich 控制 🙂"
+    assert fleet_report.shown("a\x1b[31mb\u202ec\ud800\U000e0001") == "a\\x1b[31mb\\u202ec\\ud800\\U000e0001"
+    assert fleet_report.shown(None) == "" and fleet_report.shown(7) == "7"
+    assert fleet_report.shown("x" * 10, limit=4) == "xxxx... (10 characters)"
 
 
 def test_the_html_page_is_self_contained_and_escapes_what_nodes_report():
@@ -91,6 +287,21 @@ def test_the_actions_write_the_kube_bench_file_and_the_fleet_files(tmp_path):
     assert [n["node"] for n in fleet["nodes"]] == ["cp1", "w1"] and (tmp_path / "fleet.html").stat().st_size > 1000
     second = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1"]}, FleetReport)
     assert second["change"]["since"] == fleet["generated_at"] and second["change"]["newly_failing"] == []
+
+
+def test_the_action_names_the_catalogues_benchmark_titles_and_says_when_nodes_differ(tmp_path):
+    run_action({"report": node_report("cp1", ["control_plane"], benchmark="cis-2.0"), "dest_dir": str(tmp_path)}, CisReport)
+    run_action({"report": node_report("w1", ["worker"]), "dest_dir": str(tmp_path)}, CisReport)
+    result = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1"]}, FleetReport)
+    entries = catalogue.load()["benchmarks"]["entries"]
+    assert result["mixed_benchmarks"] is True and result["benchmark"] is None
+    assert [(b["id"], b["title"], b["nodes"]) for b in result["benchmarks"]] == [
+        ("cis-1.12", entries["cis-1.12"]["title"], ["w1"]), ("cis-2.0", entries["cis-2.0"]["title"], ["cp1"])]
+    assert result["summary"][0].startswith("2 reports, judged with different benchmarks")
+    fleet = json.loads((tmp_path / "fleet.json").read_text())
+    assert {n["node"]: n["benchmark_title"] for n in fleet["nodes"]} == {"cp1": "CIS Kubernetes Benchmark v2.0.1",
+                                                                         "w1": "CIS Kubernetes Benchmark v1.12.0"}
+    assert 'class="mixed"' in (tmp_path / "fleet.html").read_text()
 
 
 @pytest.mark.parametrize("nodes", [["../x"], [""]])

@@ -1,12 +1,20 @@
 """The whole inventory's CIS standing in one place: a fleet JSON and a self-contained HTML page built from
 the per-node reports (reports.py schema), with the change since the previous fleet report; and the
-kube-bench-compatible JSON of one node's report, for tools that ingest `kube-bench --json`."""
+kube-bench-compatible JSON of one node's report, for tools that ingest `kube-bench --json`.
+
+Each node keeps the benchmark its report was judged with (and the Kubernetes release): nodes of one fleet
+can differ - during an upgrade (kubeguard_benchmark auto follows each node's release), or when a node's
+report is left from an older run. The counts of such nodes are not of the same controls, so the fleet says
+so, a failing control is one per benchmark, and the change since the previous fleet report compares a
+node's controls only when both runs judged it with the same benchmark (a control id of one benchmark need
+not be the same requirement in another): the differences on any other node are listed as not compared."""
 
 from __future__ import annotations
 
 import html
 import json
-from typing import Any, Dict, Mapping, Optional, Sequence
+import unicodedata
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .reports import SECTION_TITLES, section_order
 
@@ -23,32 +31,78 @@ STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "manual": "#9e9e9e", "wa
 # kube-bench's verdicts for ours: a manual control is kube-bench's WARN; a waiver is kube-bench's INFO
 # (what it prints for a check skipped by configuration); not_applicable belongs to another target
 KUBE_BENCH_STATES = {"pass": "PASS", "fail": "FAIL", "manual": "WARN", "waived": "INFO"}
+# what the page and the summary say for a report that names no benchmark (written before reports did, or by hand)
+NO_BENCHMARK = "benchmark not named"
+# how much of one string from a report the page and the summary show (the JSON keeps it whole): names and
+# ids, and longer texts (titles, remediations)
+NAME_LIMIT = 200
+TEXT_LIMIT = 2000
+# characters shown as escapes, not as themselves: control characters (a terminal's escape sequences too),
+# format characters (bidirectional overrides that reorder what is shown), lone surrogates, private use,
+# unassigned code points, line and paragraph separators
+HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
 
 
-def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, Any]], generated_at: str) -> Dict[str, Any]:
+def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, Any]], generated_at: str,
+          titles: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """reports: the nodes' (and the cluster's) report dicts. previous: the last fleet JSON in the same
-    directory, or None."""
+    directory, or None. titles: benchmark id -> its title (the catalogue's benchmarks; "CIS Kubernetes
+    Benchmark v1.12.0"); a benchmark not in it has a null title."""
+    titles = titles or {}
     nodes, failing = [], {}
     for report in sorted(reports, key=lambda r: str(r["node"])):
+        benchmark = benchmark_of(report)
         sections = {}
         for result in report["results"]:
             counts = sections.setdefault(result["section"], {s: 0 for s in (*BAR_STATUSES, "not_applicable")})
             counts[result["status"]] = counts.get(result["status"], 0) + 1
             if result["status"] == "fail":
-                entry = failing.setdefault(result["id"], {"id": result["id"], "title": result["title"], "level": result.get("level", 1),
-                                                          "remediation": result.get("remediation"), "nodes": []})
+                # one entry per control of one benchmark: another benchmark's control of that id may ask otherwise
+                entry = failing.setdefault((benchmark, result["id"]), {
+                    "id": result["id"], "benchmark": benchmark, "title": result["title"], "level": result.get("level", 1),
+                    "remediation": result.get("remediation"), "nodes": []})
                 entry["nodes"].append(str(report["node"]))
         total = {s: sum(c[s] for c in sections.values()) for s in (*BAR_STATUSES, "not_applicable")}
+        k8s = report.get("kubernetes") if isinstance(report.get("kubernetes"), Mapping) else {}
         nodes.append({"node": str(report["node"]), "roles": list(report.get("roles") or []), "layout": report.get("layout"),
-                      "kubernetes": release(report), "generated_at": report.get("generated_at"),
+                      "benchmark": benchmark, "benchmark_title": _title(titles, benchmark),
+                      "kubernetes": release(report), "kubernetes_source": str(k8s["source"]) if k8s.get("source") else None,
+                      "generated_at": report.get("generated_at"),
                       "sections": {k: sections[k] for k in sorted(sections, key=section_order)}, "total": total})
+    used = benchmarks(nodes)
     fleet = {"schema": SCHEMA, "generated_at": generated_at,
-             "benchmark": next((r.get("benchmark") for r in reports), None),
+             # the one benchmark every report names; null when they name different ones (or one names none)
+             "benchmark": used[0]["id"] if len(used) == 1 else None,
+             "benchmarks": used, "mixed_benchmarks": len(used) > 1,
              "totals": {s: sum(n["total"][s] for n in nodes) for s in (*BAR_STATUSES, "not_applicable")},
              "nodes": nodes,
-             "failing": sorted(failing.values(), key=lambda f: control_order(f["id"]))}
+             "failing": sorted(failing.values(), key=lambda f: (control_order(f["id"]), _benchmark_order(f["benchmark"])))}
     fleet["change"] = change(previous, nodes, fleet["failing"])
     return fleet
+
+
+def benchmark_of(report: Mapping[str, Any]) -> Optional[str]:
+    """The benchmark the report names; None when it names none (or "unknown": judged without a benchmark registry)."""
+    value = report.get("benchmark")
+    return value if isinstance(value, str) and value.strip() and value != "unknown" else None
+
+
+def _title(titles: Mapping[str, str], benchmark: Optional[str]) -> Optional[str]:
+    title = titles.get(benchmark) if benchmark is not None else None
+    return str(title) if title else None
+
+
+def _benchmark_order(benchmark: Optional[str]):
+    return (benchmark is None, benchmark or "")
+
+
+def benchmarks(nodes: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """[{id, title, nodes}] per benchmark the fleet's reports name (None: a report names none), by id."""
+    found: Dict[Optional[str], Dict[str, Any]] = {}
+    for node in nodes:
+        entry = found.setdefault(node["benchmark"], {"id": node["benchmark"], "title": node["benchmark_title"], "nodes": []})
+        entry["nodes"].append(node["node"])
+    return [found[k] for k in sorted(found, key=_benchmark_order)]
 
 
 def release(report: Mapping[str, Any]) -> Optional[str]:
@@ -70,22 +124,109 @@ def _failing_pairs(failing: Sequence[Mapping[str, Any]]) -> set:
 def change(previous: Optional[Mapping[str, Any]], nodes: Sequence[Mapping[str, Any]],
            failing: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     """What changed since the previous fleet report: (control, node) failing now and not then, fixed since,
-    nodes added and gone. Without a previous report (or one of another schema): nothing to compare."""
+    nodes added and gone. Without a previous report (or one of another schema): nothing to compare.
+
+    A node's controls are compared only when both reports name the same benchmark: a control id need not be
+    the same requirement in another benchmark, and a change of benchmark is not a change of the node. On a
+    node of both runs whose benchmark differs - or that either run does not record (a fleet.json written
+    before fleet reports kept each node's benchmark, a node report that names none): no evidence is not
+    evidence of the same - the node is in benchmark_changed (was, now) and each control failing in one run
+    and not the other is in not_compared (was_failing, now_failing) instead of newly_failing or fixed.
+    A node that is new has no previous run to differ from: its failing controls are newly failing."""
     if not previous or previous.get("schema") != SCHEMA:
         return {"since": None}
-    names, before_names = {n["node"] for n in nodes}, {n["node"] for n in previous.get("nodes") or []}
+    now_benchmark = {n["node"]: n.get("benchmark") for n in nodes}
+    before_benchmark = {n["node"]: n.get("benchmark") for n in previous.get("nodes") or []}
+    names, before_names = set(now_benchmark), set(before_benchmark)
+    changed = {node for node in names & before_names
+               if now_benchmark[node] is None or now_benchmark[node] != before_benchmark[node]}
     now, before = _failing_pairs(failing), _failing_pairs(previous.get("failing") or [])
 
     def order(pair):
         return (control_order(pair[0]), pair[1])
     return {"since": previous.get("generated_at"),
-            "newly_failing": [{"id": c, "node": n} for c, n in sorted(now - before, key=order)],
-            "fixed": [{"id": c, "node": n} for c, n in sorted(before - now, key=order) if n in names],
-            "nodes_added": sorted(names - before_names), "nodes_gone": sorted(before_names - names)}
+            "newly_failing": [{"id": c, "node": n} for c, n in sorted(now - before, key=order) if n not in changed],
+            "fixed": [{"id": c, "node": n} for c, n in sorted(before - now, key=order) if n in names and n not in changed],
+            "nodes_added": sorted(names - before_names), "nodes_gone": sorted(before_names - names),
+            "benchmark_changed": [{"node": n, "was": before_benchmark[n], "now": now_benchmark[n]} for n in sorted(changed)],
+            "not_compared": [{"id": c, "node": n, "was_failing": (c, n) in before, "now_failing": (c, n) in now}
+                             for c, n in sorted(now ^ before, key=order) if n in changed]}
 
 
 def to_json(fleet: Mapping[str, Any]) -> str:
     return json.dumps(fleet, indent=2) + "\n"
+
+
+def shown(value: Any, limit: int = NAME_LIMIT) -> str:
+    """A string from a report as the page and the summary show it: at most `limit` characters of it (saying
+    how long it was), and the characters that are not what they look like (HIDDEN_CATEGORIES) as escapes."""
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    return "".join(_escape_char(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c for c in text)
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _h(value: Any, limit: int = NAME_LIMIT) -> str:
+    """shown(), escaped for HTML text and quoted attributes."""
+    return html.escape(shown(value, limit), quote=True)
+
+
+def benchmark_text(benchmark: Optional[str], title: Optional[str]) -> str:
+    """"cis-1.12 (CIS Kubernetes Benchmark v1.12.0)", unescaped."""
+    if benchmark is None:
+        return NO_BENCHMARK
+    return f"{benchmark} ({title})" if title else f"{benchmark} (not a benchmark of this collection's catalogue)"
+
+
+def summary(fleet: Mapping[str, Any]) -> List[str]:
+    """The fleet in a few lines of plain text (the run's output shows them): the benchmarks the nodes were
+    judged with - saying so when they differ - each release, the totals, the change and the nodes without a report."""
+    lines = []
+    used = fleet.get("benchmarks") or []
+    reports = len(fleet["nodes"])
+    if fleet.get("mixed_benchmarks"):
+        lines.append(f"{reports} reports, judged with different benchmarks - their counts are not of the same controls: "
+                     + "; ".join(f"{shown(benchmark_text(b['id'], b['title']), TEXT_LIMIT)} on {_names(b['nodes'])}" for b in used))
+    elif used:
+        lines.append(f"{reports} reports, judged with {shown(benchmark_text(used[0]['id'], used[0]['title']), TEXT_LIMIT)}")
+    releases: Dict[str, List[str]] = {}
+    for node in fleet["nodes"]:
+        said = node.get("kubernetes") or "not recorded"
+        if node.get("kubernetes") and node.get("kubernetes_source") == "documented default":
+            said += " (the documented default: not read from the node)"
+        releases.setdefault(said, []).append(node["node"])
+    lines.append("Kubernetes: " + "; ".join(f"{shown(k)} on {_names(v)}" for k, v in releases.items()))
+    totals = fleet["totals"]
+    lines.append(", ".join(f"{s} {totals[s]}" for s in (*BAR_STATUSES, "not_applicable"))
+                 + f"; {len(fleet['failing'])} controls fail somewhere")
+    change_data = fleet.get("change") or {}
+    if change_data.get("since"):
+        lines.append(f"Since {shown(change_data['since'])}: newly failing {_pairs(change_data.get('newly_failing'))};"
+                     f" fixed {_pairs(change_data.get('fixed'))}; nodes added {_names(change_data.get('nodes_added')) or 'none'},"
+                     f" gone {_names(change_data.get('nodes_gone')) or 'none'}")
+        moved = change_data.get("benchmark_changed") or []
+        if moved:
+            lines.append("Not compared - judged with another benchmark than in the previous run, or a run does not record which: "
+                         + ", ".join(f"{shown(m['node'])} ({shown(m['was'] or NO_BENCHMARK)} -> {shown(m['now'] or NO_BENCHMARK)})"
+                                     for m in moved)
+                         + f"; {len(change_data.get('not_compared') or [])} controls there fail in one run and not the other"
+                           " (change.not_compared), not counted as newly failing or fixed")
+    if fleet.get("missing"):
+        lines.append(f"Nodes without a report: {_names(fleet['missing'])}")
+    return lines
+
+
+def _names(names: Optional[Sequence[Any]]) -> str:
+    return ", ".join(shown(n) for n in names or [])
+
+
+def _pairs(pairs: Optional[Sequence[Mapping[str, Any]]]) -> str:
+    return ", ".join(f"{shown(p['id'])} on {shown(p['node'])}" for p in pairs or []) or "none"
 
 
 def _bar(counts: Mapping[str, int], node: str, section: str) -> str:
@@ -96,64 +237,111 @@ def _bar(counts: Mapping[str, int], node: str, section: str) -> str:
         if n:
             parts.append(f'<span class="seg {status}" style="width:{100.0 * n / drawn:.3f}%" title="{status} {n}"></span>')
     numbers = " ".join(f'<span class="n {s}" data-status="{s}">{counts.get(s, 0)}</span>' for s in BAR_STATUSES)
-    return (f'<td class="cell" data-node="{html.escape(node, quote=True)}" data-section="{html.escape(section, quote=True)}">'
+    return (f'<td class="cell" data-node="{_h(node)}" data-section="{_h(section)}">'
             f'<div class="bar">{"".join(parts)}</div><div class="nums">{numbers}</div></td>')
 
 
+def _benchmark_cell(node: Mapping[str, Any]) -> str:
+    if node.get("benchmark") is None:
+        return f'<td class="benchmark none">{NO_BENCHMARK}</td>'
+    title = node.get("benchmark_title") or "not a benchmark of this collection's catalogue"
+    return f'<td class="benchmark">{_h(node["benchmark"])}<div class="meta">{_h(title, TEXT_LIMIT)}</div></td>'
+
+
+def _release_cell(node: Mapping[str, Any]) -> str:
+    default = node.get("kubernetes") and node.get("kubernetes_source") == "documented default"
+    note = '<div class="meta">the documented default: not read from the node</div>' if default else ""
+    return f'<td class="kubernetes">{_h(node.get("kubernetes") or "-")}{note}</td>'
+
+
+def _benchmarks_html(fleet: Mapping[str, Any]) -> str:
+    used = fleet.get("benchmarks") or []
+    reports = len(fleet["nodes"])
+    if fleet.get("mixed_benchmarks"):
+        items = "".join(f'<li data-benchmark="{_h(b["id"] or "")}">{_h(benchmark_text(b["id"], b["title"]), TEXT_LIMIT)}:'
+                        f' {_h(", ".join(str(n) for n in b["nodes"]), TEXT_LIMIT)}</li>' for b in used)
+        return (f'<div id="benchmarks" class="mixed"><p><b>The {reports} reports were judged with different benchmarks</b>'
+                f' - their counts are not of the same controls, and the change since the previous report compares a'
+                f' node only with a run judged with the same benchmark.</p><ul>{items}</ul></div>')
+    said = _h(benchmark_text(used[0]["id"], used[0]["title"]), TEXT_LIMIT) if used else NO_BENCHMARK
+    return f'<p id="benchmarks">Benchmark {said}.</p>'
+
+
+def _change_html(change_data: Mapping[str, Any]) -> str:
+    if not change_data.get("since"):
+        return "<p>No previous fleet report in this directory to compare with.</p>"
+
+    def pairs(key):
+        return _h(", ".join(f'{p["id"]} on {p["node"]}' for p in change_data.get(key) or []) or "none", TEXT_LIMIT)
+    text = (f'<p>Since {_h(change_data["since"])}: <b>newly failing</b> <span id="newly-failing">{pairs("newly_failing")}</span>;'
+            f' <b>fixed</b> <span id="fixed">{pairs("fixed")}</span>; nodes added'
+            f' {_h(", ".join(change_data.get("nodes_added") or []) or "none", TEXT_LIMIT)},'
+            f' gone {_h(", ".join(change_data.get("nodes_gone") or []) or "none", TEXT_LIMIT)}.</p>')
+    moved = change_data.get("benchmark_changed") or []
+    if moved:
+        rows = []
+        for m in moved:
+            differences = [d for d in change_data.get("not_compared") or [] if d["node"] == m["node"]]
+            now_only = ", ".join(str(d["id"]) for d in differences if d["now_failing"]) or "none"
+            before_only = ", ".join(str(d["id"]) for d in differences if d["was_failing"]) or "none"
+            rows.append(f'<tr data-node="{_h(m["node"])}"><td>{_h(m["node"])}</td><td>{_h(m["was"] or NO_BENCHMARK)}</td>'
+                        f'<td>{_h(m["now"] or NO_BENCHMARK)}</td><td>{_h(now_only, TEXT_LIMIT)}</td><td>{_h(before_only, TEXT_LIMIT)}</td></tr>')
+        text += ('<p>Not compared - these nodes were judged with another benchmark than in the previous run (or a run does not'
+                 ' record which), so what differs on them is not counted as newly failing or fixed:</p>'
+                 '<table id="not-compared"><thead><tr><th>Node</th><th>Benchmark before</th><th>Benchmark now</th>'
+                 f'<th>Failing now, not before</th><th>Failing before, not now</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return text
+
+
 def to_html(fleet: Mapping[str, Any]) -> str:
-    """One page, no external resources (it is mailed, archived and opened offline)."""
-    esc = html.escape
+    """One page, no external resources (it is mailed, archived and opened offline). Every string from a report
+    is escaped (and shown(): cut to length, control and format characters as escapes)."""
     sections = sorted({s for n in fleet["nodes"] for s in n["sections"]}, key=section_order)
     totals = fleet["totals"]
-    change_data = fleet.get("change") or {}
     rows = []
     for node in fleet["nodes"]:
         cells = "".join(_bar(node["sections"][s], node["node"], s) if s in node["sections"] else '<td class="cell none">-</td>'
                         for s in sections)
-        rows.append(f'<tr><th class="node">{esc(node["node"])}<div class="meta">{esc(", ".join(node["roles"]))}'
-                    f' &middot; {esc(str(node.get("layout") or ""))}</div></th>'
-                    f'<td class="kubernetes">{esc(str(node.get("kubernetes") or "-"))}</td>{cells}</tr>')
+        rows.append(f'<tr><th class="node">{_h(node["node"])}<div class="meta">{_h(", ".join(str(r) for r in node["roles"]))}'
+                    f' &middot; {_h(node.get("layout") or "")}</div></th>'
+                    f'{_release_cell(node)}{_benchmark_cell(node)}{cells}</tr>')
     failing = "".join(
-        f'<tr class="failing" data-control="{esc(f["id"], quote=True)}"><td>{esc(f["id"])}</td><td>{esc(f["title"])}</td>'
-        f'<td>{f["level"]}</td><td class="count">{len(f["nodes"])}</td><td>{esc(", ".join(f["nodes"]))}</td>'
-        f'<td>{esc(f.get("remediation") or "")}</td></tr>' for f in fleet["failing"])
-    if change_data.get("since"):
-        newly = ", ".join(f'{c["id"]} on {c["node"]}' for c in change_data.get("newly_failing") or []) or "none"
-        fixed = ", ".join(f'{c["id"]} on {c["node"]}' for c in change_data.get("fixed") or []) or "none"
-        change_html = (f'<p>Since {esc(change_data["since"])}: <b>newly failing</b> <span id="newly-failing">{esc(newly)}</span>;'
-                       f' <b>fixed</b> <span id="fixed">{esc(fixed)}</span>; nodes added'
-                       f' {esc(", ".join(change_data.get("nodes_added") or []) or "none")},'
-                       f' gone {esc(", ".join(change_data.get("nodes_gone") or []) or "none")}.</p>')
-    else:
-        change_html = "<p>No previous fleet report in this directory to compare with.</p>"
+        f'<tr class="failing" data-control="{_h(f["id"])}"><td>{_h(f["id"])}</td><td>{_h(f.get("benchmark") or NO_BENCHMARK)}</td>'
+        f'<td>{_h(f["title"], TEXT_LIMIT)}</td><td>{_h(f["level"])}</td><td class="count">{len(f["nodes"])}</td>'
+        f'<td>{_h(", ".join(str(n) for n in f["nodes"]), TEXT_LIMIT)}</td><td>{_h(f.get("remediation") or "", TEXT_LIMIT)}</td></tr>'
+        for f in fleet["failing"])
     legend = " ".join(f'<span class="key"><span class="swatch {s}"></span>{s}</span>' for s in BAR_STATUSES)
     colours = "".join(f".{s}{{background:{c}}} .n.{s}{{color:{c};background:none}}" for s, c in STATUS_COLOURS.items())
-    head = "".join(f'<th title="{esc(SECTION_TITLES.get(s.split(".")[0], s))}">{esc(s)} '
-                   f'{esc(SECTION_TITLES.get(s, ""))}</th>' for s in sections)
+    head = "".join(f'<th title="{_h(SECTION_TITLES.get(s.split(".")[0], s))}">{_h(s)} '
+                   f'{_h(SECTION_TITLES.get(s, ""))}</th>' for s in sections)
     totals_html = " ".join(f'<span class="total {s}-total" data-status="{s}">{s} <b>{totals[s]}</b></span>'
                            for s in (*BAR_STATUSES, "not_applicable"))
+    title = "different benchmarks" if fleet.get("mixed_benchmarks") else fleet.get("benchmark") or NO_BENCHMARK
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>CIS fleet report - {esc(str(fleet.get("benchmark")))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>CIS fleet report - {_h(title)}</title>
 <style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse}}
 th,td{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:top}}
 .bar{{display:flex;width:160px;height:16px;background:#eee;border-radius:3px;overflow:hidden}}
 .seg{{display:block;height:100%}} .nums{{font-size:12px}} .n{{margin-right:6px}} .meta{{font-weight:normal;color:#666;font-size:12px}}
 .swatch{{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}} .total{{margin-right:14px}}
+.mixed{{border-left:4px solid #f9a825;padding:2px 12px;background:#fff8e1}}
 {colours}
 </style></head><body>
 <h1>CIS fleet report</h1>
-<p>Benchmark {esc(str(fleet.get("benchmark")))}, {len(fleet["nodes"])} reports, generated {esc(fleet["generated_at"])}.</p>
+{_benchmarks_html(fleet)}
+<p>{len(fleet["nodes"])} reports, generated {_h(fleet["generated_at"])}.</p>
 <p id="totals">{totals_html}</p>
 <p>{legend}</p>
-<table id="sections"><thead><tr><th>Node</th><th>Kubernetes</th>{head}</tr></thead><tbody>
+<table id="sections"><thead><tr><th>Node</th><th>Kubernetes</th><th>Benchmark</th>{head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>
 <h2>Failing controls ({len(fleet["failing"])})</h2>
-<table id="failing"><thead><tr><th>Control</th><th>Title</th><th>Level</th><th>Nodes</th><th>Where</th><th>Remediation</th></tr></thead>
+<table id="failing"><thead><tr><th>Control</th><th>Benchmark</th><th>Title</th><th>Level</th><th>Nodes</th><th>Where</th>
+<th>Remediation</th></tr></thead>
 <tbody>{failing}</tbody></table>
 <h2>Change</h2>
-{change_html}
+{_change_html(fleet.get("change") or {})}
 </body></html>
 """
 
