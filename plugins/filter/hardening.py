@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that turn hardening.yaml variables into component settings (thin wrappers over module_utils)."""
+"""Filters the roles and playbooks use: validate the hardening variables, read the platform data and the catalogue,
+build encryption configs, judge node state and reports (thin wrappers over module_utils)."""
 
 from __future__ import annotations
 
@@ -76,18 +77,6 @@ def kubeguard_validate(variables, present=()):
     return values
 
 
-def kubeguard_flags(values, layout, component):
-    return desired.component_flags(_values(values), catalogue.layout_for(layout), component)
-
-
-def kubeguard_kubelet_fields(values, layout):
-    return desired.kubelet_fields(_values(values), catalogue.layout_for(layout))
-
-
-def kubeguard_apiserver_host_paths(values, layout):
-    return desired.apiserver_host_paths(_values(values), catalogue.layout_for(layout))
-
-
 def kubeguard_platforms(_unused=None):
     """The platform data files (plugins/module_utils/platform/platforms/*.yml), for modules that run on nodes."""
     return catalogue.load_platforms()
@@ -102,10 +91,6 @@ def kubeguard_health_urls(components, apiserver_port=6443):
         if url and "{host}" not in url and "client_cert" not in spec:
             found[name] = url.replace("{apiserver_port}", str(apiserver_port))
     return found
-
-
-def kubeguard_layout(layout):
-    return catalogue.layout_for(layout).as_dict()
 
 
 def kubeguard_encryption_config(existing_texts, values):
@@ -229,16 +214,6 @@ def kubeguard_sysctl_mismatch(actual):
         actual = dict(line.split("=", 1) for line in actual if "=" in line)
     return {key: {"actual": actual.get(key), "wanted": value}
             for key, value in desired.KUBELET_SYSCTLS.items() if str(actual.get(key, "")).strip() != value}
-
-
-def kubeguard_flag_mismatch(manifest, expected):
-    """Flags of a static pod manifest (parsed YAML) that differ from expected ({name: value or None});
-    {} when the manifest has them all."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.manifest import find_container, parse_flags
-    container = find_container(_plain(manifest), None)
-    actual = parse_flags(list(container.get("command") or []) + list(container.get("args") or []))
-    return {name: {"actual": actual.get(name), "expected": value}
-            for name, value in _plain(expected).items() if actual.get(name) != value}
 
 
 def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):

@@ -3,6 +3,7 @@ run changes nothing, --check writes nothing, --diff shows the changed flags, bac
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -45,12 +46,30 @@ def tree_hashes(root):
     return result
 
 
+def desired_settings(hardening):
+    """What apply_fixture.yml writes, from module_utils: flags per component, the apiserver's host paths and
+    the kubelet's fields. {} for variables that do not validate (the playbook's kubeguard_validate fails first)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
+    try:
+        values = hardening_vars.validate(copy.deepcopy(hardening))
+    except hardening_vars.HardeningVarsError:
+        return {}
+    layout = catalogue.layout_for("kubeadm")
+    return {"flags": {component: desired.component_flags(values, layout, component)
+                      for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")},
+            "host_paths": desired.apiserver_host_paths(values, layout),
+            "kubelet_fields": desired.kubelet_fields(values, layout)}
+
+
 def run_playbook(node_root, *extra, hardening=None):
     from conftest import _collection_root  # the tests' collection path (repo symlinked as the collection)
     vars_file = node_root.parent / "hardening.json"
     with open(SEED, encoding="utf-8") as handle:
         seed = yaml.safe_load(handle)
-    vars_file.write_text(json.dumps({"hardening": hardening if hardening is not None else seed, "root": str(node_root)}))
+    hardening = hardening if hardening is not None else seed
+    vars_file.write_text(json.dumps({"hardening": hardening, "settings": desired_settings(hardening), "root": str(node_root)}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
                ANSIBLE_PYTHON_INTERPRETER=sys.executable)

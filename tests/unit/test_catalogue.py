@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue, checks
+from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_registry
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
@@ -47,7 +48,7 @@ def test_settings_reference_known_variables_and_controls():
     for setting in catalogue.settings():
         assert set(setting.variables) <= set(hv.VARIABLES_BY_NAME), setting
         assert set(setting.controls) <= ids, setting
-        assert setting.component in catalogue.COMPONENTS
+        assert setting.component in component_registry.WRITTEN
 
 
 # A valid non-default value for each variable; the test proves it changes what we compute.

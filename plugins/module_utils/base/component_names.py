@@ -15,6 +15,3 @@ SCHEDULER = "kube-scheduler"
 ETCD = "etcd"
 KUBELET = "kubelet"
 KUBE_PROXY = "kube-proxy"
-
-# every name, in the registry's order
-NAMES = (APISERVER, CONTROLLER_MANAGER, SCHEDULER, ETCD, KUBELET, KUBE_PROXY)

@@ -14,14 +14,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 
 from . import expressions
-from ..platform import component_registry
 from ..base import releases
 from ..base.tls_names import CIPHERS_STRONG, KUBELET_CIPHERS_CIS
 from ..base.yaml_support import SAFE_LOADER, yaml
 
 CATALOGUE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cis_catalogue.yml")
-
-COMPONENTS = component_registry.WRITTEN
 
 
 @dataclass(frozen=True)
@@ -284,9 +281,6 @@ def expression_context(values: Mapping[str, Any], layout: Platform) -> Dict[str,
 def expression_context_tls() -> Dict[str, List[str]]:
     """The cipher lists CIS accepts (controls 1.2.29 and 4.2.12 compare against them)."""
     return {"strong_ciphers": list(CIPHERS_STRONG), "kubelet_strong_ciphers": list(KUBELET_CIPHERS_CIS)}
-
-
-REMOVE = None  # a desired flag value of None means: remove the flag
 
 
 def desired_settings(values: Mapping[str, Any], layout: Platform, component: str) -> Dict[str, Any]:

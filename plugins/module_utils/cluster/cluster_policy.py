@@ -24,7 +24,6 @@ MODES = ("enforce", "audit", "warn")
 DENY_INGRESS = "kubeguard-default-deny-ingress"
 ALLOW_INGRESS = "kubeguard-allow-ingress"
 EGRESS = "kubeguard-egress"
-OUR_POLICIES = (DENY_INGRESS, ALLOW_INGRESS, EGRESS)
 NAME_LABEL = "kubernetes.io/metadata.name"
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink")

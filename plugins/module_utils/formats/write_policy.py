@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 
 # Never written, chmod'ed, chowned, mounted or restored, whatever a variable says: account and login
@@ -261,12 +261,3 @@ def write_new(path: str, data: bytes, mode: int, uid: Optional[int] = None, gid:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
-
-
-def first_problem(checks: Iterable[Tuple[str, str, str]], config_dir: str) -> Optional[str]:
-    """For tests and callers holding several (variable, kind, path): the first problem as text."""
-    for variable, kind, path in checks:
-        problem = path_problem(kind, path, config_dir)
-        if problem:
-            return f"{variable}: {path!r} {problem}"
-    return None

@@ -106,16 +106,6 @@ def describe(name: str, procs: Sequence[Proc]) -> str:
     return f"{len(procs)} processes named {name} (pids {', '.join(p.pid for p in procs)})"
 
 
-def process_environ(name: str, proc_root: str = "/proc") -> List[Dict[str, str]]:
-    """Environment of every process that is the component `name` (etcd on the host reads its flags
-    from ETCD_* variables)."""
-    return [p.environ for p in component_processes(name, proc_root)]
-
-
-def _pids_named(name: str, proc_root: str = "/proc") -> List[str]:
-    return [p.pid for p in component_processes(name, proc_root)]
-
-
 def process_args(name: str, proc_root: str = "/proc") -> List[List[str]]:
     """Argument lists of every process that is the component `name` (component_processes)."""
     return [p.args for p in component_processes(name, proc_root)]

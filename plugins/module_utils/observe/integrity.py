@@ -28,7 +28,6 @@ BINARIES: Dict[str, Tuple[Optional[str], Optional[str]]] = {
     "containerd": (None, None),
     ETCD: (None, None),
 }
-CHECKSUM_VARIABLES = tuple(var for var, _version in BINARIES.values() if var)
 SEARCH_DIRS = ("/usr/local/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin", "/opt/bin", "/bin", "/sbin")
 # uname -m -> the architecture names kubespray's checksums use
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",

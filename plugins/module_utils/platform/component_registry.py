@@ -41,7 +41,6 @@ REGISTRY: Tuple[Component, ...] = (
     # kubeadm/kubespray: a DaemonSet reading the kube-proxy ConfigMap (module kube_proxy_config); k3s: kube-proxy-arg
     Component(KUBE_PROXY, WORKER_ROLE, "flags", False, cluster_writer="kube_proxy_config"),
 )
-BY_NAME: Dict[str, Component] = {c.name: c for c in REGISTRY}
 
 # what a run writes, and what it observes and audits
 WRITTEN = tuple(c.name for c in REGISTRY if c.written)
