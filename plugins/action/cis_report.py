@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write a node's CIS report files on the controller, in-process (no module round trip per file),
 with the drift since the node's previous report in the same directory (controls that passed then
-and fail now)."""
+and fail now) - compared only when both reports name the same benchmark (else benchmark_changed says so)."""
 
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ def report_path(directory, name, what, suffix=".json"):
 
 
 def load_json(path):
-    """A report written earlier, or None (none yet, or unreadable: then there is nothing to compare with)."""
+    """A report written earlier, or None (none yet, or unreadable: then there is nothing to compare with).
+    Any JSON value comes back: its readers check what they use."""
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):   # RecursionError: JSON nested deeper than Python's parser goes
         return None
 
 
@@ -79,9 +80,11 @@ class ActionModule(ActionBase):
         os.makedirs(dest_dir, mode=0o755, exist_ok=True)
         previous = load_json(previous_path)
         report["drift"] = reports.drift(previous, report)
+        report["benchmark_changed"] = reports.benchmark_changed(previous, report)
         written = []
         for fmt in formats:
             written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report)))
         # Reports describe the cluster; writing them is not a change to it.
-        result.update(changed=False, files=written, drift=report["drift"])
+        result.update(changed=False, files=written, drift=report["drift"], benchmark_changed=report["benchmark_changed"],
+                      drift_lines=reports.drift_lines(report))
         return result

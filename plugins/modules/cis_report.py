@@ -51,6 +51,26 @@ files:
   returned: always
   type: list
   elements: str
+drift:
+  description:
+    - Controls that passed in the node's previous report in O(dest_dir) and fail now - id, title, was, now, found, since.
+    - Empty without a previous report, and when the two reports do not name the same benchmark (see RV(benchmark_changed)).
+  returned: always
+  type: list
+  elements: dict
+benchmark_changed:
+  description:
+    - When the previous report was judged with another benchmark (or either names none) - was, now (null for none) and
+      since (the previous report's time). Nothing was compared then. Null otherwise.
+  returned: always
+  type: dict
+drift_lines:
+  description:
+    - What verify prints - a C(DRIFT) line per control in RV(drift), or the one C(NOT COMPARED) line when the benchmark
+      changed; strings from the previous report cut to length, control and format characters as escapes.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

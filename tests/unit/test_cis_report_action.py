@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from unittest import mock
 
@@ -27,10 +28,10 @@ def run(args, action_class=ActionModule):
         return action.run(task_vars={})
 
 
-def report(node="cp1"):
+def report(node="cp1", benchmark="cis-1.12", generated_at="t"):
     state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {}}
     results = audit.audit(state, ["control_plane"], file_reader=lambda *_: [])
-    return reports.build(node, "cis-1.12", ["control_plane"], "kubeadm", {}, results, audit.summarize(results), "t")
+    return reports.build(node, benchmark, ["control_plane"], "kubeadm", {}, results, audit.summarize(results), generated_at)
 
 
 def test_writes_json_junit_and_markdown(tmp_path):
@@ -69,11 +70,161 @@ def test_drift_since_the_previous_report_is_reported(tmp_path):
     now["status"], now["found"] = "fail", "changed by hand"
     result = run({"report": later, "dest_dir": str(tmp_path)})
     assert [d["id"] for d in result["drift"]] == [passing["id"]]
+    assert result["benchmark_changed"] is None
+    assert result["drift_lines"] == [f"DRIFT {passing['id']}: passed at t, fails now (changed by hand)"]
     saved = json.loads((tmp_path / "cp1.json").read_text())
-    assert saved["drift"][0]["found"] == "changed by hand"
+    assert saved["drift"][0]["found"] == "changed by hand" and saved["benchmark_changed"] is None
     assert any(line.startswith(f"DRIFT {passing['id']}") for line in reports.summary_table(saved))
     assert [r["id"] for r in reports.failures(saved, "drift")] == [passing["id"]]
     # the next report compares with this one: nothing new
     assert run({"report": later, "dest_dir": str(tmp_path)})["drift"] == []
     # another node's report or schema is never compared
     assert reports.drift(dict(saved, node="cp2"), later) == [] and reports.drift({"schema": "x"}, later) == []
+
+
+def first_and_drifted(tmp_path, before="cis-1.12", now="cis-1.12"):
+    """The node's previous report (benchmark `before`, one control passing, written at "t1") in tmp_path, and a
+    report judged with `now` in which that control fails; the control's id."""
+    first = report(benchmark=before, generated_at="t1")
+    first["results"][0]["status"] = "pass"
+    run({"report": first, "dest_dir": str(tmp_path)})
+    later = report(benchmark=now, generated_at="t2")
+    later["results"][0].update(status="fail", found="changed by hand")
+    return later, first["results"][0]["id"]
+
+
+def test_a_report_judged_with_another_benchmark_is_not_compared_and_the_run_says_so(tmp_path):
+    """The node moved from CIS 1.12 to 2.0.1 (an upgrade, or kubeguard_benchmark set): a control id need not be the
+    same requirement in the other benchmark, so nothing is drift - verify_fail_on: drift does not fail - and one
+    line says the benchmark changed and that nothing was compared (the fleet report's benchmark_changed alike)."""
+    later, control = first_and_drifted(tmp_path, now="cis-2.0")
+    result = run({"report": later, "dest_dir": str(tmp_path)})
+    assert result["drift"] == []
+    assert result["benchmark_changed"] == {"was": "cis-1.12", "now": "cis-2.0", "since": "t1"}
+    assert len(result["drift_lines"]) == 1
+    line = result["drift_lines"][0]
+    assert line.startswith("NOT COMPARED with the previous report (t1): benchmark cis-1.12 -> cis-2.0 - ")
+    assert "no drift is counted and verify_fail_on: drift does not fail on it" in line
+    saved = json.loads((tmp_path / "cp1.json").read_text())
+    assert saved["drift"] == [] and saved["benchmark_changed"] == result["benchmark_changed"]
+    assert reports.failures(saved, "drift") == []
+    assert reports.summary_table(saved)[-1] == line and not any(r.startswith("DRIFT") for r in reports.summary_table(saved))
+    assert (tmp_path / "cp1.md").read_text().count("NOT COMPARED") == 1
+    # the next run, judged with 2.0.1 again, compares with this report: the control that fails still fails, no drift
+    again = run({"report": later, "dest_dir": str(tmp_path)})
+    assert again["benchmark_changed"] is None and again["drift"] == [] and again["drift_lines"] == []
+    # and a control that passed under 2.0.1 and fails now is drift again
+    passing = report(benchmark="cis-2.0", generated_at="t3")
+    passing["results"][0]["status"] = "pass"
+    run({"report": passing, "dest_dir": str(tmp_path)})
+    assert [d["id"] for d in run({"report": later, "dest_dir": str(tmp_path)})["drift"]] == [control]
+
+
+def test_the_same_benchmark_is_compared_as_before(tmp_path):
+    later, control = first_and_drifted(tmp_path, before="cis-2.0", now="cis-2.0")
+    result = run({"report": later, "dest_dir": str(tmp_path)})
+    assert [(d["id"], d["since"]) for d in result["drift"]] == [(control, "t1")] and result["benchmark_changed"] is None
+    assert result["drift_lines"] == [f"DRIFT {control}: passed at t1, fails now (changed by hand)"]
+
+
+@pytest.mark.parametrize("edit, was", [
+    (lambda previous: previous.pop("benchmark"), None),                # written before reports named it
+    (lambda previous: previous.update(benchmark="unknown"), None),      # judged without a benchmark registry
+    (lambda previous: previous.update(benchmark=""), None),
+    (lambda previous: previous.update(benchmark=["cis-1.12"]), None),   # not a string: not a benchmark named
+])
+def test_a_previous_report_that_names_no_benchmark_is_not_compared_said_once(tmp_path, edit, was):
+    """No record is not evidence of the same benchmark (as the fleet report): nothing compared, one line naming
+    "benchmark not named"; this run's report names its benchmark, so the next run compares again."""
+    later, control = first_and_drifted(tmp_path)
+    previous = json.loads((tmp_path / "cp1.json").read_text())
+    edit(previous)
+    (tmp_path / "cp1.json").write_text(json.dumps(previous))
+    result = run({"report": later, "dest_dir": str(tmp_path)})
+    assert result["drift"] == [] and result["benchmark_changed"] == {"was": was, "now": "cis-1.12", "since": "t1"}
+    assert len(result["drift_lines"]) == 1
+    assert result["drift_lines"][0].startswith("NOT COMPARED with the previous report (t1): benchmark benchmark not named -> cis-1.12")
+    assert run({"report": later, "dest_dir": str(tmp_path)})["drift_lines"] == []
+
+
+def test_a_report_that_names_no_benchmark_now_is_never_compared(tmp_path):
+    later, _control = first_and_drifted(tmp_path, now="unknown")
+    result = run({"report": later, "dest_dir": str(tmp_path)})
+    assert result["drift"] == [] and result["benchmark_changed"] == {"was": "cis-1.12", "now": None, "since": "t1"}
+    assert "benchmark cis-1.12 -> benchmark not named" in result["drift_lines"][0]
+    assert run({"report": later, "dest_dir": str(tmp_path)})["benchmark_changed"] == {"was": None, "now": None, "since": "t2"}
+
+
+# a terminal or a page must not get these as themselves: C0/C1 controls (ESC starts a terminal escape sequence),
+# bidirectional overrides, zero-width characters, line and paragraph separators, lone surrogates
+HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+EVIL = ["esc\x1b[31mred\x1b[0m\x07", "line\nDRIFT 9.9.9: forged\r", "admin\u202egpj.exe", "lone\ud800", "```\n# heading",
+        "A" * 100_000]
+
+
+def _previous(**fields):
+    """The node's previous report, as its file could hold it: cis_report's schema and node, a passing control."""
+    base = {"schema": reports.SCHEMA, "node": "cp1", "benchmark": "cis-1.12", "generated_at": "t1",
+            "results": [{"id": report()["results"][0]["id"], "status": "pass"}]}
+    base.update(fields)
+    return base
+
+
+HOSTILE_FILES = {
+    "list": "[1, 2]", "string": '"cp1"', "number": "42", "null": "null", "true": "true", "empty object": "{}",
+    "not json": "{", "not utf-8": b"\xff\xfe{}", "nested too deep": "[" * 200_000, "nan": "NaN",
+    "results a string": _previous(results="pass"), "results an object": _previous(results={"1.1.1": "pass"}),
+    "results a number": _previous(results=7),
+    "entries not objects": _previous(results=[1, "1.1.1", None, ["1.1.1", "pass"], True]),
+    "ids and statuses of wrong types": _previous(results=[{"id": ["1.1.1"], "status": "pass"}, {"id": {"a": 1}, "status": "pass"},
+                                                          {"id": None, "status": "pass"}, {"id": 1.5, "status": ["pass"]},
+                                                          {"status": "pass"}, {"id": report()["results"][0]["id"], "status": {"x": 1}}]),
+    "generated_at an object": _previous(generated_at={"evil": True}),
+    "generated_at a list": _previous(generated_at=[1, 2]),
+    "node a list": _previous(node=["cp1"]), "schema a list": _previous(schema=[reports.SCHEMA]),
+    "benchmark an object": _previous(benchmark={"id": "cis-1.12"}),
+    **{f"evil generated_at {i}": _previous(generated_at=evil) for i, evil in enumerate(EVIL)},
+    **{f"evil benchmark {i}": _previous(benchmark=evil, generated_at=evil) for i, evil in enumerate(EVIL)},
+    **{f"evil result {i}": _previous(results=[{"id": evil, "status": "pass", "title": evil, "found": evil}]) for i, evil in enumerate(EVIL)},
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
+def test_whatever_the_previous_report_file_holds_the_action_writes_and_says_nothing_forged(tmp_path, content):
+    """The previous report is a file anyone with the directory can write: whatever it holds, the action writes this
+    run's reports; the lines the run prints and the Markdown hold none of its characters as themselves (no terminal
+    escape, no forged line, no bidirectional override), each cut to length; the JSON stays readable."""
+    if isinstance(content, bytes):
+        (tmp_path / "cp1.json").write_bytes(content)
+    else:
+        (tmp_path / "cp1.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    current = report(generated_at="t2")
+    current["results"][0].update(status="fail", found="changed by hand")
+    result = run({"report": current, "dest_dir": str(tmp_path)})
+    assert sorted(os.listdir(tmp_path)) == ["cp1.json", "cp1.md", "cp1.xml"]
+    assert isinstance(result["drift"], list) and len(result["drift"]) <= 1
+    assert result["benchmark_changed"] is None or set(result["benchmark_changed"]) == {"was", "now", "since"}
+    # a change of benchmark and drift never come together; each says itself in one line
+    assert not (result["drift"] and result["benchmark_changed"])
+    assert len(result["drift_lines"]) == len(result["drift"]) + (result["benchmark_changed"] is not None)
+    for line in result["drift_lines"]:
+        assert not HIDDEN.search(line) and "\n" not in line and len(line) < 4 * reports.TEXT_LIMIT
+    for entry in result["drift"]:
+        assert entry["since"] is None or isinstance(entry["since"], str)
+    markdown = (tmp_path / "cp1.md").read_text()
+    assert not HIDDEN.search(markdown.replace("\n", "")) and len(markdown) < 200_000
+    assert not any(line.startswith(("DRIFT 9.9.9", "# heading")) for line in markdown.splitlines())
+    saved = json.loads((tmp_path / "cp1.json").read_text())
+    assert saved["drift"] == result["drift"] and saved["benchmark_changed"] == result["benchmark_changed"]
+    assert len(reports.failures(saved, "drift")) == len(result["drift"])
+
+
+def test_a_drift_on_an_evil_previous_time_is_still_drift_shown_inert():
+    """Same benchmark, same node, a passing control that fails now: drift, whatever the previous time says."""
+    now = report(generated_at="t2")
+    now["results"][0].update(status="fail", found="x")
+    for evil in EVIL:
+        found = reports.drift(_previous(generated_at=evil), now)
+        assert [d["id"] for d in found] == [now["results"][0]["id"]] and found[0]["since"] == evil
+        line, = reports.drift_lines(dict(now, drift=found))
+        assert not HIDDEN.search(line) and len(line) < 2 * reports.NAME_LIMIT + 100

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import html
 import json
-import unicodedata
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .reports import SECTION_TITLES, section_order
+# how a string from a report is shown, and the benchmark a report names: one meaning for both reports
+from .reports import NAME_LIMIT, NO_BENCHMARK, SECTION_TITLES, TEXT_LIMIT, benchmark_of, section_order, shown
 
 SCHEMA = "kubeguard.hardening/fleet-report/v1"
 # the fleet_report action's options (its module file documents them; both validate with this)
@@ -31,16 +31,6 @@ STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "manual": "#9e9e9e", "wa
 # kube-bench's verdicts for ours: a manual control is kube-bench's WARN; a waiver is kube-bench's INFO
 # (what it prints for a check skipped by configuration); not_applicable belongs to another target
 KUBE_BENCH_STATES = {"pass": "PASS", "fail": "FAIL", "manual": "WARN", "waived": "INFO"}
-# what the page and the summary say for a report that names no benchmark (written before reports did, or by hand)
-NO_BENCHMARK = "benchmark not named"
-# how much of one string from a report the page and the summary show (the JSON keeps it whole): names and
-# ids, and longer texts (titles, remediations)
-NAME_LIMIT = 200
-TEXT_LIMIT = 2000
-# characters shown as escapes, not as themselves: control characters (a terminal's escape sequences too),
-# format characters (bidirectional overrides that reorder what is shown), lone surrogates, private use,
-# unassigned code points, line and paragraph separators
-HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
 
 
 def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, Any]], generated_at: str,
@@ -79,12 +69,6 @@ def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, 
              "failing": sorted(failing.values(), key=lambda f: (control_order(f["id"]), _benchmark_order(f["benchmark"])))}
     fleet["change"] = change(previous, nodes, fleet["failing"])
     return fleet
-
-
-def benchmark_of(report: Mapping[str, Any]) -> Optional[str]:
-    """The benchmark the report names; None when it names none (or "unknown": judged without a benchmark registry)."""
-    value = report.get("benchmark")
-    return value if isinstance(value, str) and value.strip() and value != "unknown" else None
 
 
 def _title(titles: Mapping[str, str], benchmark: Optional[str]) -> Optional[str]:
@@ -155,20 +139,6 @@ def change(previous: Optional[Mapping[str, Any]], nodes: Sequence[Mapping[str, A
 
 def to_json(fleet: Mapping[str, Any]) -> str:
     return json.dumps(fleet, indent=2) + "\n"
-
-
-def shown(value: Any, limit: int = NAME_LIMIT) -> str:
-    """A string from a report as the page and the summary show it: at most `limit` characters of it (saying
-    how long it was), and the characters that are not what they look like (HIDDEN_CATEGORIES) as escapes."""
-    text = "" if value is None else str(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(text)} characters)"
-    return "".join(_escape_char(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c for c in text)
-
-
-def _escape_char(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _h(value: Any, limit: int = NAME_LIMIT) -> str:

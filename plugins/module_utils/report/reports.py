@@ -4,6 +4,7 @@ CI systems, Markdown for people, and the console summary table."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -24,6 +25,16 @@ SECTION_TITLES = {
     "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
     "5": "Policies", "K": "kubeguard extra checks",
 }
+# what is said for a report that names no benchmark (written before reports did, or by hand)
+NO_BENCHMARK = "benchmark not named"
+# how much of one string from a report is shown in what people read (a page, the run's output, the Markdown;
+# the JSON keeps it whole): names and ids, and longer texts (titles, remediations)
+NAME_LIMIT = 200
+TEXT_LIMIT = 2000
+# characters shown as escapes, not as themselves: control characters (a terminal's escape sequences too),
+# format characters (bidirectional overrides that reorder what is shown), lone surrogates, private use,
+# unassigned code points, line and paragraph separators
+HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
 
 
 def section_order(name: str):
@@ -86,15 +97,87 @@ def failures(report: Mapping[str, Any], fail_on: str) -> List[Mapping[str, Any]]
     return [r for r in failed if r.get("level", 1) == 1] if fail_on == "level1" else failed
 
 
-def drift(previous: Optional[Mapping[str, Any]], current: Mapping[str, Any]) -> List[Dict[str, Any]]:
+def benchmark_of(report: Mapping[str, Any]) -> Optional[str]:
+    """The benchmark the report names; None when it names none (or "unknown": judged without a benchmark registry)."""
+    value = report.get("benchmark")
+    return value if isinstance(value, str) and value.strip() and value != "unknown" else None
+
+
+def shown(value: Any, limit: int = NAME_LIMIT) -> str:
+    """A string from a report as people are shown it: at most `limit` characters of it (saying how long it
+    was), and the characters that are not what they look like (HIDDEN_CATEGORIES) as escapes."""
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text)} characters)"
+    return "".join(_escape_char(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c for c in text)
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _comparable(previous: Any, current: Mapping[str, Any]) -> bool:
+    """A previous report of this schema and node (anything else - none yet, unreadable, a JSON that is not a
+    report, another node's - is nothing to compare with, and nothing to say)."""
+    return isinstance(previous, Mapping) and previous.get("schema") == SCHEMA and previous.get("node") == current.get("node")
+
+
+def _since(previous: Mapping[str, Any]) -> Optional[str]:
+    value = previous.get("generated_at")
+    return value if isinstance(value, str) else None
+
+
+def benchmark_changed(previous: Any, current: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """{was, now, since} when the node's previous report (this schema, this node) was judged with another
+    benchmark than the current one, or either does not name one (benchmark_of: no record is not evidence of
+    the same benchmark); None when both name the same one, or there is no previous report to compare with.
+    A control id need not be the same requirement in another benchmark, and a change of benchmark is not a
+    change of the node: drift() compares nothing then (the fleet report's change.benchmark_changed alike)."""
+    if not _comparable(previous, current):
+        return None
+    was, now = benchmark_of(previous), benchmark_of(current)
+    if now is not None and was == now:
+        return None
+    return {"was": was, "now": now, "since": _since(previous)}
+
+
+def _statuses(previous: Mapping[str, Any]) -> Dict[str, str]:
+    """control id -> status in a previous report; what is not a result of the schema (a results that is not
+    a list, an entry that is not an object, an id or status that is not a string) is skipped."""
+    results = previous.get("results")
+    statuses: Dict[str, str] = {}
+    for result in results if isinstance(results, list) else []:
+        if isinstance(result, Mapping) and isinstance(result.get("id"), str) and isinstance(result.get("status"), str):
+            statuses.setdefault(result["id"], result["status"])
+    return statuses
+
+
+def drift(previous: Any, current: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """Controls that passed in the node's previous report and fail now (something changed the node
-    since: an upgrade, a hand edit). Reports of another schema or node are not compared."""
-    if not previous or previous.get("schema") != SCHEMA or previous.get("node") != current.get("node"):
+    since: an upgrade, a hand edit). Reports of another schema or node are not compared, nor a report
+    judged with another benchmark (or either naming none: benchmark_changed says so)."""
+    if not _comparable(previous, current) or benchmark_changed(previous, current) is not None:
         return []
-    before = {r["id"]: r["status"] for r in previous.get("results") or []}
+    before = _statuses(previous)
     return [{"id": r["id"], "title": r["title"], "was": "pass", "now": r["status"], "found": r["found"],
-             "since": previous.get("generated_at")}
+             "since": _since(previous)}
             for r in current["results"] if before.get(r["id"]) == "pass" and r["status"] == "fail"]
+
+
+def drift_lines(report: Mapping[str, Any]) -> List[str]:
+    """What the run prints about the change since the node's previous report: a DRIFT line per control in
+    the report's `drift`, or the one line saying that nothing was compared (`benchmark_changed`). Strings
+    are shown() (a previous report's time and benchmark are whatever its file holds)."""
+    lines = [f"DRIFT {shown(d.get('id'))}: passed at {shown(d.get('since') or 'the previous report')}, fails now"
+             f" ({shown(d.get('found'), TEXT_LIMIT)})" for d in report.get("drift") or [] if isinstance(d, Mapping)]
+    moved = report.get("benchmark_changed")
+    if isinstance(moved, Mapping):
+        lines.append(f"NOT COMPARED with the previous report ({shown(moved.get('since') or 'time not recorded')}): benchmark"
+                     f" {shown(moved.get('was') or NO_BENCHMARK)} -> {shown(moved.get('now') or NO_BENCHMARK)} - a control id"
+                     " need not be the same requirement in another benchmark, so no drift is counted and verify_fail_on: drift"
+                     " does not fail on it; the next report is compared with this one when both name the same benchmark")
+    return lines
 
 
 def to_json(report: Mapping[str, Any]) -> str:
@@ -154,7 +237,7 @@ def summary_table(report: Mapping[str, Any]) -> List[str]:
         rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
     rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
     rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]
-    rows += [f"DRIFT {d['id']}: passed at {d['since']}, fails now ({d['found']})" for d in report.get("drift") or []]
+    rows += drift_lines(report)
     return rows
 
 

@@ -1,0 +1,93 @@
+"""The verify role's own tasks on the drift since the node's previous report, driven by ansible-playbook: its
+report task (cis_report), its "Drift since the last report" task and verdict.yml under verify_fail_on: drift.
+Drift under the same benchmark fails the run naming the control; a change of benchmark (or a previous report
+that names none) is not drift - the run passes - and the drift task prints the one line that says nothing was
+compared."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from test_modules_playbook import REPO, ansible_bin
+
+pytestmark = pytest.mark.skipif(ansible_bin("ansible-playbook") is None, reason="ansible-core not installed")
+
+ROLE_TASKS = os.path.join(REPO, "roles", "verify", "tasks", "main.yml")
+REPORT_TASK = "JSON, JUnit XML and Markdown reports on the controller"
+DRIFT_TASK = "Drift since the last report (passed then, fails now)"
+
+
+def _report(benchmark, generated_at, status):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+    state = {"layout": catalogue.layout_for("kubeadm").as_dict(), "etcd_data_dir": "/var/lib/etcd", "components": {}}
+    results = audit.audit(state, ["control_plane"], file_reader=lambda *_: [])
+    results[0].update(status=status, found="changed by hand")
+    return reports.build("cp1", benchmark, ["control_plane"], "kubeadm", {}, results, audit.summarize(results), generated_at)
+
+
+def run_verify_tasks(tmp_path, previous, current):
+    """The role's report and drift tasks (as main.yml has them) and its verdict.yml, on `current`, with `previous`
+    as the node's report in verify_report_dir; (returncode, {task name: localhost's result})."""
+    from conftest import _collection_root
+    with open(ROLE_TASKS, encoding="utf-8") as handle:
+        tasks = {task.get("name"): task for task in yaml.safe_load(handle)}
+    report_dir = tmp_path / "reports"
+    report_dir.mkdir()
+    (report_dir / "cp1.json").write_text(previous if isinstance(previous, str) else json.dumps(previous))
+    playbook = tmp_path / "verify.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [tasks[REPORT_TASK], tasks[DRIFT_TASK],
+                  {"name": "Verdict", "ansible.builtin.import_role": {"name": "kubeguard.hardening.verify", "tasks_from": "verdict.yml"}}]}]))
+    extra = tmp_path / "extra.json"
+    # extra vars: the role's vars/main.yml would otherwise take verify_report from the audit task this play has not
+    extra.write_text(json.dumps({"verify_report": current, "kubeguard_node_report": current, "verify_fail_on": "drift",
+                                 "verify_report_dir": str(report_dir), "verify_report_formats": ["json", "md"]}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    proc = subprocess.run([ansible_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), "-e", f"@{extra}"],
+                          env=env, capture_output=True, text=True, check=False)
+    log = json.loads(proc.stdout)
+    results = {task["task"]["name"].rpartition(" : ")[2]: task["hosts"]["localhost"]
+               for play in log["plays"] for task in play["tasks"]}
+    return proc.returncode, results
+
+
+def test_drift_under_the_same_benchmark_fails_the_run_naming_the_control(tmp_path):
+    current = _report("cis-1.12", "t2", "fail")
+    control = current["results"][0]["id"]
+    code, results = run_verify_tasks(tmp_path, _report("cis-1.12", "t1", "pass"), current)
+    line = f"DRIFT {control}: passed at t1, fails now (changed by hand)"
+    assert results[DRIFT_TASK]["msg"] == [line]
+    verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
+    assert code != 0 and verdict.get("failed") and line in verdict["msg"] and verdict["msg"].startswith("1 CIS controls fail")
+
+
+@pytest.mark.parametrize("before, said", [("cis-1.12", "benchmark cis-1.12 -> cis-2.0"),
+                                          (None, "benchmark benchmark not named -> cis-2.0")])
+def test_a_change_of_benchmark_passes_the_verdict_and_the_run_says_nothing_was_compared(tmp_path, before, said):
+    previous = _report("cis-1.12", "t1", "pass")
+    if before is None:
+        del previous["benchmark"]                    # a report written before reports named their benchmark
+    code, results = run_verify_tasks(tmp_path, previous, _report("cis-2.0", "t2", "fail"))
+    assert code == 0, results
+    line, = results[DRIFT_TASK]["msg"]
+    assert line.startswith(f"NOT COMPARED with the previous report (t1): {said} - ")
+    assert "verify_fail_on: drift does not fail on it" in line
+    verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
+    assert not verdict.get("failed")
+    saved = json.loads((tmp_path / "reports" / "cp1.json").read_text())
+    assert saved["drift"] == [] and saved["benchmark_changed"]["now"] == "cis-2.0"
+
+
+def test_a_previous_file_that_is_not_a_report_is_nothing_to_compare(tmp_path):
+    code, results = run_verify_tasks(tmp_path, "[" * 100_000, _report("cis-1.12", "t2", "fail"))
+    assert code == 0 and results[DRIFT_TASK].get("skipped") and not results[REPORT_TASK].get("failed")
