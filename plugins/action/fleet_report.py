@@ -29,13 +29,14 @@ class ActionModule(ActionBase):
         found, missing = [], []
         for name in names:
             report = load_json(report_path(directory, name, "nodes:"))
-            if report and report.get("schema") == reports.SCHEMA:
+            if isinstance(report, dict) and report.get("schema") == reports.SCHEMA:   # any other JSON is no report of ours
                 found.append(report)
             elif name != "cluster":
                 missing.append(name)
         if not found:
             raise AnsibleActionFail(f"no CIS reports in {directory} for {', '.join(names)}")
         previous = load_json(os.path.join(directory, "fleet.json"))
+        previous = previous if isinstance(previous, dict) else None     # a list or a number: nothing to compare with
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         fleet = fleet_report.build(found, previous, now, benchmark_titles(catalogue.load()))
         fleet["missing"] = missing

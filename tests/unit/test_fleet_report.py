@@ -335,3 +335,15 @@ def test_our_kube_bench_file_has_kube_benchs_shape_and_a_difference_is_named():
     real["Controls"][0]["tests"][0]["results"].pop()
     problems = kube_bench_agreement.shape_differences(real, ours)
     assert "check of master: missing ['AuditEnv'], extra []" in problems and "kube-bench does not have" in problems[-1]
+
+
+@pytest.mark.parametrize("planted", ["[1, 2]", "42", "\"text\"", "null"])
+def test_json_that_is_no_report_is_neither_a_node_nor_a_previous_fleet(tmp_path, planted):
+    """A node's .json or fleet.json holding a list, a number or a string (someone else's file) is no report of ours:
+    the node is missing, the change has nothing to compare with, nothing crashes."""
+    (tmp_path / "cp1.json").write_text(json.dumps(node_report("cp1", ["control_plane"])))
+    (tmp_path / "w1.json").write_text(planted)
+    (tmp_path / "fleet.json").write_text(planted)
+    result = run_action({"report_dir": str(tmp_path), "nodes": ["cp1", "w1"]}, FleetReport)
+    assert result["missing"] == ["w1"]
+    assert json.loads((tmp_path / "fleet.json").read_text())["nodes"][0]["node"] == "cp1"
