@@ -40,7 +40,8 @@ def test_every_invalid_input_fails_before_any_node_is_touched(tmp_path):
     names = [task["task"]["name"].rpartition(" : ")[2] for task in first_play["tasks"]]
     validated = names.index("Validate hardening variables against kubespray's model")
     # nothing before the validation contacts a node (the run id is a fact), nothing after it ran
-    assert names[:validated] == ["Note when this run started"] and len(names) == validated + 1, names
+    assert names[:validated] == ["Validate the variables and plan the node (once per run)", "Note when this run started"]
+    assert len(names) == validated + 1, names
     results = first_play["tasks"][validated]["hosts"]
     for index, (name, value, allowed) in enumerate(INVALID):
         result = results[f"case{index}"]
