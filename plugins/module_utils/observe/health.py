@@ -18,7 +18,6 @@ import time
 import urllib.error
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from ansible.module_utils.urls import open_url
 
 from ..base.component_names import APISERVER, CONTROLLER_MANAGER, KUBELET, KUBE_PROXY, SCHEDULER
 from ..formats.manifest import parse_flags
@@ -158,6 +157,8 @@ def probe(url: str, ca: Optional[str] = None, cert: Optional[str] = None, key: O
           timeout: float = 5.0) -> Tuple[bool, str]:
     """GET a component's health endpoint. Without a CA the server's certificate is not checked (a local
     endpoint serving a self-signed certificate); never through a proxy (the endpoint is the node's own)."""
+    # late: a heavy module (ssl, http, email) only the health gate's probe needs; every plan on every node imports this file
+    from ansible.module_utils.urls import open_url
     try:
         response = open_url(url, timeout=timeout, validate_certs=bool(ca), ca_path=ca, client_cert=cert,
                             client_key=key, use_proxy=False)
