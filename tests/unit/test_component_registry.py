@@ -47,7 +47,10 @@ def test_rollout_follows_the_registry_order_where_the_operations_have_the_step()
     assert _roles(node_operations.rollout(control_plane)["node"]) == [
         "sysctl", "node_audit", "metrics_firewall", "etcd", "apiserver", "controller_manager", "scheduler",
         "container_runtime", "kubelet", "file_permissions"]
-    assert "etcd_host" not in node_operations.rollout(control_plane)   # a static pod etcd is the node phase's
+    # a static pod etcd is the node phase's; the etcd group's play still gives its host the firewall and audit rules
+    assert _roles(node_operations.rollout(control_plane)["etcd_host"]) == ["metrics_firewall", "node_audit"]
+    # a host only in the etcd group, its etcd not kubespray's host etcd: its audit rules come from the etcd phase
+    assert _roles(node_operations.rollout({"sysctl": {}, "node_audit": {}, "etcd": {"static_pod": {}}})["etcd_host"]) == ["node_audit"]
     # kubespray's host etcd: after the control planes, in its own phase, firewall first
     etcd_host = {"sysctl": {}, "file_permissions": {}, "etcd": {"env_file": {}, "user": {}}, "metrics_firewall": {}}
     steps = node_operations.rollout(etcd_host)

@@ -80,8 +80,8 @@ def test_the_report_has_a_kubeguard_integrity_check_per_binary(bins):
 
 
 def test_validation_brings_the_expected_digests_in_one_task(tmp_path):
-    """roles/common imports validate.yml on a condition checked per task: one task sets kubeguard_values, the
-    digests (from the variables and the sums file, read on the controller) with them."""
+    """roles/common's prepare.yml imports validate.yml on a condition checked per task: one task sets kubeguard_values,
+    the digests (from the variables and the sums file, read on the controller) with them."""
     import os
     import yaml
     from ansible.errors import AnsibleFilterError
@@ -89,7 +89,7 @@ def test_validation_brings_the_expected_digests_in_one_task(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(root, "roles", "common", "tasks", "validate.yml"), encoding="utf-8") as handle:
         tasks = yaml.safe_load(handle)
-    with open(os.path.join(root, "roles", "common", "tasks", "main.yml"), encoding="utf-8") as handle:
+    with open(os.path.join(root, "roles", "common", "tasks", "prepare.yml"), encoding="utf-8") as handle:
         imports = yaml.safe_load(handle)
     condition = next(task["when"] for task in imports if task.get("ansible.builtin.import_tasks") == "validate.yml")
     assert len(tasks) == 1 and "kubeguard_values" in tasks[0]["ansible.builtin.set_fact"]

@@ -50,13 +50,13 @@ def own_addresses(run_command: Callable[[List[str]], Tuple[int, str, str]]) -> L
 
 def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
     """Host part of the server URLs in the kubeconfigs (what the kubelet must still reach)."""
-    from ..base.yaml_support import safe_load  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     servers: List[str] = []
     for path in paths:
         try:
             with open(path, encoding="utf-8") as handle:
                 config = safe_load(handle) or {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, yaml.YAMLError):   # not a kubeconfig we can read: no server from it (never its text)
             continue
         if not isinstance(config, dict):
             continue
@@ -85,12 +85,12 @@ def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) ->
 
 def _image_tag(manifest: str) -> Optional[str]:
     """The version tag of a static pod's image (registry.k8s.io/kube-apiserver:v1.36.1[@sha256:...])."""
-    from ..base.yaml_support import safe_load  # late: PyYAML is optional where this module is imported (only this path parses YAML)
+    from ..base.yaml_support import safe_load, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     try:
         with open(manifest, encoding="utf-8") as handle:
             pod = safe_load(handle) or {}
         image = str(((pod.get("spec") or {}).get("containers") or [{}])[0].get("image") or "")
-    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+    except (OSError, ValueError, AttributeError, IndexError, TypeError, yaml.YAMLError):
         return None
     match = _IMAGE_TAG.search(image.split("@", 1)[0])
     return f"v{match.group(1)}" if match else None

@@ -96,8 +96,5 @@ ROLLOUT: Tuple[RolloutStep, ...] = (
     RolloutStep(ETCD, ETCD, ETCD_HOST_PHASE, (ETCD,), writer="env_file"),
     RolloutStep("node_audit", "node_audit", ETCD_HOST_PHASE, ("node_audit",)),
 )
-# a phase runs on a node only where its anchor's step does (a control plane in the etcd group with a static pod
-# etcd has no host etcd to harden: its firewall and audit rules are the node phase's)
-PHASE_ANCHOR: Dict[str, str] = {ETCD_HOST_PHASE: ETCD}
 # operations applied by another step's role, not by a step of their own (the apiserver role imports audit)
 APPLIED_WITH: Dict[str, str] = {"audit": APISERVER}
