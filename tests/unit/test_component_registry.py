@@ -84,3 +84,14 @@ def test_harden_node_plays_are_driven_by_the_rollout():
         assert task["ansible.builtin.include_role"]["name"] == "kubeguard.hardening.{{ kubeguard_step.role }}"
         phase = registry.ETCD_HOST_PHASE if play["hosts"].startswith("etcd") else registry.NODE_PHASE
         assert task["loop"] == "{{ kubeguard_rollout.%s | default([]) }}" % phase
+
+
+def test_the_readme_names_every_rollout_tag():
+    """--list-tags cannot show the tags of roles included per node: the README lists them, and this holds it to the rows."""
+    import os
+    import re
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
+    with open(path, encoding="utf-8") as handle:
+        paragraph = next(p for p in handle.read().split("\n- ") if p.startswith("**Tags**"))
+    named = set(re.findall(r"`([a-z_]+)`", paragraph))
+    assert {tag for step in registry.ROLLOUT for tag in step.tags} <= named, named

@@ -251,6 +251,17 @@ def test_a_manifest_kubeadm_regenerated_is_not_restarted_for_the_annotation_alon
         handle.write("# edited\n")
     changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
     assert any("annotation kubeguard.io/config-hash: None ->" in c for c in changes["kube-apiserver"]), changes
+    # the audit policy (written by the audit step, read by the pod) changes alone: the pod restarts too
+    apply(build(values, layout, root, settings))
+    with open(manifest, encoding="utf-8") as handle:
+        pod3 = load_manifest(handle.read())
+    del pod3["metadata"]["annotations"]["kubeguard.io/config-hash"]
+    with open(manifest, "w", encoding="utf-8") as handle:
+        handle.write(dump_yaml(pod3))
+    with open(ops["audit"]["config_files"]["files"][0]["path"], "a", encoding="utf-8") as handle:
+        handle.write("# edited\n")
+    changes, _ignored = node_plan.evaluate(build(values, layout, root, settings))
+    assert any("annotation kubeguard.io/config-hash: None ->" in c for c in changes["kube-apiserver"]), changes
     # a flag changed by hand brings the annotation back with it
     pod2, found = edit_manifest(pod, {"profiling": "true"}, annotations={"kubeguard.io/config-hash": "x"}, restart_required=False)
     assert pod2["metadata"]["annotations"]["kubeguard.io/config-hash"] == "x" and len(found) == 2

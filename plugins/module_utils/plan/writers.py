@@ -58,8 +58,8 @@ def static_pod(args: Mapping[str, Any], context: Context) -> List[str]:
     ops = context.ops
     if "config_hash_files" in ops:
         annotations[CONFIG_HASH_ANNOTATION] = config_hash([ops["config_hash_files"], context.encryption])
-        restart = bool(context.found) or any(multifile.plan_file(spec)["changes"]
-                                             for spec in (ops.get("config_files") or {}).get("files") or [])
+        # every file the pod reads, the audit policy too (written by the audit step, not this component's config_files)
+        restart = bool(context.found) or any(multifile.plan_file(spec)["changes"] for spec in ops["config_hash_files"])
     return _yaml_edit(args["path"], static_pod_edit(dict(args, annotations=annotations, restart_required=restart)),
                       args.get("mode"))
 
