@@ -93,5 +93,5 @@ def test_the_readme_names_every_rollout_tag():
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
     with open(path, encoding="utf-8") as handle:
         paragraph = next(p for p in handle.read().split("\n- ") if p.startswith("**Tags**"))
-    named = set(re.findall(r"`([a-z_]+)`", paragraph))
+    named = set(re.findall(r"`([a-z0-9_]+)`", paragraph))
     assert {tag for step in registry.ROLLOUT for tag in step.tags} <= named, named
