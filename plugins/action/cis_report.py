@@ -1,7 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write a node's CIS report files on the controller, in-process (no module round trip per file),
 with the drift since the node's previous report in the same directory (controls that passed then
-and fail now) - compared only when both reports name the same benchmark (else benchmark_changed says so)."""
+and fail now). When the previous report was judged with another benchmark, the controls that are the same check
+in both are compared (the catalogue's benchmarks say which: catalogue.benchmark_checks) and benchmark_changed
+says what was not."""
 
 from __future__ import annotations
 
@@ -79,8 +81,9 @@ class ActionModule(ActionBase):
         previous_path = report_path(dest_dir, node, "report node name")
         os.makedirs(dest_dir, mode=0o755, exist_ok=True)
         previous = load_json(previous_path)
-        report["drift"] = reports.drift(previous, report)
-        report["benchmark_changed"] = reports.benchmark_changed(previous, report)
+        checks = catalogue.benchmark_checks(catalogue.load())
+        report["drift"] = reports.drift(previous, report, checks)
+        report["benchmark_changed"] = reports.benchmark_changed(previous, report, checks)
         written = []
         for fmt in formats:
             written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report)))

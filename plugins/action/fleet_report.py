@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the fleet report (fleet.json + fleet.html) on the controller from the per-node reports that
-cis_report wrote in the same directory, with the change since the previous fleet.json there."""
+cis_report wrote in the same directory, with the change since the previous fleet.json there (a node judged with
+another benchmark than then: compared on the controls that are the same check in both, catalogue.benchmark_checks)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class ActionModule(ActionBase):
         previous = load_json(os.path.join(directory, "fleet.json"))
         previous = previous if isinstance(previous, dict) else None     # a list or a number: nothing to compare with
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fleet = fleet_report.build(found, previous, now, benchmark_titles(catalogue.load()))
+        data = catalogue.load()
+        fleet = fleet_report.build(found, previous, now, benchmark_titles(data), catalogue.benchmark_checks(data))
         fleet["missing"] = missing
         written = [write_atomically(os.path.join(directory, "fleet.json"), fleet_report.to_json(fleet)),
                    write_atomically(os.path.join(directory, "fleet.html"), fleet_report.to_html(fleet))]

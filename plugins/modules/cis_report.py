@@ -54,20 +54,28 @@ files:
 drift:
   description:
     - Controls that passed in the node's previous report in O(dest_dir) and fail now - id, title, was, now, found, since.
-    - Empty without a previous report, and when the two reports do not name the same benchmark (see RV(benchmark_changed)).
+    - When the previous report was judged with another benchmark, the controls that are the same check in both (the
+      catalogue's benchmarks reference one set of checks) are compared, each entry adding was_id (the previous report's
+      id of it), was_benchmark and now_benchmark.
+    - Empty without a previous report, and after a change of benchmark when either report names none or one the
+      catalogue does not have (see RV(benchmark_changed)).
   returned: always
   type: list
   elements: dict
 benchmark_changed:
   description:
-    - When the previous report was judged with another benchmark (or either names none) - was, now (null for none) and
-      since (the previous report's time). Nothing was compared then. Null otherwise.
+    - When the previous report was judged with another benchmark (or either names none) - was, now (null for none),
+      since (the previous report's time), compared (whether the same checks were compared), why (why not), matched (how
+      many controls were) and not_compared (id, benchmark, why, status - controls whose check the other benchmark does
+      not have). Null otherwise.
   returned: always
   type: dict
 drift_lines:
   description:
-    - What verify prints - a C(DRIFT) line per control in RV(drift), or the one C(NOT COMPARED) line when the benchmark
-      changed; strings from the previous report cut to length, control and format characters as escapes.
+    - What verify prints - after a change of benchmark first a C(BENCHMARK CHANGED) line (what was compared) or the one
+      C(NOT COMPARED) line (nothing was, and why); a C(DRIFT) line per control in RV(drift); a C(NOT COMPARED) line per
+      control that could not be matched. Strings from the previous report cut to length, control and format characters
+      as escapes.
   returned: always
   type: list
   elements: str

@@ -24,11 +24,14 @@ description:
     or a node's report is from an older run), their counts are not of the same controls - C(fleet.json) has
     C(mixed_benchmarks=true) and C(benchmark=null), the page and the summary say which nodes were judged with which,
     and a control failing under two benchmarks is one C(failing) entry per benchmark.
-  - The change since the previous run compares a node's controls only when both runs judged it with the same benchmark
-    (a control id need not be the same requirement in another benchmark; a change of benchmark is not a change of the
-    node). A node whose benchmark differs, or that either run does not record (no record is not evidence of the same
-    benchmark, so the first run after a C(fleet.json) of an earlier release compares none), is listed in
-    C(change.benchmark_changed), and what differs on it in C(change.not_compared) - never in C(newly_failing) or C(fixed).
+  - The change since the previous run compares a node judged with another benchmark than then on the controls that are
+    the same check in both (the catalogue's benchmarks reference one set of checks; a control id need not be the same
+    requirement in another benchmark) - in C(newly_failing) and C(fixed), each entry adding C(was_id), C(was_benchmark)
+    and C(now_benchmark). Such a node is listed in C(change.benchmark_changed) (C(compared)); a control failing in one
+    run whose check the other benchmark does not have is in C(change.not_compared). A node that either run does not
+    record a benchmark of the catalogue for (no record is not evidence of the same benchmark, so the first run after a
+    C(fleet.json) of an earlier release compares none of them) is not compared at all - C(compared=false), C(why) - and
+    what differs on it is in C(change.not_compared), never in C(newly_failing) or C(fixed).
   - Every string from a report is HTML-escaped on the page; there and in the summary it is also cut to length and its
     control and format characters (terminal escapes, bidirectional overrides) are shown as escapes. C(fleet.json) keeps
     every string whole. See docs/cis-report.md.
@@ -75,9 +78,10 @@ failing:
   type: int
 change:
   description:
-    - Since the previous fleet report - since, newly_failing, fixed, nodes_added, nodes_gone, benchmark_changed
-      (node, was, now - nodes not compared because their benchmark differs or is not recorded) and not_compared
-      (id, node, was_failing, now_failing - what differs on those nodes). Only C(since=null) without a previous report.
+    - Since the previous fleet report - since, newly_failing and fixed (id, node; across a change of benchmark also
+      was_id, was_benchmark, now_benchmark), nodes_added, nodes_gone, benchmark_changed (node, was, now, compared - the
+      same checks were compared - and why, when not) and not_compared (id, node, benchmark, why, was_failing,
+      now_failing - what could not be matched on those nodes). Only C(since=null) without a previous report.
   returned: always
   type: dict
 benchmark:

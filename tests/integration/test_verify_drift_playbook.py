@@ -1,8 +1,8 @@
 """The verify role's own tasks on the drift since the node's previous report, driven by ansible-playbook: its
 report task (cis_report), its "Drift since the last report" task and verdict.yml under verify_fail_on: drift.
-Drift under the same benchmark fails the run naming the control; a change of benchmark (or a previous report
-that names none) is not drift - the run passes - and the drift task prints the one line that says nothing was
-compared."""
+Drift under the same benchmark fails the run naming the control, and after a change of benchmark on a control that
+is the same check in both; after a previous report that names no benchmark nothing is compared - the run passes - and
+the drift task prints the one line that says so."""
 
 from __future__ import annotations
 
@@ -71,21 +71,35 @@ def test_drift_under_the_same_benchmark_fails_the_run_naming_the_control(tmp_pat
     assert code != 0 and verdict.get("failed") and line in verdict["msg"] and verdict["msg"].startswith("1 CIS controls fail")
 
 
-@pytest.mark.parametrize("before, said", [("cis-1.12", "benchmark cis-1.12 -> cis-2.0"),
-                                          (None, "benchmark benchmark not named -> cis-2.0")])
-def test_a_change_of_benchmark_passes_the_verdict_and_the_run_says_nothing_was_compared(tmp_path, before, said):
+def test_after_a_change_of_benchmark_drift_on_the_same_check_fails_the_run(tmp_path):
+    """An upgrade moved auto from CIS 1.12 to 2.0.1: the control is the same check in both, so its drift fails the run;
+    the line that says the benchmark changed is printed and is no failure."""
+    current = _report("cis-2.0", "t2", "fail")
+    control = current["results"][0]["id"]
+    code, results = run_verify_tasks(tmp_path, _report("cis-1.12", "t1", "pass"), current)
+    header, line = results[DRIFT_TASK]["msg"]
+    assert header.startswith("BENCHMARK CHANGED since the previous report (t1): cis-1.12 -> cis-2.0 - ")
+    assert line == (f"DRIFT {control}: passed at t1, fails now (changed by hand) - compared across benchmarks:"
+                    f" {control} (cis-1.12) -> {control} (cis-2.0)")
+    verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
+    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 CIS controls fail")
+    assert line in verdict["msg"] and "BENCHMARK CHANGED" not in verdict["msg"]
+    saved = json.loads((tmp_path / "reports" / "cp1.json").read_text())
+    assert [d["id"] for d in saved["drift"]] == [control] and saved["benchmark_changed"]["compared"] is True
+
+
+def test_after_a_report_that_names_no_benchmark_the_verdict_passes_and_the_run_says_nothing_was_compared(tmp_path):
     previous = _report("cis-1.12", "t1", "pass")
-    if before is None:
-        del previous["benchmark"]                    # a report written before reports named their benchmark
+    del previous["benchmark"]                        # a report written before reports named their benchmark
     code, results = run_verify_tasks(tmp_path, previous, _report("cis-2.0", "t2", "fail"))
     assert code == 0, results
     line, = results[DRIFT_TASK]["msg"]
-    assert line.startswith(f"NOT COMPARED with the previous report (t1): {said} - ")
+    assert line.startswith("NOT COMPARED with the previous report (t1): benchmark benchmark not named -> cis-2.0 - ")
     assert "verify_fail_on: drift does not fail on it" in line
     verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
     assert not verdict.get("failed")
     saved = json.loads((tmp_path / "reports" / "cp1.json").read_text())
-    assert saved["drift"] == [] and saved["benchmark_changed"]["now"] == "cis-2.0"
+    assert saved["drift"] == [] and saved["benchmark_changed"]["now"] == "cis-2.0" and saved["benchmark_changed"]["compared"] is False
 
 
 def test_a_previous_file_that_is_not_a_report_is_nothing_to_compare(tmp_path):

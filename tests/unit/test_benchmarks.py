@@ -60,6 +60,23 @@ def test_every_benchmark_entry_references_existing_checks_and_every_check_is_in_
     assert len(minors) == len(set(minors)), minors
 
 
+def test_benchmark_checks_say_which_check_each_control_of_a_benchmark_is():
+    """What drift and the fleet report's change match controls of two benchmarks by: each benchmark's id -> the check."""
+    assert catalogue.benchmark_checks(DATA) == {"b-1": {"1.1": "1.1", "2.2": "2.2"}, "b-2": {"2.2": "2.2"}}
+    renumbered = dict(DATA, benchmarks={"entries": {"b-3": {"changes": {"1.1": {"id": "9.9"}, "2.2": {"id": "1.1"}}},
+                                                    "b-4": {"changes": {"1.1": {"id": "2.2"}}}}})
+    # b-4 numbers both checks 2.2: that id names neither
+    assert catalogue.benchmark_checks(renumbered) == {"b-3": {"9.9": "1.1", "1.1": "2.2"}, "b-4": {}}
+    data = catalogue.load()
+    checks = catalogue.benchmark_checks(data)
+    assert set(checks) == set(data["benchmarks"]["entries"])
+    for name, ids in checks.items():
+        # no id of a benchmark names two checks (each control of its reports is one check)
+        assert len(ids) == len(catalogue.benchmark_view(data, name)["controls"]), name
+    # CIS 2.0.1 has every check of 1.12 under the same ids (what drift compares across the upgrade that moves auto)
+    assert checks["cis-2.0"] == checks["cis-1.12"]
+
+
 def test_kubeguard_benchmark_is_validated_against_the_catalogue():
     assert hv.validate({})["kubeguard_benchmark"] == "auto"
     name = catalogue.benchmark_names()[0]

@@ -93,31 +93,89 @@ def first_and_drifted(tmp_path, before="cis-1.12", now="cis-1.12"):
     return later, first["results"][0]["id"]
 
 
-def test_a_report_judged_with_another_benchmark_is_not_compared_and_the_run_says_so(tmp_path):
-    """The node moved from CIS 1.12 to 2.0.1 (an upgrade, or kubeguard_benchmark set): a control id need not be the
-    same requirement in the other benchmark, so nothing is drift - verify_fail_on: drift does not fail - and one
-    line says the benchmark changed and that nothing was compared (the fleet report's benchmark_changed alike)."""
+def test_after_a_change_of_benchmark_the_same_checks_are_compared_and_the_run_says_so(tmp_path):
+    """The node moved from CIS 1.12 to 2.0.1 (an upgrade that moves kubeguard_benchmark auto, or set by hand): the two
+    share their checks, so a control that passed under 1.12 and fails under 2.0.1 is drift - verify_fail_on: drift
+    fails on it - said compared across the benchmarks; one line first says the benchmark changed and what was compared."""
     later, control = first_and_drifted(tmp_path, now="cis-2.0")
+    fixed = later["results"][1]["id"]
+    previous = json.loads((tmp_path / "cp1.json").read_text())
+    previous["results"][1]["status"] = "fail"                 # failed under 1.12, passes under 2.0.1: fixed, no drift
+    (tmp_path / "cp1.json").write_text(json.dumps(previous))
+    later["results"][1]["status"] = "pass"
     result = run({"report": later, "dest_dir": str(tmp_path)})
-    assert result["drift"] == []
-    assert result["benchmark_changed"] == {"was": "cis-1.12", "now": "cis-2.0", "since": "t1"}
-    assert len(result["drift_lines"]) == 1
-    line = result["drift_lines"][0]
-    assert line.startswith("NOT COMPARED with the previous report (t1): benchmark cis-1.12 -> cis-2.0 - ")
-    assert "no drift is counted and verify_fail_on: drift does not fail on it" in line
+    assert result["drift"] == [{"id": control, "title": later["results"][0]["title"], "was": "pass", "now": "fail",
+                                "found": "changed by hand", "since": "t1", "was_id": control, "was_benchmark": "cis-1.12",
+                                "now_benchmark": "cis-2.0"}]
+    assert fixed not in {d["id"] for d in result["drift"]}
+    every = len(catalogue.controls())
+    assert result["benchmark_changed"] == {"was": "cis-1.12", "now": "cis-2.0", "since": "t1", "compared": True, "why": None,
+                                           "matched": every, "not_compared": []}
+    header, line = result["drift_lines"]
+    assert header == (f"BENCHMARK CHANGED since the previous report (t1): cis-1.12 -> cis-2.0 - the {every} controls that are"
+                      " the same check in both were compared (a DRIFT line each that passed then and fails now; verify_fail_on:"
+                      " drift fails on it), 0 not compared (a NOT COMPARED line each)")
+    assert line == (f"DRIFT {control}: passed at t1, fails now (changed by hand) - compared across benchmarks:"
+                    f" {control} (cis-1.12) -> {control} (cis-2.0)")
     saved = json.loads((tmp_path / "cp1.json").read_text())
-    assert saved["drift"] == [] and saved["benchmark_changed"] == result["benchmark_changed"]
-    assert reports.failures(saved, "drift") == []
-    assert reports.summary_table(saved)[-1] == line and not any(r.startswith("DRIFT") for r in reports.summary_table(saved))
-    assert (tmp_path / "cp1.md").read_text().count("NOT COMPARED") == 1
-    # the next run, judged with 2.0.1 again, compares with this report: the control that fails still fails, no drift
+    assert saved["drift"] == result["drift"] and saved["benchmark_changed"] == result["benchmark_changed"]
+    assert [r["id"] for r in reports.failures(saved, "drift")] == [control]
+    assert reports.summary_table(saved)[-2:] == [header, line]
+    assert (tmp_path / "cp1.md").read_text().count("compared across benchmarks") == 1
+    # the next run, judged with 2.0.1 again, compares with this report as ever: the control that fails still fails
     again = run({"report": later, "dest_dir": str(tmp_path)})
     assert again["benchmark_changed"] is None and again["drift"] == [] and again["drift_lines"] == []
-    # and a control that passed under 2.0.1 and fails now is drift again
-    passing = report(benchmark="cis-2.0", generated_at="t3")
-    passing["results"][0]["status"] = "pass"
-    run({"report": passing, "dest_dir": str(tmp_path)})
-    assert [d["id"] for d in run({"report": later, "dest_dir": str(tmp_path)})["drift"]] == [control]
+
+
+# a benchmark that numbers the checks its own way: 1.1.1's check is its 1.1.90, 1.1.3's its 1.1.2; it has no 1.1.2
+# check (its 1.1.2 is another check), and has 1.1.4's, which cis-1.12 (here) does not
+RENUMBERED = dict(catalogue.load(), benchmarks={"default": "cis-1.12", "entries": {
+    "cis-1.12": {"title": "v1.12", "kubernetes": ["1.34"], "removed": ["1.1.4"]},
+    "cis-x": {"title": "x", "kubernetes": ["1.35"], "changes": {"1.1.1": {"id": "1.1.90"}, "1.1.3": {"id": "1.1.2"}},
+              "removed": ["1.1.2"]}}})
+
+
+def _results(statuses):
+    return [{"id": cid, "title": f"title {cid}", "status": status, "found": f"found {cid}"} for cid, status in statuses.items()]
+
+
+def test_across_benchmarks_controls_are_matched_by_their_check_never_by_their_id():
+    """Drift compares a control with the previous report's control of the same check, whatever each benchmark numbers
+    it: a renumbered check is compared (the line names both ids), an id that is another check in the other benchmark is
+    not the same control, and a check only one benchmark has is listed as not compared."""
+    checks = catalogue.benchmark_checks(RENUMBERED)
+    assert checks["cis-x"]["1.1.90"] == "1.1.1" and checks["cis-x"]["1.1.2"] == "1.1.3" and "1.1.4" not in checks["cis-1.12"]
+    previous = {"schema": reports.SCHEMA, "node": "cp1", "benchmark": "cis-1.12", "generated_at": "t1",
+                "results": _results({"1.1.1": "pass", "1.1.2": "pass", "1.1.3": "fail", "1.1.5": "fail", "1.1.6": "pass"})}
+    current = {"schema": reports.SCHEMA, "node": "cp1", "benchmark": "cis-x", "generated_at": "t2",
+               "results": _results({"1.1.90": "fail", "1.1.2": "fail", "1.1.4": "fail", "1.1.5": "pass", "1.1.6": "pass"})}
+    found = reports.drift(previous, current, checks)
+    # 1.1.90 is 1.1.1 (passed then); cis-x's 1.1.2 is 1.1.3, which failed then too; 1.1.5 is fixed; 1.1.4 has no past
+    assert [(d["id"], d["was_id"], d["was_benchmark"], d["now_benchmark"]) for d in found] == [("1.1.90", "1.1.1", "cis-1.12", "cis-x")]
+    moved = reports.benchmark_changed(previous, current, checks)
+    assert moved == {"was": "cis-1.12", "now": "cis-x", "since": "t1", "compared": True, "why": None, "matched": 4, "not_compared": [
+        {"id": "1.1.2", "benchmark": "cis-1.12", "why": "cis-x's 1.1.2 is another check", "status": "pass"},
+        {"id": "1.1.4", "benchmark": "cis-x", "why": "cis-1.12 has no control of its check", "status": "fail"}]}
+    report = dict(current, drift=found, benchmark_changed=moved)
+    assert reports.drift_lines(report)[1:] == [
+        "DRIFT 1.1.90: passed at t1, fails now (found 1.1.90) - compared across benchmarks: 1.1.1 (cis-1.12) -> 1.1.90 (cis-x)",
+        "NOT COMPARED 1.1.2 (cis-1.12, pass): cis-x's 1.1.2 is another check",
+        "NOT COMPARED 1.1.4 (cis-x, fail): cis-1.12 has no control of its check"]
+    assert "the 4 controls that are the same check in both were compared" in reports.drift_lines(report)[0]
+    assert "2 not compared" in reports.drift_lines(report)[0]
+    assert [r["id"] for r in reports.failures(report, "drift")] == ["1.1.90"]
+    # and back: the previous report's 1.1.90 is this one's 1.1.1
+    back = reports.drift(dict(current, results=_results({"1.1.90": "pass", "1.1.2": "pass"})),
+                         dict(previous, results=_results({"1.1.1": "fail", "1.1.2": "fail", "1.1.3": "fail"})), checks)
+    assert [(d["id"], d["was_id"]) for d in back] == [("1.1.1", "1.1.90"), ("1.1.3", "1.1.2")]
+    # a benchmark the catalogue does not have, or none: nothing compared, and why
+    for was, why in (("cis-9.9", "cis-9.9 is not a benchmark of this collection's catalogue"), (None, "the previous run names no benchmark")):
+        odd = dict(previous, benchmark=was)
+        assert reports.drift(odd, current, checks) == []
+        assert reports.benchmark_changed(odd, current, checks) == {"was": was, "now": "cis-x", "since": "t1", "compared": False,
+                                                                   "why": why, "matched": 0, "not_compared": []}
+    # without the catalogue's checks nothing can be matched
+    assert reports.drift(previous, current) == [] and reports.benchmark_changed(previous, current)["compared"] is False
 
 
 def test_the_same_benchmark_is_compared_as_before(tmp_path):
@@ -141,18 +199,27 @@ def test_a_previous_report_that_names_no_benchmark_is_not_compared_said_once(tmp
     edit(previous)
     (tmp_path / "cp1.json").write_text(json.dumps(previous))
     result = run({"report": later, "dest_dir": str(tmp_path)})
-    assert result["drift"] == [] and result["benchmark_changed"] == {"was": was, "now": "cis-1.12", "since": "t1"}
-    assert len(result["drift_lines"]) == 1
-    assert result["drift_lines"][0].startswith("NOT COMPARED with the previous report (t1): benchmark benchmark not named -> cis-1.12")
+    assert result["drift"] == [] and result["benchmark_changed"] == {
+        "was": was, "now": "cis-1.12", "since": "t1", "compared": False, "why": "the previous run names no benchmark",
+        "matched": 0, "not_compared": []}
+    assert result["drift_lines"] == [
+        "NOT COMPARED with the previous report (t1): benchmark benchmark not named -> cis-1.12 - the previous run names no"
+        " benchmark: the control ids cannot be matched to their checks, so no drift is counted and verify_fail_on: drift"
+        " does not fail on it; the next report is compared with this one"]
+    assert reports.failures(json.loads((tmp_path / "cp1.json").read_text()), "drift") == []
     assert run({"report": later, "dest_dir": str(tmp_path)})["drift_lines"] == []
 
 
 def test_a_report_that_names_no_benchmark_now_is_never_compared(tmp_path):
     later, _control = first_and_drifted(tmp_path, now="unknown")
     result = run({"report": later, "dest_dir": str(tmp_path)})
-    assert result["drift"] == [] and result["benchmark_changed"] == {"was": "cis-1.12", "now": None, "since": "t1"}
-    assert "benchmark cis-1.12 -> benchmark not named" in result["drift_lines"][0]
-    assert run({"report": later, "dest_dir": str(tmp_path)})["benchmark_changed"] == {"was": None, "now": None, "since": "t2"}
+    assert result["drift"] == [] and result["benchmark_changed"] == {
+        "was": "cis-1.12", "now": None, "since": "t1", "compared": False, "why": "this run names no benchmark", "matched": 0,
+        "not_compared": []}
+    assert "benchmark cis-1.12 -> benchmark not named - this run names no benchmark" in result["drift_lines"][0]
+    assert run({"report": later, "dest_dir": str(tmp_path)})["benchmark_changed"] == {
+        "was": None, "now": None, "since": "t2", "compared": False, "why": "the previous run names no benchmark", "matched": 0,
+        "not_compared": []}
 
 
 # a terminal or a page must not get these as themselves: C0/C1 controls (ESC starts a terminal escape sequence),
@@ -183,6 +250,8 @@ HOSTILE_FILES = {
     "generated_at a list": _previous(generated_at=[1, 2]),
     "node a list": _previous(node=["cp1"]), "schema a list": _previous(schema=[reports.SCHEMA]),
     "benchmark an object": _previous(benchmark={"id": "cis-1.12"}),
+    "another benchmark, ids of no control": _previous(benchmark="cis-2.0", results=[
+        {"id": report()["results"][0]["id"], "status": "pass"}, *({"id": f"9.{i}", "status": "pass"} for i in range(10_000))]),
     **{f"evil generated_at {i}": _previous(generated_at=evil) for i, evil in enumerate(EVIL)},
     **{f"evil benchmark {i}": _previous(benchmark=evil, generated_at=evil) for i, evil in enumerate(EVIL)},
     **{f"evil result {i}": _previous(results=[{"id": evil, "status": "pass", "title": evil, "found": evil}]) for i, evil in enumerate(EVIL)},
@@ -203,10 +272,14 @@ def test_whatever_the_previous_report_file_holds_the_action_writes_and_says_noth
     result = run({"report": current, "dest_dir": str(tmp_path)})
     assert sorted(os.listdir(tmp_path)) == ["cp1.json", "cp1.md", "cp1.xml"]
     assert isinstance(result["drift"], list) and len(result["drift"]) <= 1
-    assert result["benchmark_changed"] is None or set(result["benchmark_changed"]) == {"was", "now", "since"}
-    # a change of benchmark and drift never come together; each says itself in one line
-    assert not (result["drift"] and result["benchmark_changed"])
-    assert len(result["drift_lines"]) == len(result["drift"]) + (result["benchmark_changed"] is not None)
+    moved = result["benchmark_changed"]
+    assert moved is None or set(moved) == {"was", "now", "since", "compared", "why", "matched", "not_compared"}
+    # drift after a change of benchmark only when the controls were matched by their check (a benchmark of the catalogue)
+    assert not (result["drift"] and moved and not moved["compared"])
+    assert not moved or moved["compared"] is (moved["was"] in catalogue.benchmark_names() and moved["now"] in catalogue.benchmark_names())
+    assert len(moved["not_compared"] if moved else []) <= len(catalogue.controls())
+    # each says itself in a line: the change of benchmark, each drift, each control not compared
+    assert len(result["drift_lines"]) == len(result["drift"]) + (moved is not None) + len(moved["not_compared"] if moved else [])
     for line in result["drift_lines"]:
         assert not HIDDEN.search(line) and "\n" not in line and len(line) < 4 * reports.TEXT_LIMIT
     for entry in result["drift"]:

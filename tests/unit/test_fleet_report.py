@@ -15,7 +15,7 @@ from ansible_collections.kubeguard.hardening.plugins.action.cis_report import Ac
 from ansible_collections.kubeguard.hardening.plugins.action.fleet_report import ActionModule as FleetReport
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, fleet_report, reports
-from test_cis_report_action import run as run_action  # pylint: disable=import-error
+from test_cis_report_action import RENUMBERED, run as run_action  # pylint: disable=import-error
 
 KUBE_BENCH_CHECK_KEYS = {"test_number", "test_desc", "audit", "AuditEnv", "AuditConfig", "type", "remediation", "test_info",
                          "status", "actual_value", "scored", "IsMultiple", "expected_result"}
@@ -105,30 +105,74 @@ def test_mixed_benchmarks_are_said_and_a_control_fails_once_per_benchmark():
         "Kubernetes: v1.35.0 on cp1; v1.34.4 on cp2, w1"]
 
 
-def test_a_control_is_not_compared_across_two_benchmarks():
-    """cp1 moved from CIS 1.12 to 2.0.1 between the runs: what differs on it is listed as not compared, not as
-    newly failing or fixed; w1 kept its benchmark and its change counts; a new node's failures are new."""
+CHECKS = catalogue.benchmark_checks()
+
+
+def test_a_node_judged_with_another_benchmark_is_compared_on_the_same_checks():
+    """cp1 moved from CIS 1.12 to 2.0.1 between the runs (the two share their checks): what newly fails and what was
+    fixed on it counts, each entry saying it was compared across benchmarks; w1 kept its benchmark and its change
+    counts as ever; a new node's failures are new."""
     before = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.15"}),
-                                 node_report("w1", ["worker"], failing={"4.2.1"})], None, "t1", TITLES)
+                                 node_report("w1", ["worker"], failing={"4.2.1"})], None, "t1", TITLES, CHECKS)
     after = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.10"}, benchmark="cis-2.0"),
                                 node_report("w1", ["worker"], failing={"4.2.2"}),
-                                node_report("w2", ["worker"], failing={"4.2.3"}, benchmark="cis-2.0")], before, "t2", TITLES)
+                                node_report("w2", ["worker"], failing={"4.2.3"}, benchmark="cis-2.0")], before, "t2", TITLES, CHECKS)
+    across = {"was_benchmark": "cis-1.12", "now_benchmark": "cis-2.0"}
     assert after["change"] == {
-        "since": "t1", "newly_failing": [{"id": "4.2.2", "node": "w1"}, {"id": "4.2.3", "node": "w2"}],
-        "fixed": [{"id": "4.2.1", "node": "w1"}], "nodes_added": ["w2"], "nodes_gone": [],
-        "benchmark_changed": [{"node": "cp1", "was": "cis-1.12", "now": "cis-2.0"}],
-        "not_compared": [{"id": "1.2.10", "node": "cp1", "was_failing": False, "now_failing": True},
-                         {"id": "1.2.15", "node": "cp1", "was_failing": True, "now_failing": False}]}
+        "since": "t1", "newly_failing": [{"id": "1.2.10", "node": "cp1", "was_id": "1.2.10", **across},
+                                         {"id": "4.2.2", "node": "w1"}, {"id": "4.2.3", "node": "w2"}],
+        "fixed": [{"id": "1.2.15", "node": "cp1", "was_id": "1.2.15", **across}, {"id": "4.2.1", "node": "w1"}],
+        "nodes_added": ["w2"], "nodes_gone": [],
+        "benchmark_changed": [{"node": "cp1", "was": "cis-1.12", "now": "cis-2.0", "compared": True, "why": None}],
+        "not_compared": []}
     page = fleet_report.to_html(after)
-    assert ('<tr data-node="cp1"><td>cp1</td><td>cis-1.12</td><td>cis-2.0</td><td>1.2.10</td><td>1.2.15</td></tr>') in page
-    assert '<span id="newly-failing">4.2.2 on w1, 4.2.3 on w2</span>' in page and '<span id="fixed">4.2.1 on w1</span>' in page
-    assert ("Not compared - judged with another benchmark than in the previous run, or a run does not record which: "
-            "cp1 (cis-1.12 -> cis-2.0); 2 controls there fail in one run and not the other") in "\n".join(fleet_report.summary(after))
-    # the next run, with cp1 on 2.0.1 both times, compares it again
+    assert ('<tr data-node="cp1"><td>cp1</td><td>cis-1.12</td><td>cis-2.0</td><td class="compared">the same checks</td>'
+            '<td>none</td><td>none</td></tr>') in page
+    assert ('<span id="newly-failing">1.2.10 on cp1 (compared across benchmarks: 1.2.10 (cis-1.12) -&gt; 1.2.10 (cis-2.0)),'
+            ' 4.2.2 on w1, 4.2.3 on w2</span>') in page
+    assert '<span id="fixed">1.2.15 on cp1 (compared across benchmarks: 1.2.15 (cis-1.12) -&gt; 1.2.15 (cis-2.0)), 4.2.1 on w1</span>' in page
+    summary = fleet_report.summary(after)
+    assert ("newly failing 1.2.10 on cp1 (compared across benchmarks: 1.2.10 (cis-1.12) -> 1.2.10 (cis-2.0)), 4.2.2 on w1,"
+            " 4.2.3 on w2; fixed 1.2.15 on cp1 (compared across benchmarks: 1.2.15 (cis-1.12) -> 1.2.15 (cis-2.0)), 4.2.1 on w1") in summary[3]
+    assert summary[4] == ("Compared across benchmarks - judged with another benchmark than in the previous run: cp1 (cis-1.12 ->"
+                          " cis-2.0); the controls that are the same check in both are in newly failing and fixed, saying so; 0"
+                          " failing in one run whose check the other benchmark does not have are not compared (change.not_compared)")
+    # the next run, with cp1 on 2.0.1 both times, compares it as ever
     again = fleet_report.build([node_report("cp1", ["control_plane"], benchmark="cis-2.0"), node_report("w1", ["worker"])],
-                               after, "t3", TITLES)
+                               after, "t3", TITLES, CHECKS)
     assert again["change"]["fixed"] == [{"id": "1.2.10", "node": "cp1"}, {"id": "4.2.2", "node": "w1"}]
     assert again["change"]["benchmark_changed"] == [] and again["change"]["not_compared"] == []
+    # without the catalogue's checks (a caller that gives none) nothing on cp1 is compared
+    blind = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.10"}, benchmark="cis-2.0")], before, "t2", TITLES)
+    assert blind["change"]["newly_failing"] == [] and blind["change"]["benchmark_changed"][0]["compared"] is False
+
+
+def test_across_benchmarks_a_nodes_controls_are_matched_by_their_check_never_by_their_id():
+    """A benchmark that numbers the checks its own way (RENUMBERED: cis-x's 1.1.90 is 1.1.1's check, its 1.1.2 is
+    1.1.3's; it has no 1.1.2 check, and 1.1.4's, which cis-1.12 there has not): a renumbered check is newly failing or
+    fixed naming both ids, a check one benchmark does not have is not compared, saying why."""
+    checks = catalogue.benchmark_checks(RENUMBERED)
+    previous = {"schema": fleet_report.SCHEMA, "generated_at": "t1", "nodes": [{"node": "cp1", "benchmark": "cis-1.12"}],
+                "failing": [{"id": c, "benchmark": "cis-1.12", "nodes": ["cp1"]} for c in ("1.1.1", "1.1.2", "1.1.5")]}
+    nodes = [{"node": "cp1", "benchmark": "cis-x"}]
+    failing = [{"id": c, "benchmark": "cis-x", "nodes": ["cp1"]} for c in ("1.1.2", "1.1.4", "1.1.5")]
+    across = {"was_benchmark": "cis-1.12", "now_benchmark": "cis-x"}
+    found = fleet_report.change(previous, nodes, failing, checks)
+    assert found["newly_failing"] == [{"id": "1.1.2", "node": "cp1", "was_id": "1.1.3", **across}]      # 1.1.3 did not fail
+    assert found["fixed"] == [{"id": "1.1.90", "node": "cp1", "was_id": "1.1.1", **across}]
+    assert found["not_compared"] == [
+        {"id": "1.1.2", "node": "cp1", "benchmark": "cis-1.12", "why": "cis-x's 1.1.2 is another check", "was_failing": True,
+         "now_failing": False},
+        {"id": "1.1.4", "node": "cp1", "benchmark": "cis-x", "why": "cis-1.12 has no control of its check", "was_failing": False,
+         "now_failing": True}]
+    assert found["benchmark_changed"] == [{"node": "cp1", "was": "cis-1.12", "now": "cis-x", "compared": True, "why": None}]
+    # a benchmark the catalogue does not have: nothing compared on the node, every difference listed, and why
+    odd = fleet_report.change(dict(previous, nodes=[{"node": "cp1", "benchmark": "cis-9.9"}]), nodes, failing, checks)
+    why = "cis-9.9 is not a benchmark of this collection's catalogue"
+    assert odd["newly_failing"] == odd["fixed"] == []
+    assert odd["benchmark_changed"] == [{"node": "cp1", "was": "cis-9.9", "now": "cis-x", "compared": False, "why": why}]
+    assert [(d["id"], d["benchmark"], d["why"], d["was_failing"]) for d in odd["not_compared"]] == [
+        ("1.1.1", "cis-9.9", why, True), ("1.1.4", "cis-x", why, False)]
 
 
 def test_a_report_that_names_no_benchmark_is_said_and_never_compared():
@@ -148,8 +192,10 @@ def test_a_report_that_names_no_benchmark_is_said_and_never_compared():
     assert '<li data-benchmark="">benchmark not named: odd1, old1</li>' in page
     assert "benchmark not named on odd1, old1" in fleet_report.summary(fleet)[0]
     # the same report again: no benchmark on either side is no evidence of the same one
-    again = fleet_report.build([old, odd, node_report("cp1", ["control_plane"])], fleet, "t2", TITLES)
-    assert again["change"]["benchmark_changed"] == [{"node": "odd1", "was": None, "now": None}, {"node": "old1", "was": None, "now": None}]
+    again = fleet_report.build([old, odd, node_report("cp1", ["control_plane"])], fleet, "t2", TITLES, CHECKS)
+    why = "the previous run names no benchmark"
+    assert again["change"]["benchmark_changed"] == [{"node": "odd1", "was": None, "now": None, "compared": False, "why": why},
+                                                    {"node": "old1", "was": None, "now": None, "compared": False, "why": why}]
     assert again["change"]["newly_failing"] == [] and again["change"]["not_compared"] == []
 
 
@@ -165,11 +211,18 @@ def test_a_previous_fleet_report_without_each_nodes_benchmark_is_not_compared_on
     for entry in previous["failing"]:
         del entry["benchmark"]
     after = fleet_report.build([node_report("cp1", ["control_plane"], failing={"1.2.16"}), node_report("w1", ["worker"], failing={"4.2.1"})],
-                               json.loads(fleet_report.to_json(previous)), "t2", TITLES)
-    assert after["change"]["benchmark_changed"] == [{"node": "cp1", "was": None, "now": "cis-1.12"}]
+                               json.loads(fleet_report.to_json(previous)), "t2", TITLES, CHECKS)
+    why = "the previous run names no benchmark"
+    assert after["change"]["benchmark_changed"] == [{"node": "cp1", "was": None, "now": "cis-1.12", "compared": False, "why": why}]
     assert after["change"]["newly_failing"] == [{"id": "4.2.1", "node": "w1"}] and after["change"]["fixed"] == []
-    assert [(d["id"], d["now_failing"]) for d in after["change"]["not_compared"]] == [("1.2.15", False), ("1.2.16", True)]
-    assert '<tr data-node="cp1"><td>cp1</td><td>benchmark not named</td><td>cis-1.12</td>' in fleet_report.to_html(after)
+    assert after["change"]["not_compared"] == [
+        {"id": "1.2.15", "node": "cp1", "benchmark": None, "why": why, "was_failing": True, "now_failing": False},
+        {"id": "1.2.16", "node": "cp1", "benchmark": "cis-1.12", "why": why, "was_failing": False, "now_failing": True}]
+    assert ('<tr data-node="cp1"><td>cp1</td><td>benchmark not named</td><td>cis-1.12</td><td class="compared">not compared:'
+            ' the previous run names no benchmark</td><td>1.2.16</td><td>1.2.15</td></tr>') in fleet_report.to_html(after)
+    assert ("Not compared - a run does not record the benchmark, or names one this collection's catalogue does not have:"
+            " cp1 (benchmark not named -> cis-1.12); 2 controls there fail in one run and not the other (change.not_compared),"
+            " not counted as newly failing or fixed") in fleet_report.summary(after)
 
 
 def test_a_benchmark_this_catalogue_does_not_have_is_named_without_a_title():
@@ -215,8 +268,8 @@ def test_hostile_strings_from_reports_are_inert_on_the_page_and_in_the_summary(e
         if result["status"] == "fail":
             result.update(level=evil, title=evil, remediation=evil, id=evil)
     other = node_report("cp1", ["control_plane"], failing={"1.2.15"})
-    previous = fleet_report.build([node_report(evil, ["worker"]), other], None, evil, {evil: evil})
-    fleet = fleet_report.build([report, other], previous, "now", {evil: evil, **TITLES})
+    previous = fleet_report.build([node_report(evil, ["worker"]), other], None, evil, {evil: evil}, CHECKS)
+    fleet = fleet_report.build([report, other], previous, "now", {evil: evil, **TITLES}, CHECKS)
     fleet["missing"] = [evil]
     page = fleet_report.to_html(fleet)
     page.encode("utf-8")                                     # a lone surrogate would not encode
@@ -234,7 +287,8 @@ def test_hostile_strings_from_reports_are_inert_on_the_page_and_in_the_summary(e
     lines = fleet_report.summary(fleet)
     assert not any(HIDDEN.search(line) for line in lines) and all(len(line) < 8 * fleet_report.TEXT_LIMIT for line in lines)
     assert any(shown in line for line in lines)
-    assert fleet["change"]["benchmark_changed"] == [{"node": evil, "was": "cis-1.12", "now": evil}]
+    assert fleet["change"]["benchmark_changed"] == [{"node": evil, "was": "cis-1.12", "now": evil, "compared": False,
+                                                     "why": f"{evil} is not a benchmark of this collection's catalogue"}]
     # the JSON is data: every string whole, as JSON escapes it
     back = json.loads(fleet_report.to_json(fleet))
     node = next(n for n in back["nodes"] if n["node"] != "cp1")

@@ -18,10 +18,14 @@ from typing import Any, NamedTuple, Optional, Tuple
 # pattern, so a huge string costs nothing.
 MAX_LENGTH = 64
 # ASCII digits only ([0-9], never \d, which also matches other scripts' digits), matched in full (a trailing
-# newline is no match). A pre-release or build suffix only after a patch number, as semver writes them.
+# newline is no match). Numbers without leading zeros ("v1.034", "1.34.04" name no release: Kubernetes never
+# writes them, and semver forbids them). A pre-release or build suffix only after a patch number, as semver writes
+# them: identifiers separated by dots, none empty ("rc..1", "rc." are none), the first beginning with a letter or digit.
+_NUMBER = r"(?:0|[1-9][0-9]{{0,{more}}})"
+_IDENTIFIERS = r"[0-9A-Za-z][0-9A-Za-z-]*(?:\.[0-9A-Za-z-]+)*"
 _RELEASE_RE = re.compile(
-    r"v?(?P<major>[0-9]{1,3})\.(?P<minor>[0-9]{1,3})"
-    r"(?:\.(?P<patch>[0-9]{1,4})(?:-(?P<pre>[0-9A-Za-z][0-9A-Za-z.-]*))?(?:\+(?P<build>[0-9A-Za-z][0-9A-Za-z.-]*))?)?",
+    rf"v?(?P<major>{_NUMBER.format(more=2)})\.(?P<minor>{_NUMBER.format(more=2)})"
+    rf"(?:\.(?P<patch>{_NUMBER.format(more=3)})(?:-(?P<pre>{_IDENTIFIERS}))?(?:\+(?P<build>{_IDENTIFIERS}))?)?",
     re.ASCII)
 
 
@@ -36,7 +40,8 @@ class Release(NamedTuple):
 
 def parse(text: Any) -> Optional[Release]:
     """The release `text` names, or None when it names none: not a string (None, an int, a float, bytes), too
-    long, or not MAJOR.MINOR[.PATCH[-PRE][+BUILD]] with an optional leading "v" (no spaces, no second "v")."""
+    long, or not MAJOR.MINOR[.PATCH[-PRE][+BUILD]] with an optional leading "v" (no spaces, no second "v", no
+    leading zeros, PRE and BUILD dot-separated identifiers none of which is empty)."""
     if not isinstance(text, str) or len(text) > MAX_LENGTH:
         return None
     match = _RELEASE_RE.fullmatch(text)

@@ -247,21 +247,50 @@ def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optio
     name, why = choose_benchmark(data, wanted, version)
     entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
     changes = entry.get("changes") or {}
-    removed = {str(cid) for cid in entry.get("removed") or []}
+    ids = benchmark_ids(data, name)
     found = []
-    ids: Dict[str, Optional[str]] = {}
     for control in data.get("controls") or []:
         cid = str(control["id"])
-        if cid in removed:
-            ids[cid] = None
+        if ids[cid] is None:
             continue
         one = copy.deepcopy(dict(control))
         for key, value in (changes.get(cid) or {}).items():
             if key in BENCHMARK_FIELDS:
                 one[key] = value
-        ids[cid] = str(one["id"])
         found.append(one)
     return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found, "ids": ids}
+
+
+def benchmark_ids(data: Mapping[str, Any], name: str) -> Dict[str, Optional[str]]:
+    """{catalogue id (the check): benchmark `name`'s id of it, None when the benchmark does not have it}."""
+    entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    changes = entry.get("changes") or {}
+    removed = {str(cid) for cid in entry.get("removed") or []}
+    ids: Dict[str, Optional[str]] = {}
+    for control in data.get("controls") or []:
+        cid = str(control["id"])
+        ids[cid] = None if cid in removed else str((changes.get(cid) or {}).get("id", cid))
+    return ids
+
+
+def benchmark_checks(data: Optional[Mapping[str, Any]] = None) -> Dict[str, Dict[str, str]]:
+    """{benchmark: {its control id: the catalogue id of the check it is}} for every benchmark of the catalogue: what
+    tells whether a control of one benchmark's report and one of another's are the same check (the drift and the
+    fleet report's change compare those across a change of benchmark). An id a benchmark gives two checks names
+    neither (a fault of the data, which a test refuses)."""
+    data = data if data is not None else load()
+    found: Dict[str, Dict[str, str]] = {}
+    for name in benchmark_names(data):
+        checks: Dict[str, str] = {}
+        shared = set()
+        for cid, bid in benchmark_ids(data, name).items():
+            if bid is None:
+                continue
+            if bid in checks:
+                shared.add(bid)
+            checks[bid] = cid
+        found[str(name)] = {bid: cid for bid, cid in checks.items() if bid not in shared}
+    return found
 
 
 # --- expression evaluation (module_utils/expressions.py: the same language on controller and nodes) -----

@@ -68,7 +68,8 @@ REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
 FEATURE_GATE_VARIABLES = component_registry.FEATURE_GATE_VARIABLES
 # Every pattern is matched in full (re.fullmatch: a trailing newline is no match) over ASCII only
 # ([0-9], never \d, which also matches other scripts' digits).
-_KUBE_VERSION_RE = re.compile(r"v?1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", re.ASCII)   # kubespray now writes 1.33.1
+# kubespray now writes 1.33.1; no leading zeros (base/releases.py reads "v1.034" as no release)
+_KUBE_VERSION_RE = re.compile(r"v?1\.(0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,3}))?", re.ASCII)
 _DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 _FEATURE_GATE_RE = re.compile(r"[A-Z][A-Za-z0-9]*=(?:true|false)", re.ASCII)
 _POSIX_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}", re.ASCII)

@@ -6,8 +6,9 @@ Each node keeps the benchmark its report was judged with (and the Kubernetes rel
 can differ - during an upgrade (kubeguard_benchmark auto follows each node's release), or when a node's
 report is left from an older run. The counts of such nodes are not of the same controls, so the fleet says
 so, a failing control is one per benchmark, and the change since the previous fleet report compares a
-node's controls only when both runs judged it with the same benchmark (a control id of one benchmark need
-not be the same requirement in another): the differences on any other node are listed as not compared."""
+node judged with another benchmark than then on the controls that are the same check in both (a control id of
+one benchmark need not be the same requirement in another; the check it references is): what cannot be
+matched is listed as not compared."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 # how a string from a report is shown, and the benchmark a report names: one meaning for both reports
-from .reports import NAME_LIMIT, NO_BENCHMARK, SECTION_TITLES, TEXT_LIMIT, benchmark_of, section_order, shown
+from .reports import (NAME_LIMIT, NO_BENCHMARK, SECTION_TITLES, TEXT_LIMIT, Checks, across_text, benchmark_of, section_order,
+                      shown, translate, uncomparable)
 
 SCHEMA = "kubeguard.hardening/fleet-report/v1"
 # the fleet_report action's options (its module file documents them; both validate with this)
@@ -34,10 +36,11 @@ KUBE_BENCH_STATES = {"pass": "PASS", "fail": "FAIL", "manual": "WARN", "waived":
 
 
 def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, Any]], generated_at: str,
-          titles: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+          titles: Optional[Mapping[str, str]] = None, checks: Optional[Checks] = None) -> Dict[str, Any]:
     """reports: the nodes' (and the cluster's) report dicts. previous: the last fleet JSON in the same
     directory, or None. titles: benchmark id -> its title (the catalogue's benchmarks; "CIS Kubernetes
-    Benchmark v1.12.0"); a benchmark not in it has a null title."""
+    Benchmark v1.12.0"); a benchmark not in it has a null title. checks: catalogue.benchmark_checks(), what
+    matches a node's controls across a change of benchmark (None: such a node is not compared)."""
     titles = titles or {}
     nodes, failing = [], {}
     for report in sorted(reports, key=lambda r: str(r["node"])):
@@ -67,7 +70,7 @@ def build(reports: Sequence[Mapping[str, Any]], previous: Optional[Mapping[str, 
              "totals": {s: sum(n["total"][s] for n in nodes) for s in (*BAR_STATUSES, "not_applicable")},
              "nodes": nodes,
              "failing": sorted(failing.values(), key=lambda f: (control_order(f["id"]), _benchmark_order(f["benchmark"])))}
-    fleet["change"] = change(previous, nodes, fleet["failing"])
+    fleet["change"] = change(previous, nodes, fleet["failing"], checks)
     return fleet
 
 
@@ -106,16 +109,20 @@ def _failing_pairs(failing: Sequence[Mapping[str, Any]]) -> set:
 
 
 def change(previous: Optional[Mapping[str, Any]], nodes: Sequence[Mapping[str, Any]],
-           failing: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+           failing: Sequence[Mapping[str, Any]], checks: Optional[Checks] = None) -> Dict[str, Any]:
     """What changed since the previous fleet report: (control, node) failing now and not then, fixed since,
     nodes added and gone. Without a previous report (or one of another schema): nothing to compare.
 
-    A node's controls are compared only when both reports name the same benchmark: a control id need not be
-    the same requirement in another benchmark, and a change of benchmark is not a change of the node. On a
-    node of both runs whose benchmark differs - or that either run does not record (a fleet.json written
-    before fleet reports kept each node's benchmark, a node report that names none): no evidence is not
-    evidence of the same - the node is in benchmark_changed (was, now) and each control failing in one run
-    and not the other is in not_compared (was_failing, now_failing) instead of newly_failing or fixed.
+    A node of both runs judged with another benchmark than then - or that either run does not record (a
+    fleet.json written before fleet reports kept each node's benchmark, a node report that names none): no
+    record is not evidence of the same - is in benchmark_changed (node, was, now, compared, why). A control id
+    need not be the same requirement in another benchmark; the check it references (checks:
+    catalogue.benchmark_checks) is. So when both benchmarks are the catalogue's, the node's controls that are the
+    same check in both are compared: newly failing and fixed as ever, each entry adding was_id (the previous
+    run's id of it), was_benchmark and now_benchmark; a control failing in one run whose check the other
+    benchmark does not have is in not_compared (id, node, benchmark, why, was_failing, now_failing). When they
+    are not (a run names none, or one the catalogue does not have: what its ids mean is unknown), compared is
+    false, why says why, and every control failing in one run and not the other is in not_compared.
     A node that is new has no previous run to differ from: its failing controls are newly failing."""
     if not previous or previous.get("schema") != SCHEMA:
         return {"since": None}
@@ -126,15 +133,34 @@ def change(previous: Optional[Mapping[str, Any]], nodes: Sequence[Mapping[str, A
                if now_benchmark[node] is None or now_benchmark[node] != before_benchmark[node]}
     now, before = _failing_pairs(failing), _failing_pairs(previous.get("failing") or [])
 
-    def order(pair):
-        return (control_order(pair[0]), pair[1])
-    return {"since": previous.get("generated_at"),
-            "newly_failing": [{"id": c, "node": n} for c, n in sorted(now - before, key=order) if n not in changed],
-            "fixed": [{"id": c, "node": n} for c, n in sorted(before - now, key=order) if n in names and n not in changed],
+    def order(entry):
+        return (control_order(entry["id"]), entry["node"])
+    newly = [{"id": c, "node": n} for c, n in now - before if n not in changed]
+    fixed = [{"id": c, "node": n} for c, n in before - now if n in names and n not in changed]
+    moved, not_compared = [], []
+    for node in sorted(changed):
+        was, is_now = before_benchmark[node], now_benchmark[node]
+        failed = {c for c, n in before if n == node}
+        fails = {c for c, n in now if n == node}
+        why = uncomparable(was, is_now, checks)
+        moved.append({"node": node, "was": was, "now": is_now, "compared": why is None, "why": why})
+        if why is not None or checks is None:
+            not_compared += [{"id": c, "node": node, "benchmark": was if c in failed else is_now, "why": why,
+                              "was_failing": c in failed, "now_failing": c in fails} for c in failed ^ fails]
+            continue
+        across = {"was_benchmark": was, "now_benchmark": is_now}
+        then_as_now, only_before = translate(failed, was, is_now, checks)
+        now_as_then, only_now = translate(fails, is_now, was, checks)
+        failed_as_now = set(then_as_now.values())
+        newly += [{"id": c, "node": node, "was_id": w, **across} for c, w in now_as_then.items() if c not in failed_as_now]
+        fixed += [{"id": c, "node": node, "was_id": w, **across} for w, c in then_as_now.items() if c not in fails]
+        not_compared += [{"id": e["id"], "node": node, "benchmark": e["benchmark"], "why": e["why"], "was_failing": True,
+                          "now_failing": False} for e in only_before]
+        not_compared += [{"id": e["id"], "node": node, "benchmark": e["benchmark"], "why": e["why"], "was_failing": False,
+                          "now_failing": True} for e in only_now]
+    return {"since": previous.get("generated_at"), "newly_failing": sorted(newly, key=order), "fixed": sorted(fixed, key=order),
             "nodes_added": sorted(names - before_names), "nodes_gone": sorted(before_names - names),
-            "benchmark_changed": [{"node": n, "was": before_benchmark[n], "now": now_benchmark[n]} for n in sorted(changed)],
-            "not_compared": [{"id": c, "node": n, "was_failing": (c, n) in before, "now_failing": (c, n) in now}
-                             for c, n in sorted(now ^ before, key=order) if n in changed]}
+            "benchmark_changed": moved, "not_compared": sorted(not_compared, key=order)}
 
 
 def to_json(fleet: Mapping[str, Any]) -> str:
@@ -180,12 +206,23 @@ def summary(fleet: Mapping[str, Any]) -> List[str]:
                      f" fixed {_pairs(change_data.get('fixed'))}; nodes added {_names(change_data.get('nodes_added')) or 'none'},"
                      f" gone {_names(change_data.get('nodes_gone')) or 'none'}")
         moved = change_data.get("benchmark_changed") or []
-        if moved:
-            lines.append("Not compared - judged with another benchmark than in the previous run, or a run does not record which: "
-                         + ", ".join(f"{shown(m['node'])} ({shown(m['was'] or NO_BENCHMARK)} -> {shown(m['now'] or NO_BENCHMARK)})"
-                                     for m in moved)
-                         + f"; {len(change_data.get('not_compared') or [])} controls there fail in one run and not the other"
-                           " (change.not_compared), not counted as newly failing or fixed")
+        left = change_data.get("not_compared") or []
+        for compared in (True, False):
+            these = [m for m in moved if bool(m.get("compared")) is compared]
+            if not these:
+                continue
+            names = {m["node"] for m in these}
+            count = sum(1 for d in left if d.get("node") in names)
+            said = ", ".join(f"{shown(m['node'])} ({shown(m['was'] or NO_BENCHMARK)} -> {shown(m['now'] or NO_BENCHMARK)})" for m in these)
+            if compared:
+                lines.append(f"Compared across benchmarks - judged with another benchmark than in the previous run: {said}; the"
+                             " controls that are the same check in both are in newly failing and fixed, saying so;"
+                             f" {count} failing in one run whose check the other benchmark does not have are not compared"
+                             " (change.not_compared)")
+            else:
+                lines.append(f"Not compared - a run does not record the benchmark, or names one this collection's catalogue"
+                             f" does not have: {said}; {count} controls there fail in one run and not the other"
+                             " (change.not_compared), not counted as newly failing or fixed")
     if fleet.get("missing"):
         lines.append(f"Nodes without a report: {_names(fleet['missing'])}")
     return lines
@@ -195,8 +232,14 @@ def _names(names: Optional[Sequence[Any]]) -> str:
     return ", ".join(shown(n) for n in names or [])
 
 
+def _pair(pair: Mapping[str, Any]) -> str:
+    """ "1.2.15 on cp1", and how it was compared when across a change of benchmark (reports.across_text), unescaped."""
+    across = across_text(pair)
+    return f"{shown(pair['id'])} on {shown(pair['node'])}" + (f" ({across})" if across else "")
+
+
 def _pairs(pairs: Optional[Sequence[Mapping[str, Any]]]) -> str:
-    return ", ".join(f"{shown(p['id'])} on {shown(p['node'])}" for p in pairs or []) or "none"
+    return ", ".join(_pair(p) for p in pairs or []) or "none"
 
 
 def _bar(counts: Mapping[str, int], node: str, section: str) -> str:
@@ -232,7 +275,8 @@ def _benchmarks_html(fleet: Mapping[str, Any]) -> str:
                         f' {_h(", ".join(str(n) for n in b["nodes"]), TEXT_LIMIT)}</li>' for b in used)
         return (f'<div id="benchmarks" class="mixed"><p><b>The {reports} reports were judged with different benchmarks</b>'
                 f' - their counts are not of the same controls, and the change since the previous report compares a'
-                f' node only with a run judged with the same benchmark.</p><ul>{items}</ul></div>')
+                f' node judged with another benchmark than then on the controls that are the same check in both.</p>'
+                f'<ul>{items}</ul></div>')
     said = _h(benchmark_text(used[0]["id"], used[0]["title"]), TEXT_LIMIT) if used else NO_BENCHMARK
     return f'<p id="benchmarks">Benchmark {said}.</p>'
 
@@ -242,7 +286,7 @@ def _change_html(change_data: Mapping[str, Any]) -> str:
         return "<p>No previous fleet report in this directory to compare with.</p>"
 
     def pairs(key):
-        return _h(", ".join(f'{p["id"]} on {p["node"]}' for p in change_data.get(key) or []) or "none", TEXT_LIMIT)
+        return _h(", ".join(_pair(p) for p in change_data.get(key) or []) or "none", TEXT_LIMIT)
     text = (f'<p>Since {_h(change_data["since"])}: <b>newly failing</b> <span id="newly-failing">{pairs("newly_failing")}</span>;'
             f' <b>fixed</b> <span id="fixed">{pairs("fixed")}</span>; nodes added'
             f' {_h(", ".join(change_data.get("nodes_added") or []) or "none", TEXT_LIMIT)},'
@@ -254,12 +298,17 @@ def _change_html(change_data: Mapping[str, Any]) -> str:
             differences = [d for d in change_data.get("not_compared") or [] if d["node"] == m["node"]]
             now_only = ", ".join(str(d["id"]) for d in differences if d["now_failing"]) or "none"
             before_only = ", ".join(str(d["id"]) for d in differences if d["was_failing"]) or "none"
+            how = "the same checks" if m.get("compared") else f'not compared: {m.get("why") or "benchmark not recorded"}'
             rows.append(f'<tr data-node="{_h(m["node"])}"><td>{_h(m["node"])}</td><td>{_h(m["was"] or NO_BENCHMARK)}</td>'
-                        f'<td>{_h(m["now"] or NO_BENCHMARK)}</td><td>{_h(now_only, TEXT_LIMIT)}</td><td>{_h(before_only, TEXT_LIMIT)}</td></tr>')
-        text += ('<p>Not compared - these nodes were judged with another benchmark than in the previous run (or a run does not'
-                 ' record which), so what differs on them is not counted as newly failing or fixed:</p>'
+                        f'<td>{_h(m["now"] or NO_BENCHMARK)}</td><td class="compared">{_h(how, TEXT_LIMIT)}</td>'
+                        f'<td>{_h(now_only, TEXT_LIMIT)}</td><td>{_h(before_only, TEXT_LIMIT)}</td></tr>')
+        text += ('<p>Judged with another benchmark than in the previous run (or a run does not record which): where both are'
+                 " this collection's benchmarks, the controls that are the same check in both are compared - in newly failing"
+                 ' and fixed above, saying so; what cannot be matched - a check one benchmark does not have, or every control'
+                 ' of a node whose benchmark is not known - is not compared, not counted as newly failing or fixed:</p>'
                  '<table id="not-compared"><thead><tr><th>Node</th><th>Benchmark before</th><th>Benchmark now</th>'
-                 f'<th>Failing now, not before</th><th>Failing before, not now</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+                 '<th>Compared</th><th>Failing now, not before (not compared)</th><th>Failing before, not now (not compared)</th>'
+                 f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     return text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
 
@@ -128,18 +128,82 @@ def _since(previous: Mapping[str, Any]) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def benchmark_changed(previous: Any, current: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """{was, now, since} when the node's previous report (this schema, this node) was judged with another
-    benchmark than the current one, or either does not name one (benchmark_of: no record is not evidence of
-    the same benchmark); None when both name the same one, or there is no previous report to compare with.
-    A control id need not be the same requirement in another benchmark, and a change of benchmark is not a
-    change of the node: drift() compares nothing then (the fleet report's change.benchmark_changed alike)."""
+# {benchmark: {its control id: the catalogue id of the check it is}}: catalogue.benchmark_checks(), which the
+# controller passes in (the catalogue is read there); what matches the controls of two benchmarks by their check
+Checks = Mapping[str, Mapping[str, str]]
+
+
+def uncomparable(was: Optional[str], now: Optional[str], checks: Optional[Checks]) -> Optional[str]:
+    """Why the controls of a run judged with `was` cannot be matched to those of one judged with `now` (another
+    benchmark) by their check; None when they can: both name a benchmark of the catalogue. Without a name we cannot
+    know what an id of the run means."""
+    if was is None:
+        return "the previous run names no benchmark"
+    if now is None:
+        return "this run names no benchmark"
+    if checks is None:
+        return "no catalogue was given to match the controls by their check"
+    for name in (was, now):
+        if not isinstance(checks.get(name), Mapping):
+            return f"{name} is not a benchmark of this collection's catalogue"
+    return None
+
+
+def translate(ids: Iterable[str], source: str, target: str, checks: Checks) -> Tuple[Dict[str, str], List[Dict[str, str]]]:
+    """The controls `ids` of benchmark `source` as benchmark `target` numbers the same check: ({id: target's id},
+    [{id, benchmark, why}] for the ids whose check `target` does not have - only in `source`, or `target` gives the
+    id another check). An id that is no control of `source` in the catalogue is in neither (as between two reports
+    of one benchmark, a control one of them does not have is not compared, and not listed)."""
+    of_check = {check: bid for bid, check in checks[target].items()}
+    found: Dict[str, str] = {}
+    left: List[Dict[str, str]] = []
+    for bid in ids:
+        check = checks[source].get(bid)
+        if check is None:
+            continue
+        if check in of_check:
+            found[bid] = of_check[check]
+        else:
+            why = f"{target}'s {bid} is another check" if bid in checks[target] else f"{target} has no control of its check"
+            left.append({"id": bid, "benchmark": source, "why": why})
+    return found, left
+
+
+def across_text(entry: Mapping[str, Any]) -> str:
+    """ "compared across benchmarks: 1.2.29 (cis-1.12) -> 1.2.29 (cis-2.0)" for an entry (drift, or the fleet
+    report's newly failing and fixed) compared across a change of benchmark; "" for one compared within one."""
+    if not entry.get("was_benchmark"):
+        return ""
+    return (f"compared across benchmarks: {shown(entry.get('was_id'))} ({shown(entry.get('was_benchmark'))}) ->"
+            f" {shown(entry.get('id'))} ({shown(entry.get('now_benchmark'))})")
+
+
+def benchmark_changed(previous: Any, current: Mapping[str, Any], checks: Optional[Checks] = None) -> Optional[Dict[str, Any]]:
+    """None when the node's previous report (this schema, this node) names the same benchmark as the current one,
+    or there is no previous report to compare with. Else {was, now, since, compared, why, matched, not_compared}:
+    was / now the benchmarks (None: the report names none - benchmark_of: no record is not evidence of the same
+    benchmark); compared - whether the controls were matched by their check (checks: catalogue.benchmark_checks)
+    and compared: a control id need not be the same requirement in another benchmark, the check it references is;
+    why - when nothing was compared, why (a report names no benchmark, or one the catalogue does not have: we cannot
+    know what its ids mean); matched - how many controls of both reports are the same check (drift() compares
+    them); not_compared - [{id, benchmark, why, status}] the controls of either report whose check the other
+    benchmark does not have (the fleet report's change alike)."""
     if not _comparable(previous, current):
         return None
     was, now = benchmark_of(previous), benchmark_of(current)
     if now is not None and was == now:
         return None
-    return {"was": was, "now": now, "since": _since(previous)}
+    moved: Dict[str, Any] = {"was": was, "now": now, "since": _since(previous), "compared": False,
+                             "why": uncomparable(was, now, checks), "matched": 0, "not_compared": []}
+    if moved["why"] is not None or checks is None or was is None or now is None:   # (why says each of the others)
+        return moved
+    before, after = _statuses(previous), {r["id"]: r["status"] for r in current["results"]}
+    pairs, only_now = translate(after, now, was, checks)
+    _found, only_before = translate(before, was, now, checks)
+    moved.update(compared=True, matched=sum(1 for was_id in pairs.values() if was_id in before),
+                 not_compared=[dict(e, status=before[e["id"]]) for e in only_before]
+                 + [dict(e, status=after[e["id"]]) for e in only_now])
+    return moved
 
 
 def _statuses(previous: Mapping[str, Any]) -> Dict[str, str]:
@@ -153,30 +217,56 @@ def _statuses(previous: Mapping[str, Any]) -> Dict[str, str]:
     return statuses
 
 
-def drift(previous: Any, current: Mapping[str, Any]) -> List[Dict[str, Any]]:
+def drift(previous: Any, current: Mapping[str, Any], checks: Optional[Checks] = None) -> List[Dict[str, Any]]:
     """Controls that passed in the node's previous report and fail now (something changed the node
-    since: an upgrade, a hand edit). Reports of another schema or node are not compared, nor a report
-    judged with another benchmark (or either naming none: benchmark_changed says so)."""
-    if not _comparable(previous, current) or benchmark_changed(previous, current) is not None:
+    since: an upgrade, a hand edit). Reports of another schema or node are not compared. When the previous
+    report was judged with another benchmark, the controls that are the same check in both (checks:
+    catalogue.benchmark_checks) are compared - their entries add was_id (the previous report's id of it),
+    was_benchmark and now_benchmark - and nothing when that cannot be known (benchmark_changed says why)."""
+    if not _comparable(previous, current):
         return []
-    before = _statuses(previous)
-    return [{"id": r["id"], "title": r["title"], "was": "pass", "now": r["status"], "found": r["found"],
-             "since": _since(previous)}
-            for r in current["results"] if before.get(r["id"]) == "pass" and r["status"] == "fail"]
+    before, since = _statuses(previous), _since(previous)
+    moved = benchmark_changed(previous, current, checks)
+    if moved is None:
+        return [{"id": r["id"], "title": r["title"], "was": "pass", "now": r["status"], "found": r["found"], "since": since}
+                for r in current["results"] if before.get(r["id"]) == "pass" and r["status"] == "fail"]
+    if not moved["compared"] or checks is None:
+        return []
+    pairs, _left = translate([r["id"] for r in current["results"]], moved["now"], moved["was"], checks)
+    return [{"id": r["id"], "title": r["title"], "was": "pass", "now": r["status"], "found": r["found"], "since": since,
+             "was_id": pairs[r["id"]], "was_benchmark": moved["was"], "now_benchmark": moved["now"]}
+            for r in current["results"]
+            if r["id"] in pairs and before.get(pairs[r["id"]]) == "pass" and r["status"] == "fail"]
 
 
 def drift_lines(report: Mapping[str, Any]) -> List[str]:
-    """What the run prints about the change since the node's previous report: a DRIFT line per control in
-    the report's `drift`, or the one line saying that nothing was compared (`benchmark_changed`). Strings
-    are shown() (a previous report's time and benchmark are whatever its file holds)."""
-    lines = [f"DRIFT {shown(d.get('id'))}: passed at {shown(d.get('since') or 'the previous report')}, fails now"
-             f" ({shown(d.get('found'), TEXT_LIMIT)})" for d in report.get("drift") or [] if isinstance(d, Mapping)]
+    """What the run prints about the change since the node's previous report: when the benchmark changed, first
+    one line saying so (what was compared, or why nothing was); a DRIFT line per control in the report's `drift`
+    (saying when it was compared across benchmarks); a NOT COMPARED line per control of either report whose check
+    the other benchmark does not have. Strings are shown() (a previous report's time, benchmark and ids are whatever
+    its file holds)."""
+    lines = []
     moved = report.get("benchmark_changed")
+    left = [e for e in moved.get("not_compared") or [] if isinstance(e, Mapping)] if isinstance(moved, Mapping) else []
     if isinstance(moved, Mapping):
-        lines.append(f"NOT COMPARED with the previous report ({shown(moved.get('since') or 'time not recorded')}): benchmark"
-                     f" {shown(moved.get('was') or NO_BENCHMARK)} -> {shown(moved.get('now') or NO_BENCHMARK)} - a control id"
-                     " need not be the same requirement in another benchmark, so no drift is counted and verify_fail_on: drift"
-                     " does not fail on it; the next report is compared with this one when both name the same benchmark")
+        since = shown(moved.get("since") or "time not recorded")
+        was, now = shown(moved.get("was") or NO_BENCHMARK), shown(moved.get("now") or NO_BENCHMARK)
+        if moved.get("compared"):
+            lines.append(f"BENCHMARK CHANGED since the previous report ({since}): {was} -> {now} - the {shown(moved.get('matched'))}"
+                         " controls that are the same check in both were compared (a DRIFT line each that passed then and"
+                         f" fails now; verify_fail_on: drift fails on it), {len(left)} not compared (a NOT COMPARED line each)")
+        else:
+            lines.append(f"NOT COMPARED with the previous report ({since}): benchmark {was} -> {now} -"
+                         f" {shown(moved.get('why') or 'the controls cannot be matched by their check', TEXT_LIMIT)}:"
+                         " the control ids cannot be matched to their checks, so no drift is counted and verify_fail_on:"
+                         " drift does not fail on it; the next report is compared with this one")
+    for d in report.get("drift") or []:
+        if isinstance(d, Mapping):
+            across = across_text(d)
+            lines.append(f"DRIFT {shown(d.get('id'))}: passed at {shown(d.get('since') or 'the previous report')}, fails now"
+                         f" ({shown(d.get('found'), TEXT_LIMIT)})" + (f" - {across}" if across else ""))
+    lines += [f"NOT COMPARED {shown(e.get('id'))} ({shown(e.get('benchmark'))}, {shown(e.get('status'))}):"
+              f" {shown(e.get('why'), TEXT_LIMIT)}" for e in left]
     return lines
 
 
