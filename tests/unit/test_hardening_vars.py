@@ -90,6 +90,7 @@ INVALID = [
     ("kube_pod_security_default_enforce", "strict", "restricted"),
     ("kube_pod_security_default_audit", "Restricted", "restricted"),
     ("kube_pod_security_default_enforce_version", "1.34", "latest"),
+    ("kube_pod_security_default_enforce_version", "v1.034", "latest"),   # kube-apiserver refuses a leading zero
     ("kube_pod_security_exemptions_namespaces", "kube-system", "list"),
     ("kube_controller_manager_bind_address", "localhost", "IP address"),
     ("kube_controller_manager_bind_address", "127.0.0.256", "IP address"),

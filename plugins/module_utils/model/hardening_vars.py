@@ -74,7 +74,7 @@ _DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 _FEATURE_GATE_RE = re.compile(r"[A-Z][A-Za-z0-9]*=(?:true|false)", re.ASCII)
 _POSIX_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}", re.ASCII)
 _FLAG_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*", re.ASCII)
-_K8S_VERSION_RE = re.compile(r"latest|v1\.[0-9]{1,3}", re.ASCII)
+_K8S_VERSION_RE = re.compile(r"latest|v1\.(?:0|[1-9][0-9]{0,2})", re.ASCII)   # no leading zero: kube-apiserver refuses v1.034
 
 
 def _show(value: Any) -> str:
