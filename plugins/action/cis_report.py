@@ -89,5 +89,5 @@ class ActionModule(ActionBase):
             written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report)))
         # Reports describe the cluster; writing them is not a change to it.
         result.update(changed=False, files=written, drift=report["drift"], benchmark_changed=report["benchmark_changed"],
-                      drift_lines=reports.drift_lines(report))
+                      drift_lines=reports.drift_lines(report), table=reports.summary_table(report))
         return result

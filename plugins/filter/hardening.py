@@ -4,33 +4,20 @@ build encryption configs, judge node state and reports (thin wrappers over modul
 
 from __future__ import annotations
 
-import re
+import json
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base import releases
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, yaml
+from ansible_collections.kubeguard.hardening.plugins.plugin_utils import node_inputs
 
 
-def _plain(data):
-    """Plain Python types: ansible-core 2.19 hands filters tagged str/dict subclasses that PyYAML
-    and equality checks in the core do not expect."""
-    if isinstance(data, bool) or data is None:
-        return data
-    if isinstance(data, int):
-        return int(data)
-    if isinstance(data, float):
-        return float(data)
-    if isinstance(data, str):
-        return str(data)
-    if isinstance(data, dict):
-        return {_plain(key): _plain(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_plain(item) for item in data]
-    return data
+_plain = node_inputs.plain
 
 
 def _values(values):
@@ -45,34 +32,21 @@ def kubeguard_variable_names(_unused=None, part="names"):
     """Names of every hardening variable (to collect them from inventory and extra vars), or with
     part='lookalikes' a regex for the variables that could be misspelt ones of ours."""
     if part == "lookalikes":
-        return "^(" + "|".join(re.escape(prefix) for prefix in hardening_vars.OUR_PREFIXES) + ")"
+        return node_inputs.LOOKALIKES.pattern
     if part != "names":
         raise AnsibleFilterError(f"kubeguard_variable_names: part must be names or lookalikes, not {part!r}")
-    return [v.name for v in hardening_vars.VARIABLES]
+    return list(node_inputs.NAMES)
 
 
 def kubeguard_validate(variables, present=()):
-    """All hardening variables with kubespray's defaults filled in; fails naming every bad variable.
-    Adjustments (a removed feature gate dropped) and variables that look like misspelt ones of ours
-    (present: every variable name in scope) are shown as warnings. `_checksums`: the digests the nodes'
-    binaries and images must have (integrity.expected), with kubeguard_binary_checksums_file read here, on the
-    controller - a bad sums file fails with the rest."""
-    from ansible.utils.display import Display
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import integrity
+    """All hardening variables with kubespray's defaults filled in; fails naming every bad variable (the node_plan
+    action's validation, for tests and your own plays). Adjustments (a removed feature gate dropped) and variables
+    that look like misspelt ones of ours (present: every variable name in scope) are shown as warnings."""
     try:
-        values = hardening_vars.validate(_plain(variables), _plain(list(present or ())))
-        sums_text = ""
-        if values["kubeguard_binary_checksums_file"]:
-            try:
-                with open(values["kubeguard_binary_checksums_file"], encoding="utf-8") as handle:
-                    sums_text = handle.read(1 << 20)
-            except (OSError, UnicodeDecodeError) as err:
-                raise ValueError(f"kubeguard_binary_checksums_file: {values['kubeguard_binary_checksums_file']}: "
-                                 f"cannot be read on the controller ({err.strerror or err})") from None
-        values["_checksums"] = integrity.expected(values, sums_text)
-    except (hardening_vars.HardeningVarsError, ValueError) as exc:
+        values, notes = node_inputs.validated(variables, present or ())
+    except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
-    for note in values.get("_notes", []):
+    for note in notes:
         Display().warning(note)
     return values
 
@@ -232,17 +206,12 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
     return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
 
 
-def kubeguard_cis_table(report):
-    """Console lines: pass / fail / manual / waived per CIS section."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
-    return reports.summary_table(_plain(report))
-
-
 def kubeguard_cis_failures(report, fail_on="failed"):
-    """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines."""
+    """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines.
+    report: a report, or one as JSON text (node_plan's report_json)."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     try:
-        failed = reports.failures(_plain(report), str(fail_on))
+        failed = reports.failures(_plain(json.loads(report) if isinstance(report, str) else report), str(fail_on))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
     return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" for r in failed]

@@ -37,8 +37,8 @@ options:
     required: true
   catalogue:
     description:
-      - The control catalogue (C(benchmark) and C(controls)), as the C(kubeguard_cis_catalogue) filter gives it on
-        the controller. Passed in because only Python files travel to the node.
+      - The control catalogue (C(benchmark), C(controls), C(benchmarks)); its action plugin fills it in on the controller
+        when not given (only Python files travel to the node), and the platform data likewise.
     type: dict
     required: true
   kube_version:
@@ -66,7 +66,6 @@ EXAMPLES = r"""
   kubeguard.hardening.cis_audit:
     node_name: "{{ inventory_hostname }}"
     roles: [control_plane]
-    catalogue: "{{ none | kubeguard.hardening.kubeguard_cis_catalogue }}"
     waivers:
       "1.3.7": "controller-manager metrics scraped by Prometheus from the node network"
   register: cis

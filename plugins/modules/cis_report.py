@@ -70,6 +70,11 @@ benchmark_changed:
       not have). Null otherwise.
   returned: always
   type: dict
+table:
+  description: The console summary verify prints - pass / fail / manual / waived / n/a per section.
+  returned: always
+  type: list
+  elements: str
 drift_lines:
   description:
     - What verify prints - after a change of benchmark first a C(BENCHMARK CHANGED) line (what was compared) or the one

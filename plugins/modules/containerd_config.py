@@ -42,7 +42,7 @@ author:
 EXAMPLES = r"""
 - name: Harden containerd's config
   kubeguard.hardening.containerd_config:
-    variables: "{{ kubeguard_ops.container_runtime.containerd_config.variables }}"
+    variables: "{{ kubeguard_node_plan.operations.container_runtime.containerd_config.variables }}"
     backup_set: "{{ kubeguard_backup_set }}"
 """
 

@@ -20,13 +20,15 @@ description:
     only on nodes whose plan is not empty, and a node left untouched is reported from this same look
     (C(audit_roles)) instead of a second audit.
   - The encryption config's keys are never returned; only a fingerprint of the file.
+  - Its action plugin (on the controller) validates the hardening variables in scope first and fills in C(values),
+    C(catalogue), C(platforms) and C(checksums); a task gives none of them.
 options:
   values:
-    description: The validated hardening variables (C(kubeguard_validate)).
+    description: The validated hardening variables (filled in by the action).
     type: dict
     required: true
   catalogue:
-    description: The whole control catalogue (C(kubeguard_cis_catalogue('full'))); only Python files travel to nodes.
+    description: The whole control catalogue (filled in by the action); only Python files travel to nodes.
     type: dict
     required: true
   node:
@@ -48,7 +50,10 @@ options:
     type: dict
     required: true
   reencrypt_marker:
-    description: File whose existence means a secret rewrite is still pending.
+    description: File whose existence means a secret rewrite is still pending (returned in C(node_paths)).
+    type: path
+  backup_root:
+    description: Where this run backs up what it changes (returned in C(node_paths), for plays without the role defaults).
     type: path
   audit_roles:
     description: Roles to audit the node for (C(control_plane), C(etcd), C(worker)); omitted - no report.
@@ -74,11 +79,8 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Plan this node
+- name: Plan this node (the hardening variables in scope are validated and passed on by the action)
   kubeguard.hardening.node_plan:
-    values: "{{ kubeguard_values }}"
-    catalogue: "{{ 'full' | kubeguard.hardening.kubeguard_cis_catalogue }}"
-    platforms: "{{ none | kubeguard.hardening.kubeguard_platforms }}"
     node: {name: "{{ inventory_hostname }}", control_plane: true, etcd_host: false}
     settings: {sysctl_file: /etc/sysctl.d/90-kubelet.conf, sysctl_apply: true,
                node_audit_rules_file: /etc/audit/rules.d/20-kubeguard-kubernetes.rules, etcd_env_file: /etc/etcd.env,
@@ -98,6 +100,10 @@ pending:
   returned: always
   type: list
   elements: str
+variables:
+  description: The validated hardening variables (added by the action; C(_checksums) the digests the binaries must have).
+  returned: success
+  type: dict
 operations:
   description: Every write of the run, by component (the writer modules' arguments; the roles pass them on).
   returned: always
@@ -105,8 +111,9 @@ operations:
 rollout:
   description: >-
     Phase (C(node), C(etcd_host)) to the roles harden.yml includes on this node, in order (each C(role) and its C(tags)),
-    from the component registry's rollout rows where the operations have the step's key.
-  returned: always
+    from the component registry's rollout rows where the operations have the step's key. Added by the action, on the
+    controller, from the operations.
+  returned: success
   type: dict
 plan:
   description: Settings per component, what was kept (defaults that would weaken) and waived, and the summary lines.
@@ -139,7 +146,7 @@ reencrypt_pending:
   returned: always
   type: bool
 node_paths:
-  description: The node's paths (layout and hardening files).
+  description: The node's paths (layout and hardening files), with C(backup_root) and C(reencrypt_marker) as given.
   returned: always
   type: dict
 encryption_fingerprint:
@@ -156,6 +163,8 @@ version:
 report:
   description:
     - The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.
+    - The action returns it as JSON text, C(report_json), instead (a string costs the controller's main process
+      nothing per host; C(cis_report) takes either).
     - Its C(kubernetes) field is the release the node is judged at (from C(version) above) - C(version) (C(used)),
       C(source) (C(kube_version) when given, else where it was read, else C(documented default)), C(running) (the
       release read from the node, null when nothing told) and C(running_source).
@@ -179,6 +188,7 @@ def main():
             control_plane_endpoints=dict(type="list", elements="str", default=[]),
             settings=dict(type="dict", required=True),
             reencrypt_marker=dict(type="path"),
+            backup_root=dict(type="path"),
             audit_roles=dict(type="list", elements="str"),
             waivers=dict(type="dict", default={}),
             config_dir=dict(type="path", default="/etc/kubernetes"),

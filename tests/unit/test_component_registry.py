@@ -83,7 +83,7 @@ def test_harden_node_plays_are_driven_by_the_rollout():
         (task,) = play["tasks"]
         assert task["ansible.builtin.include_role"]["name"] == "kubeguard.hardening.{{ kubeguard_step.role }}"
         phase = registry.ETCD_HOST_PHASE if play["hosts"].startswith("etcd") else registry.NODE_PHASE
-        assert task["loop"] == "{{ kubeguard_rollout.%s | default([]) }}" % phase
+        assert task["loop"] == "{{ kubeguard_node_plan.rollout.%s | default([]) }}" % phase
 
 
 def test_the_readme_names_every_rollout_tag():

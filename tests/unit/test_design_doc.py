@@ -1,5 +1,5 @@
-"""docs/design.md is the map a newcomer reads first: it names every file of plugins/module_utils and every
-module, so nothing is added where nobody will find it."""
+"""docs/design.md is the map a newcomer reads first: it names every file of plugins/module_utils, every module,
+action plugin and plugin_utils file, so nothing is added where nobody will find it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def test_design_doc_names_every_module_utils_file_and_module():
         text = handle.read()
     named = set(re.findall(r"`([a-z0-9_]+)(?:\.py)?`", text))
     files = [p for p in glob.glob(os.path.join(REPO, "plugins", "module_utils", "*", "*.py")) + glob.glob(os.path.join(REPO, "plugins", "modules", "*.py"))
+             + glob.glob(os.path.join(REPO, "plugins", "action", "*.py")) + glob.glob(os.path.join(REPO, "plugins", "plugin_utils", "*.py"))
              if not p.endswith("__init__.py")]
     missing = sorted(os.path.relpath(p, REPO) for p in files if os.path.basename(p)[:-3] not in named)
     assert not missing, missing

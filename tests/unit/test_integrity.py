@@ -79,30 +79,19 @@ def test_the_report_has_a_kubeguard_integrity_check_per_binary(bins):
     assert results["K.16"]["status"] == "manual" and "kubeadm_checksums" in results["K.16"]["remediation"]
 
 
-def test_validation_brings_the_expected_digests_in_one_task(tmp_path):
-    """roles/common's prepare.yml imports validate.yml on a condition checked per task: one task sets kubeguard_values,
-    the digests (from the variables and the sums file, read on the controller) with them."""
-    import os
-    import yaml
-    from ansible.errors import AnsibleFilterError
-    from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_validate
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(root, "roles", "common", "tasks", "validate.yml"), encoding="utf-8") as handle:
-        tasks = yaml.safe_load(handle)
-    with open(os.path.join(root, "roles", "common", "tasks", "prepare.yml"), encoding="utf-8") as handle:
-        imports = yaml.safe_load(handle)
-    condition = next(task["when"] for task in imports if task.get("ansible.builtin.import_tasks") == "validate.yml")
-    assert len(tasks) == 1 and "kubeguard_values" in tasks[0]["ansible.builtin.set_fact"]
-    assert condition == "kubeguard_values is not defined"
+def test_validation_brings_the_expected_digests(tmp_path):
+    """The node_plan action's validation (plugin_utils/node_inputs.validated): the digests from the variables and the
+    sums file, read on the controller, come with the values; a bad or unreadable sums file fails with the rest."""
+    from ansible_collections.kubeguard.hardening.plugins.plugin_utils import node_inputs
     sums = tmp_path / "SHA256SUMS"
     sums.write_text(f"{hashlib.sha256(b'etcd').hexdigest()}  etcd\n")
-    values = kubeguard_validate({"kubeguard_binary_checksums_file": str(sums)})
+    values, _notes = node_inputs.validated({"kubeguard_binary_checksums_file": str(sums)})
     assert values["_checksums"] == {"etcd": {"*": [sha256(b"etcd")]}}
     sums.write_text("not a checksum line\n")
-    with pytest.raises(AnsibleFilterError, match="kubeguard_binary_checksums_file line 1"):
-        kubeguard_validate({"kubeguard_binary_checksums_file": str(sums)})
-    with pytest.raises(AnsibleFilterError, match="cannot be read on the controller"):
-        kubeguard_validate({"kubeguard_binary_checksums_file": str(tmp_path / "missing")})
+    with pytest.raises(ValueError, match="kubeguard_binary_checksums_file line 1"):
+        node_inputs.validated({"kubeguard_binary_checksums_file": str(sums)})
+    with pytest.raises(ValueError, match="cannot be read on the controller"):
+        node_inputs.validated({"kubeguard_binary_checksums_file": str(tmp_path / "missing")})
 
 
 APISERVER_POD = """apiVersion: v1

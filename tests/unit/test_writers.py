@@ -114,9 +114,9 @@ def test_each_rows_module_exists_and_applies_that_kind():
             assert row.module.startswith("ansible.builtin."), (kind, row.module)
         assert row.module in applied, f"{kind}: no role or playbook calls {row.module}"
         if kind not in NOT_FROM_ITS_ARGUMENTS:
-            # kubeguard_ops.<component>.<kind>, kubeguard_ops['<component>'].<kind>, or <component>_ops.<kind>
+            # kubeguard_node_plan.operations.<component>.<kind>, kubeguard_node_plan.operations['<component>'].<kind>, or <component>_ops.<kind>
             reads = re.compile(r"_ops(?:\.[\w-]+|\['[^']+'\])?\." + kind + r"\b")
-            assert any(reads.search(task) for task in applied[row.module]), f"{kind}: no {row.module} task reads kubeguard_ops' {kind}"
+            assert any(reads.search(task) for task in applied[row.module]), f"{kind}: no {row.module} task reads kubeguard_node_plan.operations' {kind}"
     assert set(NOT_FROM_ITS_ARGUMENTS) <= set(writers.WRITERS)
 
 

@@ -161,15 +161,16 @@ def operations(values: Mapping[str, Any], layout: Platform, plan: Mapping[str, A
 
 
 def rollout(ops: Mapping[str, Any]) -> Dict[str, List[Dict[str, Any]]]:
-    """{phase: [{role, tags, operations}]}: the roles harden.yml includes on this node, in the registry's order
-    (ROLLOUT), where the node's operations have the step's key (and writer). Which nodes run a phase is the play's
-    choice (harden.yml: the etcd group runs the etcd host phase, whatever its etcd is: a host only in that group
-    gets its audit rules there)."""
+    """{phase: [{role, tags}]}: the roles harden.yml includes on this node, in the registry's order (ROLLOUT), where
+    the node's operations have the step's key (and writer). Which nodes run a phase is the play's choice (harden.yml:
+    the etcd group runs the etcd host phase, whatever its etcd is: a host only in that group gets its audit rules
+    there). node_plan's action computes it on the controller from the operations the node returned: which of our
+    roles run is never a name the node chose."""
     steps: Dict[str, List[Dict[str, Any]]] = {}
     for step in component_registry.ROLLOUT:
         found = ops.get(step.operations)
         if found is not None and (step.writer is None or step.writer in found):
-            steps.setdefault(step.phase, []).append({"role": step.role, "tags": list(step.tags), "operations": step.operations})
+            steps.setdefault(step.phase, []).append({"role": step.role, "tags": list(step.tags)})
     return steps
 
 

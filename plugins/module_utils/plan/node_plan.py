@@ -315,8 +315,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         # a marker is a regular file of ours (never a directory or a link someone put there: the rewrite removes it)
         "reencrypt_pending": bool(p.get("reencrypt_marker")) and os.path.isfile(p["reencrypt_marker"])
         and not os.path.islink(p["reencrypt_marker"]),
-        "node_paths": catalogue.node_paths(values, layout), "plan": plan, "operations": ops,
-        "rollout": node_operations.rollout(ops),
+        "node_paths": {**catalogue.node_paths(values, layout), "backup_root": p.get("backup_root"),
+                       "reencrypt_marker": p.get("reencrypt_marker")}, "plan": plan, "operations": ops,
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
         "encryption_fingerprint": fingerprint, "version": version}
     if p.get("audit_roles") is not None:
