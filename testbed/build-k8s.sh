@@ -4,6 +4,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
+# another release beside the pinned one (tools/gen_component_data.py --bin reads its binaries): KG_KUBE_VERSION=v1.35.4
+KUBE_VERSION=${KG_KUBE_VERSION:-$KUBE_VERSION}
 KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
 out=$KG_CACHE/k8s/$KUBE_VERSION
 bins=(kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)

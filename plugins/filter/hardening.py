@@ -10,7 +10,11 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
-from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import key_rotation
+from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import newest_run
+from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import serving_csr
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import desired
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base import releases
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, yaml
@@ -20,12 +24,14 @@ from ansible_collections.kubeguard.hardening.plugins.plugin_utils import node_in
 _plain = node_inputs.plain
 
 
-def _values(values):
-    # Filters accept either the raw variables or the output of kubeguard_validate.
-    try:
-        return hardening_vars.validate(_plain(values))
-    except hardening_vars.HardeningVarsError as exc:
-        raise AnsibleFilterError(str(exc)) from None
+def _validated(values, *names):
+    """The plan's variables (kubeguard_node_plan.variables), validated once by node_plan's action: not again here."""
+    values = _plain(values)
+    missing = [name for name in names if not isinstance(values, dict) or name not in values]
+    if missing:
+        raise AnsibleFilterError(f"values: the validated hardening variables (kubeguard_node_plan.variables) are expected;"
+                                 f" {', '.join(missing)} missing")
+    return values
 
 
 def kubeguard_variable_names(_unused=None, part="names"):
@@ -69,7 +75,7 @@ def kubeguard_health_urls(components, apiserver_port=6443):
 
 def kubeguard_encryption_config(existing_texts, values):
     """EncryptionConfiguration for all control planes; existing node keys are kept (see module_utils.plan.desired)."""
-    values = _values(values)
+    values = _validated(values, "kube_encryption_algorithm", "kube_encryption_resources")
     try:
         return desired.merge_node_encryption_configs(_plain(list(existing_texts)), values["kube_encryption_algorithm"],
                                                      values["kube_encryption_resources"])
@@ -89,23 +95,20 @@ def kubeguard_encryption_staged(config, existing_texts):
 
 def kubeguard_encryption_rotation(existing_texts, index, values, step):
     """The encryption config one control plane gets in one step of a key rotation (see module_utils.formats.key_rotation)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import key_rotation
     try:
         return key_rotation.rotation_config(_plain(list(existing_texts)), int(index),
-                                            _values(values)["kube_encryption_algorithm"], str(step))
+                                            _validated(values, "kube_encryption_algorithm")["kube_encryption_algorithm"], str(step))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
 def kubeguard_newest_run(listings):
     """The backup set a rollback restores on every node (module_utils/formats/backup_sets.newest_run)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.backup_sets import newest_run
     return newest_run(_plain(listings)) or ""
 
 
 def kubeguard_config_hash(data):
     """Short stable hash of any data (config files a static pod reads), for a restart annotation."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_operations
     return node_operations.config_hash(_plain(data))
 
 
@@ -162,7 +165,6 @@ def kubeguard_node_ready(objects, addresses, since=None):
     clock) is given, has its kubelet renewed its Lease after that? Input: the parsed output of
     `kubectl get nodes,leases -A -o json`. True when no node has the addresses (nothing to wait for)."""
     import datetime
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import serving_csr
     items = (_plain(objects) or {}).get("items", [])
     nodes = {i["metadata"]["name"]: i for i in items if i.get("kind") == "Node"}
     name = serving_csr.node_of_address(serving_csr.node_identities({"items": list(nodes.values())}), _plain(addresses))
@@ -209,7 +211,6 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
 def kubeguard_cis_failures(report, fail_on="failed"):
     """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines.
     report: a report, or one as JSON text (node_plan's report_json)."""
-    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
     try:
         failed = reports.failures(_plain(json.loads(report) if isinstance(report, str) else report), str(fail_on))
     except ValueError as exc:

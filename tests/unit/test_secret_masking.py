@@ -11,6 +11,7 @@ import yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import k3s_config
 from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import containerd
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary
+from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 SECRET = "K10deadbeef::server:Sup3rS3cret"
 
@@ -269,7 +270,7 @@ def test_encryption_filters_report_a_broken_config_by_line(call):
     from ansible_collections.kubeguard.hardening.plugins.filter import hardening
     with pytest.raises(AnsibleFilterError) as raised:
         if call == "config":
-            hardening.kubeguard_encryption_config([BROKEN_ENCRYPTION], {"kube_encrypt_secret_data": True})
+            hardening.kubeguard_encryption_config([BROKEN_ENCRYPTION], hv.validate({"kube_encrypt_secret_data": True}))
         else:
             target = {"resources": [{"resources": ["secrets"], "providers": [{"secretbox": {"keys": []}}]}]}
             hardening.kubeguard_encryption_staged(target, [BROKEN_ENCRYPTION])
