@@ -34,6 +34,12 @@ options:
     description: Seconds the rollout (and a rollback's) may take.
     type: int
     default: 300
+  settle:
+    description:
+      - Seconds the rolled pods must keep running before the rollout counts as healthy (a pod that crashes at start
+        is Running for a moment first); the rollout is also polled at most this often (every 3 seconds at most).
+    type: int
+    default: 5
 extends_documentation_fragment:
   - kubeguard.hardening.backup
 author:
@@ -94,21 +100,22 @@ def _annotated(daemonset, value):
     return dict(daemonset, spec=dict(daemonset["spec"], template=dict(template, metadata=meta)))
 
 
-def _wait(kubectl, timeout):
-    """(healthy, what was seen): the rollout finished and no kube-proxy container restarted meanwhile."""
+def _wait(kubectl, timeout, settle):
+    """(healthy, what was seen): the rollout finished and no kube-proxy container restarted meanwhile (nor for
+    `settle` seconds after)."""
     before = kube_proxy.restarts(_pods(kubectl))
     deadline, seen = time.monotonic() + timeout, "not read"
     while time.monotonic() < deadline:
         done, seen = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
         if done:
-            time.sleep(5)   # a pod that crashes at start is Running for a moment first
+            time.sleep(settle)   # a pod that crashes at start is Running for a moment first
             crashed = sorted(name for name, count in kube_proxy.restarts(_pods(kubectl)).items() if count > before.get(name, 0))
             done, _again = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
             if done and not crashed:
                 return True, seen
             if crashed:
                 return False, f"{seen}; restarting: {', '.join(crashed)}"
-        time.sleep(3)
+        time.sleep(min(3, max(settle, 1)))
     return False, f"not rolled out within {timeout}s ({seen})"
 
 
@@ -136,7 +143,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True),
                            metrics_bind_address=dict(type="str", default=kube_proxy.DEFAULT_METRICS),
-                           timeout=dict(type="int", default=300), **BACKUP_OPTIONS),
+                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5), **BACKUP_OPTIONS),
         supports_check_mode=True,
     )
     require_yaml(module)
@@ -144,6 +151,9 @@ def main():
     problem = kube_proxy.bind_address_problem(p["metrics_bind_address"])
     if problem:
         module.fail_json(msg=f"metrics_bind_address: {p['metrics_bind_address']!r} {problem}")
+    for name, most in (("timeout", 86400), ("settle", 600)):
+        if not 0 <= p[name] <= most:
+            module.fail_json(msg=f"{name}: {p[name]} - seconds from 0 to {most}")
     binary = module.get_bin_path("kubectl")
     if binary is None:
         module.exit_json(changed=False, skipped_reason="no kubectl on this node")
@@ -180,7 +190,7 @@ def main():
         # unique to this rollout: the template changes even when the text returns to one rolled before
         kubectl.replace(_annotated(daemonset, f"{planned['hash']}-{int(time.time())}"))
         written["DaemonSet"] = (daemonset, kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET))
-        healthy, seen = _wait(kubectl, p["timeout"])
+        healthy, seen = _wait(kubectl, p["timeout"], p["settle"])
     except KubectlError as exc:
         healthy, seen = False, str(exc)
     if healthy:
@@ -192,7 +202,7 @@ def main():
         module.fail_json(msg=f"kube-proxy's objects were not changed: {seen}", rollout=seen)
     try:
         put_back = _put_back(kubectl, written)
-        recovered, again = _wait(kubectl, p["timeout"]) if "DaemonSet put back" in put_back else (False, "its pods were not rolled back")
+        recovered, again = _wait(kubectl, p["timeout"], p["settle"]) if "DaemonSet put back" in put_back else (False, "its pods were not rolled back")
     except KubectlError as exc:
         put_back, recovered, again = [f"putting back failed: {exc}"], False, str(exc)
     module.fail_json(msg=f"kube-proxy did not come back healthy ({'; '.join(planned['restart'])}): {seen}. {'; '.join(put_back)}; "

@@ -35,7 +35,8 @@ def fake(tmp_path):
 
 
 def args(tmp_path, **more):
-    return dict({"backup_root": str(tmp_path / "backups"), "backup_set": "20261205T080000Z", "timeout": 4}, **more)
+    # settle 1: the fake cluster's pods do not start; the default 5 s is for real ones
+    return dict({"backup_root": str(tmp_path / "backups"), "backup_set": "20261205T080000Z", "timeout": 4, "settle": 1}, **more)
 
 
 def test_check_mode_shows_the_one_line_and_writes_nothing(fake):
@@ -94,6 +95,14 @@ def test_no_kubeadm_kube_proxy_is_said_and_left_alone(tmp_path):
 def test_a_bad_address_is_refused_naming_it(fake):
     result = run(fake, "kube_proxy_config", **args(fake, metrics_bind_address="localhost:10249"))
     assert result.get("failed") is True and "'localhost:10249'" in result["msg"]
+    assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
+
+
+@pytest.mark.parametrize("given, message", [({"settle": -1}, "settle: -1"), ({"timeout": -5}, "timeout: -5"),
+                                            ({"settle": 10 ** 6}, "settle: 1000000")])
+def test_a_wait_that_is_no_number_of_seconds_is_refused_before_anything_is_written(fake, given, message):
+    result = run(fake, "kube_proxy_config", **dict(args(fake), **given))
+    assert result.get("failed") is True and result["msg"].startswith(message)
     assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
 
 
