@@ -81,8 +81,8 @@ def kubeguard_encryption_config(existing_texts, values):
                                                      values["kube_encryption_resources"])
     except yaml.YAMLError as exc:   # the line, never PyYAML's quote of it: the file holds keys
         raise AnsibleFilterError(f"a control plane's encryption config is not valid YAML: {error_summary(exc)}") from None
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc)) from None
+    except (ValueError, KeyError) as exc:   # KeyError: an algorithm validation would have refused
+        raise AnsibleFilterError(f"kubeguard_encryption_config: {exc}") from None
 
 
 def kubeguard_encryption_staged(config, existing_texts):

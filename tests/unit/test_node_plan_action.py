@@ -82,3 +82,11 @@ def test_what_the_action_fills_in_is_no_task_argument(given):
 def test_a_failed_plan_is_returned_as_it_is():
     result, _args = run({}, module_result={"failed": True, "msg": "planning failed: boom"})
     assert result["failed"] and result["msg"] == "planning failed: boom" and "variables" not in result
+
+
+@pytest.mark.parametrize("name", ["kubeguard_sysctls", "kubeguard_reencrypt_pending", "kubeguard_cluster_version"])
+def test_a_fact_the_run_sets_itself_is_refused_as_input(name):
+    """Set in the inventory, kubeguard_sysctls would stand in for the kernel's values the kubelet role checks
+    protectKernelDefaults against: refused before the node is asked anything, naming it."""
+    with pytest.raises(AnsibleActionFail, match=f"{name}: set by the run itself"):
+        run({name: {"vm.overcommit_memory": "1"}})

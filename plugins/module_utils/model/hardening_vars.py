@@ -1045,13 +1045,19 @@ def overlong_strings(value: Any, where: str = "the value", limit: int = MAX_STRI
     return found
 
 
+# Facts the run itself sets (the node's plan, what the run applied since): never an input. Set in the inventory
+# or as extra vars they would stand in for what the node is (kubeguard_sysctls: the kernel's values the kubelet
+# role checks protectKernelDefaults against), so validation refuses them.
+RUN_STATE = ("kubeguard_node_plan", "kubeguard_sysctls", "kubeguard_reencrypt_pending", "kubeguard_cluster_version")
+
+
 def typos(names: Sequence[str]) -> List[str]:
     """Variables that are not ours but look like one of ours: 'did you mean'."""
     import difflib
     ours = list(VARIABLES_BY_NAME)
     found = []
     for name in names:
-        if name in VARIABLES_BY_NAME or not isinstance(name, str) or not name.startswith(OUR_PREFIXES):
+        if name in VARIABLES_BY_NAME or name in RUN_STATE or not isinstance(name, str) or not name.startswith(OUR_PREFIXES):
             continue
         close = difflib.get_close_matches(name, ours, n=1, cutoff=0.88)
         if close:
@@ -1155,6 +1161,8 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
             problems.append(message)
     if version_dependent:
         problems += _wrong_at_every_release(version_dependent, values, lambda work, found: found.extend(_version_checks(work)))
+    problems += [f"{name}: set by the run itself (the node's plan, what the run applied), never an input - remove it from"
+                 " the inventory and the extra vars" for name in RUN_STATE if name in present]
     typo_lines = typos(list(present))
     if typo_lines and values["kubeguard_strict_variables"]:
         problems += [line + " [kubeguard_strict_variables]" for line in typo_lines]
