@@ -3,6 +3,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
+# another release beside the pinned one (kubeadm v1.35's etcd, for tools/gen_component_data.py): KG_ETCD_VERSION=v3.6.6
+ETCD_VERSION=${KG_ETCD_VERSION:-$ETCD_VERSION}
 KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
 out=$KG_CACHE/live/$ETCD_VERSION
 if [ -x "$out/bin/etcd" ] && [ -x "$out/bin/pause" ]; then echo "etcd $ETCD_VERSION and pause cached in $out/bin"; exit 0; fi

@@ -14,6 +14,10 @@ For etcd: its flags, feature gates and TLS versions from `--help`.
     python tools/gen_component_data.py --check    # exit 1 when the checked-in file differs
     python tools/gen_component_data.py --bin DIR --etcd-bin DIR   # other builds (another release)
 
+Another release's binaries (v1.35.4 with its kubeadm's etcd, v3.6.6; v1.36.3 with v3.6.8), cached beside the pinned:
+    KG_KUBE_VERSION=v1.35.4 bash testbed/build-k8s.sh && KG_ETCD_VERSION=v3.6.6 bash testbed/build-live-bins.sh
+    python tools/gen_component_data.py --bin $KG_CACHE/k8s/v1.35.4/bin --etcd-bin $KG_CACHE/live/v3.6.6/bin
+
 The processes it starts run niced on loopback for a few seconds (tools/component_harness.py).
 """
 

@@ -6,8 +6,9 @@ files (catalogue, platforms), read in-process. Controller side only: action plug
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ansible_collections.kubeguard.hardening.plugins.module_utils.base import releases
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars
 from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import integrity
@@ -54,6 +55,21 @@ def validated(variables: Mapping[str, Any], present: Iterable[str] = ()) -> Tupl
                              f"cannot be read on the controller ({getattr(err, 'strerror', None) or err})") from None
     values["_checksums"] = integrity.expected(values, sums_text)
     return values, list(values.get("_notes", []))
+
+
+def problems_at_release(variables: Mapping[str, Any], judged_at: str, runs: Any) -> Optional[str]:
+    """What the variables get wrong at the release a node runs (read by its plan), when validation judged them at
+    another minor: the gates, flags and values that release's components refuse (its component data), so that a
+    component is never restarted into a refusal. None when nothing is wrong or the release is no Kubernetes one."""
+    release = releases.parse(runs)
+    if release is None or release.major != 1 or releases.minor_of(judged_at) == (release.major, release.minor):
+        return None
+    at = f"v1.{release.minor}.{release.patch or 0}"
+    try:
+        validated(dict(variables, kube_version=at))
+    except ValueError as exc:
+        return f"at {at}: {exc}"
+    return None
 
 
 def lookalikes(names: Iterable[str]) -> List[str]:

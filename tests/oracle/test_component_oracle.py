@@ -41,7 +41,8 @@ INT64_MAX, INT32_MAX = 2 ** 63 - 1, 2 ** 31 - 1
 
 
 def _release() -> component_data.Release:
-    release = component_data.newest()
+    release = component_data.for_version(harness.versions()["KUBE_VERSION"])   # the test bed's binaries' own data
+    assert release is not None and release.exact
     assert release is not None
     return release
 

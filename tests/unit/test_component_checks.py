@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 
 import pytest
 import yaml
@@ -15,7 +16,9 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue impo
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RELEASE = component_data.newest()
+with open(os.path.join(REPO, "testbed", "versions.env"), encoding="utf-8") as _handle:
+    PINNED = dict(line.split("#")[0].strip().split("=", 1) for line in _handle if "=" in line and not line.startswith("#"))
+RELEASE = component_data.for_version(PINNED["KUBE_VERSION"])   # the test bed's: what the tests' figures are of
 
 
 def refused(user_vars, variable):
@@ -29,14 +32,17 @@ def refused(user_vars, variable):
 # --- the data ------------------------------------------------------------------------------------------------
 
 def test_the_data_covers_the_pinned_release_and_every_component():
-    with open(os.path.join(REPO, "testbed", "versions.env"), encoding="utf-8") as handle:
-        pinned = dict(line.split("#")[0].strip().split("=", 1) for line in handle if "=" in line and not line.startswith("#"))
-    assert RELEASE is not None and RELEASE.data["kubernetes"] == pinned["KUBE_VERSION"] and RELEASE.data["etcd"] == pinned["ETCD_VERSION"]
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "etcd"):
-        assert len(RELEASE.flags(component)) > 50, component
-        for name, spec in RELEASE.gates(component).items():
-            assert spec["stage"] in ("alpha", "beta", "ga", "deprecated") and isinstance(spec["default"], bool), name
-            assert isinstance(spec["locked"], bool), name
+    assert RELEASE is not None and RELEASE.exact
+    assert RELEASE.data["kubernetes"] == PINNED["KUBE_VERSION"] and RELEASE.data["etcd"] == PINNED["ETCD_VERSION"]
+    assert component_data.known_minors() == [34, 35, 36]
+    for minor in component_data.known_minors():
+        release = component_data.for_version(f"v1.{minor}.0")
+        assert release.exact and release.data["kubernetes"].startswith(f"v1.{minor}."), minor
+        for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "etcd"):
+            assert len(release.flags(component)) > 50, (minor, component)
+            for name, spec in release.gates(component).items():
+                assert spec["stage"] in ("alpha", "beta", "ga", "deprecated") and isinstance(spec["default"], bool), name
+                assert isinstance(spec["locked"], bool), name
     assert RELEASE.flags("kube-apiserver")["audit-log-maxage"]["type"] == "int"
     assert RELEASE.flags("kube-controller-manager")["terminated-pod-gc-threshold"]["type"] == "int32"
     assert "insecure-port" not in RELEASE.flags("kube-apiserver")
@@ -54,7 +60,8 @@ def test_the_cis_cipher_lists_are_names_the_components_accept():
 
 
 @pytest.mark.parametrize("version, minor, exact", [("v1.34.4", 34, True), ("1.34.0", 34, True), ("v1.33.1", 34, False),
-                                                   ("v1.40.0", 34, False), (None, 34, False)])
+                                                   ("v1.35.4", 35, True), ("v1.36.3+k3s1", 36, True),
+                                                   ("v1.40.0", 36, False), (None, 36, False)])
 def test_the_release_judging_a_cluster_is_its_own_or_the_nearest(version, minor, exact):
     release = component_data.for_version(version)
     assert (release.minor, release.exact) == (minor, exact)
@@ -218,3 +225,17 @@ def test_every_rule_says_why_and_its_examples_are_refused():
             with pytest.raises(hv.HardeningVarsError) as caught:
                 hv.validate(example)
             assert any(p.split(":", 1)[0] in rule.variables for p in caught.value.problems), (rule.name, caught.value.problems)
+
+
+@pytest.mark.parametrize("variable, gate, ok_at, refused_at", [
+    # removed in v1.35 (Pod Security's user-namespace relaxation went GA in v1.33), in v1.36 (GA since v1.32)
+    ("kubelet_feature_gates", "UserNamespacesPodSecurityStandards=true", "v1.34.4", "v1.35.4"),
+    ("kube_apiserver_feature_gates", "StructuredAuthorizationConfiguration=true", "v1.35.4", "v1.36.3")])
+def test_a_gate_is_judged_with_the_data_of_the_release_it_is_given_for(variable, gate, ok_at, refused_at):
+    """Each release's own binaries' data: a gate the components of one release take is refused for the next,
+    which removed it (a component given it would not start)."""
+    hv.validate({"kube_version": ok_at, variable: [gate]})
+    line = refused({"kube_version": refused_at, variable: [gate]}, variable)
+    minor = refused_at.rsplit(".", 1)[0]
+    assert gate in line and re.search(rf"of \S+ {re.escape(minor)}[: ]", line) and "refuses to start" in line
+    assert f"components/{minor}.yml" in line

@@ -90,3 +90,19 @@ def test_a_fact_the_run_sets_itself_is_refused_as_input(name):
     protectKernelDefaults against: refused before the node is asked anything, naming it."""
     with pytest.raises(AnsibleActionFail, match=f"{name}: set by the run itself"):
         run({name: {"vm.overcommit_memory": "1"}})
+
+
+def test_variables_wrong_at_the_release_the_node_runs_fail_the_plan_naming_it():
+    """Validated at the default release (kube_version not given), a gate v1.35 removed passes; the node's plan reads
+    v1.35.4 running, and the action judges the variables again there - before anything is written."""
+    gate = {"kubelet_feature_gates": ["UserNamespacesPodSecurityStandards=true"]}
+    runs_134 = dict(PLAN, version={"version": "v1.34.4", "source": "kubelet --version", "used": "v1.34.4"})
+    result, _args = run(gate, module_result=runs_134)
+    assert "variables" in result
+    runs_135 = dict(PLAN, version={"version": "v1.35.4", "source": "kubelet --version", "used": "v1.35.4"})
+    with pytest.raises(AnsibleActionFail, match="(?s)this node runs v1.35.4 .kubelet --version.; the hardening variables are wrong"
+                                                " at v1.35.4: .*UserNamespacesPodSecurityStandards"):
+        run(gate, module_result=runs_135)
+    k3s = dict(PLAN, version={"version": "v1.35.4+k3s1", "source": "k3s --version", "used": "v1.35.4+k3s1"})
+    with pytest.raises(AnsibleActionFail, match="at v1.35.4: "):
+        run(gate, module_result=k3s)
