@@ -4,19 +4,24 @@
 # /etc/systemd are scratch directories, so the host is not touched.
 # Only small text files the unit tests need are kept; private keys are replaced by a placeholder.
 #   KG_FIXTURES_OUT=DIR bash testbed/make-fixtures.sh   # write there instead (the test suite compares)
+#   KG_KUBE_VERSION=v1.35.4 bash testbed/make-fixtures.sh   # another release's kubeadm (built if missing):
+#                                                          # tests/fixtures/releases/v1.35.4/
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 source "$here/versions.env"
+pinned=$KUBE_VERSION
+KUBE_VERSION=${KG_KUBE_VERSION:-$KUBE_VERSION}
 KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
 bin=$KG_CACHE/k8s/$KUBE_VERSION/bin
-[ -x "$bin/kubeadm" ] || bash "$here/build-k8s.sh"
-fixtures=${KG_FIXTURES_OUT:-$root/tests/fixtures}
+[ -x "$bin/kubeadm" ] || KG_KUBE_VERSION=$KUBE_VERSION bash "$here/build-k8s.sh"
+if [ "$KUBE_VERSION" = "$pinned" ]; then default_out=$root/tests/fixtures; else default_out=$root/tests/fixtures/releases/$KUBE_VERSION; fi
+fixtures=${KG_FIXTURES_OUT:-$default_out}
 
 generate() {  # $1 = layout name, $2 = kubeadm config
   local layout=$1 config=$2 scratch
   scratch=$(mktemp -d)
   mkdir -p "$scratch"/{etc-kubernetes,var-lib-kubelet}
-  cp "$config" "$scratch/kubeadm.yaml"
+  sed "s/^kubernetesVersion: .*/kubernetesVersion: $KUBE_VERSION/" "$config" > "$scratch/kubeadm.yaml"
   unshare --mount --propagation private bash -euo pipefail -c "
     mkdir -p /etc/kubernetes /var/lib/kubelet
     mount --bind '$scratch/etc-kubernetes' /etc/kubernetes

@@ -40,14 +40,16 @@ def seed_vars():
 
 
 @pytest.fixture
-def kubeadm_files(tmp_path):
-    """kubeadm's files (tests/fixtures) under tmp_path, a layout pointing at them, and a /proc with no
-    process and no listening socket."""
+def kubeadm_files(tmp_path, request):
+    """kubeadm's files (tests/fixtures; parametrized indirectly with a release, those of tests/fixtures/releases/<it>)
+    under tmp_path, a layout pointing at them, and a /proc with no process and no listening socket."""
     import dataclasses
     import shutil
     from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
-    shutil.copytree(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
+    release = getattr(request, "param", None)
+    source = os.path.join(FIXTURES, "releases", release) if release else FIXTURES
+    shutil.copytree(os.path.join(source, "kubeadm", "etc-kubernetes"), tmp_path / "etc")
+    shutil.copytree(os.path.join(source, "kubeadm", "var-lib-kubelet"), tmp_path / "kubelet")
     layout = dataclasses.replace(catalogue.layout_for("kubeadm", str(tmp_path / "etc")),
                                  kubelet_config=str(tmp_path / "kubelet" / "config.yaml"),
                                  kubelet_env=str(tmp_path / "kubelet" / "kubeadm-flags.env"),

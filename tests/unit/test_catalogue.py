@@ -161,24 +161,47 @@ def test_every_variable_has_an_effect(name):
     assert before != after, f"{name} changes nothing"
 
 
-def _load(name):
-    with open(os.path.join(FIXTURES, "kubeadm", "etc-kubernetes", "manifests", name), encoding="utf-8") as handle:
+# What kubeadm writes at each release the collection has component data for: the pinned one's in tests/fixtures,
+# the others' in tests/fixtures/releases/<release> (testbed/make-fixtures.sh with KG_KUBE_VERSION)
+RELEASE_FIXTURES = {None: FIXTURES, **{name: os.path.join(FIXTURES, "releases", name)
+                                       for name in sorted(os.listdir(os.path.join(FIXTURES, "releases")))}}
+
+
+with open(os.path.join(os.path.dirname(FIXTURES), "..", "testbed", "versions.env"), encoding="utf-8") as _handle:
+    PINNED_RELEASE = next(line.split("=", 1)[1].split("#")[0].strip() for line in _handle if line.startswith("KUBE_VERSION="))
+
+
+def test_every_release_with_component_data_has_kubeadms_fixtures():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_data
+    pinned = component_data.known_minors()[0]
+    have = sorted(int(name.split(".")[1]) for name in RELEASE_FIXTURES if name)
+    assert have == [m for m in component_data.known_minors() if m != pinned]
+    for name, root in RELEASE_FIXTURES.items():
+        with open(os.path.join(root, "kubeadm", "etc-kubernetes", "manifests", "kube-apiserver.yaml"), encoding="utf-8") as handle:
+            image = yaml.safe_load(handle)["spec"]["containers"][0]["image"]
+        assert image.endswith(":" + (name or PINNED_RELEASE)), (name, image)
+
+
+def _load(name, root=FIXTURES):
+    with open(os.path.join(root, "kubeadm", "etc-kubernetes", "manifests", name), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
-def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
+@pytest.mark.parametrize("release", list(RELEASE_FIXTURES))
+def test_controls_claimed_by_settings_pass_after_apply(seed_vars, release):
     """Apply and verify read the same catalogue: after applying the seed, the controls its settings
-    relate to pass, except where the seed itself chose otherwise."""
-    values = hv.validate(seed_vars)
+    relate to pass, except where the seed itself chose otherwise - on what kubeadm writes at each release."""
+    root = RELEASE_FIXTURES[release]
+    values = hv.validate(dict(seed_vars, **({"kube_version": release} if release else {})))
     context = catalogue.expression_context(values, KUBEADM)
     index = control_index(catalogue.controls())
     state = {}
     for component, manifest in MANIFESTS.items():
-        pod, _ignored = edit_manifest(_load(manifest), desired.component_flags(values, KUBEADM, component))
+        pod, _ignored = edit_manifest(_load(manifest, root), desired.component_flags(values, KUBEADM, component))
         state[component] = {"flags": parse_flags(pod["spec"]["containers"][0]["command"])}
     encryption = desired.encryption_config(None, values["kube_encryption_algorithm"], values["kube_encryption_resources"])
     state["kube-apiserver"]["encryption_providers"] = [next(iter(p)) for p in encryption["resources"][0]["providers"]]
-    with open(os.path.join(FIXTURES, "kubeadm", "var-lib-kubelet", "config.yaml"), encoding="utf-8") as handle:
+    with open(os.path.join(root, "kubeadm", "var-lib-kubelet", "config.yaml"), encoding="utf-8") as handle:
         kubelet_config, _ignored = merge_fields(yaml.safe_load(handle), desired.kubelet_fields(values, KUBEADM))
     state["kubelet"] = {"flags": {}, "config": kubelet_config}
     checked, failing = 0, set()
@@ -198,10 +221,11 @@ def test_controls_claimed_by_settings_pass_after_apply(seed_vars):
     assert failing == {"1.2.3"}
 
 
-def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars):
+@pytest.mark.parametrize("release", list(RELEASE_FIXTURES))
+def test_unhardened_kubeadm_fails_the_controls_hardening_fixes(seed_vars, release):
     context = catalogue.expression_context(hv.validate(seed_vars), KUBEADM)
     index = control_index(catalogue.controls())
-    flags = parse_flags(_load("kube-apiserver.yaml")["spec"]["containers"][0]["command"])
+    flags = parse_flags(_load("kube-apiserver.yaml", RELEASE_FIXTURES[release])["spec"]["containers"][0]["command"])
     failing = [cid for cid in ("1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27")
                if not checks.evaluate(audit.rendered_check({"check": index[cid]["check"]}, context), {"flags": flags}).passed]
     assert failing == ["1.2.9", "1.2.11", "1.2.15", "1.2.16", "1.2.27"]

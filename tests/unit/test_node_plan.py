@@ -165,13 +165,20 @@ def test_unknown_operation_is_an_error():
         node_plan.evaluate({"kubelet": {"reboot": {}}})
 
 
-def test_one_call_observes_plans_evaluates_and_audits(node):
+RELEASES = [None] + sorted(os.listdir(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "releases")))
+
+
+@pytest.mark.parametrize("kubeadm_files", RELEASES, indirect=True, ids=lambda release: release or "pinned")
+def test_one_call_observes_plans_evaluates_and_audits(node, request):
     """plan_node (the node_plan module): the whole run of a node from one look - the same operations
-    the roles get, the changes, and a report equal to cis_audit's on the same state."""
+    the roles get, the changes, and a report equal to cis_audit's on the same state. On what kubeadm writes
+    at each release the collection has component data for."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     platform = fixture_platform(layout)
-    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
+    release = request.node.callspec.params["kubeadm_files"]
+    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), **({"kube_version": release} if release else {}),
+                              etcd_data_dir=str(root / "etcd-data"),
                               audit_log_path=str(root / "audit" / "audit.log"),
                               audit_policy_file=str(root / "etc" / "audit-policy.yaml"),
                               kube_encrypt_secret_data=False))   # (apply() here writes no key material)
@@ -192,7 +199,8 @@ def test_one_call_observes_plans_evaluates_and_audits(node):
     report = result["report"]
     expected = audit.node_report(audit.observe(catalogue.layout_for("fixture", str(root / "etc"), {"fixture": platform})),
                                  ["control_plane"], {**result["plan"]["waived"], **params["waivers"]},
-                                 catalogue.load(), "cp1", "fixture")
+                                 catalogue.load(), "cp1", "fixture", result["version"])   # judged at the same release
+    assert report["kubernetes"]["version"] == (release or hv.DEFAULT_KUBE_VERSION)
 
     def strip(report):
         return [dict(result) for result in report["results"]]
