@@ -83,10 +83,19 @@ def benchmark_lines(catalogue) -> List[str]:
     from the table below (the catalogue's own benchmark)."""
     data = catalogue.load()
     registry = data.get("benchmarks") or {}
+    mapped = sorted(tuple(int(part) for part in str(minor).split(".")) for entry in (registry.get("entries") or {}).values()
+                    for minor in entry.get("kubernetes") or [])
+    newest = ".".join(map(str, mapped[-1])) if mapped else "?"
+    newer = f"{mapped[-1][0]}.{mapped[-1][1] + 1}" if mapped else "?"
     lines = ["## Benchmarks", "",
              "The checks below are written once; each benchmark is data over them (`benchmarks` in the catalogue).",
              "`kubeguard_benchmark: auto` (the default) judges a node by the benchmark of the release it runs; reports name",
-             f"the benchmark they judged by. Default for other releases: `{registry.get('default')}`.", "",
+             f"the benchmark they judged by and why. A release newer than every mapped one ({newer} and later, which no",
+             "benchmark covers yet) gets the benchmark of the newest mapped release before it - the newest published -",
+             f"as kube-bench steps a newer release down; the report says so (`the benchmark of Kubernetes {newest}, the",
+             f"newest mapped release before {newer}`). A release older than every mapped one, or none known:"
+             f" `{registry.get('default')}`.",
+             "", 
              "| Benchmark | Title | Kubernetes | Differs from the table |", "|---|---|---|---|"]
     for name, entry in (registry.get("entries") or {}).items():
         changes = entry.get("changes") or {}
