@@ -27,6 +27,16 @@ def test_the_benchmark_is_the_one_named_else_the_releases_else_the_default(wante
     assert catalogue.choose_benchmark(DATA, wanted, version)[0] == name
 
 
+@pytest.mark.parametrize("version, name, why", [
+    ("v1.36.3", "cis-2.0", "the benchmark of Kubernetes 1.35, the newest mapped release before 1.36"),
+    ("v1.35.4", "cis-2.0", "the benchmark of Kubernetes 1.35"),
+    ("v1.34.4", "cis-1.12", "the benchmark of Kubernetes 1.34"),
+    ("v1.31.0", "cis-1.12", "the default (no benchmark is mapped to v1.31.0 or an older one)")])
+def test_each_release_the_collection_has_data_for_is_judged_by_a_named_benchmark_and_says_why(version, name, why):
+    """The catalogue's own mapping: 1.36, which no CIS benchmark covers yet, by the newest published (CIS v2.0.1)."""
+    assert catalogue.choose_benchmark(catalogue.load(), "auto", version) == (name, why)
+
+
 def test_an_unknown_benchmark_is_refused_naming_what_exists():
     with pytest.raises(ValueError, match=r"kubeguard_benchmark: 'cis-9' .* allowed: auto, b-1, b-2"):
         catalogue.choose_benchmark(DATA, "cis-9")
