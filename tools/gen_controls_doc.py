@@ -95,7 +95,7 @@ def benchmark_lines(catalogue) -> List[str]:
              f"as kube-bench steps a newer release down; the report says so (`the benchmark of Kubernetes {newest}, the",
              f"newest mapped release before {newer}`). A release older than every mapped one, or none known:"
              f" `{registry.get('default')}`.",
-             "", 
+             "",
              "| Benchmark | Title | Kubernetes | Differs from the table |", "|---|---|---|---|"]
     for name, entry in (registry.get("entries") or {}).items():
         changes = entry.get("changes") or {}
