@@ -49,14 +49,15 @@ class ActionModule(ActionBase):
             # report (130 controls with evidence) is most of it; only cis_report and the verdict read it
             planned["report_json"] = json.dumps(planned.pop("report"), sort_keys=True)
         result.update(planned)
+        if planned.get("failed"):
+            return result
         runs = (planned.get("version") or {}).get("version")
-        wrong = None if planned.get("failed") else node_inputs.problems_at_release(given, values["kube_version"], runs)
+        wrong = node_inputs.problems_at_release(given, values["kube_version"], runs)
         if wrong:
             # still the plan play: nothing is written yet, and no component is restarted into what it refuses
             raise AnsibleActionFail(f"this node runs {runs} ({planned['version'].get('source')}); the hardening variables"
                                     f" are wrong {wrong}")
-        if not result.get("failed"):
-            result["variables"] = values
-            # the roles to include, from the registry here: never role names a node's answer chose
-            result["rollout"] = node_operations.rollout(planned.get("operations") or {})
+        result["variables"] = values
+        # the roles to include, from the registry here: never role names a node's answer chose
+        result["rollout"] = node_operations.rollout(planned.get("operations") or {})
         return result

@@ -205,7 +205,7 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
             return catalogue.benchmark_view(data, str(benchmark), str(version) if version else None)
         except ValueError as exc:
             raise AnsibleFilterError(str(exc)) from None
-    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
+    return catalogue.audit_part(data)
 
 
 def kubeguard_cis_failures(report, fail_on="failed"):

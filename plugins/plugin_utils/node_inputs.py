@@ -84,7 +84,7 @@ def data_files(part: str) -> Dict[str, Any]:
     if part == "full":
         chosen: Dict[str, Any] = data
     elif part == "controls":
-        chosen = {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
+        chosen = catalogue.audit_part(data)
     else:
         raise ValueError(f"data_files: part must be full or controls, not {part!r}")
     return {"catalogue": chosen, "platforms": catalogue.load_platforms()}

@@ -200,6 +200,12 @@ def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
     return list(load(path)["controls"])
 
 
+def audit_part(data: Mapping[str, Any]) -> Dict[str, Any]:
+    """What cis_audit judges a node with: the benchmark name, the controls and the benchmarks over them (the
+    settings and the kubelet flag table are node_plan's only)."""
+    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
+
+
 # --- benchmarks: data over the one set of checks ----------------------------------------------------------------
 # The catalogue's controls are the checks, under the ids of its own benchmark (`benchmark`). Each entry of
 # `benchmarks` is a benchmark that uses them: its title, the Kubernetes minors it is the benchmark of (kube-bench's
