@@ -69,14 +69,16 @@ build_and_install() {
   local rc=$?; rm -rf "$out"; return $rc
 }
 
-molecule_scenarios() {  # molecule_scenarios SCENARIO...: one after the other, each timed by phase
+molecule_scenarios() {  # molecule_scenarios SCENARIO[@RELEASE]...: one after the other, each timed by phase
   local rc=0
   for s in "$@"; do
     local start=$SECONDS status=ok
+    # SCENARIO@RELEASE: the scenario's nodes run that release (its node image, testbed/setup.sh)
+    local release=$KG_NODE_RELEASE; case $s in *@*) release=${s#*@} ;; esac
     # the live nodes keep /var/lib/containerd in anonymous volumes that destroy leaves behind: a few runs of
     # them fill the disk until the kubelet taints the node for disk pressure (the test bed's own storage)
     case $s in live) podman volume prune -f >/dev/null 2>&1 || true ;; esac
-    molecule test -s "$s" 2>&1 | python3 "$here/timing.py" phases "$s" "$times" > "$KG_CACHE/molecule-$s.log"
+    KG_NODE_RELEASE=$release molecule test -s "${s%@*}" 2>&1 | python3 "$here/timing.py" phases "$s" "$times" > "$KG_CACHE/molecule-$s.log"
     [ "${PIPESTATUS[0]}" = 0 ] || status=FAILED
     echo "molecule $s: $status ($((SECONDS-start))s)"
     printf 'scenario\tmolecule %s\t%s\t%s\n' "$s" "$((SECONDS-start))" "$status" >> "$times"
@@ -89,12 +91,20 @@ molecule_scenarios() {  # molecule_scenarios SCENARIO...: one after the other, e
 # Two lanes. The live cluster's scenario waits most of its time (restarts, health gates, kubeadm upgrade)
 # with the 2 cores idle: it runs in the background while the Python suites and the fixture-node scenarios
 # use them. KG_PARALLEL=0 runs everything one after the other.
+# The fixture scenarios of kubeadm's and kubespray's layouts run again at each release of the upgrade chain.
+source "$here/versions.env"
+default_scenarios="live default kubespray k3s check"
+for step in $UPGRADE_CHAIN; do default_scenarios+=" default@${step%/*} kubespray@${step%/*}"; done
 live_scenarios=(); fixture_scenarios=()
-for s in ${KG_SCENARIOS:-live default kubespray k3s check}; do
+for s in ${KG_SCENARIOS:-$default_scenarios}; do
   case $s in live) live_scenarios+=("$s") ;; *) fixture_scenarios+=("$s") ;; esac
 done
 live_lane() { [ ${#live_scenarios[@]} -eq 0 ] || suite "molecule: the live cluster (${live_scenarios[*]})" molecule_scenarios "${live_scenarios[@]}"; }
-fixture_lane() { [ ${#fixture_scenarios[@]} -eq 0 ] || suite "molecule: fixture nodes (${fixture_scenarios[*]})" molecule_scenarios "${fixture_scenarios[@]}"; }
+fixture_lane() {
+  [ ${#fixture_scenarios[@]} -eq 0 ] && return 0
+  echo "=== fixture nodes: ${fixture_scenarios[*]}"
+  suite "molecule: fixture nodes" molecule_scenarios "${fixture_scenarios[@]}"
+}
 lane_log=$KG_CACHE/live-lane.out
 lane_pid=
 case $what in

@@ -17,6 +17,10 @@ print_env() {
   echo "export CONTAINERS_STORAGE_CONF='$KG_CACHE/containers/storage.conf'"
   echo "export PATH='$KG_CACHE/venv/bin:$KG_CACHE/k8s/$KUBE_VERSION/bin':\"\$PATH\""
   echo "export KG_KUBE_BENCH_DIR='$KG_CACHE/kube-bench/$KUBE_BENCH_VERSION'"
+  # the release the fixture scenarios' nodes run (their image tag); run-tests.sh runs them at each of the chain too
+  echo "export KG_NODE_RELEASE=\${KG_NODE_RELEASE:-$KUBE_VERSION}"
+  # the live cluster's release and the releases it is upgraded through (molecule/live/upgrade-chain.yml)
+  echo "export KG_PINNED_RELEASE='$KUBE_VERSION' KG_UPGRADE_CHAIN='$(for s in $UPGRADE_CHAIN; do printf '%s ' "${s%/*}"; done)'"
 }
 if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
 
@@ -57,8 +61,9 @@ if [ ! -f "$KG_CACHE/venv/.req-$req_hash" ]; then
   touch "$KG_CACHE/venv/.req-$req_hash"
 fi
 
-# 4. Kubernetes binaries from source (cached by version)
+# 4. Kubernetes binaries from source (cached by version): the pinned release and each of the upgrade chain
 t bash "$here/build-k8s.sh"
+for step in $UPGRADE_CHAIN; do KG_KUBE_VERSION=${step%/*} t bash "$here/build-k8s.sh"; done
 
 # 5. base image: Debian with systemd + python3 from debootstrap
 base=localhost/kubeguard-base-$DEBIAN_SUITE:latest
@@ -78,21 +83,30 @@ if ! podman image exists "$base"; then
   rm -rf "$R"
 fi
 
-# 6. node images: the binaries plus /etc/kubernetes written by kubeadm itself (kubeadm and kubespray layouts)
-bin=$KG_CACHE/k8s/$KUBE_VERSION/bin
-ctx=$KG_CACHE/node-context; mkdir -p "$ctx"
-for b in kubeadm kubectl kubelet; do cmp -s "$bin/$b" "$ctx/$b" || cp "$bin/$b" "$ctx/$b"; done
-cp "$here"/fixtures/* "$ctx/"
-cp "$here/node/Containerfile" "$here/node/prepare-node.sh" "$ctx/"
-node_tag=$(cat "$ctx/Containerfile" "$ctx/prepare-node.sh" "$here"/fixtures/* | sha256sum | cut -c1-12)-$KUBE_VERSION
-node=localhost/kubeguard-node:$node_tag
-if ! podman image exists "$node"; then
-  t podman build -q --build-arg BASE="$base" -t "$node" -f "$ctx/Containerfile" "$ctx" >/dev/null
-fi
+# 6. node images: the binaries plus /etc/kubernetes written by kubeadm itself (kubeadm and kubespray layouts),
+#    one per release (localhost/kubeguard-node:<release>); :latest is the pinned release's
+node_image() {  # node_image RELEASE
+  local release=$1 bin=$KG_CACHE/k8s/$1/bin ctx=$KG_CACHE/node-context/$1 f
+  mkdir -p "$ctx"
+  for f in kubeadm kubectl kubelet; do cmp -s "$bin/$f" "$ctx/$f" || cp "$bin/$f" "$ctx/$f"; done
+  for f in "$here"/fixtures/*; do
+    sed "s/^kubernetesVersion: .*/kubernetesVersion: $release/" "$f" > "$ctx/$(basename "$f")"
+  done
+  cp "$here/node/Containerfile" "$here/node/prepare-node.sh" "$ctx/"
+  local tag; tag=$(cat "$ctx/Containerfile" "$ctx/prepare-node.sh" "$here"/fixtures/* | sha256sum | cut -c1-12)-$release
+  if ! podman image exists "localhost/kubeguard-node:$tag"; then
+    t podman build -q --build-arg BASE="$base" -t "localhost/kubeguard-node:$tag" -f "$ctx/Containerfile" "$ctx" >/dev/null
+  fi
+  podman tag "localhost/kubeguard-node:$tag" "localhost/kubeguard-node:$release"
+  node=localhost/kubeguard-node:$tag
+}
+for step in $UPGRADE_CHAIN; do node_image "${step%/*}"; done
+node_image "$KUBE_VERSION"
 podman tag "$node" localhost/kubeguard-node:latest
 
 # 7. live node: etcd and pause from source, component images from scratch, containerd inside
 t bash "$here/build-live-bins.sh"
+for step in $UPGRADE_CHAIN; do KG_ETCD_VERSION=${step#*/} t bash "$here/build-live-bins.sh"; done
 t bash "$here/live/build-images.sh"
 
 # 8. Debian's auditctl, unpacked (not installed), and a shim that keeps it from the kernel: the tests check

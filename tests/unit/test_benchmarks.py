@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
-from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cis_catalogue
 
 DATA = {"benchmark": "b-1", "controls": [{"id": "1.1", "title": "one", "remediation": "r1", "level": 1, "automated": True},
@@ -107,6 +107,11 @@ def test_the_report_names_the_benchmark_of_the_nodes_release(kubeadm_files):
         assert ({r["id"]: r["title"] for r in report["results"]}["1.1.1"] == "renamed by x") is (name == "cis-x")
     chosen = audit.node_report(state, ["control_plane"], {}, data, "cp1", "kubeadm", kubernetes={"version": "v1.35.0"}, benchmark="cis-1.12")
     assert chosen["benchmark"] == "cis-1.12"
+    assert (chosen["benchmark_title"], chosen["benchmark_choice"]) == ("v1.12", "kubeguard_benchmark")
+    newer = audit.node_report(state, ["control_plane"], {}, data, "cp1", "kubeadm", kubernetes={"version": "v1.36.3"})
+    assert (newer["benchmark"], newer["benchmark_title"]) == ("cis-x", "x")
+    assert newer["benchmark_choice"] == "the benchmark of Kubernetes 1.35, the newest mapped release before 1.36"
+    assert "Benchmark: x, the benchmark of Kubernetes 1.35, the newest mapped release before 1.36." in reports.markdown(newer)
 
 
 def test_the_filter_gives_the_cluster_audit_its_benchmarks_controls():

@@ -663,6 +663,7 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         check_waivers(waivers, catalogue_data.get("controls") or [], catalogue_data.get("benchmark", "unknown"))
     controls = catalogue_data.get("controls") or []
     benchmark = catalogue_data.get("benchmark", "unknown")
+    chosen = {"benchmark_title": catalogue_data.get("title"), "benchmark_choice": catalogue_data.get("why")}
     roles = list(dict.fromkeys(roles))
     if state["components"][ETCD]["source"] != "absent" and component_registry.ETCD_ROLE not in roles:
         roles.append(component_registry.ETCD_ROLE)
@@ -673,4 +674,5 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
         sources={name: c["source"] for name, c in state["components"].items()},
         results=results, summary=summarize(results),
-        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), kubernetes=kubernetes)
+        generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), kubernetes=kubernetes,
+        **chosen)

@@ -44,12 +44,19 @@ def section_order(name: str):
 
 def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources: Mapping[str, str],
           results: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], generated_at: str,
-          kubernetes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """kubernetes: the release the node was judged at (kubernetes_field below); None leaves the field out."""
+          kubernetes: Optional[Mapping[str, Any]] = None, benchmark_title: Optional[str] = None,
+          benchmark_choice: Optional[str] = None) -> Dict[str, Any]:
+    """kubernetes: the release the node was judged at (kubernetes_field below); None leaves the field out.
+    benchmark_title / benchmark_choice: the benchmark's title and why it was chosen (catalogue.choose_benchmark:
+    named by kubeguard_benchmark, mapped to the release, or the newest mapped release before it)."""
     report = {"schema": SCHEMA, "benchmark": benchmark, "node": node, "generated_at": generated_at,
               "roles": list(roles), "layout": layout}
     if kubernetes is not None:
         report["kubernetes"] = dict(kubernetes)
+    if benchmark_title is not None:
+        report["benchmark_title"] = benchmark_title
+    if benchmark_choice is not None:
+        report["benchmark_choice"] = benchmark_choice
     report.update(sources=dict(sources), summary=dict(summary), results=[dict(r) for r in results])
     return report
 
@@ -337,6 +344,8 @@ def markdown(report: Mapping[str, Any]) -> str:
              f"Generated {report['generated_at']} by kubeguard.hardening from the node's running processes and files "
              f"(layout {report['layout']}, roles {', '.join(report['roles'])}).", "",
              *([release + ".", ""] if release else []),
+             *([f"Benchmark: {report.get('benchmark_title') or report['benchmark']}, {report['benchmark_choice']}.", ""]
+               if report.get("benchmark_choice") else []),
              "```", *summary_table(report), "```", ""]
     failed = [r for r in report["results"] if r["status"] == "fail"]
     if failed:
