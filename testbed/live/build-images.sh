@@ -10,11 +10,16 @@ ctx=$KG_CACHE/live-context; mkdir -p "$ctx/images"
 tag=$(cat "$here"/* "$testbed/versions.env" | sha256sum | cut -c1-12)
 live=localhost/kubeguard-live:$tag
 if podman image exists "$live"; then podman tag "$live" localhost/kubeguard-live:latest; echo "live image cached: $live"; exit 0; fi
-component() {  # name binary image-ref
-  local dir=$ctx/build-$1; mkdir -p "$dir"; cp "$2" "$dir/$1"
+registry() {  # image-ref: its OCI layout for the node's registry (registry.py), at registry/<repository>/<tag>
+  local ref=${1#registry.k8s.io/}
+  rm -rf "$ctx/registry/${ref%:*}/${ref##*:}"; mkdir -p "$ctx/registry/${ref%:*}"
+  podman save -q --format oci-dir -o "$ctx/registry/${ref%:*}/${ref##*:}" "$1" >/dev/null
+}
+component() {  # name binary image-ref [archive dir]
+  local dir=$ctx/build-$1 out=${4:-$ctx/images}; mkdir -p "$dir"; cp "$2" "$dir/$1"
   printf 'FROM scratch\nENV PATH=/usr/local/bin\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "$1" "$1" "$1" > "$dir/Containerfile"
   podman build -q -t "$3" "$dir" >/dev/null
-  rm -f "$ctx/images/$1.tar"; podman save -o "$ctx/images/$1.tar" "$3" >/dev/null
+  rm -f "$out/$1.tar"; podman save -o "$out/$1.tar" "$3" >/dev/null
 }
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   component "$c" "$kbin/$c" "registry.k8s.io/$c:$KUBE_VERSION"
@@ -26,7 +31,30 @@ podman build -q --build-arg BASE="localhost/kubeguard-base-$DEBIAN_SUITE:latest"
 rm -f "$ctx/images/kube-proxy.tar"; podman save -o "$ctx/images/kube-proxy.tar" "registry.k8s.io/kube-proxy:$KUBE_VERSION" >/dev/null
 component etcd "$lbin/etcd" "registry.k8s.io/etcd:${ETCD_VERSION#v}-0"
 component pause "$lbin/pause" "registry.k8s.io/pause:$PAUSE_TAG"
-cp "$lbin/etcd" "$here/live-init.sh" "$here/kubeadm-live.yaml" "$here/10-kgnet.conflist" "$here/Containerfile" "$ctx/"
+# The node's own registry (registry.py on loopback; containerd's mirror for registry.k8s.io): the pinned images
+# and each release's of the upgrade chain (versions.env), which kubeadm upgrade pulls - the seed enables
+# AlwaysPullImages, so every pod created after hardening pulls too. Each release's kubeadm, kubelet and kubectl
+# are staged beside it for molecule/live/upgrade.yml.
+rm -rf "$ctx/registry" "$ctx/upgrade"
+for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do registry "registry.k8s.io/$c:$KUBE_VERSION"; done
+registry "registry.k8s.io/etcd:${ETCD_VERSION#v}-0"; registry "registry.k8s.io/pause:$PAUSE_TAG"
+for step in $UPGRADE_CHAIN; do
+  release=${step%/*} etcd=${step#*/}; ubin=$KG_CACHE/k8s/$release/bin; uetcd=$KG_CACHE/live/$etcd/bin
+  mkdir -p "$ctx/upgrade/$release/bin"; cp "$ubin/kubeadm" "$ubin/kubelet" "$ubin/kubectl" "$ctx/upgrade/$release/bin/"
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    component "$c" "$ubin/$c" "registry.k8s.io/$c:$release" "$ctx/upgrade"; registry "registry.k8s.io/$c:$release"
+  done
+  cp "$ubin/kube-proxy" "$dir/kube-proxy"
+  podman build -q --build-arg BASE="localhost/kubeguard-base-$DEBIAN_SUITE:latest" -t "registry.k8s.io/kube-proxy:$release" \
+    -f "$dir/kube-proxy.Containerfile" "$dir" >/dev/null
+  registry "registry.k8s.io/kube-proxy:$release"
+  component etcd "$uetcd/etcd" "registry.k8s.io/etcd:${etcd#v}-0" "$ctx/upgrade"; registry "registry.k8s.io/etcd:${etcd#v}-0"
+  # the pause tag this kubeadm names (containerd's sandbox image stays the one it is configured with)
+  pause_tag=$("$ubin/kubeadm" config images list --kubernetes-version "$release" 2>/dev/null | sed -n 's#^registry.k8s.io/pause:##p')
+  podman tag "registry.k8s.io/pause:$PAUSE_TAG" "registry.k8s.io/pause:$pause_tag"; registry "registry.k8s.io/pause:$pause_tag"
+done
+rm -f "$ctx/upgrade"/*.tar   # the archives component() wrote: the registry serves these images
+cp "$lbin/etcd" "$here/live-init.sh" "$here/registry.py" "$here/kubeadm-live.yaml" "$here/10-kgnet.conflist" "$here/Containerfile" "$ctx/"
 podman build -q --build-arg BASE=localhost/kubeguard-node:latest -t "$live" -f "$ctx/Containerfile" "$ctx" >/dev/null
 podman tag "$live" localhost/kubeguard-live:latest
 echo "live image built: $live"

@@ -292,9 +292,9 @@ def test_a_config_file_path_naming_someone_elses_file_is_refused_before_any_writ
         multifile.apply_files([{"path": str(target), "content": policy}], False, False, "", "x")
     assert target.read_text() == "apiVersion: v1\nkind: Config\n"
     target.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []\n")
-    assert "~ content" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
+    assert "~ content (rules)" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
     target.write_text("x: 1\n")   # a damaged file of ours (no kind) is repaired
-    assert "~ content" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
+    assert "~ content (apiVersion, kind, rules, x)" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
     with pytest.raises(write_policy.UnsafeTarget, match="symbolic link"):
@@ -406,3 +406,25 @@ def test_a_merged_encryption_config_restarts_the_apiserver_that_reads_it(node):
     # restored: a second rollback restarts nothing (the annotation is ours, the manifest is the set's)
     assert backup_sets.plan_restore(root, "run1", encryption="merge")["writes"] == []
     assert backup_sets.plan_restore(root, "run1")["writes"] == []
+
+
+def test_a_changed_config_names_the_keys_that_change_never_their_values(tmp_path):
+    """What a run says it would change in a YAML config: the keys (after a minor upgrade, the Pod Security default
+    versions), never a value - an encryption config's secret is one of them."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import multifile
+    target = tmp_path / "podsecurity.yaml"
+    target.write_text("defaults:\n  enforce: restricted\n  enforce-version: v1.34\n  warn-version: v1.34\n")
+    changes = multifile.plan_file({"path": str(target), "mode": "0600",
+                                   "content": "defaults:\n  enforce: restricted\n  enforce-version: v1.35\n  warn-version: v1.35\n"})["changes"]
+    assert changes[0] == "~ content (defaults.enforce-version, defaults.warn-version)"
+    target.write_text("resources:\n- providers:\n  - aescbc:\n      keys:\n      - name: k1\n        secret: c2VjcmV0LW9uZQ==\n")
+    target.chmod(0o600)
+    changes = multifile.plan_file({"path": str(target), "mode": "0600",
+                                   "content": "resources:\n- providers:\n  - aescbc:\n      keys:\n      - name: k2\n        secret: c2VjcmV0LXR3bw==\n"})["changes"]
+    assert changes == ["~ content (resources)"] and "c2Vj" not in repr(changes)
+    # not a mapping, names past the limit, odd names from a planted file
+    target.write_text("- a\n")
+    assert multifile.plan_file({"path": str(target), "mode": "0600", "content": "a: 1\n"})["changes"] == ["~ content"]
+    target.write_text("".join(f"k{i}: 1\n" for i in range(9)) + '"x\\u0007y": 1\n')
+    said = multifile.plan_file({"path": str(target), "mode": "0600", "content": "z: 2\n"})["changes"][0]
+    assert said.endswith("5 more)") and "\x07" not in said

@@ -34,6 +34,32 @@ def _kind(text: str) -> Optional[str]:
     return document.get("kind") if isinstance(document.get("kind"), str) else None
 
 
+def _changed_keys(before: str, after: str, limit: int = 6) -> List[str]:
+    """The dotted paths of the keys whose values differ between two YAML mappings, names only: values never show
+    (an encryption config's keys are among the files). Empty when either is not a mapping (the caller says
+    "~ content" alone)."""
+    from ..base.yaml_support import safe_load, yaml  # late, as _kind
+    found: List[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                # a name from the file as it was (anyone's): printable and short
+                name = str(key).encode("unicode_escape").decode("ascii")[:40]
+                walk(a.get(key), b.get(key), f"{path}.{name}" if path else name)
+        elif a != b:
+            found.append(path or "(document)")
+
+    try:
+        old, new = safe_load(before), safe_load(after)
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return []
+        walk(old, new, "")
+    except (ValueError, yaml.YAMLError, RecursionError):
+        return []
+    return found[:limit] + ([f"{len(found) - limit} more"] if len(found) > limit else [])
+
+
 def plan_file(spec: Mapping[str, Any]) -> Dict[str, Any]:
     """What would change for one {path, content, mode, owner, group} (no writes). Raises ValueError for a
     path the write policy refuses, and for an existing file that is not one of ours: a config of another
@@ -54,7 +80,8 @@ def plan_file(spec: Mapping[str, Any]) -> Dict[str, Any]:
     if not exists:
         changes.append("+ created")
     elif before != spec["content"]:
-        changes.append("~ content")
+        keys = _changed_keys(before, spec["content"])
+        changes.append(f"~ content ({', '.join(keys)})" if keys else "~ content")
     if exists:
         stat = os.stat(path)
         if stat.st_mode & 0o7777 != mode:
