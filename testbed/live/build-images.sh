@@ -50,8 +50,8 @@ for step in $UPGRADE_CHAIN; do
   registry "registry.k8s.io/kube-proxy:$release"
   component etcd "$uetcd/etcd" "registry.k8s.io/etcd:${etcd#v}-0" "$ctx/upgrade"; registry "registry.k8s.io/etcd:${etcd#v}-0"
   # the pause tag this kubeadm names (containerd's sandbox image stays the one it is configured with)
-  pause_tag=$("$ubin/kubeadm" config images list --kubernetes-version "$release" 2>/dev/null | sed -n 's#^registry.k8s.io/pause:##p')
-  podman tag "registry.k8s.io/pause:$PAUSE_TAG" "registry.k8s.io/pause:$pause_tag"; registry "registry.k8s.io/pause:$pause_tag"
+  release_pause=$("$ubin/kubeadm" config images list --kubernetes-version "$release" 2>/dev/null | sed -n 's#^registry.k8s.io/pause:##p')
+  podman tag "registry.k8s.io/pause:$PAUSE_TAG" "registry.k8s.io/pause:$release_pause"; registry "registry.k8s.io/pause:$release_pause"
 done
 rm -f "$ctx/upgrade"/*.tar   # the archives component() wrote: the registry serves these images
 cp "$lbin/etcd" "$here/live-init.sh" "$here/registry.py" "$here/kubeadm-live.yaml" "$here/10-kgnet.conflist" "$here/Containerfile" "$ctx/"

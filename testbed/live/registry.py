@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A read-only OCI registry on loopback for the live test bed (no registry is reachable here). The seed enables
 AlwaysPullImages, so every pod created after hardening makes the kubelet pull: containerd's mirror for
 registry.k8s.io points here. Serves the OCI image layouts under ROOT/<repository>/<tag>/ (podman save

@@ -419,8 +419,8 @@ def test_a_changed_config_names_the_keys_that_change_never_their_values(tmp_path
     assert changes[0] == "~ content (defaults.enforce-version, defaults.warn-version)"
     target.write_text("resources:\n- providers:\n  - aescbc:\n      keys:\n      - name: k1\n        secret: c2VjcmV0LW9uZQ==\n")
     target.chmod(0o600)
-    changes = multifile.plan_file({"path": str(target), "mode": "0600",
-                                   "content": "resources:\n- providers:\n  - aescbc:\n      keys:\n      - name: k2\n        secret: c2VjcmV0LXR3bw==\n"})["changes"]
+    rotated = "resources:\n- providers:\n  - aescbc:\n      keys:\n      - name: k2\n        secret: c2VjcmV0LXR3bw==\n"
+    changes = multifile.plan_file({"path": str(target), "mode": "0600", "content": rotated})["changes"]
     assert changes == ["~ content (resources)"] and "c2Vj" not in repr(changes)
     # not a mapping, names past the limit, odd names from a planted file
     target.write_text("- a\n")
