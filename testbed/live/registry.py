@@ -58,9 +58,9 @@ class Handler(BaseHTTPRequestHandler):
         match = re.match(r"^/v2/(.+)/(manifests|blobs)/([^/]+)$", path)
         if match:
             repository, kind, reference = match.groups()
-            if kind == "manifests" and (repository, reference) in MANIFESTS:
+            if kind == "manifests" and (repository, reference) in MANIFESTS and MANIFESTS[(repository, reference)][1] in BLOBS:
                 media_type, digest = MANIFESTS[(repository, reference)]
-                return self.answer(BLOBS.get(digest), media_type, digest)
+                return self.answer(BLOBS[digest], media_type, digest)
             if kind == "blobs" and reference in BLOBS:
                 return self.answer(BLOBS[reference], "application/octet-stream", reference)
         return self.answer(status=404)

@@ -294,7 +294,8 @@ def test_a_config_file_path_naming_someone_elses_file_is_refused_before_any_writ
     target.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []\n")
     assert "~ content (rules)" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
     target.write_text("x: 1\n")   # a damaged file of ours (no kind) is repaired
-    assert "~ content (apiVersion, kind, rules, x)" in multifile.plan_file({"path": str(target), "content": policy})["changes"]
+    assert "~ content (apiVersion, kind, rules, 1 key(s) only in the file on the node)" in multifile.plan_file(
+        {"path": str(target), "content": policy})["changes"]
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
     with pytest.raises(write_policy.UnsafeTarget, match="symbolic link"):
@@ -425,6 +426,24 @@ def test_a_changed_config_names_the_keys_that_change_never_their_values(tmp_path
     # not a mapping, names past the limit, odd names from a planted file
     target.write_text("- a\n")
     assert multifile.plan_file({"path": str(target), "mode": "0600", "content": "a: 1\n"})["changes"] == ["~ content"]
-    target.write_text("".join(f"k{i}: 1\n" for i in range(9)) + '"x\\u0007y": 1\n')
-    said = multifile.plan_file({"path": str(target), "mode": "0600", "content": "z: 2\n"})["changes"][0]
-    assert said.endswith("5 more)") and "\x07" not in said
+    # names the node's file alone has are counted, never shown: a planted key can hold a secret or mimic the list
+    target.write_text("defaults:\n  c2VjcmV0LXRva2Vu: 1\n  ? !!binary c2VjcmV0\n  : 2\n  'x), mode: 0644 -> 0600, (y': 3\n")
+    said = multifile.plan_file({"path": str(target), "mode": "0600", "content": "defaults:\n  enforce: restricted\n"})["changes"][0]
+    assert said == "~ content (defaults.enforce, 3 key(s) only in the file on the node)"
+    ours = "".join(f"k{i}: {i}\n" for i in range(9))
+    target.write_text("".join(f"k{i}: x\n" for i in range(9)))
+    assert multifile.plan_file({"path": str(target), "mode": "0600", "content": ours})["changes"][0] == (
+        "~ content (k0, k1, k2, k3, k4, k5, more)")
+
+
+def test_yaml_nested_past_any_config_is_refused_as_malformed_not_a_crash(tmp_path):
+    """libyaml's loader dies (SIGSEGV) on some 30000 nested brackets: a planted file must read as not YAML."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.base import yaml_support
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import multifile
+    with pytest.raises(yaml.YAMLError, match="nested deeper than 100"):
+        yaml_support.safe_load("a: " + "[" * 40000 + "]" * 40000)
+    assert yaml_support.safe_load("a: " + "[" * 50 + "]" * 50 + "\nb: '{{{'\n")["b"] == "{{{"
+    target = tmp_path / "policy.yaml"
+    target.write_text("rules: " + "{a: " * 40000 + "1" + "}" * 40000 + "\n")
+    with pytest.raises(ValueError, match="holds something that is not a Policy"):
+        multifile.plan_file({"path": str(target), "content": "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []\n"})

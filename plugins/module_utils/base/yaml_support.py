@@ -22,9 +22,42 @@ except ImportError:
     YAML_IMPORT_ERROR = traceback.format_exc()
 
 
+# Deeper flow nesting than any Kubernetes file has: libyaml's loader crashes the process (SIGSEGV) on some
+# 30000 nested brackets and PyYAML's own recurses past Python's limit; a file someone planted at one of our
+# paths must be refused as not YAML, never take the module down.
+MAX_FLOW_DEPTH = 100
+
+
+def flow_depth(text: str, stop_above: int = MAX_FLOW_DEPTH) -> int:
+    """How deep [ and { nest in text (brackets in quoted strings count too: conservative), counted up to
+    just past stop_above."""
+    import re
+    openers = text.count("[") + text.count("{")
+    if openers <= stop_above:       # cannot nest deeper than it opens (most files: no scan)
+        return openers
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", text):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        if depth > deepest:
+            deepest = depth
+            if deepest > stop_above:
+                break
+    return deepest
+
+
 def safe_load(text):
-    """yaml.safe_load with libyaml's loader where the node has it (the same safe constructors)."""
-    return yaml.load(text, Loader=SAFE_LOADER)
+    """yaml.safe_load with libyaml's loader where the node has it (the same safe constructors). Raises
+    yaml.YAMLError, as for any malformed YAML, for nesting no configuration file has (MAX_FLOW_DEPTH)."""
+    if hasattr(text, "read"):
+        text = text.read()
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if isinstance(text, str) and flow_depth(text) > MAX_FLOW_DEPTH:
+        raise yaml.YAMLError(f"nested deeper than {MAX_FLOW_DEPTH} levels: not a configuration file")
+    try:
+        return yaml.load(text, Loader=SAFE_LOADER)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply: not a configuration file") from None
 
 
 def require_yaml(module) -> None:

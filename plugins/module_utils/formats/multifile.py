@@ -35,19 +35,22 @@ def _kind(text: str) -> Optional[str]:
 
 
 def _changed_keys(before: str, after: str, limit: int = 6) -> List[str]:
-    """The dotted paths of the keys whose values differ between two YAML mappings, names only: values never show
-    (an encryption config's keys are among the files). Empty when either is not a mapping (the caller says
+    """Which keys of the YAML mapping we write differ from the file on the node, as dotted paths of our own key
+    names - never a value, and never a name only the node's file has (it may be anyone's: a planted key could
+    carry a secret or mimic this list); those are counted. Empty when either is not a mapping (the caller says
     "~ content" alone)."""
     from ..base.yaml_support import safe_load, yaml  # late, as _kind
     found: List[str] = []
+    theirs_only = [0]
 
-    def walk(a: Any, b: Any, path: str) -> None:
-        if isinstance(a, dict) and isinstance(b, dict):
-            for key in sorted(set(a) | set(b), key=str):
-                # a name from the file as it was (anyone's): printable and short
-                name = str(key).encode("unicode_escape").decode("ascii")[:40]
-                walk(a.get(key), b.get(key), f"{path}.{name}" if path else name)
-        elif a != b:
+    def walk(old: Any, new: Any, path: str) -> None:
+        if len(found) > limit:
+            return
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted((k for k in new if isinstance(k, str)), key=str):
+                walk(old.get(key), new[key], f"{path}.{key}" if path else key)
+            theirs_only[0] += sum(1 for k in old if not (isinstance(k, str) and k in new))
+        elif old != new:
             found.append(path or "(document)")
 
     try:
@@ -55,9 +58,10 @@ def _changed_keys(before: str, after: str, limit: int = 6) -> List[str]:
         if not isinstance(old, dict) or not isinstance(new, dict):
             return []
         walk(old, new, "")
-    except (ValueError, yaml.YAMLError, RecursionError):
+    except (ValueError, yaml.YAMLError):
         return []
-    return found[:limit] + ([f"{len(found) - limit} more"] if len(found) > limit else [])
+    shown = found[:limit] + (["more"] if len(found) > limit else [])
+    return shown + ([f"{theirs_only[0]} key(s) only in the file on the node"] if theirs_only[0] else [])
 
 
 def plan_file(spec: Mapping[str, Any]) -> Dict[str, Any]:
