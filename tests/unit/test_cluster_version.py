@@ -227,9 +227,9 @@ def test_the_version_judged_at_is_the_servers_and_never_later():
     assert ps.judged_version("v1.29", "v1.31.4") == ((1, 29), "v1.29 (the version asked for (v1.29))")
     assert ps.judged_version("latest", "v1.35.0", "v1.34.4") == (
         (1, 34), "v1.34 (the lowest control plane's release, v1.34.4, as the nodes' plans read it)")
-    assert ps.judged_version("latest", "v1.36.1")[1] == ("v1.34 (the newest modelled; the server's release: kube-apiserver v1.36.1"
+    assert ps.judged_version("latest", "v1.36.1")[1] == ("v1.35 (the newest modelled; the server's release: kube-apiserver v1.36.1"
                                                          " answers /version)")
-    assert ps.judged_version("latest", None) == (ps.LATEST, "v1.34 (the newest modelled; the server's release could not be read)")
+    assert ps.judged_version("latest", None) == (ps.LATEST, "v1.35 (the newest modelled; the server's release could not be read)")
     with pytest.raises(ValueError, match="older than v1.25"):
         ps.judged_version("latest", "v1.24.17")
 

@@ -12,6 +12,9 @@ import yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import pod_security as ps
 
 CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "pod-security", "corpus.yaml")
+# the policy the corpus's expectations are the apiserver's answers at (molecule/live/pod-security.yml: `latest` of the
+# pinned release, v1.34); what v1.35 changes is tested below from the policy's source
+CORPUS_VERSION = (1, 34)
 
 
 def corpus():
@@ -30,14 +33,14 @@ def as_evaluated(case):
 def test_the_corpus_covers_every_check_passing_and_failing():
     cases = corpus()
     assert len(cases) >= 40 and len({c["name"] for c in cases}) == len(cases)
-    failing = {v.check for c in cases for v in ps.violations(*as_evaluated(c), "restricted")}
+    failing = {v.check for c in cases for v in ps.violations(*as_evaluated(c), "restricted", CORPUS_VERSION)}
     every = {"hostProcess", "hostNamespaces", "privileged", "capabilities_baseline", "hostPathVolumes", "hostPorts",
              "hostProbesAndHostLifecycle", "appArmorProfile", "seLinuxOptions", "procMount", "seccompProfile_baseline",
              "sysctls", "restrictedVolumes", "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser",
              "seccompProfile_restricted", "capabilities_restricted"}
     # at restricted, the baseline seccomp and capabilities checks are replaced by the restricted ones
     assert failing >= every - {"seccompProfile_baseline", "capabilities_baseline"}, every - failing
-    assert {v.check for c in cases for v in ps.violations(*as_evaluated(c), "baseline")} >= \
+    assert {v.check for c in cases for v in ps.violations(*as_evaluated(c), "baseline", CORPUS_VERSION)} >= \
         {"seccompProfile_baseline", "capabilities_baseline"}
     assert {c["expected"] for c in cases} == set(ps.LEVELS)
     assert any(c.get("ephemeral") for c in cases) and any("initContainers" in c["spec"] for c in cases)
@@ -47,7 +50,8 @@ def test_the_corpus_covers_every_check_passing_and_failing():
 @pytest.mark.parametrize("case", corpus(), ids=lambda c: c["name"])
 def test_each_spec_gets_its_level(case):
     metadata, spec = as_evaluated(case)
-    assert ps.strictest_level(metadata, spec) == case["expected"], [v.text() for v in ps.violations(metadata, spec)]
+    assert ps.strictest_level(metadata, spec, CORPUS_VERSION) == case["expected"], [
+        v.text() for v in ps.violations(metadata, spec, "restricted", CORPUS_VERSION)]
 
 
 def test_violations_name_container_field_and_value():
@@ -69,6 +73,27 @@ def test_versions_change_what_is_allowed():
     for bad in ("v1.24", "1.30", "v1.30\n", "latest "):
         with pytest.raises(ValueError):
             ps.parse_version(bad)
+
+
+def test_from_v1_35_a_pod_in_its_own_user_namespace_may_run_as_root_and_unmask_proc_at_baseline_only():
+    """k8s.io/pod-security-admission v0.35: runAsNonRoot, runAsUser and baseline's procMount allow hostUsers: false
+    pods from policy v1.35; restricted keeps the /proc masks for every pod (procMount_restricted); v1.36 adds none."""
+    hardened = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+    root = {"hostUsers": False, "containers": [{"name": "a", "image": "x", "securityContext": dict(hardened, runAsUser=0)}]}
+    v134, v135 = ps.parse_version("v1.34"), ps.parse_version("v1.35")
+    assert {v.check for v in ps.violations({}, root, "restricted", v134)} == {"runAsNonRoot", "runAsUser"}
+    assert ps.violations({}, root, "restricted", v135) == [] and ps.strictest_level({}, root, v135) == "restricted"
+    assert ps.strictest_level({}, dict(root, hostUsers=True), v135) == "baseline"      # only hostUsers: false relaxes
+    unmasked = {"hostUsers": False, "containers": [{"name": "a", "image": "x", "securityContext": {"procMount": "Unmasked"}}]}
+    assert ps.strictest_level({}, unmasked, v134) == "privileged"
+    assert ps.strictest_level({}, unmasked, v135) == "baseline"
+    assert [v.text() for v in ps.violations({}, unmasked, "restricted", v135) if "procMount" in v.check] == [
+        "procMount_restricted: container a securityContext.procMount=Unmasked"]
+    on_node = dict(unmasked, hostUsers=True)
+    assert [v.check for v in ps.violations({}, on_node, "baseline", v135)] == ["procMount"]
+    assert [v.check for v in ps.violations({}, on_node, "restricted", v135) if "procMount" in v.check] == ["procMount_restricted"]
+    assert [v.check for v in ps.violations({}, on_node, "restricted", v134) if "procMount" in v.check] == ["procMount"]
+    assert ps.parse_version("v1.36") == ps.LATEST == (1, 35)
 
 
 def test_the_advisor_judges_running_pods_and_every_template():

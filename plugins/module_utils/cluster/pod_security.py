@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 LEVELS = ("privileged", "baseline", "restricted")
-LATEST = (1, 34)
+LATEST = (1, 35)      # v1.36 has no policy version of its own (k8s.io/pod-security-admission v0.36.3)
 OLDEST = (1, 25)
 
 _BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
@@ -195,11 +195,29 @@ def _se_linux(meta, spec, version) -> Iterator[Violation]:
                 yield Violation("seLinuxOptions", "baseline", where, f"securityContext.seLinuxOptions.{key}", str(options[key]))
 
 
-def _proc_mount(meta, spec, version) -> Iterator[Violation]:
+def _user_namespace(spec: Mapping[str, Any]) -> bool:
+    """hostUsers: false - from policy v1.35 baseline's procMount and restricted's runAsNonRoot / runAsUser
+    allow what a pod in its own user namespace does (root there is no root on the node)."""
+    return spec.get("hostUsers") is False
+
+
+def _unmasked_proc(spec, check: str, level: str) -> Iterator[Violation]:
     for c in _containers(spec):
         mount = _sc(c).get("procMount")
         if mount is not None and mount != "Default":
-            yield Violation("procMount", "baseline", _where(c), "securityContext.procMount", str(mount))
+            yield Violation(check, level, _where(c), "securityContext.procMount", str(mount))
+
+
+def _proc_mount(meta, spec, version) -> Iterator[Violation]:
+    if version >= (1, 35) and _user_namespace(spec):
+        return
+    yield from _unmasked_proc(spec, "procMount", "baseline")
+
+
+def _proc_mount_restricted(meta, spec, version) -> Iterator[Violation]:
+    # from v1.35 restricted keeps the /proc masks for every pod (it replaces baseline's relaxed check)
+    if version >= (1, 35):
+        yield from _unmasked_proc(spec, "procMount_restricted", "restricted")
 
 
 def _seccomp_baseline(meta, spec, version) -> Iterator[Violation]:
@@ -241,6 +259,8 @@ def _privilege_escalation(meta, spec, version) -> Iterator[Violation]:
 
 
 def _run_as_non_root(meta, spec, version) -> Iterator[Violation]:
+    if version >= (1, 35) and _user_namespace(spec):
+        return
     pod_value = _sc(spec).get("runAsNonRoot")
     if pod_value is False:
         yield Violation("runAsNonRoot", "restricted", "pod", "securityContext.runAsNonRoot", "false")
@@ -253,6 +273,8 @@ def _run_as_non_root(meta, spec, version) -> Iterator[Violation]:
 
 
 def _run_as_user(meta, spec, version) -> Iterator[Violation]:
+    if version >= (1, 35) and _user_namespace(spec):
+        return
     for where, owner in _owners(spec):
         if _sc(owner).get("runAsUser") == 0 and not isinstance(_sc(owner).get("runAsUser"), bool):
             yield Violation("runAsUser", "restricted", where, "securityContext.runAsUser", "0")
@@ -294,16 +316,18 @@ def _capabilities_restricted(meta, spec, version) -> Iterator[Violation]:
 
 
 Check = Callable[[Mapping[str, Any], Mapping[str, Any], Tuple[int, int]], Iterator[Violation]]
-# (check, level, checks of the lower level it replaces at the higher one)
-CHECKS: List[Tuple[Check, str, Tuple[str, ...]]] = [
-    (_host_process, "baseline", ()), (_host_namespaces, "baseline", ()), (_privileged, "baseline", ()),
-    (_capabilities_baseline, "baseline", ()), (_host_path_volumes, "baseline", ()), (_host_ports, "baseline", ()),
-    (_host_probes, "baseline", ()), (_app_armor, "baseline", ()), (_se_linux, "baseline", ()),
-    (_proc_mount, "baseline", ()), (_seccomp_baseline, "baseline", ()), (_sysctls, "baseline", ()),
-    (_restricted_volumes, "restricted", ()), (_privilege_escalation, "restricted", ()),
-    (_run_as_non_root, "restricted", ()), (_run_as_user, "restricted", ()),
-    (_seccomp_restricted, "restricted", ("seccompProfile_baseline",)),
-    (_capabilities_restricted, "restricted", ("capabilities_baseline",)),
+# (check, level, checks of the lower level it replaces at the higher one, the policy version it replaces them from)
+CHECKS: List[Tuple[Check, str, Tuple[str, ...], Tuple[int, int]]] = [
+    (_host_process, "baseline", (), OLDEST), (_host_namespaces, "baseline", (), OLDEST), (_privileged, "baseline", (), OLDEST),
+    (_capabilities_baseline, "baseline", (), OLDEST), (_host_path_volumes, "baseline", (), OLDEST),
+    (_host_ports, "baseline", (), OLDEST), (_host_probes, "baseline", (), OLDEST), (_app_armor, "baseline", (), OLDEST),
+    (_se_linux, "baseline", (), OLDEST), (_proc_mount, "baseline", (), OLDEST), (_seccomp_baseline, "baseline", (), OLDEST),
+    (_sysctls, "baseline", (), OLDEST),
+    (_restricted_volumes, "restricted", (), OLDEST), (_privilege_escalation, "restricted", (), OLDEST),
+    (_run_as_non_root, "restricted", (), OLDEST), (_run_as_user, "restricted", (), OLDEST),
+    (_seccomp_restricted, "restricted", ("seccompProfile_baseline",), OLDEST),
+    (_capabilities_restricted, "restricted", ("capabilities_baseline",), OLDEST),
+    (_proc_mount_restricted, "restricted", ("procMount",), (1, 35)),
 ]
 
 
@@ -316,8 +340,9 @@ def violations(metadata: Optional[Mapping[str, Any]], spec: Mapping[str, Any], l
         return []
     wanted = LEVELS[: LEVELS.index(level) + 1]
     found: List[Violation] = []
-    replaced = {name for _ignored, check_level, names in CHECKS if check_level in wanted for name in names}
-    for check, check_level, _ignored in CHECKS:
+    replaced = {name for _ignored, check_level, names, since in CHECKS if check_level in wanted and version >= since
+                for name in names}
+    for check, check_level, _ignored, _since in CHECKS:
         if check_level in wanted:
             found += [v for v in check(metadata or {}, spec or {}, version) if v.check not in replaced]
     return found
