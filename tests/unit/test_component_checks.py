@@ -228,14 +228,35 @@ def test_every_rule_says_why_and_its_examples_are_refused():
 
 
 @pytest.mark.parametrize("variable, gate, ok_at, refused_at", [
-    # removed in v1.35 (Pod Security's user-namespace relaxation went GA in v1.33), in v1.36 (GA since v1.32)
+    # removed in v1.35, not locked before (an alpha gate: its behaviour is no value one can ask for any more)
     ("kubelet_feature_gates", "UserNamespacesPodSecurityStandards=true", "v1.34.4", "v1.35.4"),
-    ("kube_apiserver_feature_gates", "StructuredAuthorizationConfiguration=true", "v1.35.4", "v1.36.3")])
+    # removed in v1.36, locked to true in v1.35: asking for false cannot be honoured
+    ("kube_apiserver_feature_gates", "StructuredAuthorizationConfiguration=false", "v1.34.4", "v1.36.3")])
 def test_a_gate_is_judged_with_the_data_of_the_release_it_is_given_for(variable, gate, ok_at, refused_at):
     """Each release's own binaries' data: a gate the components of one release take is refused for the next,
     which removed it (a component given it would not start)."""
-    hv.validate({"kube_version": ok_at, variable: [gate]})
     line = refused({"kube_version": refused_at, variable: [gate]}, variable)
     minor = refused_at.rsplit(".", 1)[0]
+    if gate.endswith("=false"):   # a locked gate: the data says when it went and what it is locked to
+        assert f"cannot be honoured - the gate was removed in {minor} and the feature is always true" in line
+        line = refused({"kube_version": ok_at, variable: [gate]}, variable)   # locked at ok_at too: its component refuses
+        assert "refuses to start" in line or "locked" in line, line
+        return
+    hv.validate({"kube_version": ok_at, variable: [gate]})
     assert gate in line and re.search(rf"of \S+ {re.escape(minor)}[: ]", line) and "refuses to start" in line
     assert f"components/{minor}.yml" in line
+
+
+@pytest.mark.parametrize("gate, removed_in, before", [("StructuredAuthorizationConfiguration", "v1.36", "v1.35.4"),
+                                                       ("ProbeHostPodSecurityStandards", "v1.35", "v1.34.4")])
+def test_a_gate_removed_locked_is_dropped_when_asked_at_its_locked_value_read_from_the_data(gate, removed_in, before):
+    """Locked in one release's binaries, gone from the next one's: from that release a gate asked for at its locked value
+    is dropped with a note (the feature is always on; a component given it would not start), as SeccompDefault (v1.29)."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.platform import component_data
+    assert component_data.removed_gates()[gate] == (removed_in, True)
+    assert hv.removed_feature_gates()["SeccompDefault"] == ("v1.29", True)          # the history before the data
+    variable = "kube_apiserver_feature_gates"
+    values = hv.validate({"kube_version": removed_in + ".0", variable: [gate + "=true", "APIServerTracing=true"]})
+    assert values[variable] == ["APIServerTracing=true"]
+    assert any(f"'{gate}=true' dropped - the gate was removed in {removed_in}" in n for n in values["_notes"]), values["_notes"]
+    assert gate + "=true" in hv.validate({"kube_version": before, variable: [gate + "=true"]})[variable]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..base import api_resources, releases
 from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from ..formats import kube_proxy, write_policy
-from ..platform import component_registry
+from ..platform import component_data, component_registry
 from ..catalogue import catalogue, component_checks
 from ..base.api_resources import repeated_items
 from ..observe.exposure import too_wide
@@ -59,12 +59,27 @@ ETCD_DEPLOYMENT_TYPES = ("kubeadm", "host")
 SYSTEMD_ADDRESS_KEYWORDS = ("any", "localhost", "link-local", "multicast")
 
 # Feature gates removed after graduating: (release that removed it, the value it is locked to).
-# A kubelet or control-plane component given an unknown gate refuses to start. The gates of the releases the
-# collection has binaries' data for (components/*.yml) are judged by component_checks; this is the history
-# before them, which no data file holds (a gate asked for at its locked value is dropped, not refused).
+# A kubelet or control-plane component given an unknown gate refuses to start. Between the releases the
+# collection has binaries' data for (components/*.yml) the removals are read from the data
+# (component_data.removed_gates); this is the history before them, which no data file holds (a gate asked for
+# at its locked value is dropped, not refused).
 REMOVED_FEATURE_GATES: Dict[str, Tuple[str, bool]] = {
     "SeccompDefault": ("v1.29", True),
 }
+
+
+def _removed_by(kube_version: str) -> List[str]:
+    """The gates the components' data must not judge: those removed before the data (no file knows them) and
+    those the data says were removed at or before kube_version (validation dropped or refused them already); a
+    gate removed later is still the component's to judge (a locked one set the other way makes it refuse)."""
+    release = _minor(kube_version)
+    return sorted(set(REMOVED_FEATURE_GATES) | {name for name, (removed_in, _locked) in component_data.removed_gates().items()
+                                                if release >= _minor(removed_in)})
+
+
+def removed_feature_gates() -> Dict[str, Tuple[str, bool]]:
+    """Every removed gate the validation knows: the data's removals, and the history before the data."""
+    return {**component_data.removed_gates(), **REMOVED_FEATURE_GATES}
 FEATURE_GATE_VARIABLES = component_registry.FEATURE_GATE_VARIABLES
 # Every pattern is matched in full (re.fullmatch: a trailing newline is no match) over ASCII only
 # ([0-9], never \d, which also matches other scripts' digits).
@@ -981,13 +996,14 @@ def _drop_removed_gates(values: Dict[str, Any], problems: List[str], skip: Any =
     asked for the opposite -> a problem (the behaviour cannot be had any more)."""
     notes: List[str] = []
     release = _minor(values["kube_version"])
+    removed_gates = removed_feature_gates()
     for variable in FEATURE_GATE_VARIABLES + ("kube_feature_gates",):
         if variable in skip:
             continue
         kept = []
         for gate in values[variable]:
             name, _ignored, flag = gate.partition("=")
-            removed = REMOVED_FEATURE_GATES.get(name)
+            removed = removed_gates.get(name)
             if removed is None or release < _minor(removed[0]):
                 kept.append(gate)
                 continue
@@ -1144,7 +1160,7 @@ def validate(user_vars: Mapping[str, Any], present: Sequence[str] = ()) -> Dict[
             if name not in user_vars:
                 values[name] = entry["value"]
     # values the components refuse, judged with what their built binaries say (component_checks.RULES)
-    found, component_notes = component_checks.check(values, sorted(unjudged), list(REMOVED_FEATURE_GATES), not version_read)
+    found, component_notes = component_checks.check(values, sorted(unjudged), _removed_by(values["kube_version"]), not version_read)
     for variables, message in found:
         problems.append(message)
         invalid.update(variables)

@@ -110,6 +110,24 @@ def for_version(kube_version: Any, directory: str = DATA_DIR) -> Optional[Releas
     return Release(nearest, _load(nearest, directory), exact=False, note=note, asked=kube_version)
 
 
+@lru_cache(maxsize=4)
+def removed_gates(directory: str = DATA_DIR) -> Dict[str, Tuple[str, bool]]:
+    """{gate: (release, locked value)} for each gate locked in one release's data and in no component of the next
+    one's: removed in that release, the feature always at the value it was locked to (what validation drops
+    when asked for at that value, and refuses otherwise). From the data, never a hand list."""
+    known = known_minors(directory)
+    found: Dict[str, Tuple[str, bool]] = {}
+    for older, newer in zip(known, known[1:]):
+        still = set()
+        for component in (_load(newer, directory).get("components") or {}).values():
+            still.update((component or {}).get("feature_gates") or {})
+        for component in (_load(older, directory).get("components") or {}).values():
+            for name, info in ((component or {}).get("feature_gates") or {}).items():
+                if (info or {}).get("locked") and name not in still and name not in found:
+                    found[str(name)] = (f"v1.{newer}", bool(info.get("default")))
+    return found
+
+
 def newest(directory: str = DATA_DIR) -> Optional[Release]:
     known = known_minors(directory)
     return Release(known[-1], _load(known[-1], directory), exact=True) if known else None
