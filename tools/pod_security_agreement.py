@@ -67,7 +67,10 @@ def probe(corpus: List[Dict[str, Any]], kubeconfig: str) -> List[Dict[str, Any]]
                                    json.dumps(_pod(f"kg-pss-{index}", case)))
             verdicts[level] = "admitted" if rc == 0 else out.splitlines()[-1] if out else f"refused (rc {rc})"
         results.append({"name": case["name"], "verdicts": verdicts})
-    return results
+    # the release whose `latest` policy answered (ours judges at the same version)
+    rc, out = _kubectl(kubeconfig, ["get", "--raw", "/version"])
+    server = json.loads(out).get("gitVersion") if rc == 0 else None
+    return {"server": server, "results": results}
 
 
 def apiserver_level(verdicts: Dict[str, str]) -> str:
@@ -93,14 +96,24 @@ def compare(corpus: List[Dict[str, Any]], results: List[Dict[str, Any]], ours) -
     return lines, problems
 
 
-def _our_level(case: Dict[str, Any]) -> str:
+def _pod_security():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, os.path.join(here, "plugins", "module_utils", "cluster"))
     import pod_security  # noqa: E402  (the module itself, without the collection's namespace)
-    spec = copy.deepcopy(case["spec"])
-    if case.get("ephemeral"):
-        spec["ephemeralContainers"] = [case["ephemeral"]]
-    return pod_security.strictest_level(case.get("metadata") or {}, spec)
+    return pod_security
+
+
+def our_level(server: Any = None):
+    """ours(case) judging at `latest` of the server's release, as the apiserver does (the newest modelled without one)."""
+    pod_security = _pod_security()
+    version = pod_security.judged_version("latest", server)[0]
+
+    def level(case: Dict[str, Any]) -> str:
+        spec = copy.deepcopy(case["spec"])
+        if case.get("ephemeral"):
+            spec["ephemeralContainers"] = [case["ephemeral"]]
+        return pod_security.strictest_level(case.get("metadata") or {}, spec, version)
+    return level
 
 
 def main(argv=None) -> int:
@@ -121,8 +134,11 @@ def main(argv=None) -> int:
     with open(args.corpus, encoding="utf-8") as handle:
         corpus = yaml.safe_load(handle)
     with open(args.results, encoding="utf-8") as handle:
-        results = json.load(handle)
-    lines, problems = compare(corpus, results, _our_level)
+        probed = json.load(handle)
+    server = probed.get("server") if isinstance(probed, dict) else None
+    results = probed.get("results", []) if isinstance(probed, dict) else probed
+    lines, problems = compare(corpus, results, our_level(server))
+    print(f"judged at policy {_pod_security().judged_version('latest', server)[1]}")
     for line in lines:
         print(line)
     print(f"pod security agreement: {len(lines) - problems} of {len(lines)} specs agree with the apiserver, {problems} do not")

@@ -33,3 +33,16 @@ def test_compare_fails_on_disagreement_invalid_or_missing(tmp_path, capsys):
     assert tool.main(["compare", str(tmp_path / "corpus.yaml"), str(tmp_path / "results.json")]) == 1
     # through main our own checks judge: an empty spec passes restricted, so "a" disagrees too
     assert "0 of 3 specs agree" in capsys.readouterr().out
+
+
+def test_ours_judges_at_the_latest_policy_of_the_release_that_answered(tmp_path, capsys):
+    """The apiserver's `latest` is its own release's policy: a v1.34 server refuses an unmasked /proc in a user namespace
+    at baseline, a v1.35 one admits it there (the user-namespace relaxation)."""
+    case = {"name": "unmasked-userns", "expected": "privileged",
+            "spec": {"hostUsers": False, "containers": [{"name": "a", "image": "x", "securityContext": {"procMount": "Unmasked"}}]}}
+    assert tool.our_level("v1.34.4")(case) == "privileged" and tool.our_level("v1.35.4")(case) == "baseline"
+    refused = {"privileged": "admitted", "baseline": REFUSED, "restricted": REFUSED}
+    (tmp_path / "corpus.yaml").write_text(json.dumps([case]))
+    (tmp_path / "results.json").write_text(json.dumps({"server": "v1.34.4", "results": [{"name": "unmasked-userns", "verdicts": refused}]}))
+    assert tool.main(["compare", str(tmp_path / "corpus.yaml"), str(tmp_path / "results.json")]) == 0
+    assert "judged at policy v1.34 (the server's release" in capsys.readouterr().out
