@@ -247,8 +247,8 @@ def test_a_gate_is_judged_with_the_data_of_the_release_it_is_given_for(variable,
     assert f"components/{minor}.yml" in line
 
 
-@pytest.mark.parametrize("gate, removed_in, before", [("StructuredAuthorizationConfiguration", "v1.36", "v1.35.4"),
-                                                       ("ProbeHostPodSecurityStandards", "v1.35", "v1.34.4")])
+@pytest.mark.parametrize("gate, removed_in, before", [
+    ("StructuredAuthorizationConfiguration", "v1.36", "v1.35.4"), ("ProbeHostPodSecurityStandards", "v1.35", "v1.34.4")])
 def test_a_gate_removed_locked_is_dropped_when_asked_at_its_locked_value_read_from_the_data(gate, removed_in, before):
     """Locked in one release's binaries, gone from the next one's: from that release a gate asked for at its locked value
     is dropped with a note (the feature is always on; a component given it would not start), as SeccompDefault (v1.29)."""

@@ -80,6 +80,8 @@ def _removed_by(kube_version: str) -> List[str]:
 def removed_feature_gates() -> Dict[str, Tuple[str, bool]]:
     """Every removed gate the validation knows: the data's removals, and the history before the data."""
     return {**component_data.removed_gates(), **REMOVED_FEATURE_GATES}
+
+
 FEATURE_GATE_VARIABLES = component_registry.FEATURE_GATE_VARIABLES
 # Every pattern is matched in full (re.fullmatch: a trailing newline is no match) over ASCII only
 # ([0-9], never \d, which also matches other scripts' digits).
