@@ -188,7 +188,8 @@ def test_one_call_observes_plans_evaluates_and_audits(node, request):
               "node": {"name": "cp1", "control_plane": True, "etcd_host": False},
               "peer_addresses": ["192.0.2.7"], "control_plane_endpoints": [], "settings": settings,
               "reencrypt_marker": str(root / "marker"), "audit_roles": ["control_plane"],
-              "waivers": {"1.2.30": "clients that never refresh tokens"}}
+              "waivers": {"1.2.30": "clients that never refresh tokens"},
+              "proc_root": str(root / "proc")}   # nothing runs: the host's processes (a live cluster beside) stay out
     result = node_plan.plan_node(params, lambda argv: (0, "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\n", ""))
     assert result["layout"] == "fixture" and result["addresses"] == ["192.0.2.5"]
     assert set(result["pending"]) >= {"kube-apiserver", "kubelet", "file_permissions"}
@@ -197,7 +198,7 @@ def test_one_call_observes_plans_evaluates_and_audits(node, request):
     allowed = result["operations"]["kubelet"]["config_files"]["files"][0]["content"]
     assert "192.0.2.5" in allowed and "192.0.2.7" in allowed
     report = result["report"]
-    expected = audit.node_report(audit.observe(catalogue.layout_for("fixture", str(root / "etc"), {"fixture": platform})),
+    expected = audit.node_report(audit.observe(catalogue.layout_for("fixture", str(root / "etc"), {"fixture": platform}), params["proc_root"]),
                                  ["control_plane"], {**result["plan"]["waived"], **params["waivers"]},
                                  catalogue.load(), "cp1", "fixture", result["version"])   # judged at the same release
     assert report["kubernetes"]["version"] == (release or hv.DEFAULT_KUBE_VERSION)

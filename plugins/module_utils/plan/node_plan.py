@@ -258,13 +258,14 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     values = p["values"]
     layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
-    state = audit.observe(layout, checksums=p.get("checksums"))
-    running = {name: bool(health.process_args(name)) or (state["components"].get(name) or {}).get("source") == "process log"
+    proc_root = p.get("proc_root") or "/proc"   # every process fact from one place (tests give a tree of their own)
+    state = audit.observe(layout, proc_root, checksums=p.get("checksums"))
+    running = {name: bool(health.process_args(name, proc_root)) or (state["components"].get(name) or {}).get("source") == "process log"
                for name in component_registry.WRITTEN}
     addresses = own_addresses(run_command)
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
-    values, version, version_lines = node_version(values, layout, run_command, p.get("proc_root") or "/proc")
+    values, version, version_lines = node_version(values, layout, run_command, proc_root)
     node = dict(p["node"])
     node["kubelet_running"] = running[KUBELET]
     node["node_audit"] = state.get("node_audit")
