@@ -104,9 +104,11 @@ for step in $UPGRADE_CHAIN; do node_image "${step%/*}"; done
 node_image "$KUBE_VERSION"
 podman tag "$node" localhost/kubeguard-node:latest
 
-# 7. live node: etcd and pause from source, component images from scratch, containerd inside
+# 7. live node: etcd and pause from source, the NetworkPolicy enforcer and traffic probe, component images
+#    from scratch, containerd inside
 t bash "$here/build-live-bins.sh"
 for step in $UPGRADE_CHAIN; do KG_ETCD_VERSION=${step#*/} t bash "$here/build-live-bins.sh"; done
+t bash "$here/build-netpol.sh"
 t bash "$here/live/build-images.sh"
 
 # 8. Debian's auditctl, unpacked (not installed), and a shim that keeps it from the kernel: the tests check

@@ -7,6 +7,7 @@ message naming the package instead of a traceback from whichever file imported i
 
 from __future__ import annotations
 
+import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib

@@ -73,8 +73,8 @@ def _removed_by(kube_version: str) -> List[str]:
     those the data says were removed at or before kube_version (validation dropped or refused them already); a
     gate removed later is still the component's to judge (a locked one set the other way makes it refuse)."""
     release = _minor(kube_version)
-    return sorted(set(REMOVED_FEATURE_GATES) | {name for name, (removed_in, _locked) in component_data.removed_gates().items()
-                                                if release >= _minor(removed_in)})
+    return sorted(name for name, (removed_in, _locked) in removed_feature_gates().items()
+                  if name in REMOVED_FEATURE_GATES or release >= _minor(removed_in))
 
 
 def removed_feature_gates() -> Dict[str, Tuple[str, bool]]:
