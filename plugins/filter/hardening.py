@@ -215,7 +215,8 @@ def kubeguard_cis_failures(report, fail_on="failed"):
         failed = reports.failures(_plain(json.loads(report) if isinstance(report, str) else report), str(fail_on))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
-    return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" for r in failed]
+    return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" + reports.expired_note(r, "; ")
+            for r in failed]
 
 
 class FilterModule:

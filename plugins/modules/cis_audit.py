@@ -28,7 +28,9 @@ options:
     elements: str
     default: []
   waivers:
-    description: Control id to the reason it is waived.
+    description: >-
+      Control id to the reason it is waived, or to a record {reason, owner, expires, ticket} that waives until its
+      expires day (verify_waivers).
     type: dict
     default: {}
   node_name:

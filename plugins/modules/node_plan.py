@@ -60,7 +60,9 @@ options:
     type: list
     elements: str
   waivers:
-    description: Control id to reason, reported as waived (besides what the user's own variables weaken).
+    description: >-
+      Control id to the reason it is waived, or to a record {reason, owner, expires, ticket} that waives until its
+      expires day (verify_waivers).
     type: dict
     default: {}
   judge_run:

@@ -40,7 +40,7 @@ def _report(benchmark, generated_at, status):
     return reports.build("cp1", benchmark, ["control_plane"], "kubeadm", {}, results, audit.summarize(results), generated_at)
 
 
-def run_verify_tasks(tmp_path, previous, current):
+def run_verify_tasks(tmp_path, previous, current, fail_on="drift"):
     """The role's report and drift tasks (as main.yml has them) and its verdict.yml, on `current`, with `previous`
     as the node's report in verify_report_dir; (returncode, {task name: localhost's result})."""
     from conftest import _collection_root
@@ -56,7 +56,7 @@ def run_verify_tasks(tmp_path, previous, current):
                   {"name": "Verdict", "ansible.builtin.import_role": {"name": "kubeguard.hardening.verify", "tasks_from": "verdict.yml"}}]}]))
     extra = tmp_path / "extra.json"
     # extra vars: the role's vars/main.yml would otherwise take verify_report from the audit task this play has not
-    extra.write_text(json.dumps({"verify_report": current, "verify_fail_on": "drift",
+    extra.write_text(json.dumps({"verify_report": current, "verify_fail_on": fail_on,
                                  "verify_report_dir": str(report_dir), "verify_report_formats": ["json", "md"]}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
@@ -113,3 +113,25 @@ def test_after_a_report_that_names_no_benchmark_the_verdict_passes_and_the_run_s
 def test_a_previous_file_that_is_not_a_report_is_nothing_to_compare(tmp_path):
     code, results = run_verify_tasks(tmp_path, "[" * 100_000, _report("cis-1.12", "t2", "fail"))
     assert code == 0 and drift_lines(results[DRIFT_TASK]) == [] and not results[REPORT_TASK].get("failed")
+
+
+def test_an_expired_waiver_fails_the_run_and_says_it_expired(tmp_path, kubeadm_files):
+    """A waiver record past its last day waives nothing: under verify_fail_on: failed the verdict fails the play,
+    naming the control and the expired waiver; the day before, the same record keeps the run green."""
+    import datetime
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+    root, layout = kubeadm_files[0], kubeadm_files[1]
+    state = audit.observe(layout, str(root / "proc"))    # kubeadm's own node: no --profiling=false (1.2.15 fails)
+    record = {"1.2.15": {"reason": "perf team", "owner": "ops@example.com", "expires": "2026-12-05"}}
+
+    def report(day):
+        results = [r for r in audit.audit(state, ["control_plane"], record, today=day) if r["status"] != "fail" or r["id"] == "1.2.15"]
+        return reports.build("cp1", "cis-1.12", ["control_plane"], "kubeadm", {}, results, audit.summarize(results), "t")
+    (tmp_path / "held").mkdir()
+    (tmp_path / "gone").mkdir()
+    code, results = run_verify_tasks(tmp_path / "held", "{}", report(datetime.date(2026, 12, 5)), fail_on="failed")
+    assert code == 0, results
+    code, results = run_verify_tasks(tmp_path / "gone", "{}", report(datetime.date(2026, 12, 6)), fail_on="failed")
+    verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
+    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 CIS controls fail")
+    assert "1.2.15" in verdict["msg"] and "waiver expired 2026-12-05 (owner ops@example.com): perf team" in verdict["msg"]

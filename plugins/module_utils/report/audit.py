@@ -8,6 +8,7 @@ points at, and the modes and owners of files. `observe` collects it; `audit` is 
 
 from __future__ import annotations
 
+import datetime
 import grp
 import os
 import pwd
@@ -18,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..base.component_names import APISERVER, ETCD, KUBELET, KUBE_PROXY
 from . import reports
+from . import waivers as waivers_model
 from ..formats import kube_proxy, permissions
 from ..platform import component_registry
 from ..catalogue import catalogue, checks, expressions
@@ -577,11 +579,18 @@ def _disputed(check: Mapping[str, Any], component: str, observed: Mapping[str, A
             f" any of them - find out which one is the real {component} and stop the others")
 
 
-def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, str]] = None,
-          controls: Optional[Sequence[Mapping[str, Any]]] = None, file_reader=file_facts) -> List[Dict[str, Any]]:
+def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapping[str, Any]] = None,
+          controls: Optional[Sequence[Mapping[str, Any]]] = None, file_reader=file_facts,
+          today: Optional[datetime.date] = None) -> List[Dict[str, Any]]:
     """One result per control of the benchmark: judged where it applies to a node with these roles,
-    manual for cluster-scope controls, not_applicable (saying why) for another role's controls."""
-    waivers = {str(k): v for k, v in (waivers or {}).items()}
+    manual for cluster-scope controls, not_applicable (saying why) for another role's controls. A waiver
+    (waivers.parse: a reason or a record) waives until it expires; past it, the control is judged as if it had
+    none and its result says so (`waiver_expired`)."""
+    today = today or waivers_model.today_utc()
+    parsed = waivers_model.parse(waivers)
+    expired = {cid: w for cid, w in parsed.items() if w.expired(today)}
+    active = {cid: w for cid, w in parsed.items() if cid not in expired}
+    waivers = {cid: w.text() for cid, w in active.items()}
     platform_exempt = dict((state.get("layout") or {}).get("not_applicable") or {})
     results = []
     for control in controls if controls is not None else catalogue.controls():
@@ -612,6 +621,8 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
             "remediation": control.get("remediation"),
             "waiver": waivers.get(cid),
+            "waiver_record": active[cid].as_dict() if cid in active else None,
+            "waiver_expired": expired[cid].as_dict() if cid in expired else None,
         })
     return results
 
@@ -627,14 +638,13 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]
 
 
 def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], benchmark: str) -> None:
-    """Waivers name real controls and give a reason (ValueError naming the variable otherwise)."""
+    """Waivers name real controls and are a reason or a complete record (ValueError naming the variable,
+    the entry and what is allowed otherwise: waivers.parse)."""
     known = {str(c["id"]) for c in controls}
     unknown = sorted(str(k) for k in waivers if str(k) not in known)
     if unknown:
         raise ValueError(f"verify_waivers: {unknown} are not CIS control ids of {benchmark}")
-    no_reason = sorted(str(k) for k, v in waivers.items() if not isinstance(v, str) or not v.strip())
-    if no_reason:
-        raise ValueError(f"verify_waivers: {no_reason} need a reason (control id: why it is accepted)")
+    waivers_model.parse(waivers)
 
 
 def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
@@ -644,7 +654,6 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     runs them), every control judged or said why not. kubernetes: the release it was judged at
     (reports.kubernetes_field), the report's `kubernetes` field. benchmark: kubeguard_benchmark (auto: the
     benchmark of that release, catalogue.choose_benchmark)."""
-    import datetime
 
     unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
     if unknown_roles:

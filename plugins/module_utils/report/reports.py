@@ -306,7 +306,7 @@ def junit(report: Mapping[str, Any]) -> str:
         for r in results:
             lines.append(f'    <testcase classname={quoteattr(node + "." + section)} name={quoteattr(r["id"] + " " + r["title"])}>')
             if r["status"] == "fail":
-                message = f"found: {r['found']}; expected: {r['expected']}"
+                message = f"found: {r['found']}; expected: {r['expected']}" + expired_note(r, "; ")
                 lines.append(f'      <failure message={quoteattr(message)}>{escape("remediation: " + str(r["remediation"]))}</failure>')
             elif r["status"] == "waived":
                 lines.append(f'      <skipped message={quoteattr("waived: " + str(r["waiver"]))}/>')
@@ -318,6 +318,12 @@ def junit(report: Mapping[str, Any]) -> str:
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
     return "\n".join(lines) + "\n"
+
+
+def expired_note(result: Mapping[str, Any], prefix: str = "") -> str:
+    """What a report says of a waiver that expired (judged as if it had none): empty when none did."""
+    gone = result.get("waiver_expired")
+    return f"{prefix}waiver expired {gone['expires']} (owner {gone['owner']}): {gone['reason']}" if gone else ""
 
 
 def _cell(text: Optional[Any]) -> str:
@@ -334,6 +340,7 @@ def summary_table(report: Mapping[str, Any]) -> List[str]:
         rows.append(row(f"{section} {SECTION_TITLES.get(section, '')}", report["summary"][section]))
     rows.append(row("total", report["summary"].get("total", {s: 0 for s in STATUSES})))
     rows += [f"waived {r['id']}: {r['waiver']}" for r in report["results"] if r["status"] == "waived"]
+    rows += [f"{r['status']} {r['id']}: {expired_note(r)}" for r in report["results"] if r.get("waiver_expired")]
     rows += drift_lines(report)
     return rows
 
@@ -356,5 +363,6 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines += ["## All controls", "", "| control | level | status | found | note |", "|---|---|---|---|---|"]
     for r in report["results"]:
         note = r["waiver"] if r["status"] == "waived" else (r["remediation"] if r["status"] in ("fail", "manual") else "")
+        note = "; ".join(part for part in (expired_note(r), note) if part)
         lines.append(f"| {r['id']} {_cell(r['title'])} | {r['level']} | {r['status']} | {_cell(r['found'])} | {_cell(note)} |")
     return "\n".join(lines) + "\n"

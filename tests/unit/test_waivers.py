@@ -1,0 +1,79 @@
+"""Waivers with an owner and an end (verify_waivers records): parsed strictly, expired ones waive nothing."""
+import datetime
+
+import pytest
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports, waivers
+
+DAY = datetime.date(2026, 12, 5)
+RECORD = {"reason": "profiling for the perf team", "owner": "platform@example.com", "expires": "2026-12-05", "ticket": "OPS-1"}
+
+
+def test_a_reason_and_a_record_parse():
+    parsed = waivers.parse({"1.2.15": "kept on purpose", "1.2.16": RECORD, 1.3: dict(RECORD, ticket=None)})
+    assert parsed["1.2.15"] == waivers.Waiver("kept on purpose")
+    assert parsed["1.2.16"].expires == DAY and parsed["1.2.16"].ticket == "OPS-1"
+    assert parsed["1.3"].ticket is None   # keys as strings, the ticket optional
+    assert parsed["1.2.16"].text() == "profiling for the perf team (owner platform@example.com; until 2026-12-05; ticket OPS-1)"
+    # YAML gives an unquoted date as a date (or a timestamp): the day counts
+    assert waivers.parse_one("x", dict(RECORD, expires=DAY)).expires == DAY
+    assert waivers.parse_one("x", dict(RECORD, expires=datetime.datetime(2026, 12, 5, 23, 59))).expires == DAY
+
+
+def test_the_last_day_still_holds():
+    record = waivers.parse_one("1.2.16", RECORD)
+    assert not record.expired(DAY) and record.expired(DAY + datetime.timedelta(days=1))
+    assert not waivers.Waiver("for good").expired(datetime.date(9999, 12, 31))
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"reason": "r", "owner": "o"}, "expires missing"),
+    ({"reason": "r", "expires": "2027-01-01"}, "owner missing"),
+    (dict(RECORD, expiry="2027-01-01"), "unknown keys ['expiry']"),
+    (dict(RECORD, expires="2027-02-30"), "a date YYYY-MM-DD"),
+    (dict(RECORD, expires="31.12.2027"), "a date YYYY-MM-DD"),
+    (dict(RECORD, expires=20271231), "a date YYYY-MM-DD"),
+    (dict(RECORD, owner="a\nb"), "no control characters"),
+    (dict(RECORD, reason="x\u2028y"), "no control characters"),
+    (dict(RECORD, ticket="\x1b[31m"), "no control characters"),
+    (dict(RECORD, reason="r" * 2001), "at most 2000"),
+    ("   ", "a non-empty string"),
+    (["a reason"], "a reason (string) or a record"),
+    (None, "a reason (string) or a record"),
+])
+def test_bad_entries_are_refused_naming_entry_field_and_what_is_allowed(value, message):
+    with pytest.raises(ValueError, match="verify_waivers\\['1.2.16'\\]") as refused:
+        waivers.parse({"1.2.16": value})
+    assert message in str(refused.value)
+
+
+@pytest.fixture
+def state(kubeadm_files):
+    """What the audit observes of kubeadm's own control plane node (no --profiling=false: 1.2.15 fails)."""
+    root, layout = kubeadm_files[0], kubeadm_files[1]
+    return audit.observe(layout, str(root / "proc"))
+
+
+def test_an_expired_waiver_waives_nothing_and_every_report_says_so(state):
+    control = next(c for c in catalogue.controls() if str(c["id"]) == "1.2.15")   # --profiling=false
+    live = audit.audit(state, ["control_plane"], {"1.2.15": RECORD}, controls=[control], today=DAY)[0]
+    assert live["status"] == "waived" and live["waiver_record"]["owner"] == "platform@example.com"
+    assert "until 2026-12-05" in live["waiver"] and live["waiver_expired"] is None
+    gone = audit.audit(state, ["control_plane"], {"1.2.15": RECORD}, controls=[control], today=DAY + datetime.timedelta(days=1))[0]
+    assert gone["status"] == "fail" and gone["waiver"] is None and gone["waiver_record"] is None
+    assert gone["waiver_expired"] == dict(RECORD)
+    state["components"]["kube-apiserver"]["flags"]["profiling"] = "false"
+    passing = audit.audit(state, ["control_plane"], {"1.2.15": RECORD}, controls=[control],
+                          today=DAY + datetime.timedelta(days=1))[0]
+    assert passing["status"] == "pass" and passing["waiver_expired"]["expires"] == "2026-12-05"   # still said
+    report = {"node": "cp1", "benchmark": "cis-1.12", "roles": ["control_plane"], "layout": "kubeadm", "generated_at": "t",
+              "results": [gone], "summary": audit.summarize([gone])}
+    said = "waiver expired 2026-12-05 (owner platform@example.com): profiling for the perf team"
+    assert any(said in line for line in reports.summary_table(report))
+    assert said in reports.markdown(report) and said in reports.junit(report)
+
+
+def test_the_node_report_refuses_a_bad_record_before_judging():
+    with pytest.raises(ValueError, match="expires missing"):
+        audit.check_waivers({"1.2.15": {"reason": "r", "owner": "o"}}, catalogue.controls(), "cis-1.12")
