@@ -7,7 +7,7 @@ source "$testbed/versions.env"
 KG_CACHE=${KG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeguard-testbed}
 kbin=$KG_CACHE/k8s/$KUBE_VERSION/bin; lbin=$KG_CACHE/live/$ETCD_VERSION/bin; nbin=$KG_CACHE/netpol/$KUBE_ROUTER_VERSION/bin
 ctx=$KG_CACHE/live-context; mkdir -p "$ctx/images"
-tag=$(cat "$here"/* "$testbed/versions.env" | sha256sum | cut -c1-12)
+tag=$(cat "$here"/* "$testbed/versions.env" "$testbed/build-netpol.sh" | sha256sum | cut -c1-12)
 live=localhost/kubeguard-live:$tag
 if podman image exists "$live"; then podman tag "$live" localhost/kubeguard-live:latest; echo "live image cached: $live"; exit 0; fi
 registry() {  # image-ref: its OCI layout for the node's registry (registry.py), at registry/<repository>/<tag>

@@ -41,7 +41,8 @@ func main() {
 		go serveDNSTCP(arg)
 		serveDNSUDP(arg)
 	case "get":
-		client := http.Client{Timeout: timeout}
+		// no proxy from the environment: the probe asks the address itself
+		client := http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil}}
 		resp, err := client.Get(arg)
 		if err != nil {
 			fmt.Println("closed", err)

@@ -311,7 +311,7 @@ def junit(report: Mapping[str, Any]) -> str:
             elif r["status"] == "waived":
                 lines.append(f'      <skipped message={quoteattr("waived: " + str(r["waiver"]))}/>')
             elif r["status"] == "manual":
-                lines.append(f'      <skipped message={quoteattr("manual: " + str(r["remediation"] or r["title"]))}/>')
+                lines.append(f'      <skipped message={quoteattr("manual: " + str(r["remediation"] or r["title"]) + expired_note(r, "; "))}/>')
             elif r["status"] == "not_applicable":
                 lines.append(f'      <skipped message={quoteattr("not applicable: " + str(r["found"]))}/>')
             lines.append("    </testcase>")
@@ -323,7 +323,9 @@ def junit(report: Mapping[str, Any]) -> str:
 def expired_note(result: Mapping[str, Any], prefix: str = "") -> str:
     """What a report says of a waiver that expired (judged as if it had none): empty when none did."""
     gone = result.get("waiver_expired")
-    return f"{prefix}waiver expired {gone['expires']} (owner {gone['owner']}): {gone['reason']}" if gone else ""
+    if not isinstance(gone, Mapping):
+        return ""
+    return f"{prefix}waiver expired {shown(gone.get('expires'))} (owner {shown(gone.get('owner'))}): {shown(gone.get('reason'), TEXT_LIMIT)}"
 
 
 def _cell(text: Optional[Any]) -> str:
