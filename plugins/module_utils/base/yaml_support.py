@@ -32,7 +32,6 @@ MAX_FLOW_DEPTH = 100
 def flow_depth(text: str, stop_above: int = MAX_FLOW_DEPTH) -> int:
     """How deep [ and { nest in text (brackets in quoted strings count too: conservative), counted up to
     just past stop_above."""
-    import re
     openers = text.count("[") + text.count("{")
     if openers <= stop_above:       # cannot nest deeper than it opens (most files: no scan)
         return openers
