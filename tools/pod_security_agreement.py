@@ -81,17 +81,30 @@ def apiserver_level(verdicts: Dict[str, str]) -> str:
         "baseline" if verdicts.get("baseline") == "admitted" else "privileged"
 
 
-def compare(corpus: List[Dict[str, Any]], results: List[Dict[str, Any]], ours) -> Tuple[List[str], int]:
-    """(printable lines, number of problems). ours(case) -> our strictest level."""
+def recorded(case: Dict[str, Any], version: Any = None) -> str:
+    """The level the corpus records for the case at a policy version (a (major, minor) tuple): `expected` is the
+    pinned release's answer; `expected_from` maps a later version ("v1.35") to what the apiserver answers from it."""
+    level = case["expected"]
+    for since, then in sorted((tuple(int(p) for p in str(k).lstrip("v").split(".")[:2]), v)
+                              for k, v in (case.get("expected_from") or {}).items()):
+        if version is not None and tuple(version) >= since:
+            level = then
+    return level
+
+
+def compare(corpus: List[Dict[str, Any]], results: List[Dict[str, Any]], ours, version: Any = None) -> Tuple[List[str], int]:
+    """(printable lines, number of problems). ours(case) -> our strictest level; version: the policy version judged
+    at (recorded levels follow it)."""
     by_name = {r["name"]: r for r in results}
     lines, problems = [], 0
     for case in corpus:
         result = by_name.get(case["name"])
         theirs = apiserver_level(result["verdicts"]) if result else "missing"
         mine = ours(case)
-        ok = theirs == mine == case["expected"]
+        expected = recorded(case, version)
+        ok = theirs == mine == expected
         problems += not ok
-        detail = "" if ok else f"  (recorded {case['expected']}; apiserver: {result['verdicts'] if result else 'no result'})"
+        detail = "" if ok else f"  (recorded {expected}; apiserver: {result['verdicts'] if result else 'no result'})"
         lines.append(f"{'agree   ' if ok else 'DISAGREE'} {case['name']:<40} apiserver={theirs:<10} ours={mine}{detail}")
     return lines, problems
 
@@ -137,8 +150,9 @@ def main(argv=None) -> int:
         probed = json.load(handle)
     server = probed.get("server") if isinstance(probed, dict) else None
     results = probed.get("results", []) if isinstance(probed, dict) else probed
-    lines, problems = compare(corpus, results, our_level(server))
-    print(f"judged at policy {_pod_security().judged_version('latest', server)[1]}")
+    version, why = _pod_security().judged_version("latest", server)
+    lines, problems = compare(corpus, results, our_level(server), version)
+    print(f"judged at policy {why}")
     for line in lines:
         print(line)
     print(f"pod security agreement: {len(lines) - problems} of {len(lines)} specs agree with the apiserver, {problems} do not")

@@ -54,6 +54,22 @@ def test_each_spec_gets_its_level(case):
         v.text() for v in ps.violations(metadata, spec, "restricted", CORPUS_VERSION)]
 
 
+@pytest.mark.parametrize("case", [c for c in corpus() if c.get("expected_from")], ids=lambda c: c["name"])
+def test_specs_whose_level_moves_with_the_policy_version_get_the_later_one(case):
+    """What the corpus records from a later policy version (expected_from) is ours at that version too (the live
+    upgrade chain asks each release's apiserver the same)."""
+    import importlib.util
+    tool_path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools", "pod_security_agreement.py")
+    loader = importlib.util.spec_from_file_location("pod_security_agreement", tool_path)
+    tool = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(tool)
+    recorded = tool.recorded
+    metadata, spec = as_evaluated(case)
+    for since in case["expected_from"]:
+        version = ps.parse_version(since)
+        assert ps.strictest_level(metadata, spec, version) == recorded(case, version) != case["expected"]
+
+
 def test_violations_name_container_field_and_value():
     spec = {"containers": [{"name": "web", "image": "x", "securityContext": {"privileged": True}}],
             "initContainers": [{"name": "setup", "image": "x", "ports": [{"containerPort": 1, "hostPort": 53}]}]}

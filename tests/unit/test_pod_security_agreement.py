@@ -46,3 +46,12 @@ def test_ours_judges_at_the_latest_policy_of_the_release_that_answered(tmp_path,
     (tmp_path / "results.json").write_text(json.dumps({"server": "v1.34.4", "results": [{"name": "unmasked-userns", "verdicts": refused}]}))
     assert tool.main(["compare", str(tmp_path / "corpus.yaml"), str(tmp_path / "results.json")]) == 0
     assert "judged at policy v1.34 (the server's release" in capsys.readouterr().out
+
+
+def test_recorded_levels_follow_the_policy_version_judged_at():
+    case = {"name": "a", "expected": "baseline", "expected_from": {"v1.35": "restricted", "v1.37": "privileged"}, "spec": {}}
+    assert [tool.recorded(case, v) for v in (None, (1, 34), (1, 35), (1, 36), (1, 37))] == \
+        ["baseline", "baseline", "restricted", "restricted", "privileged"]
+    results = [{"name": "a", "verdicts": {"privileged": "admitted", "baseline": "admitted", "restricted": "admitted"}}]
+    assert tool.compare([case], results, lambda c: "restricted", (1, 35))[1] == 0
+    assert tool.compare([case], results, lambda c: "restricted", (1, 34))[1] == 1     # the v1.34 apiserver answers baseline
