@@ -17,6 +17,8 @@ print_env() {
   echo "export CONTAINERS_STORAGE_CONF='$KG_CACHE/containers/storage.conf'"
   echo "export PATH='$KG_CACHE/venv/bin:$KG_CACHE/k8s/$KUBE_VERSION/bin':\"\$PATH\""
   echo "export KG_KUBE_BENCH_DIR='$KG_CACHE/kube-bench/$KUBE_BENCH_VERSION'"
+  # the evidence formats' validators (testbed/evidence-requirements.txt)
+  echo "export KG_EVIDENCE_PYTHON='$KG_CACHE/evidence-venv/bin/python'"
   # the release the fixture scenarios' nodes run (their image tag); run-tests.sh runs them at each of the chain too
   echo "export KG_NODE_RELEASE=\${KG_NODE_RELEASE:-$KUBE_VERSION}"
   # the live cluster's release and the releases it is upgraded through (molecule/live/upgrade-chain.yml)
@@ -26,8 +28,9 @@ if [ "${1:-}" = "--print-env" ]; then print_env; exit 0; fi
 
 # 1. host packages
 need=()
-# Host tools: shellcheck for ansible-test sanity, chromium to look at the fleet report in a real browser
-for p in podman runc debootstrap uidmap shellcheck chromium; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+# Host tools: shellcheck for ansible-test sanity, chromium to look at the fleet report in a real browser,
+# OpenSCAP's oscap to validate the XCCDF and ARF evidence
+for p in podman runc debootstrap uidmap shellcheck chromium openscap-scanner; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 command -v go >/dev/null || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
@@ -59,6 +62,13 @@ if [ ! -f "$KG_CACHE/venv/.req-$req_hash" ]; then
   t python3 -m venv "$KG_CACHE/venv"
   t "$KG_CACHE/venv/bin/pip" install -q -r "$root/requirements-dev.txt"
   touch "$KG_CACHE/venv/.req-$req_hash"
+fi
+ev_hash=$(sha256sum "$here/evidence-requirements.txt" | cut -c1-16)
+if [ ! -f "$KG_CACHE/evidence-venv/.req-$ev_hash" ]; then
+  rm -rf "$KG_CACHE/evidence-venv"
+  t python3 -m venv "$KG_CACHE/evidence-venv"
+  t "$KG_CACHE/evidence-venv/bin/pip" install -q -r "$here/evidence-requirements.txt"
+  touch "$KG_CACHE/evidence-venv/.req-$ev_hash"
 fi
 
 # 4. Kubernetes binaries from source (cached by version): the pinned release and each of the upgrade chain

@@ -15,14 +15,22 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
-from ansible_collections.kubeguard.hardening.plugins.module_utils.report import fleet_report, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import (
+    checklist, fleet_report, oscal, reports, sarif, xccdf)
 
 
-def _kube_bench(report):
+def _kube_bench(report, _meta):
     return json.dumps(fleet_report.kube_bench(report, catalogue.load()["kube_bench"]), indent=2) + "\n"
 
 
-WRITERS = {"json": reports.to_json, "xml": reports.junit, "md": reports.markdown, "kube-bench": _kube_bench}
+def _plain_format(writer):
+    return lambda report, _meta: writer(report)
+
+
+# every writer reads the one report (and the benchmark's metadata of its controls: catalogue.benchmark_meta)
+WRITERS = {"json": _plain_format(reports.to_json), "xml": _plain_format(reports.junit), "md": _plain_format(reports.markdown),
+           "kube-bench": _kube_bench, "ckl": checklist.ckl, "cklb": checklist.cklb, "xccdf": xccdf.xccdf, "arf": xccdf.arf,
+           "oscal": oscal.oscal, "sarif": sarif.sarif}
 
 
 def write_atomically(path, text):
@@ -84,9 +92,10 @@ class ActionModule(ActionBase):
         checks = catalogue.benchmark_checks(catalogue.load())
         report["drift"] = reports.drift(previous, report, checks)
         report["benchmark_changed"] = reports.benchmark_changed(previous, report, checks)
+        meta = catalogue.benchmark_meta(catalogue.load(), str(report.get("benchmark") or ""))
         written = []
         for fmt in formats:
-            written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report)))
+            written.append(write_atomically(os.path.join(dest_dir, reports.FILE_NAMES[fmt].format(node=node)), WRITERS[fmt](report, meta)))
         # Reports describe the cluster; writing them is not a change to it.
         result.update(changed=False, files=written, drift=report["drift"], benchmark_changed=report["benchmark_changed"],
                       drift_lines=reports.drift_lines(report), table=reports.summary_table(report))

@@ -30,9 +30,15 @@ options:
       - C(kube-bench) writes C(<node>.kube-bench.json) in the shape of C(kube-bench --json) (Controls per target,
         tests per group, Totals) for tools that ingest kube-bench's output. Manual controls are kube-bench's WARN,
         waived ones its INFO with the reason; section K is left out.
+      - The evidence assessors take, from the same results (docs/stig.md) - C(ckl) and C(cklb) (DISA STIG Viewer 2 and 3
+        checklists, C(<node>.ckl) and C(<node>.cklb)), C(xccdf) (an XCCDF 1.2 benchmark with the node's TestResult,
+        C(<node>.xccdf.xml)), C(arf) (ARF 1.1, C(<node>.arf.xml)), C(oscal) (OSCAL Assessment Results, C(<node>.oscal-ar.json)),
+        C(sarif) (SARIF 2.1.0, C(<node>.sarif)). A waived control stays a finding in each, with its waiver (owner, expiry,
+        ticket, reason) in the checklist's comments, the XCCDF message, the OSCAL risk (deviation-approved until the expiry)
+        and the SARIF suppression.
     type: list
     elements: str
-    choices: [json, xml, md, kube-bench]
+    choices: [json, xml, md, kube-bench, ckl, cklb, xccdf, arf, oscal, sarif]
     default: [json, xml, md]
 author:
   - kubeguard.hardening developers (@kubeguard)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
 from . import expressions
@@ -182,7 +182,14 @@ def load(path: str = CATALOGUE_PATH) -> Dict[str, Any]:
 @lru_cache(maxsize=4)
 def _load_file(path: str) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_LOADER)
+        data = yaml.load(handle, Loader=_LOADER)
+    # a benchmark of its own rules (the STIG) keeps them in its own file beside the catalogue
+    for entry in ((data.get("benchmarks") or {}).get("entries") or {}).values():
+        if entry.get("rules_file"):
+            with open(os.path.join(os.path.dirname(path), entry["rules_file"]), encoding="utf-8") as handle:
+                rules = yaml.load(handle, Loader=_LOADER)
+            entry.update({key: rules[key] for key in ("version", "release", "benchmark_date") if key in rules}, rules=rules["rules"])
+    return data
 
 
 def settings(path: str = CATALOGUE_PATH) -> List[Setting]:
@@ -200,10 +207,24 @@ def controls(path: str = CATALOGUE_PATH) -> List[Dict[str, Any]]:
     return list(load(path)["controls"])
 
 
+# What a node needs of a rule to judge it (the rest - CCIs, NIST controls, check texts - stays with the
+# controller's evidence writers).
+RULE_FIELDS_ON_NODES = ("id", "title", "severity", "cis", "checks", "manual", "cluster", "not_applicable", "remediation")
+
+
 def audit_part(data: Mapping[str, Any]) -> Dict[str, Any]:
     """What cis_audit judges a node with: the benchmark name, the controls and the benchmarks over them (the
     settings and the kubelet flag table are node_plan's only)."""
-    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": data.get("benchmarks") or {}}
+    registry = dict(data.get("benchmarks") or {})
+    entries = {}
+    for name, entry in (registry.get("entries") or {}).items():
+        entry = dict(entry)
+        if "rules" in entry:
+            entry["rules"] = [{k: rule[k] for k in RULE_FIELDS_ON_NODES if k in rule} for rule in entry["rules"]]
+        entries[name] = entry
+    if registry:
+        registry["entries"] = entries
+    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": registry}
 
 
 # --- benchmarks: data over the one set of checks ----------------------------------------------------------------
@@ -246,12 +267,16 @@ def choose_benchmark(data: Mapping[str, Any], wanted: str = "auto", version: Opt
 
 
 def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optional[str] = None) -> Dict[str, Any]:
-    """{benchmark, title, why, controls, ids}: the catalogue's controls as the chosen benchmark numbers, names and
-    remediates them (the checks are the catalogue's own); ids: {catalogue id: the benchmark's id, None when it
-    does not have the control}."""
+    """{benchmark, title, why, controls, ids, kind}: the catalogue's controls as the chosen benchmark numbers, names
+    and remediates them (the checks are the catalogue's own); ids: {catalogue id: the benchmark's id, None when it
+    does not have the control}. A benchmark of its own rules (kind "rules": the STIG) has a control per rule whose
+    parts are catalogue checks and its own (rule_controls); its ids name no catalogue control."""
     import copy
     name, why = choose_benchmark(data, wanted, version)
     entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    if "rules" in entry:
+        return {"benchmark": name, "title": entry.get("title", name), "why": why, "kind": "rules",
+                "controls": rule_controls(data, entry["rules"]), "ids": {str(c["id"]): None for c in data.get("controls") or []}}
     changes = entry.get("changes") or {}
     ids = benchmark_ids(data, name)
     found = []
@@ -264,7 +289,89 @@ def benchmark_view(data: Mapping[str, Any], wanted: str = "auto", version: Optio
             if key in BENCHMARK_FIELDS:
                 one[key] = value
         found.append(one)
-    return {"benchmark": name, "title": entry.get("title", name), "why": why, "controls": found, "ids": ids}
+    return {"benchmark": name, "title": entry.get("title", name), "why": why, "kind": "controls", "controls": found, "ids": ids}
+
+
+SEVERITY_LEVELS = {"high": 1, "medium": 2, "low": 3}
+SEVERITY_SECTIONS = {"high": "CAT I", "medium": "CAT II", "low": "CAT III"}
+
+
+def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """A benchmark's rules as controls the audit judges: `parts` (each {check, component, cis: the catalogue id
+    it is or None, role / unless_role}), all of which must pass; `manual` / `cluster` say what decides it
+    otherwise, `not_applicable` {all | platform: why}. level 1 is CAT I (verify_fail_on level1)."""
+    by_id = {str(c["id"]): c for c in data.get("controls") or []}
+    found = []
+    for rule in rules:
+        parts: List[Dict[str, Any]] = []
+        for cid in rule.get("cis") or []:
+            control = by_id[str(cid)]   # a test holds every rule's cis ids to the catalogue's
+            if control.get("check"):
+                parts.append({"cis": str(cid), "component": control["component"], "check": control["check"]})
+        for own in rule.get("checks") or []:
+            own = dict(own)
+            part = {"cis": None, "component": own.pop("component"), "role": own.pop("role", None),
+                    "unless_role": own.pop("unless_role", None)}
+            parts.append({**part, "check": own})
+        manual = rule.get("manual")
+        cluster = rule.get("cluster")
+        severity = str(rule.get("severity") or "medium")
+        found.append({
+            "id": str(rule["id"]), "title": rule["title"], "severity": severity, "stig_id": rule.get("stig_id"),
+            "level": SEVERITY_LEVELS.get(severity, 2), "section": SEVERITY_SECTIONS.get(severity, severity),
+            "component": "cluster" if cluster else (parts[0]["component"] if parts else "node"),
+            "automated": bool(parts) and not manual and not cluster, "parts": parts,
+            "manual": manual or cluster, "not_applicable": dict(rule.get("not_applicable") or {}),
+            "remediation": rule.get("remediation") or _cis_remediation(by_id, rule.get("cis") or [])})
+    return found
+
+
+RULE_STATUSES = ("automated", "manual", "cluster", "not_applicable")
+
+
+def rule_status(rule: Mapping[str, Any], platform: str, platform_data: Mapping[str, Any]) -> Tuple[str, str]:
+    """(status, why) of a benchmark rule on a platform: not_applicable (its own reason, or every catalogue check
+    it is made of does not apply there), cluster or manual (what decides it), automated (the checks)."""
+    own = rule.get("not_applicable") or {}
+    exempt = own.get("all") or own.get(platform)
+    if exempt:
+        return "not_applicable", str(exempt)
+    platform_exempt = {str(k): str(v) for k, v in (platform_data.get("not_applicable") or {}).items()}
+    cis = [str(c) for c in rule.get("cis") or []]
+    if cis and not rule.get("checks") and all(c in platform_exempt for c in cis):
+        return "not_applicable", "; ".join(f"CIS {c}: {platform_exempt[c]}" for c in cis)
+    if rule.get("cluster"):
+        return "cluster", str(rule["cluster"])
+    if rule.get("manual"):
+        return "manual", str(rule["manual"])
+    if cis or rule.get("checks"):
+        said = [f"CIS {c}" for c in cis] + [f"own check on {c.get('component')}" for c in rule.get("checks") or []]
+        return "automated", ", ".join(said)
+    return "", "no check, no reason"
+
+
+def benchmark_meta(data: Mapping[str, Any], name: str) -> Dict[str, Any]:
+    """What the evidence formats say of a benchmark and its controls beyond a report's results: {benchmark,
+    title, release, rules: {id: {title, severity, stig_id, rule_id, srg, cci, nist, check_text, remediation}}}.
+    A CIS benchmark's controls have no severity (unknown), CCI or NIST control; the STIG's rules have all."""
+    entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    rules: Dict[str, Dict[str, Any]] = {}
+    if "rules" in entry:
+        for rule in entry["rules"]:
+            rules[str(rule["id"])] = {key: rule.get(key) for key in ("title", "severity", "stig_id", "rule_id", "srg", "check_text")}
+            rules[str(rule["id"])].update(cci=list(rule.get("cci") or []), nist=list(rule.get("nist") or []),
+                                          remediation=rule.get("remediation"))
+    elif entry or name == data.get("benchmark"):
+        for control in benchmark_view(data, name)["controls"]:
+            rules[str(control["id"])] = {"title": control["title"], "severity": "unknown", "stig_id": None, "rule_id": None,
+                                         "srg": None, "check_text": None, "cci": [], "nist": [], "remediation": control.get("remediation")}
+    return {"benchmark": name, "title": entry.get("title", name), "version": str(entry.get("version") or ""),
+            "release": str(entry.get("release") or ""), "benchmark_date": str(entry.get("benchmark_date") or ""), "rules": rules}
+
+
+def _cis_remediation(by_id: Mapping[str, Any], cis: Sequence[str]) -> Optional[str]:
+    said = [f"CIS {cid}: {by_id[str(cid)].get('remediation')}" for cid in cis if by_id[str(cid)].get("remediation")]
+    return "; ".join(dict.fromkeys(said)) or None
 
 
 def benchmark_ids(data: Mapping[str, Any], name: str) -> Dict[str, Optional[str]]:
@@ -287,6 +394,9 @@ def benchmark_checks(data: Optional[Mapping[str, Any]] = None) -> Dict[str, Dict
     data = data if data is not None else load()
     found: Dict[str, Dict[str, str]] = {}
     for name in benchmark_names(data):
+        if "rules" in data["benchmarks"]["entries"][name]:
+            found[str(name)] = {}   # its rules are not one catalogue check each
+            continue
         checks: Dict[str, str] = {}
         shared = set()
         for cid, bid in benchmark_ids(data, name).items():

@@ -23,7 +23,7 @@ from . import waivers as waivers_model
 from ..formats import kube_proxy, permissions
 from ..platform import component_registry
 from ..catalogue import catalogue, checks, expressions
-from ..observe import containerd, exposure, integrity, node_audit
+from ..observe import containerd, exposure, integrity, node_audit, services
 from ..catalogue.catalogue import Platform
 from ..observe.health import Proc, agree, component_processes, journal_running_args
 from ..formats.k3s_config import K3sConfigError, arg_text, component_args
@@ -320,6 +320,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "integrity": _integrity(layout, checksums or {}, proc_root),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
+        "services": services.observe(proc_root),
     }
 
 
@@ -378,15 +379,32 @@ def section(control_id: str) -> str:
 
 def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
     """Is the control judged from this node's state (its section, or for section K its component,
-    belongs to one of the node's roles)?"""
+    belongs to one of the node's roles; a rule's control: one of its parts)?"""
+    if "parts" in control:
+        return any(part_applies(part, roles) for part in control["parts"])
     if section(str(control["id"])) == "K":
         return COMPONENT_ROLES.get(control.get("component")) in roles
     wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())}
     return control.get("component") != "cluster" and section(str(control["id"])) in wanted
 
 
+def part_applies(part: Mapping[str, Any], roles: Sequence[str]) -> bool:
+    """A part of a rule (catalogue.rule_controls): a catalogue check where its control applies, an own check
+    where its role (or its component's) is one of the node's, unless the node also has unless_role."""
+    if part.get("unless_role") in roles:
+        return False
+    if part.get("cis"):
+        return applies({"id": part["cis"], "component": part["component"]}, roles)
+    return (part.get("role") or COMPONENT_ROLES.get(part["component"])) in roles
+
+
 def role_of(control: Mapping[str, Any]) -> str:
     """Which kind of node a control is for, as a reader would say it."""
+    if "parts" in control:
+        names = [role_of({"id": p["cis"], "component": p["component"]}) if p.get("cis")
+                 else ROLE_NAMES.get(p.get("role") or COMPONENT_ROLES.get(p["component"], ""), "node of this kind")
+                 for p in control["parts"]]
+        return " or ".join(dict.fromkeys(names)) or "node of this kind"
     cid = str(control["id"])
     if section(cid) == "K":
         return ROLE_NAMES.get(COMPONENT_ROLES.get(control.get("component"), ""), "node of this kind")
@@ -471,6 +489,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return NODE_AUDIT_EXPECTED[check["node_audit"]]
     if "container_runtime" in check:
         return RUNTIME_EXPECTED[check["container_runtime"]]
+    if "service" in check:
+        return f"{check['service']} {'not running' if check['op'] == 'not_running' else 'not enabled at boot'}"
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get(KUBELET) or f"--{check.get('flag')}"
@@ -504,6 +524,7 @@ def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
 
 
 def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any], file_reader) -> Optional[checks.Outcome]:
+    component = check.get("component", component)   # a rule's parts each name their component
     if "all" in check or "any" in check:
         parts = [_evaluate(part, component, state, file_reader) or checks.Outcome(None, "not judged")
                  for part in (check.get("all") or check.get("any"))]
@@ -523,6 +544,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return node_audit.evaluate(check["node_audit"], state)
     if "container_runtime" in check:
         return containerd.evaluate(check["container_runtime"], state)
+    if "service" in check:
+        return services.evaluate(check, state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == KUBE_PROXY:
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
@@ -594,6 +617,9 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
     platform_exempt = dict((state.get("layout") or {}).get("not_applicable") or {})
     results = []
     for control in controls if controls is not None else catalogue.controls():
+        if "parts" in control:
+            results.append(_judge_rule(control, state, roles, active, expired, platform_exempt, file_reader))
+            continue
         cid = str(control["id"])
         component = control["component"]
         automated = bool(control.get("automated"))
@@ -612,19 +638,119 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             status, found = "manual", outcome.found if outcome else None
         else:
             status, found = ("pass" if outcome.passed else "fail"), outcome.found
-        results.append({
-            "id": cid, "section": section(cid), "title": control["title"], "level": control.get("level", 1),
-            "automated": automated, "component": component, "status": status,
-            "found": found,
-            "check_passed": outcome.passed if outcome else None,
-            "expected": expected_text(rendered_check(control, state)) if control.get("check") and judged else None,
-            "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
-            "remediation": control.get("remediation"),
-            "waiver": waivers.get(cid),
-            "waiver_record": active[cid].as_dict() if cid in active else None,
-            "waiver_expired": expired[cid].as_dict() if cid in expired else None,
-        })
+        results.append(_result(control, state, status, found, outcome, judged, waivers.get(cid),
+                               active.get(cid), expired.get(cid)))
     return results
+
+
+def _result(control: Mapping[str, Any], state: Mapping[str, Any], status: str, found: Optional[str],
+            outcome: Optional[checks.Outcome], judged: bool, waiver: Optional[str],
+            record: Optional[waivers_model.Waiver], gone: Optional[waivers_model.Waiver]) -> Dict[str, Any]:
+    cid = str(control["id"])
+    component = control["component"]
+    return {
+        "id": cid, "section": control.get("section") or section(cid), "title": control["title"], "level": control.get("level", 1),
+        "automated": bool(control.get("automated")), "component": component, "status": status,
+        "found": found,
+        "check_passed": outcome.passed if outcome else None,
+        "expected": expected_text(rendered_check(control, state)) if control.get("check") and judged else None,
+        "source": (state["components"].get(component) or {}).get("source") if component in FLAG_COMPONENTS else "files",
+        "remediation": control.get("remediation"),
+        "waiver": waiver,
+        "waiver_record": record.as_dict() if record else None,
+        "waiver_expired": gone.as_dict() if gone else None,
+        "locations": _locations(rendered_check(control, state), component, state) if control.get("check") and judged else [],
+    }
+
+
+# a static pod's manifest is where kubeadm and kubespray configure these (etcd: when not on the host)
+STATIC_POD_COMPONENTS = component_registry.CONTROL_PLANE + (ETCD,)
+
+
+def _locations(check: Optional[Mapping[str, Any]], component: str, state: Mapping[str, Any]) -> List[Dict[str, str]]:
+    """Where what a check reads is set: files, and flags or kubelet fields with the file that sets them when it
+    is known (a static pod's manifest, the kubelet's config file). The evidence formats point at these."""
+    if not check:
+        return []
+    component = check.get("component", component)
+    if "all" in check or "any" in check:
+        found = [loc for part in (check.get("all") or check.get("any")) for loc in _locations(part, component, state)]
+        return [dict(t) for t in dict.fromkeys(tuple(sorted(loc.items())) for loc in found)]
+    if "file" in check:
+        return [{"file": str(name)} for name in (check["file"] if isinstance(check["file"], list) else [check["file"]])]
+    layout = state.get("layout") or {}
+    source = ((state.get("components") or {}).get(component) or {}).get("source")
+    manifest = (f"{layout.get('manifests_dir')}/{component}.yaml" if component in STATIC_POD_COMPONENTS
+                and source in ("manifest", "process") and (layout.get("components") or {}).get("kind", "static_pods") == "static_pods" else None)
+    found = []
+    if KUBELET in check:
+        found.append({"component": component, "field": str(check[KUBELET]), "file": str(state.get("kubelet_config_path") or "")})
+    if "flag" in check:
+        found.append({"component": component, "flag": f"--{check['flag']}", **({"file": manifest} if manifest else {})})
+    if not found:
+        kind = next((key for key in ("exposure", "integrity", "node_audit", "container_runtime", "service", "encryption_providers") if key in check), "check")
+        found.append({"component": component, "check": f"{kind}: {check.get(kind, '')}".strip()})
+    return [{k: v for k, v in loc.items() if v} for loc in found]
+
+
+def _judge_rule(control: Mapping[str, Any], state: Mapping[str, Any], roles: Sequence[str],
+                active: Mapping[str, waivers_model.Waiver], expired: Mapping[str, waivers_model.Waiver],
+                platform_exempt: Mapping[str, str], file_reader) -> Dict[str, Any]:
+    """A benchmark rule (catalogue.rule_controls): its parts that apply to this node's roles, less those of a
+    catalogue check the platform exempts or a waiver covers (the rule is then waived only if the rest passes),
+    judged together; manual and cluster rules report what decides them."""
+    cid = str(control["id"])
+    layout_name = str((state.get("layout") or {}).get("name") or "")
+    own_exempt = control.get("not_applicable") or {}
+    exempt = own_exempt.get("all") or own_exempt.get(layout_name)
+    parts = [part for part in control["parts"] if part_applies(part, roles)]
+    kept, notes, waived_parts, expired_parts = [], [], {}, {}
+    for part in parts:
+        cis = part.get("cis")
+        if cis and cis in platform_exempt:
+            notes.append(f"CIS {cis} does not apply on {layout_name}: {platform_exempt[cis]}")
+        elif cis and cis in active:
+            waived_parts[cis] = active[cis]
+        else:
+            if cis and cis in expired:
+                expired_parts[cis] = expired[cis]
+            kept.append(part)
+    effective = {**control, "check": {"all": [dict(part["check"], component=part["component"]) for part in kept]} if kept else None}
+    judged = bool(kept) and not exempt
+    outcome = judge_control(effective, state, file_reader) if judged else None
+    said = [text for text in (outcome.found if outcome else None, *notes) if text]
+    manual = control.get("manual")
+    own = active.get(cid)
+    if own:
+        waiver = own.text()
+    elif waived_parts:
+        waiver = "; ".join(f"CIS {cis}: {w.text()}" for cis, w in waived_parts.items())
+    else:
+        waiver = None
+    if exempt:
+        status, found = "not_applicable", str(exempt)
+    elif control["component"] == "cluster":
+        status, found = ("waived" if own else "manual"), f"cluster scope: {manual}"
+    elif control["parts"] and not parts:
+        status, found = "not_applicable", f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
+        unless = [ROLE_NAMES.get(p["unless_role"], p["unless_role"]) for p in control["parts"] if p.get("unless_role") in roles]
+        if unless:
+            found = f"not judged on a {unless[0]}: the rule is for the other nodes (roles: {', '.join(roles)})"
+    elif own:
+        status, found = "waived", "; ".join(said) or None
+    elif manual:
+        status, found = "manual", "; ".join([*said, f"decided by: {manual}"])
+    elif not kept:
+        status, found = ("waived" if waived_parts else "not_applicable"), "; ".join(said) or None
+    elif outcome is None or outcome.passed is None:
+        status, found = "manual", "; ".join(said) or None
+    elif outcome.passed:
+        status, found = ("waived" if waived_parts else "pass"), "; ".join(said)
+    else:
+        status, found = "fail", "; ".join(said)
+    record = own or next(iter(waived_parts.values()), None)
+    gone = expired.get(cid) or next(iter(expired_parts.values()), None)
+    return _result(effective, state, status, found, outcome, judged, waiver if status == "waived" else None, record, gone)
 
 
 def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]:
@@ -643,7 +769,7 @@ def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, An
     known = {str(c["id"]) for c in controls}
     unknown = sorted(str(k) for k in waivers if str(k) not in known)
     if unknown:
-        raise ValueError(f"verify_waivers: {unknown} are not CIS control ids of {benchmark}")
+        raise ValueError(f"verify_waivers: {unknown} are not control ids of {benchmark} or of the catalogue's checks")
     waivers_model.parse(waivers)
 
 
@@ -666,8 +792,10 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         # benchmark's id of that control, or dropped when the benchmark has none) or one of the benchmark's own ids
         # (kept as it is), so every waiver left names a control of the benchmark, with its reason.
         check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
-        ids = catalogue_data["ids"]
-        waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
+        if catalogue_data.get("kind") != "rules":
+            ids = catalogue_data["ids"]
+            waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
+        # (a rule's waivers stay as given: one of a catalogue check waives that part of each rule it is in)
     else:
         check_waivers(waivers, catalogue_data.get("controls") or [], catalogue_data.get("benchmark", "unknown"))
     controls = catalogue_data.get("controls") or []

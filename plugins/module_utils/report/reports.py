@@ -11,9 +11,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
 FAIL_ON = ("never", "failed", "level1", "drift")
-# kube-bench: <node>.kube-bench.json in `kube-bench --json`'s shape (fleet_report.kube_bench)
-FILE_FORMATS = ("json", "xml", "md", "kube-bench")
-FILE_NAMES = {"json": "{node}.json", "xml": "{node}.xml", "md": "{node}.md", "kube-bench": "{node}.kube-bench.json"}
+# kube-bench: <node>.kube-bench.json in `kube-bench --json`'s shape (fleet_report.kube_bench); the evidence formats
+# assessors take (checklist.py, xccdf.py, oscal.py, sarif.py): STIG Viewer checklists, XCCDF 1.2 / ARF 1.1,
+# OSCAL Assessment Results, SARIF 2.1.0
+FILE_FORMATS = ("json", "xml", "md", "kube-bench", "ckl", "cklb", "xccdf", "arf", "oscal", "sarif")
+FILE_NAMES = {"json": "{node}.json", "xml": "{node}.xml", "md": "{node}.md", "kube-bench": "{node}.kube-bench.json",
+              "ckl": "{node}.ckl", "cklb": "{node}.cklb", "xccdf": "{node}.xccdf.xml", "arf": "{node}.arf.xml",
+              "oscal": "{node}.oscal-ar.json", "sarif": "{node}.sarif"}
 # the cis_report action's options (its module file documents them; both validate with this)
 CIS_REPORT_ARGUMENT_SPEC = {
     "report": {"type": "dict", "required": True},
@@ -24,6 +28,7 @@ STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
 SECTION_TITLES = {
     "1": "Control Plane Components", "2": "Etcd", "3": "Control Plane Configuration", "4": "Worker Nodes",
     "5": "Policies", "K": "kubeguard extra checks",
+    "CAT I": "STIG high severity", "CAT II": "STIG medium severity", "CAT III": "STIG low severity",
 }
 # what is said for a report that names no benchmark (written before reports did, or by hand)
 NO_BENCHMARK = "benchmark not named"

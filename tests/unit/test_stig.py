@@ -1,0 +1,202 @@
+"""The DISA Kubernetes STIG V2R6 as a benchmark over the catalogue's checks (catalogue/stig_v2r6.yml): every rule
+decided somehow on every platform, judged from a node's real state, waivers and platform exemptions carried
+part by part."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import services
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+from test_audit import by_id, manifest_command, start
+
+DATA = catalogue.load()
+RULES = DATA["benchmarks"]["entries"]["stig-v2r6"]["rules"]
+PLATFORMS = catalogue.load_platforms()
+STIG = "stig-v2r6"
+
+
+def test_the_rule_list_is_v2r6s_ninety_two_with_their_ids_severities_and_ccis():
+    ids = [r["id"] for r in RULES]
+    assert len(ids) == 92 and len(set(ids)) == 92
+    assert collections.Counter(r["severity"] for r in RULES) == {"high": 18, "medium": 74}
+    for rule in RULES:
+        assert re.fullmatch(r"V-2\d{5}", rule["id"]), rule["id"]
+        assert re.fullmatch(r"CNTR-K8-\d{6}", rule["stig_id"]), rule["id"]
+        assert re.fullmatch(r"SV-" + rule["id"][2:] + r"r\d+_rule", rule["rule_id"]), rule["id"]
+        assert rule["title"] and rule["check_text"] and rule["cci"] and rule["nist"], rule["id"]
+        assert all(re.fullmatch(r"CCI-\d{6}", c) for c in rule["cci"]), rule["id"]
+    # the two CAT I rules V2R5 removed (insecure port and bind address) are not there
+    assert not {"V-242386", "V-242388"} & set(ids)
+
+
+def test_every_rule_has_a_status_on_every_platform_and_seventy_or_more_are_automated():
+    counts = {}
+    for platform, data in PLATFORMS.items():
+        statuses = {}
+        for rule in RULES:
+            status, why = catalogue.rule_status(rule, platform, data)
+            assert status in catalogue.RULE_STATUSES and why.strip(), (platform, rule["id"], status, why)
+            statuses[rule["id"]] = status
+        counts[platform] = collections.Counter(statuses.values())
+        assert counts[platform]["automated"] >= 70, (platform, counts[platform])
+        for rule in RULES:   # CAT I: automated, or a written reason (what decides it, or why it does not apply)
+            if rule["severity"] == "high" and statuses[rule["id"]] != "automated":
+                assert len(catalogue.rule_status(rule, platform, data)[1]) > 40, (platform, rule["id"])
+    assert counts["kubeadm"]["automated"] > counts["kubespray"]["automated"]   # V-242397: kubespray's nginx-proxy
+
+
+def test_a_rule_without_a_decision_has_no_status():
+    assert catalogue.rule_status({"id": "V-1", "title": "t"}, "kubeadm", PLATFORMS["kubeadm"]) == ("", "no check, no reason")
+
+
+def test_each_rule_is_decided_one_way_and_its_checks_name_real_checks_and_components():
+    ids = {str(c["id"]) for c in DATA["controls"]}
+    components = set(audit.COMPONENT_ROLES) | {"files"}
+    for rule in RULES:
+        ways = [way for way in ("cluster", "manual", "not_applicable") if rule.get(way)]
+        assert len(ways) <= 1 and (ways or rule.get("cis") or rule.get("checks")), rule["id"]
+        assert set(rule.get("cis") or []) <= ids and set(rule.get("cis_related") or []) <= ids, rule["id"]
+        for check in rule.get("checks") or []:
+            assert check["component"] in components, rule["id"]
+            if check["component"] in ("files", "node"):
+                assert check.get("role") in audit.ROLE_NAMES, rule["id"]
+        for name in (rule.get("not_applicable") or {}):
+            assert name == "all" or name in PLATFORMS, rule["id"]
+
+
+def test_nodes_get_only_what_judges_a_rule():
+    part = catalogue.audit_part(DATA)["benchmarks"]["entries"][STIG]["rules"]
+    assert {key for rule in part for key in rule} <= set(catalogue.RULE_FIELDS_ON_NODES)
+    assert [r["id"] for r in part] == [r["id"] for r in RULES]
+
+
+def stig_report(state, roles, waivers=None, layout="kubeadm"):
+    return audit.node_report(state, roles, waivers or {}, catalogue.audit_part(DATA), "cp1", layout,
+                             kubernetes={"version": "v1.34.4"}, benchmark=STIG)
+
+
+def test_kubeadms_files_judged_by_the_stig(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    report = stig_report(state, ["control_plane", "etcd"])
+    results = by_id(report["results"])
+    assert report["benchmark"] == STIG and report["benchmark_title"] == "DISA Kubernetes STIG V2R6"
+    assert len(results) == 92 and set(report["summary"]) == {"CAT I", "CAT II", "total"}
+    # stricter than CIS: an absent --auto-tls passes CIS 2.3 and fails the STIG
+    assert by_id(audit.audit(state, ["etcd"]))["2.3"]["status"] == "pass"
+    assert results["V-242379"]["status"] == "fail" and results["V-242379"]["found"] == "--auto-tls not set"
+    # one rule, three checks of the catalogue (authorization mode)
+    assert results["V-242382"]["status"] == "pass" and results["V-242382"]["expected"].count("--authorization-mode") == 3
+    assert results["V-242381"]["level"] == 1 and results["V-242381"]["section"] == "CAT I"
+    # the STIG's 644 on the manifests: kubeadm's 600 passes, as any file of the directory does
+    assert results["V-242408"]["status"] == "pass"
+    os.chmod(os.path.join(layout.manifests_dir, "kube-scheduler.yaml"), 0o664)
+    assert by_id(stig_report(audit.observe(layout, str(root / "proc")), ["control_plane"])["results"])["V-242408"]["status"] == "fail"
+    # the kubelet found makes the node a worker too (as for CIS): its rules are judged; the rule's own
+    # not-applicable reason, manual and cluster rules say so
+    assert results["V-242391"]["status"] == "pass" and "worker" in report["roles"]
+    alone = by_id(audit.audit(state, ["etcd"], controls=catalogue.benchmark_view(DATA, STIG)["controls"]))
+    assert alone["V-242391"]["status"] == "not_applicable" and "not a worker" in alone["V-242391"]["found"]
+    assert results["V-242437"]["status"] == "not_applicable" and "1.25" in results["V-242437"]["found"]
+    assert results["V-242410"]["status"] == "manual" and "PPSM" in results["V-242410"]["found"]
+    assert results["V-242415"]["status"] == "manual" and results["V-242415"]["found"].startswith("cluster scope")
+
+
+def test_a_rule_judges_the_running_process_and_each_part_its_own_component(kubeadm_files):
+    root, layout = kubeadm_files
+    command = manifest_command(layout, "kube-apiserver")
+    start(root / "proc", 100, command + ["--tls-min-version=VersionTLS12"])
+    start(root / "proc", 101, manifest_command(layout, "kube-scheduler") + ["--feature-gates=AllAlpha=true"])
+    results = by_id(stig_report(audit.observe(layout, str(root / "proc")), ["control_plane"])["results"])
+    assert results["V-242378"]["status"] == "pass" and results["V-242378"]["found"] == "--tls-min-version=VersionTLS12"
+    assert results["V-242377"]["status"] == "fail"      # the scheduler's own: not set
+    # AllAlpha: apiserver, controller manager and scheduler each judged from their own flags
+    assert results["V-242400"]["status"] == "fail" and "AllAlpha=true" in results["V-242400"]["found"]
+
+
+def test_a_waiver_of_one_check_waives_that_part_of_each_rule_it_is_in(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    # V-274882 is CIS 1.2.27 (a config named) and 1.2.28 (its first provider): waiving one leaves the other judged
+    one = by_id(stig_report(state, ["control_plane"], {"1.2.27": "encryption by the disk"})["results"])
+    assert one["V-274882"]["status"] == "fail" and one["V-274882"]["found"] == "no encryption config"
+    both = by_id(stig_report(state, ["control_plane"], {"1.2.27": "by the disk", "1.2.28": "by the disk"})["results"])
+    assert both["V-274882"]["status"] == "waived" and both["V-274882"]["waiver"] == "CIS 1.2.27: by the disk; CIS 1.2.28: by the disk"
+    # the plan's waiver (the user's variable that weakens 1.2.16) shows in both STIG rules of the audit log path
+    logged = by_id(stig_report(state, ["control_plane"], {"1.2.16": "kubernetes_audit: false (kubeguard_allow_override)"})["results"])
+    assert logged["V-242402"]["status"] == logged["V-242465"]["status"] == "waived"
+    assert "kubernetes_audit" in logged["V-242465"]["waiver"]
+    # a rule's own id, with a record that expired: judged as without it
+    gone = {"V-242379": {"reason": "etcd on loopback", "owner": "ops", "expires": "2020-01-01"}}
+    results = by_id(stig_report(state, ["etcd"], gone)["results"])
+    assert results["V-242379"]["status"] == "fail" and results["V-242379"]["waiver_expired"]["owner"] == "ops"
+    assert "waiver expired 2020-01-01" in reports.expired_note(results["V-242379"])
+    with pytest.raises(ValueError, match=r"\['V-999999'\] are not control ids of stig-v2r6"):
+        stig_report(state, ["etcd"], {"V-999999": "x"})
+
+
+def test_a_check_the_platform_exempts_leaves_the_rule_to_its_other_parts(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    state["layout"] = dict(state["layout"], name="k3s", not_applicable={"1.1.12": "k3s runs etcd as root"})
+    results = by_id(stig_report(state, ["control_plane", "etcd"], layout="k3s")["results"])
+    assert results["V-242445"]["status"] == "not_applicable" and "CIS 1.1.12 does not apply on k3s" in results["V-242445"]["found"]
+    # the rule's own per-platform reason
+    assert results["V-242397"]["status"] == "not_applicable" and "k3s agent" in results["V-242397"]["found"]
+
+
+def test_sshd_on_workers_is_read_from_processes_and_boot_links(tmp_path):
+    proc, root = tmp_path / "proc", tmp_path / "root"
+    start(proc, 300, ["sshd: /usr/sbin/sshd -D [listener]"], exe="/usr/sbin/sshd")
+    start(proc, 301, ["/usr/bin/bash"], exe="/usr/bin/bash")
+    wants = root / "etc" / "systemd" / "system" / "multi-user.target.wants"
+    wants.mkdir(parents=True)
+    os.symlink("/usr/lib/systemd/system/ssh.service", wants / "ssh.service")
+    seen = services.observe(str(proc), str(root))
+    assert seen == {"sshd": {"running": ["300"], "enabled": ["/etc/systemd/system/multi-user.target.wants/ssh.service"]}}
+    state = {"services": seen}
+    running = services.evaluate({"service": "sshd", "op": "not_running"}, state)
+    enabled = services.evaluate({"service": "sshd", "op": "not_enabled"}, state)
+    assert running.passed is False and "pids 300" in running.found and enabled.passed is False
+    assert services.evaluate({"service": "sshd", "op": "not_running"}, {}).passed is None   # not observed: not judged
+    quiet = services.observe(str(tmp_path / "none"), str(tmp_path / "none"))
+    assert services.evaluate({"service": "sshd", "op": "not_enabled"}, {"services": quiet}).passed is True
+
+
+def test_sshd_rules_judge_workers_not_control_planes(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    state["services"] = {"sshd": {"running": ["7"], "enabled": []}}
+    worker = by_id(stig_report(state, ["worker"])["results"])
+    assert worker["V-242393"]["status"] == "fail" and worker["V-242394"]["status"] == "pass"
+    plane = by_id(stig_report(state, ["control_plane", "worker"])["results"])
+    assert plane["V-242393"]["status"] == "not_applicable" and "not judged on a control plane" in plane["V-242393"]["found"]
+
+
+def test_the_stig_is_chosen_by_name_only_and_reports_render_it(kubeadm_files):
+    assert catalogue.choose_benchmark(DATA, "auto", "v1.34.4")[0] == "cis-1.12"
+    assert catalogue.choose_benchmark(DATA, STIG, "v1.34.4") == (STIG, "kubeguard_benchmark")
+    root, layout = kubeadm_files
+    report = stig_report(audit.observe(layout, str(root / "proc")), ["control_plane", "etcd"])
+    text = "\n".join(reports.summary_table(report))
+    assert "CAT I STIG high severity" in text
+    assert "V-242379" in reports.markdown(report) and "V-242379" in reports.junit(report)
+    yaml.safe_dump(report)   # plain data
+
+
+def test_the_stig_rules_page_is_current():
+    """docs/stig-rules.md is generated from the STIG's data and the platform data."""
+    import subprocess
+    import sys
+    from conftest import REPO, _collection_root
+    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_stig_doc.py"), "--check"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
