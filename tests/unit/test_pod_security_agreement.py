@@ -40,7 +40,8 @@ def test_ours_judges_at_the_latest_policy_of_the_release_that_answered(tmp_path,
     at baseline, a v1.35 one admits it there (the user-namespace relaxation)."""
     case = {"name": "unmasked-userns", "expected": "privileged",
             "spec": {"hostUsers": False, "containers": [{"name": "a", "image": "x", "securityContext": {"procMount": "Unmasked"}}]}}
-    assert tool.our_level("v1.34.4")(case) == "privileged" and tool.our_level("v1.35.4")(case) == "baseline"
+    judged = {server: tool._pod_security().judged_version("latest", server)[0] for server in ("v1.34.4", "v1.35.4")}
+    assert tool.our_level(judged["v1.34.4"])(case) == "privileged" and tool.our_level(judged["v1.35.4"])(case) == "baseline"
     refused = {"privileged": "admitted", "baseline": REFUSED, "restricted": REFUSED}
     (tmp_path / "corpus.yaml").write_text(json.dumps([case]))
     (tmp_path / "results.json").write_text(json.dumps({"server": "v1.34.4", "results": [{"name": "unmasked-userns", "verdicts": refused}]}))

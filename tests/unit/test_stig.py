@@ -200,3 +200,49 @@ def test_the_stig_rules_page_is_current():
     proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_stig_doc.py"), "--check"],
                           env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_stigs_cluster_rules_are_judged_from_the_api_in_the_cluster_report():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit
+
+    def pod(namespace, name, images, labels=None, host_port=None, owned=False):
+        meta = {"namespace": namespace, "name": name, "labels": labels or {}}
+        if owned:
+            meta["ownerReferences"] = [{"kind": "ReplicaSet", "name": "x", "controller": True}]
+        containers = [{"name": f"c{i}", "image": image, **({"ports": [{"containerPort": 80, "hostPort": host_port}]} if host_port else {})}
+                      for i, image in enumerate(images)]
+        return {"kind": "Pod", "metadata": meta, "spec": {"containers": containers}, "status": {"phase": "Running"}}
+
+    clean = [pod("kube-system", "dns", ["registry.k8s.io/coredns/coredns:v1.12.1"], owned=True),
+             pod("apps", "web", ["nginx:1.27@sha256:" + "a" * 64], host_port=8080),
+             {"kind": "Service", "metadata": {"namespace": "default", "name": "kubernetes"}, "spec": {}}]
+    stig = [c for c in catalogue.benchmark_view(DATA, STIG)["controls"] if c["component"] == "cluster"]
+    controls = [c for c in DATA["controls"] if str(c["id"]).startswith("5.")] + stig
+    judged = {r["id"]: r for r in cluster_audit.section_5(clean, {}, controls, "baseline", {})}
+    assert all(judged[rid]["check_passed"] for rid in ("V-242383", "V-242395", "V-242414", "V-242415", "V-242442")), judged
+    dirty = clean + [pod("kube-public", "stray", ["busybox:1.36"]),
+                     pod("ui", "dash", ["kubernetesui/dashboard:v2.7.0"], labels={"k8s-app": "kubernetes-dashboard"}),
+                     pod("apps", "low", ["nginx:1.26"], host_port=80),
+                     pod("kube-system", "agent", ["registry.k8s.io/coredns/coredns:v1.11.3"], host_port=53, owned=True)]
+    judged = {r["id"]: r for r in cluster_audit.section_5(dirty, {}, controls, "baseline", {})}
+    assert judged["V-242383"]["check_passed"] is False and "kube-public/Pod/stray" in judged["V-242383"]["found"]
+    assert judged["V-242395"]["check_passed"] is False and "ui/dash" in judged["V-242395"]["found"]
+    # a user namespace's port 80 is a finding; kube-system's 53 is the platform's
+    assert judged["V-242414"]["check_passed"] is False and "apps/low" in judged["V-242414"]["found"] and "agent" not in judged["V-242414"]["found"]
+    assert judged["V-242442"]["check_passed"] is False and "nginx (1.26, 1.27@sha256:" in judged["V-242442"]["found"]
+    assert "registry.k8s.io/coredns/coredns (v1.11.3, v1.12.1)" in judged["V-242442"]["found"]
+    # rows of the cluster report, in their category, the verdict in found
+    rows = {r["id"]: r for r in cluster_audit.report(list(judged.values()), controls, "cis-1.12", "now")["results"]}
+    assert rows["V-242395"]["section"] == "CAT II" and rows["V-242395"]["found"].startswith("FAIL (judged from the API)")
+    assert "V-274883" not in rows   # a review by people: reported manual on the nodes only
+    # not asked for (a CIS run): none of them
+    assert not [r for r in cluster_audit.section_5(dirty, {}, controls[:-len(stig)], "baseline", {}) if r["id"].startswith("V-")]
+
+
+def test_the_cluster_audits_controls_carry_the_stigs_cluster_rules_when_it_is_chosen():
+    from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cis_catalogue
+    view = kubeguard_cis_catalogue("controls", STIG, "v1.34.4")
+    assert view["benchmark"] == "cis-1.12"
+    assert {c["id"] for c in view["controls"] if c["id"].startswith("V-")} == \
+        {r["id"] for r in RULES if r.get("cluster")}
+    assert not [c for c in kubeguard_cis_catalogue("controls", "auto", "v1.34.4")["controls"] if c["id"].startswith("V-")]

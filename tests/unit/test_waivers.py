@@ -45,6 +45,8 @@ def test_the_last_day_still_holds():
     (dict(RECORD, reason="bell\x07"), "printable text"),
     (dict(RECORD, reason="zero\u200bwidth"), "printable text"),
     (dict(RECORD, reason="\ufffe"), "printable text"),
+    # a Hangul filler prints as nothing: refused here as in kubeguard_allow_override (base/readable_text, one rule)
+    (dict(RECORD, owner="ops\u3164team"), "printable text"),
     (dict(RECORD, ticket="\x1b[31m"), "printable text"),
     (dict(RECORD, reason="r" * 4001), "at most 4000"),
     (dict(RECORD, ticket=True), "a non-empty string"),

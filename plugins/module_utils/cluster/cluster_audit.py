@@ -286,6 +286,71 @@ def dashboard_exposure(objects: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
                       if dashboards else "no Kubernetes Dashboard runs")}
 
 
+# --- the STIG's rules about the cluster's objects (catalogue/stig_v2r6.yml `cluster`) ----------------------------
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+DASHBOARD_LABEL = ("k8s-app", "kubernetes-dashboard")
+
+
+def _running_pods(objects: Sequence[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+    return [p for p in _kind(objects, "Pod") if ((p.get("status") or {}).get("phase") in (None, "Pending", "Running"))]
+
+
+def _image_repository(image: str) -> Tuple[str, str]:
+    """(repository, version) of an image reference: registry/name:tag@digest -> (registry/name, tag@digest)."""
+    name, _at, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+    else:
+        tag = "latest" if not digest else ""
+    return name, "@".join(part for part in (tag, digest) if part)
+
+
+def stig_cluster(objects: Sequence[Mapping[str, Any]], section5: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """The STIG's cluster rules judged from the API's objects, as the cluster report's rows: kubectl's view of
+    what DISA's check texts ask. Rules whose CIS twin is judged above reuse its verdict (V-242415: 5.4.1)."""
+    by_id = {r["id"]: r for r in section5}
+    pods = _running_pods(objects)
+    results = []
+    # V-242383: default, kube-public and kube-node-lease hold no user objects (the kubernetes Service aside)
+    held = sorted(f"{_meta(o).get('namespace')}/{o.get('kind')}/{_meta(o).get('name')}" for o in objects
+                  if _meta(o).get("namespace") in ("default", "kube-public", "kube-node-lease")
+                  and (pod_security.pod_template(o) is not None or o.get("kind") == "Service")
+                  and not pod_security.is_owned_copy(o) and not _meta(o).get("ownerReferences")
+                  and not (o.get("kind") == "Service" and _meta(o).get("name") == "kubernetes" and _meta(o).get("namespace") == "default"))
+    results.append({"id": "V-242383", "check_passed": not held,
+                    "found": f"user objects in the default namespaces: {_show(held)}" if held else
+                    "default, kube-public and kube-node-lease hold no workloads or services of users"})
+    # V-242395: no pod labelled k8s-app=kubernetes-dashboard
+    key, value = DASHBOARD_LABEL
+    dashboards = sorted(_name(p) for p in pods if (_meta(p).get("labels") or {}).get(key) == value)
+    results.append({"id": "V-242395", "check_passed": not dashboards,
+                    "found": f"dashboard pods: {_show(dashboards)}" if dashboards else f"no pod labelled {key}={value}"})
+    # V-242414: no pod of a user namespace on a host port below 1024
+    low = sorted(f"{_name(p)} container {c.get('name')} hostPort {port.get('hostPort')}" for p in pods
+                 if _meta(p).get("namespace") not in SYSTEM_NAMESPACES
+                 for c in _containers(p) for port in c.get("ports") or []
+                 if isinstance(port, Mapping) and isinstance(port.get("hostPort"), int) and 0 < port["hostPort"] < 1024)
+    results.append({"id": "V-242414", "check_passed": not low,
+                    "found": f"privileged host ports: {_show(low)}" if low else "no pod of a user namespace binds a host port below 1024"})
+    if "5.4.1" in by_id:
+        results.append({"id": "V-242415", "check_passed": by_id["5.4.1"]["check_passed"], "found": f"CIS 5.4.1: {by_id['5.4.1']['found']}"})
+    # V-242442: one version per image repository across the running pods (an old component left behind)
+    versions: Dict[str, set] = {}
+    for pod in pods:
+        for container in [c for key in ("initContainers", "containers") for c in (pod.get("spec") or {}).get(key) or []]:
+            if isinstance(container, Mapping) and container.get("image"):
+                repository, version = _image_repository(str(container["image"]))
+                versions.setdefault(repository, set()).add(version)
+    several = sorted(f"{repo} ({', '.join(sorted(v))})" for repo, v in versions.items() if len(v) > 1)
+    results.append({"id": "V-242442", "check_passed": not several,
+                    "found": f"images in more than one version: {_show(several)}" if several else
+                    f"each of {len(versions)} image repositories runs in one version"})
+    return results
+
+
 def section_5(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mapping[str, Any]],
               catalogue_controls: Sequence[Mapping[str, Any]], default_enforce: Optional[str],
               can_i: Mapping[str, Optional[bool]]) -> List[Dict[str, Any]]:
@@ -293,9 +358,11 @@ def section_5(objects: Sequence[Mapping[str, Any]], advice: Mapping[str, Mapping
     titles = {str(c["id"]): c["title"] for c in catalogue_controls}
     results = section_5_1(objects, can_i) + section_5_2(objects, advice, catalogue_controls, default_enforce) \
         + section_5_rest(objects) + [dashboard_exposure(objects)]
+    wanted = {str(c["id"]) for c in catalogue_controls}
+    results += [r for r in stig_cluster(objects, results) if r["id"] in wanted]   # when the STIG's cluster rules are asked for
     for result in results:
         result.update(title=titles.get(result["id"], result.get("title", "")), status="manual")
-    return sorted(results, key=lambda r: [(0, int(p)) if p.isdigit() else (1, 0) for p in r["id"].split(".")])
+    return sorted(results, key=lambda r: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in r["id"].split(".")])
 
 
 def release_field(server: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -321,7 +388,8 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
             continue
         result = judged.get(cid)
         found = None if result is None else f"{'pass' if result['check_passed'] else 'FAIL'} (judged from the API): {result['found']}"
-        rows.append({"id": cid, "section": cid.split(".", maxsplit=1)[0], "title": control["title"], "level": control.get("level", 1),
+        rows.append({"id": cid, "section": control.get("section") or cid.split(".", maxsplit=1)[0], "title": control["title"],
+                     "level": control.get("level", 1),
                      "automated": False, "component": "cluster", "status": "manual", "found": found,
                      "check_passed": None if result is None else result["check_passed"], "expected": None,
                      "source": "api", "remediation": control.get("remediation"), "waiver": None})
@@ -330,7 +398,8 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
 
 
 def summary_lines(results: Sequence[Mapping[str, Any]]) -> List[str]:
-    return [f"CIS {r['id']} {'pass' if r['check_passed'] else 'FAIL'} (manual control): {r['found']}" for r in results]
+    return [f"{'STIG' if str(r['id']).startswith('V-') else 'CIS'} {r['id']} {'pass' if r['check_passed'] else 'FAIL'}"
+            f" ({'judged from the API' if str(r['id']).startswith('V-') else 'manual control'}): {r['found']}" for r in results]
 
 
 def markdown(results: Sequence[Mapping[str, Any]]) -> str:

@@ -21,25 +21,30 @@ def _ids(owner: Optional[str], group: Optional[str]):
 _NOT_A_MAPPING = "__not_a_mapping__"
 
 
-def _kind(text: str) -> Optional[str]:
-    """The `kind:` of a YAML document: None for a mapping without one (a damaged file of ours is repaired),
-    _NOT_A_MAPPING for anything else (not YAML, a list, passwd-like lines)."""
+def _document(text: str) -> Any:
+    """The YAML mapping a file holds, or _NOT_A_MAPPING (not YAML, a list, passwd-like lines). Each text is
+    parsed once: the kind check and the changed keys read the same document."""
     from ..base.yaml_support import safe_load, yaml  # late: PyYAML is optional where this module is imported (only this path parses YAML)
     try:
         document = safe_load(text)
     except (ValueError, yaml.YAMLError):
         return _NOT_A_MAPPING
+    return document if isinstance(document, dict) else _NOT_A_MAPPING
+
+
+def _kind(document: Any) -> Optional[str]:
+    """The `kind:` of a document: None for a mapping without one (a damaged file of ours is repaired),
+    _NOT_A_MAPPING for anything else."""
     if not isinstance(document, dict):
         return _NOT_A_MAPPING
     return document.get("kind") if isinstance(document.get("kind"), str) else None
 
 
-def _changed_keys(before: str, after: str, limit: int = 6) -> List[str]:
+def _changed_keys(old: Any, new: Any, limit: int = 6) -> List[str]:
     """Which keys of the YAML mapping we write differ from the file on the node, as dotted paths of our own key
     names - never a value, and never a name only the node's file has (it may be anyone's: a planted key could
     carry a secret or mimic this list); those are counted. Empty when either is not a mapping (the caller says
     "~ content" alone)."""
-    from ..base.yaml_support import safe_load, yaml  # late, as _kind
     found: List[str] = []
     theirs_only = [0]
 
@@ -53,13 +58,9 @@ def _changed_keys(before: str, after: str, limit: int = 6) -> List[str]:
         elif old != new:
             found.append(path or "(document)")
 
-    try:
-        old, new = safe_load(before), safe_load(after)
-        if not isinstance(old, dict) or not isinstance(new, dict):
-            return []
-        walk(old, new, "")
-    except (ValueError, yaml.YAMLError):
+    if not isinstance(old, dict) or not isinstance(new, dict):
         return []
+    walk(old, new, "")
     shown = found[:limit] + (["more"] if len(found) > limit else [])
     return shown + ([f"{theirs_only[0]} key(s) only in the file on the node"] if theirs_only[0] else [])
 
@@ -75,7 +76,8 @@ def plan_file(spec: Mapping[str, Any]) -> Dict[str, Any]:
     if exists:
         with open(path, encoding="utf-8", errors="replace") as handle:
             before = handle.read()
-        ours, theirs = _kind(spec["content"]), _kind(before)
+        ours_document, theirs_document = _document(spec["content"]), _document(before)
+        ours, theirs = _kind(ours_document), _kind(theirs_document)
         if ours not in (None, _NOT_A_MAPPING) and before.strip() and theirs not in (None, ours):
             raise ValueError(f"{path} holds {'something that is not a ' + ours if theirs == _NOT_A_MAPPING else 'a ' + theirs}, "
                              f"not the {ours} this run writes there: it is not ours, nothing was written (point the "
@@ -84,7 +86,7 @@ def plan_file(spec: Mapping[str, Any]) -> Dict[str, Any]:
     if not exists:
         changes.append("+ created")
     elif before != spec["content"]:
-        keys = _changed_keys(before, spec["content"])
+        keys = _changed_keys(theirs_document, ours_document)
         changes.append(f"~ content ({', '.join(keys)})" if keys else "~ content")
     if exists:
         stat = os.stat(path)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..base import api_resources, releases
+from ..base import api_resources, readable_text, releases
 from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
 from ..formats import kube_proxy, write_policy
 from ..platform import component_data, component_registry
@@ -513,21 +513,10 @@ def _is_namespace_levels(value: Any) -> Optional[str]:
 FLAG_OVERRIDE_COMPONENTS = component_registry.OVERRIDABLE
 _OVERRIDE_KEY_RE = re.compile(rf"(?:{'|'.join(FLAG_OVERRIDE_COMPONENTS)})\.[a-z0-9][a-z0-9-]*"
                               r"|kubelet\.[a-z][A-Za-z0-9]*(?:\.[a-zA-Z][A-Za-z0-9]*)*")
-# A value must read as it is and stay one line: refused are controls (C0, C1), format characters (zero-width,
-# bidi overrides, tags), line and paragraph separators (U+2028/U+2029 break lines for YAML and Python's
-# splitlines, not for systemd), surrogates, private-use and unassigned code points, and the fillers that render
-# as nothing (Hangul fillers, variation selectors, combining grapheme joiner).
-_BAD_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
-_INVISIBLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]")
-_PLAIN_TEXT_RE = re.compile(r"[ -~]*")   # printable ASCII: no code point to look up
-
-
-def _unreadable(text: str) -> bool:
-    """Does text hold a character that could add a line or hide what it says?"""
-    if _PLAIN_TEXT_RE.fullmatch(text):
-        return False
-    import unicodedata
-    return bool(_INVISIBLE.search(text)) or any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in text)
+# A value must read as it is and stay one line (base/readable_text): refused are controls (C0, C1), format
+# characters (zero-width, bidi overrides, tags), line and paragraph separators (U+2028/U+2029 break lines for YAML
+# and Python's splitlines, not for systemd), surrogates, private-use and unassigned code points, and the fillers
+# that render as nothing (Hangul fillers, variation selectors, combining grapheme joiner).
 
 
 def _is_overrides(value: Any) -> Optional[str]:
@@ -537,7 +526,7 @@ def _is_overrides(value: Any) -> Optional[str]:
     for key, reason in value.items():
         if not isinstance(key, str) or not _OVERRIDE_KEY_RE.fullmatch(key):
             return f"has an invalid key {_show(key)}: each key must be {keys}"
-        if not isinstance(reason, str) or not reason.strip() or _unreadable(reason):
+        if not isinstance(reason, str) or not reason.strip() or readable_text.unreadable(reason):
             return (f"has no usable reason for {key!r} ({_show(reason)}): give a one-line text saying why;"
                     " it is printed in every report")
     return None
@@ -1028,11 +1017,11 @@ def control_characters(value: Any, where: str = "") -> List[str]:
     or direction-changing one (zero-width space, right-to-left override)."""
     found: List[str] = []
     if isinstance(value, str):
-        if _unreadable(value):
+        if readable_text.unreadable(value):
             found.append(f"{where}: {_show(value)}" if where else "the value")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and _unreadable(key):
+            if isinstance(key, str) and readable_text.unreadable(key):
                 found.append(f"the key {_show(key)}")
             found += control_characters(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, (list, tuple)):

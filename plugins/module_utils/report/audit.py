@@ -763,14 +763,14 @@ def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]
     return summary
 
 
-def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], benchmark: str) -> None:
+def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, Any]], benchmark: str) -> Dict[str, waivers_model.Waiver]:
     """Waivers name real controls and are a reason or a complete record (ValueError naming the variable,
-    the entry and what is allowed otherwise: waivers.parse)."""
+    the entry and what is allowed otherwise: waivers.parse); returned parsed (audit takes them as they are)."""
     known = {str(c["id"]) for c in controls}
     unknown = sorted(str(k) for k in waivers if str(k) not in known)
     if unknown:
         raise ValueError(f"verify_waivers: {unknown} are not control ids of {benchmark} or of the catalogue's checks")
-    waivers_model.parse(waivers)
+    return waivers_model.parse(waivers)
 
 
 def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
@@ -791,13 +791,13 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         # The one check on this path: a waiver it lets through names a catalogue id (translated below to the
         # benchmark's id of that control, or dropped when the benchmark has none) or one of the benchmark's own ids
         # (kept as it is), so every waiver left names a control of the benchmark, with its reason.
-        check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
+        parsed = check_waivers(waivers, list(base.get("controls") or []) + catalogue_data["controls"], catalogue_data["benchmark"])
         if catalogue_data.get("kind") != "rules":
             ids = catalogue_data["ids"]
-            waivers = {ids.get(str(cid), str(cid)): why for cid, why in waivers.items() if ids.get(str(cid), str(cid)) is not None}
+            parsed = {ids.get(cid, cid): waiver for cid, waiver in parsed.items() if ids.get(cid, cid) is not None}
         # (a rule's waivers stay as given: one of a catalogue check waives that part of each rule it is in)
     else:
-        check_waivers(waivers, catalogue_data.get("controls") or [], catalogue_data.get("benchmark", "unknown"))
+        parsed = check_waivers(waivers, catalogue_data.get("controls") or [], catalogue_data.get("benchmark", "unknown"))
     controls = catalogue_data.get("controls") or []
     benchmark = catalogue_data.get("benchmark", "unknown")
     chosen = {"benchmark_title": catalogue_data.get("title"), "benchmark_choice": catalogue_data.get("why")}
@@ -806,7 +806,7 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         roles.append(component_registry.ETCD_ROLE)
     if state["components"][KUBELET]["source"] != "absent" and component_registry.WORKER_ROLE not in roles:
         roles.append(component_registry.WORKER_ROLE)
-    results = audit(state, roles, waivers, controls=controls)
+    results = audit(state, roles, parsed, controls=controls)
     return reports.build(
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
         sources={name: c["source"] for name, c in state["components"].items()},

@@ -8,6 +8,8 @@ import unicodedata
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
+from ..base import readable_text
+
 
 SCHEMA = "kubeguard.hardening/cis-report/v1"
 FAIL_ON = ("never", "failed", "level1", "drift")
@@ -36,10 +38,8 @@ NO_BENCHMARK = "benchmark not named"
 # the JSON keeps it whole): names and ids, and longer texts (titles, remediations)
 NAME_LIMIT = 200
 TEXT_LIMIT = 2000
-# characters shown as escapes, not as themselves: control characters (a terminal's escape sequences too),
-# format characters (bidirectional overrides that reorder what is shown), lone surrogates, private use,
-# unassigned code points, line and paragraph separators
-HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+# characters shown as escapes, not as themselves: base/readable_text (one rule for input and output)
+HIDDEN_CATEGORIES = readable_text.HIDDEN_CATEGORIES
 
 
 def section_order(name: str):
@@ -121,7 +121,7 @@ def shown(value: Any, limit: int = NAME_LIMIT) -> str:
     text = "" if value is None else str(value)
     if len(text) > limit:
         text = f"{text[:limit]}... ({len(text)} characters)"
-    return "".join(_escape_char(c) if unicodedata.category(c) in HIDDEN_CATEGORIES else c for c in text)
+    return "".join(_escape_char(c) if readable_text.hidden(c) else c for c in text)
 
 
 def _escape_char(char: str) -> str:

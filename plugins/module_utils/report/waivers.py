@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from .reports import HIDDEN_CATEGORIES
+from ..base import readable_text
 
 RECORD_KEYS = ("reason", "owner", "expires", "ticket")
 REQUIRED_KEYS = ("reason", "owner", "expires")
@@ -49,7 +48,7 @@ class Waiver:
 
 def _text(cid: str, key: str, value: Any) -> str:
     """The text as reports print it: whitespace runs (a YAML block's newlines, tabs) as one space; refused when
-    empty, huge, or holding a character that is not what it looks like (reports.HIDDEN_CATEGORIES: bidirectional
+    empty, huge, or holding a character that is not what it looks like (base/readable_text: bidirectional
     overrides, zero-width and control characters...)."""
     where = f"verify_waivers[{cid!r}]" + (f".{key}" if key else "")
     if isinstance(value, int) and not isinstance(value, bool) and key == "ticket":
@@ -59,7 +58,7 @@ def _text(cid: str, key: str, value: Any) -> str:
     text = " ".join(value.split())
     if len(text) > MAX_TEXT:
         raise ValueError(f"{where}: {len(text)} characters - at most {MAX_TEXT}")
-    if any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in text):
+    if readable_text.unreadable(text):
         raise ValueError(f"{where}: {value!r} - printable text (no control, format or unassigned characters)")
     return text
 
