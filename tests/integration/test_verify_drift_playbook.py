@@ -76,7 +76,7 @@ def test_drift_under_the_same_benchmark_fails_the_run_naming_the_control(tmp_pat
     line = f"DRIFT {control}: passed at t1, fails now (changed by hand)"
     assert drift_lines(results[DRIFT_TASK]) == [line]
     verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
-    assert code != 0 and verdict.get("failed") and line in verdict["msg"] and verdict["msg"].startswith("1 CIS controls fail")
+    assert code != 0 and verdict.get("failed") and line in verdict["msg"] and verdict["msg"].startswith("1 controls of cis-")
 
 
 def test_after_a_change_of_benchmark_drift_on_the_same_check_fails_the_run(tmp_path):
@@ -90,7 +90,7 @@ def test_after_a_change_of_benchmark_drift_on_the_same_check_fails_the_run(tmp_p
     assert line == (f"DRIFT {control}: passed at t1, fails now (changed by hand) - compared across benchmarks:"
                     f" {control} (cis-1.12) -> {control} (cis-2.0)")
     verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
-    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 CIS controls fail")
+    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 controls of cis-")
     assert line in verdict["msg"] and "BENCHMARK CHANGED" not in verdict["msg"]
     saved = json.loads((tmp_path / "reports" / "cp1.json").read_text())
     assert [d["id"] for d in saved["drift"]] == [control] and saved["benchmark_changed"]["compared"] is True
@@ -133,5 +133,5 @@ def test_an_expired_waiver_fails_the_run_and_says_it_expired(tmp_path, kubeadm_f
     assert code == 0, results
     code, results = run_verify_tasks(tmp_path / "gone", "{}", report(datetime.date(2026, 12, 6)), fail_on="failed")
     verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
-    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 CIS controls fail")
+    assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 controls of cis-")
     assert "1.2.15" in verdict["msg"] and "waiver expired 2026-12-05 (owner ops@example.com): perf team" in verdict["msg"]

@@ -166,8 +166,19 @@ def test_sshd_on_workers_is_read_from_processes_and_boot_links(tmp_path):
     enabled = services.evaluate({"service": "sshd", "op": "not_enabled"}, state)
     assert running.passed is False and "pids 300" in running.found and enabled.passed is False
     assert services.evaluate({"service": "sshd", "op": "not_running"}, {}).passed is None   # not observed: not judged
-    quiet = services.observe(str(tmp_path / "none"), str(tmp_path / "none"))
+    (tmp_path / "empty").mkdir()
+    quiet = services.observe(str(tmp_path / "empty"), str(tmp_path / "empty"))
     assert services.evaluate({"service": "sshd", "op": "not_enabled"}, {"services": quiet}).passed is True
+    assert services.evaluate({"service": "sshd", "op": "not_running"}, {"services": quiet}).passed is True
+    # socket activation: systemd listens on 22 until the first connection starts sshd
+    socket = {"services": quiet, "listeners": [{"address": "0.0.0.0", "port": 22, "pid": 1, "process": "systemd"}]}
+    activated = services.evaluate({"service": "sshd", "op": "not_running"}, socket)
+    assert activated.passed is False and "systemd (pid 1) on 0.0.0.0:22" in activated.found
+    # a look that cannot see every process judges nothing: no /proc, or not root (others' binaries hidden)
+    assert services.observe(str(tmp_path / "no-such-proc"), str(root)) == {"sshd": None}
+    import unittest.mock
+    with unittest.mock.patch.object(services.os, "geteuid", return_value=1000):
+        assert services.observe(str(proc), str(root)) == {"sshd": None}
 
 
 def test_sshd_rules_judge_workers_not_control_planes(kubeadm_files):
@@ -229,11 +240,18 @@ def test_the_stigs_cluster_rules_are_judged_from_the_api_in_the_cluster_report()
     assert judged["V-242395"]["check_passed"] is False and "ui/dash" in judged["V-242395"]["found"]
     # a user namespace's port 80 is a finding; kube-system's 53 is the platform's
     assert judged["V-242414"]["check_passed"] is False and "apps/low" in judged["V-242414"]["found"] and "agent" not in judged["V-242414"]["found"]
-    assert judged["V-242442"]["check_passed"] is False and "nginx (1.26, 1.27@sha256:" in judged["V-242442"]["found"]
+    # one repository however it is spelled (docker.io/library/nginx), one version per tag with or without a digest
+    assert judged["V-242442"]["check_passed"] is False and "docker.io/library/nginx (1.26, 1.27)" in judged["V-242442"]["found"]
     assert "registry.k8s.io/coredns/coredns (v1.11.3, v1.12.1)" in judged["V-242442"]["found"]
     # rows of the cluster report, in their category, the verdict in found
     rows = {r["id"]: r for r in cluster_audit.report(list(judged.values()), controls, "cis-1.12", "now")["results"]}
     assert rows["V-242395"]["section"] == "CAT II" and rows["V-242395"]["found"].startswith("FAIL (judged from the API)")
+    # a rule judged from the API is its verdict (the evidence formats show it Open), CIS section 5 stays manual
+    assert rows["V-242395"]["status"] == "fail" and rows["V-242415"]["status"] == "pass" and rows["5.6.4"]["status"] == "manual"
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import checklist
+    cluster = cluster_audit.report(list(judged.values()), controls, "cis-1.12", "now")
+    ckl = checklist.ckl(cluster, catalogue.benchmark_meta(DATA, "cis-1.12"))
+    assert "<ATTRIBUTE_DATA>CNTR-K8-000420</ATTRIBUTE_DATA>" in ckl   # V-242395: the STIG's own ids in the cluster's checklist
     assert "V-274883" not in rows   # a review by people: reported manual on the nodes only
     # not asked for (a CIS run): none of them
     assert not [r for r in cluster_audit.section_5(dirty, {}, controls[:-len(stig)], "baseline", {}) if r["id"].startswith("V-")]
@@ -246,3 +264,90 @@ def test_the_cluster_audits_controls_carry_the_stigs_cluster_rules_when_it_is_ch
     assert {c["id"] for c in view["controls"] if c["id"].startswith("V-")} == \
         {r["id"] for r in RULES if r.get("cluster")}
     assert not [c for c in kubeguard_cis_catalogue("controls", "auto", "v1.34.4")["controls"] if c["id"].startswith("V-")]
+
+
+@pytest.mark.parametrize("gates, on", [
+    ("AllAlpha=true", True), ("AllAlpha=True", True), ("AllAlpha=1", True), ("Foo=false, AllAlpha=t", True),
+    (" AllAlpha = TRUE ", True), ("AllAlpha=false", False), ("AllAlpha=0", False), ("AllAlphaX=true", False), (None, False)])
+def test_a_gate_is_on_as_the_components_read_it(gates, on):
+    """Go's ParseBool: True, TRUE, t and 1 turn a gate on as surely as true."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import checks
+    assert checks.gate_on(gates, "AllAlpha") is on
+    assert checks.compare("gate_off", gates, "AllAlpha") is not on
+
+
+def test_all_alpha_is_found_in_the_flag_and_in_the_kubelets_config_alike(kubeadm_files):
+    root, layout = kubeadm_files
+    start(root / "proc", 100, manifest_command(layout, "kube-apiserver") + ["--feature-gates=AllAlpha=True"])
+    results = by_id(stig_report(audit.observe(layout, str(root / "proc")), ["control_plane"])["results"])
+    assert results["V-242400"]["status"] == "fail" and "AllAlpha=True" in results["V-242400"]["found"]
+    # the kubelet's flag names other gates, its config file turns AllAlpha on: the kubelet merges both
+    root2 = root / "proc2"
+    (root2 / "net").mkdir(parents=True)
+    for table in ("tcp", "tcp6"):
+        (root2 / "net" / table).write_text((root / "proc" / "net" / table).read_text())
+    with open(layout.kubelet_config, "a", encoding="utf-8") as handle:
+        handle.write("featureGates:\n  AllAlpha: true\n")
+    start(root2, 200, ["/usr/bin/kubelet", f"--config={layout.kubelet_config}", "--feature-gates=Foo=true"])
+    results = by_id(stig_report(audit.observe(layout, str(root2)), ["worker"])["results"])
+    assert results["V-242400"]["status"] == "fail" and "AllAlpha=true" in results["V-242400"]["found"]
+
+
+def test_a_file_the_component_does_not_have_on_the_host_is_not_judged_and_the_kubelets_own_ca_is(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    results = by_id(stig_report(state, ["worker"])["results"])
+    # kube-proxy runs in a pod: its kubeconfig is not on the host - not a pass
+    assert results["V-242447"]["status"] == "manual" and "not judged" in results["V-242447"]["found"]
+    assert results["V-242448"]["status"] == "manual"
+    # the client CA file is the one the kubelet names in its config, not the layout's guess
+    named = state["kubelet_config"]["authentication"]["x509"]["clientCAFile"]
+    ca = root / "kubelet-ca.crt"
+    ca.write_text("pem\n")
+    os.chmod(ca, 0o666)
+    state["kubelet_config"]["authentication"]["x509"]["clientCAFile"] = str(ca)
+    results = by_id(stig_report(state, ["worker"])["results"])
+    assert named != str(ca) and results["V-242449"]["status"] == "fail" and "kubelet-ca.crt mode 666" in results["V-242449"]["found"]
+    state["kubelet_config"]["authentication"]["x509"]["clientCAFile"] = ""
+    assert by_id(stig_report(state, ["worker"])["results"])["V-242449"]["status"] == "manual"
+
+
+def test_an_owner_reference_to_something_else_hides_nothing_in_the_default_namespaces():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit
+    configmap_owned = {"kind": "Pod", "metadata": {"namespace": "default", "name": "sneaky", "uid": "p1",
+                                                   "ownerReferences": [{"kind": "ConfigMap", "name": "cm", "uid": "c1", "controller": True}]},
+                       "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}, "status": {"phase": "Running"}}
+    deployment = {"kind": "Deployment", "metadata": {"namespace": "default", "name": "web", "uid": "d1"},
+                  "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
+    replicaset = {"kind": "ReplicaSet", "metadata": {"namespace": "default", "name": "web-1", "uid": "r1",
+                                                     "ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "d1", "controller": True}]},
+                  "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
+    judged = {r["id"]: r for r in cluster_audit.stig_cluster([configmap_owned, deployment, replicaset], [])}
+    found = judged["V-242383"]["found"]
+    assert judged["V-242383"]["check_passed"] is False and "default/Pod/sneaky" in found and "default/Deployment/web" in found
+    assert "ReplicaSet" not in found   # the Deployment's own: counted once, as the Deployment
+
+
+def test_every_waiver_a_rule_rests_on_is_in_the_evidence(kubeadm_files):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import checklist, evidence, oscal
+    root, layout = kubeadm_files
+    waivers = {"1.2.27": {"reason": "disk encryption", "owner": "alice", "expires": "2099-01-01"},
+               "1.2.28": {"reason": "disk encryption", "owner": "bob", "expires": "2098-06-30", "ticket": "SEC-9"}}
+    report = stig_report(audit.observe(layout, str(root / "proc")), ["control_plane"], waivers)
+    result = by_id(report["results"])["V-274882"]
+    assert result["status"] == "waived" and set(result["waiver_records"]) == {"CIS 1.2.27", "CIS 1.2.28"}
+    text = evidence.waiver_text(result)
+    assert "alice" in text and "bob" in text and "SEC-9" in text
+    assert evidence.waiver_expiry(result) == "2098-06-30"   # the first day one of them lapses
+    meta = catalogue.benchmark_meta(DATA, STIG)
+    assert "bob" in checklist.ckl(report, meta) and '"deadline": "2098-06-30T23:59:59Z"' in oscal.oscal(report, meta)
+
+
+def test_a_line_break_in_what_a_node_holds_cannot_forge_a_line_of_evidence(kubeadm_files):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import evidence
+    root, layout = kubeadm_files
+    report = stig_report(audit.observe(layout, str(root / "proc")), ["control_plane"])
+    forged = dict(by_id(report["results"])["V-242379"], found="x\nStatus: pass (kubeguard.hardening) \u202eDELIF")
+    lines = evidence.details(forged).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["Status", "Found", "Expected", "Where", "Read from"]
+    assert "\\x0a" in lines[1] and "\u202e" not in lines[1]

@@ -350,21 +350,28 @@ def rule_status(rule: Mapping[str, Any], platform: str, platform_data: Mapping[s
     return "", "no check, no reason"
 
 
+def _rule_meta(rule: Mapping[str, Any]) -> Dict[str, Any]:
+    found = {key: rule.get(key) for key in ("title", "severity", "stig_id", "rule_id", "srg", "check_text", "remediation")}
+    return dict(found, cci=list(rule.get("cci") or []), nist=list(rule.get("nist") or []))
+
+
 def benchmark_meta(data: Mapping[str, Any], name: str) -> Dict[str, Any]:
     """What the evidence formats say of a benchmark and its controls beyond a report's results: {benchmark,
     title, release, rules: {id: {title, severity, stig_id, rule_id, srg, cci, nist, check_text, remediation}}}.
     A CIS benchmark's controls have no severity (unknown), CCI or NIST control; the STIG's rules have all."""
-    entry = ((data.get("benchmarks") or {}).get("entries") or {}).get(name) or {}
+    entries = (data.get("benchmarks") or {}).get("entries") or {}
+    entry = entries.get(name) or {}
     rules: Dict[str, Dict[str, Any]] = {}
     if "rules" in entry:
-        for rule in entry["rules"]:
-            rules[str(rule["id"])] = {key: rule.get(key) for key in ("title", "severity", "stig_id", "rule_id", "srg", "check_text")}
-            rules[str(rule["id"])].update(cci=list(rule.get("cci") or []), nist=list(rule.get("nist") or []),
-                                          remediation=rule.get("remediation"))
+        rules = {str(rule["id"]): _rule_meta(rule) for rule in entry["rules"]}
     elif entry or name == data.get("benchmark"):
         for control in benchmark_view(data, name)["controls"]:
-            rules[str(control["id"])] = {"title": control["title"], "severity": "unknown", "stig_id": None, "rule_id": None,
-                                         "srg": None, "check_text": None, "cci": [], "nist": [], "remediation": control.get("remediation")}
+            rules[str(control["id"])] = _rule_meta({"title": control["title"], "severity": "unknown", "remediation": control.get("remediation")})
+    # a report may carry another benchmark's rules beside its own (the cluster report: CIS section 5 and the STIG's
+    # cluster rules): theirs come from their benchmark
+    for other_name, other in entries.items():
+        if other_name != name:
+            rules.update({str(rule["id"]): _rule_meta(rule) for rule in other.get("rules") or [] if str(rule["id"]) not in rules})
     return {"benchmark": name, "title": entry.get("title", name), "version": str(entry.get("version") or ""),
             "release": str(entry.get("release") or ""), "benchmark_date": str(entry.get("benchmark_date") or ""), "rules": rules}
 

@@ -72,6 +72,20 @@ def number(found: Optional[str]) -> Optional[float]:
     return sign * sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
+# what Go's strconv.ParseBool reads as true (the components parse --feature-gates values with it)
+GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+
+
+def gate_on(found: Optional[str], gate: str) -> bool:
+    """Does a --feature-gates value (or a kubelet config's `Gate=value`) turn `gate` on? As the components read it:
+    comma-separated pairs, each trimmed, the value by ParseBool - AllAlpha=True and AllAlpha=1 turn it on too."""
+    for item in _as_list(found) if found is not None else []:
+        name, _sep, value = item.partition("=")
+        if name.strip() == gate and value.strip() in GO_TRUE:
+            return True
+    return False
+
+
 def compare(op: str, found: Optional[str], expected: Any) -> bool:
     """kube-bench's comparison operators over a flag's text value (None: flag absent), and two that judge
     meaning where kube-bench looks at presence only: nonempty (a blank path turns the feature off, e.g.
@@ -82,6 +96,8 @@ def compare(op: str, found: Optional[str], expected: Any) -> bool:
         return not blank(found)
     if op == "unset":
         return found is None
+    if op == "gate_off":
+        return not gate_on(found, str(expected))
     if found is None:
         return False
     if op == "eq":

@@ -431,8 +431,12 @@ def _native(value: Any, context: Mapping[str, Any]) -> Any:
 
 
 def _file_check(check: Mapping[str, Any], facts: List[Dict[str, Any]]) -> checks.Outcome:
+    names = [str(n) for n in (check["file"] if isinstance(check["file"], list) else [check["file"]])]
     if not facts:
-        names = check["file"] if isinstance(check["file"], list) else [check["file"]]
+        if check.get("must_exist") or not any(names):
+            # a rule about the file a component reads: not on this filesystem (a pod's own, or none named) is not judged
+            shown = ", ".join(n for n in names if n) or "no file named by the component"
+            return checks.Outcome(None, f"{shown}: not on this node's filesystem - not judged")
         return checks.Outcome(True, f"{', '.join(names)} does not exist")
     bad = []
     for fact in facts:
@@ -501,6 +505,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return f"{label} {'set' if op == 'set' else 'not set'}"
     if op == "nonempty":
         return f"{label} set to a non-empty value"
+    if op == "gate_off":
+        return f"{label} does not turn {check.get('value')} on"
     if op == "gt":
         return f"{label} greater than {checks._text(check.get('value'))}"
     return f"{label} {op} {checks._text(check.get('value'))}"
@@ -512,8 +518,17 @@ def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Opti
     if not check:
         return None
     context = {"layout": state["layout"], "etcd_data_dir": state["etcd_data_dir"],
-               "tls": catalogue.expression_context_tls()}
+               "tls": catalogue.expression_context_tls(), KUBELET: {"client_ca_file": _kubelet_client_ca(state)}}
     return _native(check, context)
+
+
+def _kubelet_client_ca(state: Mapping[str, Any]) -> str:
+    """The CA file the running kubelet authenticates clients with (its flag wins over its config), '' when none."""
+    flags = ((state.get("components") or {}).get(KUBELET) or {}).get("flags") or {}
+    if flags.get("client-ca-file"):
+        return str(flags["client-ca-file"])
+    x509 = ((state.get("kubelet_config") or {}).get("authentication") or {}).get("x509") or {}
+    return str(x509.get("clientCAFile") or "") if isinstance(x509, Mapping) else ""
 
 
 def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
@@ -530,7 +545,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
                  for part in (check.get("all") or check.get("any"))]
         return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(dict.fromkeys(p.found for p in parts)))
     if "file" in check:
-        return _file_check(check, file_reader(check["file"], bool(check.get("recurse"))))
+        named = [n for n in check["file"] if n] if isinstance(check["file"], list) else check["file"]
+        return _file_check(check, file_reader(named, bool(check.get("recurse"))) if named else [])
     if "exposure" in check:
         if check["exposure"] == "etcd_insecure_clients":   # reads etcd's --listen-client-urls
             disputed = _disputed({"flag": "listen-client-urls"}, ETCD, (state.get("components") or {}).get(ETCD) or {})
@@ -750,7 +766,13 @@ def _judge_rule(control: Mapping[str, Any], state: Mapping[str, Any], roles: Seq
         status, found = "fail", "; ".join(said)
     record = own or next(iter(waived_parts.values()), None)
     gone = expired.get(cid) or next(iter(expired_parts.values()), None)
-    return _result(effective, state, status, found, outcome, judged, waiver if status == "waived" else None, record, gone)
+    result = _result(effective, state, status, found, outcome, judged, waiver if status == "waived" else None, record, gone)
+    # every waiver the rule's verdict rests on, and every one that expired (the evidence formats show them all)
+    records = {cid: own} if own else {f"CIS {c}": w for c, w in waived_parts.items()}
+    result["waiver_records"] = {k: w.as_dict() for k, w in records.items()} if status == "waived" else {}
+    lapsed = {**({cid: expired[cid]} if cid in expired else {}), **{f"CIS {c}": w for c, w in expired_parts.items()}}
+    result["waivers_expired"] = {k: w.as_dict() for k, w in lapsed.items()}
+    return result
 
 
 def summarize(results: Sequence[Mapping[str, Any]]) -> Dict[str, Dict[str, int]]:

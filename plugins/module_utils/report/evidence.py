@@ -57,33 +57,55 @@ def location_text(location: Mapping[str, str]) -> str:
 
 
 def details(result: Mapping[str, Any]) -> str:
+    """What was found, where, what was expected: one line each, every value shown as reports show it (a control
+    character or a line break a node's file or a pod's name carries is an escape, never a new line)."""
+    def said(value: Any) -> str:
+        return reports.shown(value, reports.TEXT_LIMIT)
     lines = [f"Status: {result['status']} (kubeguard.hardening, judged from the node's running state)"]
     if result.get("found"):
-        lines.append(f"Found: {result['found']}")
+        lines.append(f"Found: {said(result['found'])}")
     if result.get("expected"):
-        lines.append(f"Expected: {result['expected']}")
-    where = [location_text(loc) for loc in result.get("locations") or []]
+        lines.append(f"Expected: {said(result['expected'])}")
+    where = [said(location_text(loc)) for loc in result.get("locations") or []]
     if where:
         lines.append("Where: " + "; ".join(where))
     if result.get("source"):
-        lines.append(f"Read from: {result['source']}")
+        lines.append(f"Read from: {said(result['source'])}")
     return "\n".join(lines)
 
 
+def _records(result: Mapping[str, Any], many: str, one: str) -> Dict[str, Mapping[str, Any]]:
+    """A result's waiver records by what they waive: the rule's parts' (a STIG rule), else its own."""
+    found = result.get(many)
+    if isinstance(found, Mapping) and found:
+        return {str(k): v for k, v in found.items() if isinstance(v, Mapping)}
+    single = result.get(one)
+    return {str(result.get("id")): single} if isinstance(single, Mapping) else {}
+
+
+def _record_text(record: Mapping[str, Any]) -> str:
+    said = [f"by {reports.shown(record.get('owner')) if record.get('owner') else 'an unnamed owner'}"]
+    if record.get("expires"):
+        said.append(f"until {reports.shown(record['expires'])}")
+    if record.get("ticket"):
+        said.append(f"(ticket {reports.shown(record['ticket'])})")
+    return " ".join(said) + f": {reports.shown(record.get('reason'), reports.TEXT_LIMIT)}"
+
+
 def waiver_text(result: Mapping[str, Any]) -> str:
-    """The waiver as an assessor reads it: who accepted what until when, and why (empty: none)."""
-    record = result.get("waiver_record") if result.get("status") == "waived" else None
-    if isinstance(record, Mapping):
-        said = [f"Waived by {record.get('owner') or 'an unnamed owner'}"]
-        if record.get("expires"):
-            said.append(f"until {record['expires']}")
-        if record.get("ticket"):
-            said.append(f"(ticket {record['ticket']})")
-        return " ".join(said) + f": {record.get('reason') or result.get('waiver')}"
+    """Every waiver as an assessor reads it - who accepted what until when, and why - or those that expired
+    (empty: none)."""
     if result.get("status") == "waived":
-        return f"Waived: {result.get('waiver')}"
-    gone = reports.expired_note(result)
-    return gone[:1].upper() + gone[1:] + " - judged as without it" if gone else ""
+        records = _records(result, "waiver_records", "waiver_record")
+        if records:
+            return "; ".join(f"Waived ({what}) {_record_text(r)}" for what, r in records.items())
+        return f"Waived: {reports.shown(result.get('waiver'), reports.TEXT_LIMIT)}"
+    lapsed = _records(result, "waivers_expired", "waiver_expired")
+    return "; ".join(f"Waiver ({what}) expired - judged as without it: {_record_text(r)}" for what, r in lapsed.items())
+
+
+def waiver_records(result: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    return list(_records(result, "waiver_records", "waiver_record").values()) if result.get("status") == "waived" else []
 
 
 def rows(report: Mapping[str, Any], meta: Mapping[str, Any]) -> Iterator[Row]:
@@ -96,8 +118,9 @@ def rows(report: Mapping[str, Any], meta: Mapping[str, Any]) -> Iterator[Row]:
 
 
 def waiver_expiry(result: Mapping[str, Any]) -> Optional[str]:
-    record = result.get("waiver_record")
-    return str(record.get("expires")) if isinstance(record, Mapping) and record.get("expires") else None
+    """The first day a waived result is a finding again: the earliest expiry of the waivers it rests on."""
+    dates = sorted(str(r["expires"]) for r in waiver_records(result) if r.get("expires"))
+    return dates[0] if dates else None
 
 
 def nist_ids(rule: Mapping[str, Any]) -> List[str]:

@@ -59,9 +59,9 @@ def oscal(report: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
             expiry = evidence.waiver_expiry(row.result) if status == "waived" else None
             if expiry:
                 risk["deadline"] = f"{expiry}T23:59:59Z"
-            if status == "waived" and isinstance(row.result.get("waiver_record"), Mapping):
-                record = row.result["waiver_record"]
-                risk["props"] = [_prop(key, record[key]) for key in ("owner", "ticket") if record.get(key)]
+            props = [_prop(key, record[key]) for record in evidence.waiver_records(row.result) for key in ("owner", "ticket") if record.get(key)]
+            if props:
+                risk["props"] = props
             if row.rule.get("remediation"):
                 risk["remediations"] = [{"uuid": evidence.stable_uuid("remediation", host["host"], benchmark, rid), "lifecycle": "recommendation",
                                          "title": f"Remediate {rid}", "description": str(row.rule["remediation"])}]

@@ -4,7 +4,6 @@ CI systems, Markdown for people, and the console summary table."""
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape, quoteattr
 

@@ -75,7 +75,7 @@ def test_result(report: Mapping[str, Any], meta: Mapping[str, Any], indent: str 
             lines.append(f'{indent}    <xccdf:message severity="warning">{escape(row.comments)}</xccdf:message>')
         lines += _check(row, indent + "    ")
         lines.append(f"{indent}  </xccdf:rule-result>")
-    score = 100.0 * passed / judged if judged else 100.0
+    score = 100.0 * passed / judged if judged else 0.0   # nothing judged is no evidence of compliance
     lines += [f'{indent}  <xccdf:score system="urn:xccdf:scoring:flat-unweighted" maximum="100">{score:.2f}</xccdf:score>',
               f"{indent}</xccdf:TestResult>"]
     return lines
