@@ -78,7 +78,7 @@ ALTERNATIVES = {
     "kube_controller_feature_gates": ["RotateKubeletServerCertificate=true"],
     "kube_kubeadm_controller_extra_args": {"node-monitor-period": "5s"}, "kube_scheduler_bind_address": "10.0.0.5",
     "kube_scheduler_feature_gates": ["SchedulerAsyncAPICalls=false"], "kube_kubeadm_scheduler_extra_args": {"v": "2"},
-    "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"},
+    "etcd_extra_vars": {"listen-metrics-urls": "http://0.0.0.0:2381"}, "etcd_auto_tls_explicit": True,
     "kubelet_authentication_token_webhook": False, "kubelet_authorization_mode_webhook": False,
     "kube_read_only_port": 10255, "kubelet_rotate_server_certificates": True, "kubelet_protect_kernel_defaults": False,
     "kubelet_event_record_qps": 1, "kubelet_rotate_certificates": False, "kubelet_streaming_connection_idle_timeout": "5m",

@@ -693,6 +693,8 @@ VARIABLES: Tuple[Var, ...] = (
        "kubeadm: static pod; host: systemd unit with /etc/etcd.env"),
     _v("etcd_extra_vars", {}, _is_extra_args, ETCD, "Extra etcd flags, e.g. listen-metrics-urls"),
     _v("etcd_data_dir", "/var/lib/etcd", _is_dir_path, ETCD, "etcd data directory"),
+    _v("etcd_auto_tls_explicit", False, _bool, ETCD,
+       "true: write --auto-tls=false and --peer-auto-tls=false (the DISA STIG wants them set; CIS accepts them absent)"),
     # --- kubelet --------------------------------------------------------------------------------------
     _v("kubelet_authentication_token_webhook", True, _bool, KUBELET, "authentication.webhook.enabled"),
     _v("kubelet_authorization_mode_webhook", True, _bool, KUBELET,
@@ -743,8 +745,8 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubeguard_cluster_policy_settle_seconds", 30, _int_between(0, 600), "policy",
        "How long a namespace's pods are watched after its NetworkPolicies change (liveness probes fail late)"),
     # --- the collection's own switches -----------------------------------------------------------------
-    _v("kubeguard_profile", "none", _one_of(("none", "cis_level1", "cis_level2")), "cluster",
-       "A CIS level applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),
+    _v("kubeguard_profile", "none", _one_of(("none", "cis_level1", "cis_level2", "stig")), "cluster",
+       "A CIS level (or the DISA STIG) applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),
     _v("kubeguard_benchmark", "auto", _is_benchmark, "cluster",
        "The benchmark the reports judge by (cis_catalogue.yml `benchmarks`); auto: the one mapped to the release the"
        " node runs, as kube-bench's version_mapping does"),
