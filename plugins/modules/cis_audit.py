@@ -39,10 +39,25 @@ options:
     required: true
   catalogue:
     description:
-      - The control catalogue (C(benchmark), C(controls), C(benchmarks)); its action plugin fills it in on the controller
+      - The control catalogue (C(benchmark), C(controls), C(benchmarks), C(kubernetes_support)); its action plugin fills it in on the controller
         when not given (only Python files travel to the node), and the platform data likewise.
     type: dict
     required: true
+  approved_ports:
+    description:
+      - The TCP ports each component may listen on beyond loopback (C(kubeguard_approved_ports), your PPSM CAL
+        registration), component to a list of ports or C(low-high) ranges; a component not named keeps the ports
+        Kubernetes documents. The STIG's PPSM rules (V-242410 to V-242413) judge the listeners by it.
+    type: dict
+    default: {}
+  release_floor:
+    description:
+      - The oldest patch of each Kubernetes minor your organisation allows (C(kubeguard_release_floor)), e.g.
+        C([v1.35.4, v1.36.3]); the STIG's V-242443 judges the node's release and its kubectl by it and by upstream's
+        end-of-life dates.
+    type: list
+    elements: str
+    default: []
   kube_version:
     description:
       - The Kubernetes release you set (C(kube_version)), reported as the one the node is judged at. Omitted, the
@@ -56,6 +71,13 @@ options:
         release the node is judged at (C(benchmarks) in the catalogue).
     type: str
     default: auto
+  more_benchmarks:
+    description:
+      - Further benchmarks to judge the same observed state by (C(kubeguard_benchmark) as a list, after its first),
+        each returned in I(more_reports); one that I(benchmark) already chose is not repeated.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
@@ -82,6 +104,11 @@ report:
       C(running_source).
   returned: always
   type: dict
+more_reports:
+  description: The report by each of I(more_benchmarks) not already judged, in their order.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -104,8 +131,11 @@ def main():
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
             checksums=dict(type="dict", default={}),
+            approved_ports=dict(type="dict", default={}),
+            release_floor=dict(type="list", elements="str", default=[]),
             kube_version=dict(type="str"),
             benchmark=dict(type="str", default="auto"),
+            more_benchmarks=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -120,11 +150,12 @@ def main():
         read = kube_version(layout, lambda argv: module.run_command(argv, handle_exceptions=False))
         given = f"v{p['kube_version'].strip().lstrip('v')}" if (p["kube_version"] or "").strip() else None
         info = dict(read, given=given, used=given or read["version"] or DEFAULT_KUBE_VERSION)
-        report = audit.node_report(audit.observe(layout, checksums=p["checksums"]), p["roles"], p["waivers"], p["catalogue"], p["node_name"],
-                                   layout_name, kubernetes=reports.kubernetes_field(info), benchmark=p["benchmark"])
+        state = audit.observe(layout, checksums=p["checksums"], expected=audit.expectations(p["approved_ports"], p["release_floor"]))
+        report, *more = audit.node_reports(state, p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name,
+                                           kubernetes=reports.kubernetes_field(info), benchmarks=[p["benchmark"]] + p["more_benchmarks"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, report=report)
+    module.exit_json(changed=False, report=report, more_reports=more)
 
 
 if __name__ == "__main__":

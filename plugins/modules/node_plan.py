@@ -172,6 +172,14 @@ report:
       release read from the node, null when nothing told) and C(running_source).
   returned: when audit_roles is given
   type: dict
+more_reports:
+  description:
+    - The node's report by each further benchmark when C(kubeguard_benchmark) is a list (the first is I(report)), in
+      its order; a benchmark that C(auto) already chose is not repeated. The action returns them as JSON text,
+      C(more_reports_json).
+  returned: when audit_roles is given and kubeguard_benchmark names several benchmarks
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(ansible_bin("ansible-playbook") is None, reason=
 ROLE_TASKS = os.path.join(REPO, "roles", "verify", "tasks", "main.yml")
 REPORT_TASK = "JSON, JUnit XML and Markdown reports on the controller"
 DRIFT_TASK = "CIS summary and drift since the last report"
+MORE_TASK = "The other benchmarks' reports on the controller (verify_report_dir/<benchmark>/)"
 DRIFT_LINE_STARTS = ("DRIFT ", "BENCHMARK CHANGED ", "NOT COMPARED ")
 
 
@@ -40,7 +41,7 @@ def _report(benchmark, generated_at, status):
     return reports.build("cp1", benchmark, ["control_plane"], "kubeadm", {}, results, audit.summarize(results), generated_at)
 
 
-def run_verify_tasks(tmp_path, previous, current, fail_on="drift"):
+def run_verify_tasks(tmp_path, previous, current, fail_on="drift", more=None):
     """The role's report and drift tasks (as main.yml has them) and its verdict.yml, on `current`, with `previous`
     as the node's report in verify_report_dir; (returncode, {task name: localhost's result})."""
     from conftest import _collection_root
@@ -52,11 +53,11 @@ def run_verify_tasks(tmp_path, previous, current, fail_on="drift"):
     playbook = tmp_path / "verify.yml"
     playbook.write_text(yaml.safe_dump([{
         "hosts": "localhost", "gather_facts": False,
-        "tasks": [tasks[REPORT_TASK], tasks[DRIFT_TASK],
+        "tasks": [tasks[REPORT_TASK], tasks[MORE_TASK], tasks[DRIFT_TASK],
                   {"name": "Verdict", "ansible.builtin.import_role": {"name": "kubeguard.hardening.verify", "tasks_from": "verdict.yml"}}]}]))
     extra = tmp_path / "extra.json"
     # extra vars: the role's vars/main.yml would otherwise take verify_report from the audit task this play has not
-    extra.write_text(json.dumps({"verify_report": current, "verify_fail_on": fail_on,
+    extra.write_text(json.dumps({"verify_report": current, "verify_fail_on": fail_on, "verify_more_reports": more or [],
                                  "verify_report_dir": str(report_dir), "verify_report_formats": ["json", "md"]}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
@@ -135,3 +136,25 @@ def test_an_expired_waiver_fails_the_run_and_says_it_expired(tmp_path, kubeadm_f
     verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
     assert code != 0 and verdict.get("failed") and verdict["msg"].startswith("1 controls of cis-")
     assert "1.2.15" in verdict["msg"] and "waiver expired 2026-12-05 (owner ops@example.com): perf team" in verdict["msg"]
+
+
+def test_several_benchmarks_each_report_in_its_directory_and_each_fails_the_run(tmp_path):
+    """kubeguard_benchmark [auto, stig-v2r6]: the main report where it always is, the STIG's under stig-v2r6/, and a
+    failure of the second fails the run under verify_fail_on: failed, named by its benchmark."""
+    current = _report("cis-1.12", "t2", "pass")
+    stig = _report("stig-v2r6", "t2", "fail")
+    for result in current["results"] + stig["results"][1:]:
+        result.update(status="pass")   # the empty state fails most: only the one failure under test is left
+    stig["results"][0].update(id="V-242390", automated=True)
+    code, results = run_verify_tasks(tmp_path, _report("cis-1.12", "t1", "pass"), current, fail_on="failed", more=[stig])
+    written = json.loads((tmp_path / "reports" / "stig-v2r6" / "cp1.json").read_text())
+    assert written["benchmark"] == "stig-v2r6" and (tmp_path / "reports" / "stig-v2r6" / "cp1.md").exists()
+    assert json.loads((tmp_path / "reports" / "cp1.json").read_text())["benchmark"] == "cis-1.12"
+    verdict = next(result for name, result in results.items() if name.startswith("Fail on CIS failures"))
+    assert code != 0 and verdict.get("failed")
+    assert verdict["msg"].startswith("1 controls of the other benchmarks fail on localhost: ") and "stig-v2r6: V-242390 " in verdict["msg"]
+    # the second report passing, the run passes
+    stig["results"][0].update(status="pass")
+    (tmp_path / "again").mkdir()
+    code, _results = run_verify_tasks(tmp_path / "again", _report("cis-1.12", "t1", "pass"), current, fail_on="failed", more=[stig])
+    assert code == 0

@@ -98,6 +98,40 @@ def test_kubeguard_benchmark_is_validated_against_the_catalogue():
         hv.validate({"kubeguard_benchmark": "cis-1.13"})
 
 
+def test_several_benchmarks_are_a_list_each_once():
+    assert hv.validate({"kubeguard_benchmark": ["auto", "stig-v2r6"]})["kubeguard_benchmark"] == ["auto", "stig-v2r6"]
+    for bad in ([], ["auto", "auto"], ["auto", "cis-1.13"], ["auto", ["stig-v2r6"]], [None], {"auto": 1}):
+        with pytest.raises(hv.HardeningVarsError, match=r"kubeguard_benchmark: .* or a list of them \(each once\)"):
+            hv.validate({"kubeguard_benchmark": bad})
+    assert hv.benchmarks_of("auto") == ["auto"] and hv.benchmarks_of(["stig-v2r6", "cis-2.0"]) == ["stig-v2r6", "cis-2.0"]
+    # a profile's benchmark is beneath yours: your list wins over kubeguard_profile stig's stig-v2r6
+    assert hv.validate({"kubeguard_profile": "stig", "kubeguard_benchmark": ["cis-2.0", "stig-v2r6"]})["kubeguard_benchmark"] == ["cis-2.0", "stig-v2r6"]
+
+
+def test_one_look_judged_by_several_benchmarks_the_main_first_none_twice(kubeadm_files):
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    data = catalogue.audit_part(catalogue.load())
+    found = audit.node_reports(state, ["control_plane"], {}, data, "cp1", "kubeadm", kubernetes={"version": "v1.34.4"},
+                               benchmarks=["auto", "stig-v2r6", "cis-1.12"])
+    # auto is cis-1.12 at v1.34: judged once
+    assert [r["benchmark"] for r in found] == ["cis-1.12", "stig-v2r6"]
+    assert len(found[1]["results"]) == 92 and found[0]["results"] != found[1]["results"]
+    # a waiver names a control of either: each report takes its own, one that neither knows is refused naming both
+    waived = audit.node_reports(state, ["control_plane"], {"V-242390": "ours", "1.2.1": "theirs"}, data, "cp1", "kubeadm",
+                                kubernetes={"version": "v1.34.4"}, benchmarks=["auto", "stig-v2r6"])
+    assert {r["id"]: r["waiver"] for r in waived[0]["results"] if r["waiver"]} == {"1.2.1": "theirs"}
+    assert {r["id"] for r in waived[1]["results"] if r["waiver"]} >= {"V-242390"}
+    with pytest.raises(ValueError, match=r"\['V-1'\] are not control ids of cis-1.12, stig-v2r6 or of the catalogue's checks"):
+        audit.node_reports(state, ["control_plane"], {"V-1": "x"}, data, "cp1", "kubeadm", kubernetes={"version": "v1.34.4"},
+                           benchmarks=["auto", "stig-v2r6"])
+    # the cluster audit: the CIS benchmark named in the list (or the release's) with the STIG's cluster rules
+    view = kubeguard_cis_catalogue("controls", ["stig-v2r6", "cis-2.0"], "v1.34.4")
+    assert view["benchmark"] == "cis-2.0" and {"V-242383", "5.1.1"} <= {c["id"] for c in view["controls"]}
+    assert kubeguard_cis_catalogue("controls", ["stig-v2r6"], "v1.34.4")["benchmark"] == "cis-1.12"
+    assert not [c for c in kubeguard_cis_catalogue("controls", ["cis-2.0"], "v1.34.4")["controls"] if c["id"].startswith("V-")]
+
+
 def test_the_report_names_the_benchmark_of_the_nodes_release(kubeadm_files):
     root, layout = kubeadm_files
     state = audit.observe(layout, str(root / "proc"))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import glob
 import os
-import subprocess
 import sys
 
 import pytest
 import yaml
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+from conftest import generated_is_current
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE_DEFAULTS = sorted(glob.glob(os.path.join(REPO, "roles", "*", "defaults", "main.yml")))
@@ -32,20 +32,12 @@ def test_every_role_has_argument_specs_and_readme():
 
 
 def test_generated_role_docs_are_current():
-    from conftest import _collection_root
-    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_role_docs.py"), "--check"],
-                          env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    generated_is_current("gen_role_docs.py")
 
 
 def test_the_controls_matrix_is_current():
     """docs/controls.md is generated from the catalogue, the variable model and the platform files."""
-    from conftest import _collection_root
-    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_controls_doc.py"), "--check"],
-                          env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    generated_is_current("gen_controls_doc.py")
 
 
 def test_the_controls_matrix_tells_what_each_platform_does(monkeypatch):

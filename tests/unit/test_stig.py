@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
-from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import services
+from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import release_support, services
 from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+from conftest import generated_is_current
 from test_audit import by_id, manifest_command, start
 
 DATA = catalogue.load()
@@ -105,7 +106,8 @@ def test_kubeadms_files_judged_by_the_stig(kubeadm_files):
     alone = by_id(audit.audit(state, ["etcd"], controls=catalogue.benchmark_view(DATA, STIG)["controls"]))
     assert alone["V-242391"]["status"] == "not_applicable" and "not a worker" in alone["V-242391"]["found"]
     assert results["V-242437"]["status"] == "not_applicable" and "1.25" in results["V-242437"]["found"]
-    assert results["V-242410"]["status"] == "manual" and "PPSM" in results["V-242410"]["found"]
+    # the apiserver does not run here (its manifest only): its listeners are not judged, never passed
+    assert results["V-242410"]["status"] == "manual" and "not judged" in results["V-242410"]["found"]
     assert results["V-242415"]["status"] == "manual" and results["V-242415"]["found"].startswith("cluster scope")
 
 
@@ -147,7 +149,10 @@ def test_a_check_the_platform_exempts_leaves_the_rule_to_its_other_parts(kubeadm
     state = audit.observe(layout, str(root / "proc"))
     state["layout"] = dict(state["layout"], name="k3s", not_applicable={"1.1.12": "k3s runs etcd as root"})
     results = by_id(stig_report(state, ["control_plane", "etcd"], layout="k3s")["results"])
-    assert results["V-242445"]["status"] == "not_applicable" and "CIS 1.1.12 does not apply on k3s" in results["V-242445"]["found"]
+    assert results["V-242445"]["status"] == "not_applicable" and results["V-242445"]["found"] == "CIS 1.1.12: k3s runs etcd as root"
+    # the report and the rules page decide it in one place: the same status, the same reason
+    rule = next(r for r in RULES if r["id"] == "V-242445")
+    assert catalogue.rule_status(rule, "k3s", state["layout"]) == ("not_applicable", results["V-242445"]["found"])
     # the rule's own per-platform reason
     assert results["V-242397"]["status"] == "not_applicable" and "k3s agent" in results["V-242397"]["found"]
 
@@ -204,13 +209,7 @@ def test_the_stig_is_chosen_by_name_only_and_reports_render_it(kubeadm_files):
 
 def test_the_stig_rules_page_is_current():
     """docs/stig-rules.md is generated from the STIG's data and the platform data."""
-    import subprocess
-    import sys
-    from conftest import REPO, _collection_root
-    env = dict(os.environ, KG_TEST_COLLECTIONS=_collection_root())
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_stig_doc.py"), "--check"],
-                          env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    generated_is_current("gen_stig_doc.py")
 
 
 def test_the_stigs_cluster_rules_are_judged_from_the_api_in_the_cluster_report():
@@ -351,3 +350,89 @@ def test_a_line_break_in_what_a_node_holds_cannot_forge_a_line_of_evidence(kubea
     lines = evidence.details(forged).splitlines()
     assert [line.split(":")[0] for line in lines] == ["Status", "Found", "Expected", "Where", "Read from"]
     assert "\\x0a" in lines[1] and "\u202e" not in lines[1]
+
+
+TCP_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+
+def listening(proc, sockets, owners):
+    """sockets: (hex address:port, inode) in LISTEN state; owners: pid -> inodes it holds (its fd links)."""
+    (proc / "net").mkdir(parents=True, exist_ok=True)
+    rows = [f"   {i}: {addr} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {inode} 1\n"
+            for i, (addr, inode) in enumerate(sockets)]
+    (proc / "net" / "tcp").write_text(TCP_HEADER + "".join(rows))
+    (proc / "net" / "tcp6").write_text(TCP_HEADER)
+    for pid, inodes in owners.items():
+        (proc / str(pid) / "fd").mkdir(parents=True, exist_ok=True)
+        for n, inode in enumerate(inodes):
+            os.symlink(f"socket:[{inode}]", proc / str(pid) / "fd" / str(n + 3))
+
+
+def test_ppsm_rules_judge_the_real_components_listeners_against_the_approved_ports(kubeadm_files):
+    root, layout = kubeadm_files
+    proc = root / "proc"
+    start(proc, 100, manifest_command(layout, "kube-apiserver"))
+    start(proc, 101, manifest_command(layout, "kube-scheduler"))
+    start(proc, 300, ["kube-apiserver", "--secure-port=9999"], exe="/bin/sleep")   # a look-alike (exec -a)
+    listening(proc, [("00000000:192B", "201"), ("00000000:1F90", "202"), ("0100007F:283B", "203"), ("00000000:270F", "204")],
+              {100: ["201", "202"], 101: ["203"], 300: ["204"]})   # 0.0.0.0:6443, 0.0.0.0:8080, 127.0.0.1:10299, 0.0.0.0:9999
+    results = by_id(stig_report(audit.observe(layout, str(proc)), ["control_plane"])["results"])
+    assert results["V-242410"]["status"] == "fail"
+    assert "0.0.0.0:8080 kube-apiserver (pid 100)" in results["V-242410"]["found"] and "6443 kube" not in results["V-242410"]["found"]
+    assert "9999" not in results["V-242410"]["found"]   # the look-alike's socket is nobody's
+    # the scheduler on loopback only, whatever port: not a PPSM matter
+    assert results["V-242411"]["status"] == "pass" and "loopback only" in results["V-242411"]["found"]
+    # the controller manager does not run here: its listeners are not judged
+    assert results["V-242412"]["status"] == "manual"
+    # your registration approves 8080: the apiserver passes, with the evidence of both ports
+    approved = audit.expectations({"kube-apiserver": [6443, "8000-8100"]})
+    results = by_id(stig_report(audit.observe(layout, str(proc), expected=approved), ["control_plane"])["results"])
+    assert results["V-242410"]["status"] == "pass" and "6443, 8000-8100" in results["V-242410"]["found"]
+    assert "0.0.0.0:8080" in results["V-242410"]["found"] and "0.0.0.0:6443" in results["V-242410"]["found"]
+    # an empty registration approves nothing beyond loopback
+    results = by_id(stig_report(audit.observe(layout, str(proc), expected=audit.expectations({"kube-apiserver": []})),
+                                ["control_plane"])["results"])
+    assert results["V-242410"]["status"] == "fail" and "(none," in results["V-242410"]["found"]
+
+
+def test_the_release_rules_judge_support_floor_and_kubectl(kubeadm_files, tmp_path):
+    root, layout = kubeadm_files
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text("#!/bin/sh\n")
+    os.chmod(bin_dir / "kubectl", 0o755)
+    answers = {"v": "Client Version: v1.35.4\nKustomize Version: v5.7.1\n"}
+    seen = release_support.kubectl(lambda argv: (0, answers["v"]), [str(tmp_path / "none"), str(bin_dir)])
+    assert seen == {"path": str(bin_dir / "kubectl"), "version": "v1.35.4"}
+    assert release_support.kubectl(lambda argv: (0, ""), [str(tmp_path / "none")]) == {"path": None, "version": None}
+    state = dict(audit.observe(layout, str(root / "proc")), kubectl=seen, today="2026-12-06")
+
+    def judged(running, today="2026-12-06", floor=(), kubectl=None):
+        one = dict(state, today=today, kubectl=seen if kubectl is None else kubectl, expectations=audit.expectations(None, list(floor)))
+        report = audit.node_report(one, ["control_plane"], {}, catalogue.audit_part(DATA), "cp1", "kubeadm",
+                                   kubernetes={"version": running, "running": running}, benchmark=STIG)
+        return by_id(report["results"])
+
+    # v1.34 reached its end of life on 2026-10-27: out of support in December, supported in June
+    assert judged("v1.34.4")["V-242443"]["status"] == "fail" and "2026-10-27" in judged("v1.34.4")["V-242443"]["found"]
+    assert judged("v1.34.4", today="2026-06-01")["V-242443"]["status"] == "pass"
+    assert judged("v1.35.4")["V-242443"]["status"] == "pass"
+    # your floor: a patch older than it fails, the same passes; a release candidate is older than its release
+    assert judged("v1.35.4", floor=["v1.35.5"])["V-242443"]["status"] == "fail"
+    assert judged("v1.35.5", floor=["v1.35.5"], kubectl={"path": None})["V-242443"]["status"] == "pass"
+    assert judged("v1.35.5-rc.1", floor=["v1.35.5"], kubectl={"path": None})["V-242443"]["status"] == "fail"
+    # a minor newer than the support data is not judged; one older than all of it is out of support
+    assert judged("v1.99.0", kubectl={"path": None})["V-242443"]["status"] == "manual"
+    assert judged("v1.20.1", kubectl={"path": None})["V-242443"]["status"] == "fail"
+    # kubectl: more than one minor from the node's release breaks the skew policy; V-242396's own bar is v1.12.9
+    old = {"path": "/usr/bin/kubectl", "version": "v1.33.1"}
+    results = judged("v1.35.4", today="2026-05-01", kubectl=old)
+    assert results["V-242443"]["status"] == "fail" and "skew" in results["V-242443"]["found"]
+    assert results["V-242396"]["status"] == "pass" and "at or above v1.12.9" in results["V-242396"]["found"]
+    assert judged("v1.35.4", kubectl={"path": "/usr/bin/kubectl", "version": "v1.12.8"})["V-242396"]["status"] == "fail"
+    # no kubectl on the node: nothing to judge it by passes; one that does not tell its version is not judged
+    assert judged("v1.35.4", kubectl={"path": None})["V-242396"]["status"] == "pass"
+    silent = judged("v1.35.4", kubectl={"path": "/usr/bin/kubectl", "version": None, "said": "boom"})
+    assert silent["V-242396"]["status"] == "manual" and "boom" in silent["V-242396"]["found"]
+    # a node whose release could not be read is not judged
+    assert judged(None, kubectl={"path": None})["V-242443"]["status"] == "manual"

@@ -213,8 +213,8 @@ RULE_FIELDS_ON_NODES = ("id", "title", "severity", "cis", "checks", "manual", "c
 
 
 def audit_part(data: Mapping[str, Any]) -> Dict[str, Any]:
-    """What cis_audit judges a node with: the benchmark name, the controls and the benchmarks over them (the
-    settings and the kubelet flag table are node_plan's only)."""
+    """What cis_audit judges a node with: the benchmark name, the controls, the benchmarks over them and upstream's
+    support of each Kubernetes minor (the settings and the kubelet flag table are node_plan's only)."""
     registry = dict(data.get("benchmarks") or {})
     entries = {}
     for name, entry in (registry.get("entries") or {}).items():
@@ -224,7 +224,8 @@ def audit_part(data: Mapping[str, Any]) -> Dict[str, Any]:
         entries[name] = entry
     if registry:
         registry["entries"] = entries
-    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": registry}
+    return {"benchmark": data["benchmark"], "controls": data["controls"], "benchmarks": registry,
+            "kubernetes_support": dict(data.get("kubernetes_support") or {})}
 
 
 # --- benchmarks: data over the one set of checks ----------------------------------------------------------------
@@ -296,6 +297,14 @@ SEVERITY_LEVELS = {"high": 1, "medium": 2, "low": 3}
 SEVERITY_SECTIONS = {"high": "CAT I", "medium": "CAT II", "low": "CAT III"}
 
 
+RULE_KIND = "rule"
+
+
+def is_rule(control: Mapping[str, Any]) -> bool:
+    """A benchmark rule made of parts (rule_controls), not one of the catalogue's controls with its one check."""
+    return control.get("kind") == RULE_KIND
+
+
 def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """A benchmark's rules as controls the audit judges: `parts` (each {check, component, cis: the catalogue id
     it is or None, role / unless_role}), all of which must pass; `manual` / `cluster` say what decides it
@@ -317,7 +326,7 @@ def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -
         cluster = rule.get("cluster")
         severity = str(rule.get("severity") or "medium")
         found.append({
-            "id": str(rule["id"]), "title": rule["title"], "severity": severity, "stig_id": rule.get("stig_id"),
+            "id": str(rule["id"]), "kind": RULE_KIND, "title": rule["title"], "severity": severity, "stig_id": rule.get("stig_id"),
             "level": SEVERITY_LEVELS.get(severity, 2), "section": SEVERITY_SECTIONS.get(severity, severity),
             "component": "cluster" if cluster else (parts[0]["component"] if parts else "node"),
             "automated": bool(parts) and not manual and not cluster, "parts": parts,
@@ -329,17 +338,26 @@ def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -
 RULE_STATUSES = ("automated", "manual", "cluster", "not_applicable")
 
 
+def rule_exemption(not_applicable: Optional[Mapping[str, Any]], cis: Sequence[str], own_checks: bool, platform: str,
+                   platform_exempt: Mapping[str, str]) -> Optional[str]:
+    """Why a whole rule does not apply on a platform (None: it does): its own not_applicable (all, or the platform),
+    or - made of catalogue checks only - every one of them exempt there. The rules page and the report both ask here."""
+    own = not_applicable or {}
+    if own.get("all") or own.get(platform):
+        return str(own.get("all") or own.get(platform))
+    if cis and not own_checks and all(c in platform_exempt for c in cis):
+        return "; ".join(f"CIS {c}: {platform_exempt[c]}" for c in cis)
+    return None
+
+
 def rule_status(rule: Mapping[str, Any], platform: str, platform_data: Mapping[str, Any]) -> Tuple[str, str]:
     """(status, why) of a benchmark rule on a platform: not_applicable (its own reason, or every catalogue check
     it is made of does not apply there), cluster or manual (what decides it), automated (the checks)."""
-    own = rule.get("not_applicable") or {}
-    exempt = own.get("all") or own.get(platform)
-    if exempt:
-        return "not_applicable", str(exempt)
     platform_exempt = {str(k): str(v) for k, v in (platform_data.get("not_applicable") or {}).items()}
     cis = [str(c) for c in rule.get("cis") or []]
-    if cis and not rule.get("checks") and all(c in platform_exempt for c in cis):
-        return "not_applicable", "; ".join(f"CIS {c}: {platform_exempt[c]}" for c in cis)
+    exempt = rule_exemption(rule.get("not_applicable"), cis, bool(rule.get("checks")), platform, platform_exempt)
+    if exempt:
+        return "not_applicable", exempt
     if rule.get("cluster"):
         return "cluster", str(rule["cluster"])
     if rule.get("manual"):

@@ -159,7 +159,9 @@ def covers(names: Sequence[Any], resource: str = "secrets", group: str = "") -> 
     return bool(found & {(group, resource), (group, "*"), ("*", "*")})
 
 
-def _kubelet_value(check: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[str]:
+def kubelet_value(check: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[str]:
+    """A kubelet setting as the kubelet runs with it: its flag (check["flag"]) when given, else its config field
+    (check["kubelet"], dotted), else the check's default. state: {flags, config}."""
     flags = state.get("flags") or {}
     if check.get("flag") in flags:
         return flags[check["flag"]]
@@ -201,7 +203,7 @@ def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Outcome:
             found = "no encryption config"
         return Outcome(primary in check["encryption_providers"], found)
     if KUBELET in check:
-        found = _kubelet_value(check, state)
+        found = kubelet_value(check, state)
         label = f"{check[KUBELET]}"
     elif "flag" in check:
         found = (state.get("flags") or {}).get(check["flag"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import pod_security
+from ..catalogue import catalogue
 from ..report import audit, reports
 from .pod_security import _sc
 
@@ -402,7 +403,7 @@ def report(results: Sequence[Mapping[str, Any]], catalogue_controls: Sequence[Ma
         found = None if result is None else f"{'pass' if result['check_passed'] else 'FAIL'} (judged from the API): {result['found']}"
         # CIS calls section 5 manual (the verdict is in found); a benchmark rule judged from the API is its verdict
         status = "manual"
-        if control.get("parts") is not None and result is not None and result["check_passed"] is not None:
+        if catalogue.is_rule(control) and result is not None and result["check_passed"] is not None:
             status = "pass" if result["check_passed"] else "fail"
         rows.append({"id": cid, "section": control.get("section") or cid.split(".", maxsplit=1)[0], "title": control["title"],
                      "level": control.get("level", 1),

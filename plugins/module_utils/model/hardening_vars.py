@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..base import api_resources, readable_text, releases
-from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBELET, SCHEDULER
+from ..base.component_names import APISERVER, CONTROLLER_MANAGER, ETCD, KUBE_PROXY, KUBELET, SCHEDULER
 from ..formats import kube_proxy, write_policy
 from ..platform import component_data, component_registry
 from ..catalogue import catalogue, component_checks
@@ -132,8 +132,64 @@ def _one_of(allowed: Sequence[str]) -> Checker:
 
 
 def _is_benchmark(value: Any) -> Optional[str]:
+    """One benchmark, or several (a report of each; the first is the main one: drift, fleet and kube-bench read it)."""
     allowed = ["auto"] + catalogue.benchmark_names()   # read when judged: the catalogue file is on the controller
-    return None if value in allowed else "must be one of: " + ", ".join(allowed)
+    said = "must be one of: " + ", ".join(allowed) + "; or a list of them (each once)"
+    if isinstance(value, list):
+        if not value or any(not isinstance(item, str) or item not in allowed for item in value) or len(set(value)) < len(value):
+            return said
+        return None
+    return None if isinstance(value, str) and value in allowed else said
+
+
+def benchmarks_of(value: Any) -> List[str]:
+    """kubeguard_benchmark as a list: the main benchmark first."""
+    return [str(item) for item in value] if isinstance(value, list) else [str(value or "auto")]
+
+
+# The ports a component may listen on beyond loopback (the STIG's PPSM rules): the ones Kubernetes documents
+# ("Ports and Protocols"), until your PPSM CAL registration says otherwise (kubeguard_approved_ports).
+APPROVED_PORTS_DEFAULT = {APISERVER: [6443], ETCD: ["2379-2380"], SCHEDULER: [10259], CONTROLLER_MANAGER: [10257],
+                          KUBELET: [10250], KUBE_PROXY: [10256]}
+
+
+def _is_port_or_range(value: Any) -> Optional[str]:
+    bad = "must be a port (1-65535) or a range \"low-high\""
+    if isinstance(value, bool):
+        return bad
+    if isinstance(value, int):
+        return None if 0 < value < 65536 else bad
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]{0,4}-[1-9][0-9]{0,4}", value):
+        return bad
+    low, high = (int(part) for part in value.split("-"))
+    return None if low <= high < 65536 else bad
+
+
+def _is_approved_ports(value: Any) -> Optional[str]:
+    if not isinstance(value, dict):
+        return f"must be a mapping of component: list of ports, components among {', '.join(APPROVED_PORTS_DEFAULT)}"
+    for name, ports in value.items():
+        if name not in APPROVED_PORTS_DEFAULT:
+            return f"has key {_show(name)}: components are {', '.join(APPROVED_PORTS_DEFAULT)}"
+        problem = _list_of(_is_port_or_range, "ports (1-65535) or ranges \"low-high\"")(ports)
+        if problem:
+            return f"{name}: {problem}"
+    return None
+
+
+def _is_release_floor(value: Any) -> Optional[str]:
+    """A list of releases (v1.35.4), at most one per minor: the oldest patch of each minor you allow."""
+    if not isinstance(value, list):
+        return "must be a list of releases such as v1.35.4 (the oldest patch of each minor you allow)"
+    minors: Dict[Any, Any] = {}
+    for item in value:
+        found = releases.parse(item)
+        if found is None or found.patch is None or found.pre or found.build:
+            return f"has {_show(item)}: each item must be a release such as v1.35.4"
+        if (found.major, found.minor) in minors:
+            return f"names v{found.major}.{found.minor} twice ({minors[(found.major, found.minor)]}, {item})"
+        minors[(found.major, found.minor)] = item
+    return None
 
 
 def _is_admission_plugin(value: Any) -> Optional[str]:
@@ -749,7 +805,14 @@ VARIABLES: Tuple[Var, ...] = (
        "A CIS level (or the DISA STIG) applied beneath your own variables (profiles.yml; trade-offs in docs/profiles.md)"),
     _v("kubeguard_benchmark", "auto", _is_benchmark, "cluster",
        "The benchmark the reports judge by (cis_catalogue.yml `benchmarks`); auto: the one mapped to the release the"
-       " node runs, as kube-bench's version_mapping does"),
+       " node runs, as kube-bench's version_mapping does. A list judges by each (e.g. [auto, stig-v2r6]): the first"
+       " is the main report, each other one is written under verify_report_dir/<benchmark>/"),
+    _v("kubeguard_approved_ports", APPROVED_PORTS_DEFAULT, _is_approved_ports, "cluster",
+       "The TCP ports each component may listen on beyond loopback, as your PPSM CAL registration lists them "
+       "(component: [port or \"low-high\"]); a component left out keeps Kubernetes' documented ports (STIG V-242410..13)"),
+    _v("kubeguard_release_floor", [], _is_release_floor, "cluster",
+       "The oldest patch of each Kubernetes minor your organisation allows (IAVM / CTO deadlines), e.g. [v1.35.4, v1.36.3]; "
+       "a node or kubectl older than its minor's floor fails STIG V-242443 / V-242396, as does a minor past upstream support"),
     _v("kubeguard_strict_variables", False, _bool, "cluster",
        "true: a variable that looks like one of ours but is not (a typo) fails validation instead of warning"),
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",

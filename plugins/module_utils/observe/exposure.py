@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..base.component_names import ETCD, KUBELET
 from ..catalogue import checks
@@ -57,7 +57,7 @@ def _socket_owners(proc_root: str, inodes: set) -> Dict[str, Dict[str, Any]]:
 
 def listeners(proc_root: str = "/proc") -> Optional[List[Dict[str, Any]]]:
     """Every listening TCP socket of the node's network namespace with its owning process (where /proc
-    tells): [{address, port, pid, process, argv}], sorted by port. None when /proc/net/tcp cannot be read
+    tells): [{address, port, inode, pid, process, argv}], sorted by port. None when /proc/net/tcp cannot be read
     (the checks then say so instead of passing)."""
     found, inodes, tables_read = [], set(), 0
     for table in ("tcp", "tcp6"):
@@ -78,8 +78,57 @@ def listeners(proc_root: str = "/proc") -> Optional[List[Dict[str, Any]]]:
         return None
     owners = _socket_owners(proc_root, inodes)
     for entry in found:
-        entry.update(owners.get(entry.pop("inode"), {"pid": None, "process": "?", "argv": []}))
+        entry.update(owners.get(entry["inode"], {"pid": None, "process": "?", "argv": []}))
     return sorted(found, key=lambda e: (e["port"], e["address"]))
+
+
+def _sockets_of(proc_root: str, pid: str) -> set:
+    try:
+        fd_dir = os.path.join(proc_root, pid, "fd")
+        links = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+    except OSError:
+        return set()
+    return {link[8:-1] for link in links if link.startswith("socket:[")}
+
+
+def mark_components(found: Optional[List[Dict[str, Any]]], pids: Mapping[str, Sequence[str]], proc_root: str = "/proc") -> None:
+    """Say which component owns each listener (`component`): the one whose real processes (health.component_processes:
+    binary, argv[0] and root all agree, never a name alone) hold the socket. A look-alike's sockets stay unowned."""
+    if not found:
+        return
+    owner = {inode: name for name, ids in pids.items() for pid in ids for inode in _sockets_of(proc_root, str(pid))}
+    for entry in found:
+        if entry.get("inode") in owner:
+            entry["component"] = owner[entry["inode"]]
+
+
+def _port_set(ports: Sequence[Any]) -> List[Tuple[int, int]]:
+    spans = []
+    for item in ports:
+        low, _sep, high = str(item).partition("-")
+        spans.append((int(low), int(high or low)))
+    return spans
+
+
+def approved_listeners(found: Sequence[Mapping[str, Any]], component: str, approved: Mapping[str, Sequence[Any]],
+                       source: str, k3s: bool) -> checks.Outcome:
+    """The STIG's PPSM rules: every TCP port the component listens on beyond loopback is one your PPSM CAL
+    registration approves (kubeguard_approved_ports). k3s serves every component from its one process: its
+    listeners are judged against the ports approved for any of them."""
+    if source not in ("process", "process log"):
+        return checks.Outcome(None, f"{component} does not run here as itself ({source}): its listeners are not judged")
+    owner = "k3s" if k3s else component
+    allowed = sorted({span for name, ports in approved.items() if k3s or name == component for span in _port_set(ports)})
+    own = [e for e in found if e.get("component") == owner]
+    wide = [e for e in own if not is_loopback(e["address"])]
+    outside = [e for e in wide if not any(low <= e["port"] <= high for low, high in allowed)]
+    said = ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in allowed) or "none"
+    if outside:
+        return checks.Outcome(False, f"{owner} listens beyond loopback on ports not approved ({said}, kubeguard_approved_ports): "
+                              + ", ".join(_show(e) for e in outside))
+    if not wide:
+        return checks.Outcome(True, f"{owner} listens on loopback only" + (f" ({', '.join(_show(e) for e in own)})" if own else ""))
+    return checks.Outcome(True, f"{owner} listens beyond loopback on approved ports only ({said}): " + ", ".join(_show(e) for e in wide))
 
 
 def is_loopback(address: str) -> bool:

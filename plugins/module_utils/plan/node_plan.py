@@ -17,7 +17,7 @@ from ..observe import containerd, health
 from ..report import audit, reports
 from .desired import encryption_config
 from ..formats.fileops import read_text as _read
-from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, overridden
+from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, benchmarks_of, overridden
 from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
 from ..formats.manifest import load_yaml
 from ..observe.node_facts import kube_version, kubeconfig_servers, own_addresses, read_sysctl
@@ -259,7 +259,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
     proc_root = p.get("proc_root") or "/proc"   # every process fact from one place (tests give a tree of their own)
-    state = audit.observe(layout, proc_root, checksums=p.get("checksums"))
+    state = audit.observe(layout, proc_root, checksums=p.get("checksums"),
+                          expected=audit.expectations(values.get("kubeguard_approved_ports"), values.get("kubeguard_release_floor")))
     running = {name: bool(health.process_args(name, proc_root)) or (state["components"].get(name) or {}).get("source") == "process log"
                for name in component_registry.WRITTEN}
     addresses = own_addresses(run_command)
@@ -324,6 +325,10 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         # the node as it is now: the verify report of a node the run leaves untouched
         waivers = {**plan["waived"], **(p.get("waivers") or {})}
         # with the release it was judged at and where that came from (reports.kubernetes_field)
-        result["report"] = audit.node_report(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,
-                                             kubernetes=reports.kubernetes_field(version), benchmark=values.get("kubeguard_benchmark") or "auto")
+        # one report per benchmark asked for (kubeguard_benchmark may be a list): the main one, then the others
+        result["report"], *more = audit.node_reports(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,
+                                                     kubernetes=reports.kubernetes_field(version),
+                                                     benchmarks=benchmarks_of(values.get("kubeguard_benchmark")))
+        if more:
+            result["more_reports"] = more
     return result

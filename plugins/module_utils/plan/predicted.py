@@ -187,7 +187,7 @@ def move_listeners(before: Mapping[str, Any], after: Dict[str, Any], component: 
     process = "k3s" if k3s else component
     ports = {port for _a, port in old | new if {a for a, p in old if p == port} != {a for a, p in new if p == port}}
     kept = [entry for entry in sockets if not (entry["port"] in ports and entry.get("process") in (process, "?"))]
-    added = [{"address": address, "port": port, "pid": None, "process": process, "argv": [], "predicted": True}
+    added = [{"address": address, "port": port, "pid": None, "process": process, "component": process, "argv": [], "predicted": True}
              for address, port in sorted(new) if port in ports]
     after["listeners"] = sorted(kept + added, key=lambda e: (e["port"], e["address"]))
 

@@ -23,14 +23,15 @@ from . import waivers as waivers_model
 from ..formats import kube_proxy, permissions
 from ..platform import component_registry
 from ..catalogue import catalogue, checks, expressions
-from ..observe import containerd, exposure, integrity, node_audit, services
+from ..observe import containerd, exposure, integrity, node_audit, release_support, services
 from ..catalogue.catalogue import Platform
+from ..model.hardening_vars import APPROVED_PORTS_DEFAULT
 from ..observe.health import Proc, agree, component_processes, journal_running_args
 from ..formats.k3s_config import K3sConfigError, arg_text, component_args
 from ..formats.k3s_effective import merge, sources
 from ..formats.kubelet_config import KubeletConfigError, load_dropins, merge_dropin
 from ..formats.manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
-from ..observe.node_facts import run_tool
+from ..observe.node_facts import BIN_DIRS, run_tool
 from .reports import STATUSES
 from ..base.rooted import RootedReadError, read_in_root
 from ..base.yaml_support import yaml
@@ -41,6 +42,12 @@ FLAG_COMPONENTS = component_registry.OBSERVED
 ROLE_SECTIONS = {component_registry.CONTROL_PLANE_ROLE: ("1", "3"), component_registry.ETCD_ROLE: ("2",), component_registry.WORKER_ROLE: ("4",)}
 ROLE_NAMES = {component_registry.CONTROL_PLANE_ROLE: "control plane", component_registry.ETCD_ROLE: "etcd member",
               component_registry.WORKER_ROLE: "worker"}
+
+
+def _not_a(role: str) -> str:
+    return f"this node is not {'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 # Section K (our own checks beyond CIS) applies by component, not by section.
 COMPONENT_ROLES = {**component_registry.ROLES, "node": "worker"}
 # Controls about the cluster's API objects and users, not a node's files: until they are evaluated
@@ -272,14 +279,23 @@ def _encryption_resources(config: Optional[Any]) -> List[str]:
             for name in entry["resources"]] if isinstance(entries, list) else []
 
 
+def expectations(approved_ports: Optional[Mapping[str, Any]] = None, release_floor: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """What your organisation approves that no node can tell (the STIG's PPSM and patch rules): approved_ports
+    (kubeguard_approved_ports over Kubernetes' documented ports), release_floor (kubeguard_release_floor)."""
+    return {"approved_ports": {**APPROVED_PORTS_DEFAULT, **dict(approved_ports or {})}, "release_floor": list(release_floor or [])}
+
+
 def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
-            checksums: Optional[Mapping[str, Any]] = None, audit_runner=None) -> Dict[str, Any]:
+            checksums: Optional[Mapping[str, Any]] = None, audit_runner=None,
+            expected: Optional[Mapping[str, Any]] = None, tool_runner=None) -> Dict[str, Any]:
     """Everything the checks read, from the node itself. checksums: integrity.expected's digests (the binaries
-    are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl (tests pass their own)."""
+    are hashed only when some are given). audit_runner(argv) -> (rc, output): auditctl; tool_runner likewise for
+    `kubectl version` (tests pass their own). expected: `expectations` (None: Kubernetes' documented ports)."""
     running: Dict[str, List[Proc]] = {}   # the components' processes, looked for once: their flags, kube-proxy's sockets
     if layout.components.get("units"):
         journal = journal_running_args(list(layout.components["units"].values()), run=journal_reader)
         components = {name: platform_component_flags(name, layout, journal) for name in FLAG_COMPONENTS}
+        running = {"k3s": component_processes("k3s", proc_root)}
     else:
         running = {name: component_processes(name, proc_root) for name in FLAG_COMPONENTS}
         components = {name: component_flags(name, layout, proc_root, running=running[name]) for name in FLAG_COMPONENTS}
@@ -303,6 +319,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
     api_flags = components[APISERVER]["flags"]
     encryption = _encryption_config(api_flags.get("encryption-provider-config"))
     listeners = exposure.listeners(proc_root)
+    exposure.mark_components(listeners, {name: [proc.pid for proc in procs] for name, procs in running.items()}, proc_root)
     components[KUBE_PROXY] = _as_listening(components[KUBE_PROXY], listeners, running.get(KUBE_PROXY, []))
     return {
         "layout": layout.as_dict(),
@@ -321,6 +338,8 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
         "services": services.observe(proc_root),
+        "kubectl": release_support.kubectl(tool_runner or run_tool, BIN_DIRS),
+        "expectations": dict(expected) if expected is not None else expectations(),
     }
 
 
@@ -380,7 +399,7 @@ def section(control_id: str) -> str:
 def applies(control: Mapping[str, Any], roles: Sequence[str]) -> bool:
     """Is the control judged from this node's state (its section, or for section K its component,
     belongs to one of the node's roles; a rule's control: one of its parts)?"""
-    if "parts" in control:
+    if catalogue.is_rule(control):
         return any(part_applies(part, roles) for part in control["parts"])
     if section(str(control["id"])) == "K":
         return COMPONENT_ROLES.get(control.get("component")) in roles
@@ -400,7 +419,7 @@ def part_applies(part: Mapping[str, Any], roles: Sequence[str]) -> bool:
 
 def role_of(control: Mapping[str, Any]) -> str:
     """Which kind of node a control is for, as a reader would say it."""
-    if "parts" in control:
+    if catalogue.is_rule(control):
         names = [role_of({"id": p["cis"], "component": p["component"]}) if p.get("cis")
                  else ROLE_NAMES.get(p.get("role") or COMPONENT_ROLES.get(p["component"], ""), "node of this kind")
                  for p in control["parts"]]
@@ -495,6 +514,12 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return RUNTIME_EXPECTED[check["container_runtime"]]
     if "service" in check:
         return f"{check['service']} {'not running' if check['op'] == 'not_running' else 'not enabled at boot'}"
+    if "listeners" in check:
+        return f"{check['listeners']} beyond loopback only on the ports kubeguard_approved_ports approves"
+    if "release" in check:
+        if check.get("at_least"):
+            return f"{check['release']} at {check['at_least']} or newer"
+        return f"{check['release']} on a minor upstream supports, at or above kubeguard_release_floor"
     if "encryption_providers" in check:
         return f"first provider one of {check['encryption_providers']}"
     label = check.get(KUBELET) or f"--{check.get('flag')}"
@@ -524,11 +549,8 @@ def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Opti
 
 def _kubelet_client_ca(state: Mapping[str, Any]) -> str:
     """The CA file the running kubelet authenticates clients with (its flag wins over its config), '' when none."""
-    flags = ((state.get("components") or {}).get(KUBELET) or {}).get("flags") or {}
-    if flags.get("client-ca-file"):
-        return str(flags["client-ca-file"])
-    x509 = ((state.get("kubelet_config") or {}).get("authentication") or {}).get("x509") or {}
-    return str(x509.get("clientCAFile") or "") if isinstance(x509, Mapping) else ""
+    view = {"flags": ((state.get("components") or {}).get(KUBELET) or {}).get("flags") or {}, "config": state.get("kubelet_config") or {}}
+    return checks.kubelet_value({KUBELET: "authentication.x509.clientCAFile", "flag": "client-ca-file"}, view) or ""
 
 
 def judge_control(control: Mapping[str, Any], state: Mapping[str, Any],
@@ -562,6 +584,16 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return containerd.evaluate(check["container_runtime"], state)
     if "service" in check:
         return services.evaluate(check, state)
+    if "listeners" in check:
+        name = check["listeners"]
+        k3s = ((state.get("layout") or {}).get("components") or {}).get("kind") == "k3s_config"
+        if state.get("listeners") is None:
+            return checks.Outcome(None, "listening sockets could not be read on this node")
+        source = ((state.get("components") or {}).get(name) or {}).get("source", "absent")
+        return exposure.approved_listeners(state["listeners"], name, (state.get("expectations") or {}).get("approved_ports") or {},
+                                           source, k3s)
+    if "release" in check:
+        return release_support.evaluate(check, state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == KUBE_PROXY:
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
@@ -633,7 +665,7 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
     platform_exempt = dict((state.get("layout") or {}).get("not_applicable") or {})
     results = []
     for control in controls if controls is not None else catalogue.controls():
-        if "parts" in control:
+        if catalogue.is_rule(control):
             results.append(_judge_rule(control, state, roles, active, expired, platform_exempt, file_reader))
             continue
         cid = str(control["id"])
@@ -647,7 +679,7 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
             status, found = ("waived" if cid in waivers else "manual"), CLUSTER_SCOPE_FOUND
         elif not judged:
             status = "not_applicable"
-            found = f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
+            found = f"{_not_a(role_of(control))} (roles: {', '.join(roles) or 'none'})"
         elif cid in waivers:
             status, found = "waived", outcome.found if outcome else None
         elif not automated or outcome is None or outcome.passed is None:
@@ -704,7 +736,8 @@ def _locations(check: Optional[Mapping[str, Any]], component: str, state: Mappin
     if "flag" in check:
         found.append({"component": component, "flag": f"--{check['flag']}", **({"file": manifest} if manifest else {})})
     if not found:
-        kind = next((key for key in ("exposure", "integrity", "node_audit", "container_runtime", "service", "encryption_providers") if key in check), "check")
+        kind = next((key for key in ("exposure", "integrity", "node_audit", "container_runtime", "service", "listeners", "release",
+                                     "encryption_providers") if key in check), "check")
         found.append({"component": component, "check": f"{kind}: {check.get(kind, '')}".strip()})
     return [{k: v for k, v in loc.items() if v} for loc in found]
 
@@ -717,8 +750,8 @@ def _judge_rule(control: Mapping[str, Any], state: Mapping[str, Any], roles: Seq
     judged together; manual and cluster rules report what decides them."""
     cid = str(control["id"])
     layout_name = str((state.get("layout") or {}).get("name") or "")
-    own_exempt = control.get("not_applicable") or {}
-    exempt = own_exempt.get("all") or own_exempt.get(layout_name)
+    exempt = catalogue.rule_exemption(control.get("not_applicable"), [str(p["cis"]) for p in control["parts"] if p.get("cis")],
+                                      any(not p.get("cis") for p in control["parts"]), layout_name, platform_exempt)
     parts = [part for part in control["parts"] if part_applies(part, roles)]
     kept, notes, waived_parts, expired_parts = [], [], {}, {}
     for part in parts:
@@ -748,7 +781,7 @@ def _judge_rule(control: Mapping[str, Any], state: Mapping[str, Any], roles: Seq
     elif control["component"] == "cluster":
         status, found = ("waived" if own else "manual"), f"cluster scope: {manual}"
     elif control["parts"] and not parts:
-        status, found = "not_applicable", f"this node is not a {role_of(control)} (roles: {', '.join(roles) or 'none'})"
+        status, found = "not_applicable", f"{_not_a(role_of(control))} (roles: {', '.join(roles) or 'none'})"
         unless = [ROLE_NAMES.get(p["unless_role"], p["unless_role"]) for p in control["parts"] if p.get("unless_role") in roles]
         if unless:
             found = f"not judged on a {unless[0]}: the rule is for the other nodes (roles: {', '.join(roles)})"
@@ -806,6 +839,7 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
     if unknown_roles:
         raise ValueError(f"roles: {unknown_roles} must be among: {', '.join(ROLE_SECTIONS)}")
+    base_support = catalogue_data.get("kubernetes_support") or {}
     if catalogue_data.get("benchmarks"):
         # waivers come keyed by the catalogue's ids (the plan's) or the benchmark's (the user's, as reports show them)
         base = catalogue_data
@@ -828,6 +862,8 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         roles.append(component_registry.ETCD_ROLE)
     if state["components"][KUBELET]["source"] != "absent" and component_registry.WORKER_ROLE not in roles:
         roles.append(component_registry.WORKER_ROLE)
+    # what the release rules read beside the node's state: the release it runs, and upstream's support of each minor
+    state = {**state, "kubernetes": dict(kubernetes or {}), "kubernetes_support": dict(base_support)}
     results = audit(state, roles, parsed, controls=controls)
     return reports.build(
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
@@ -835,3 +871,30 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         results=results, summary=summarize(results),
         generated_at=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), kubernetes=kubernetes,
         **chosen)
+
+
+def node_reports(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any], catalogue_data: Mapping[str, Any],
+                 node_name: str, layout_name: str, kubernetes: Optional[Mapping[str, Any]] = None,
+                 benchmarks: Sequence[str] = ("auto",)) -> List[Dict[str, Any]]:
+    """node_report by each benchmark (kubeguard_benchmark as a list), the main one first; a benchmark that `auto`
+    already chose is judged once. A waiver names a control of any of them (or a catalogue check): each report takes
+    the ones it knows; one that none knows is refused."""
+    benchmarks = list(benchmarks or ("auto",))
+    own: Dict[str, Dict[str, Any]] = {}
+    if len(benchmarks) > 1 and catalogue_data.get("benchmarks"):
+        version = (kubernetes or {}).get("version")
+        checks_ids = {str(c["id"]) for c in catalogue_data.get("controls") or []}
+        views = {name: catalogue.benchmark_view(catalogue_data, name, version) for name in benchmarks}
+        known = {name: checks_ids | {str(c["id"]) for c in view["controls"]} for name, view in views.items()}
+        unknown = sorted(str(k) for k in waivers if not any(str(k) in ids for ids in known.values()))
+        if unknown:
+            named = ", ".join(dict.fromkeys(view["benchmark"] for view in views.values()))
+            raise ValueError(f"verify_waivers: {unknown} are not control ids of {named} or of the catalogue's checks")
+        own = {name: {k: v for k, v in waivers.items() if str(k) in known[name]} for name in benchmarks}
+    found: List[Dict[str, Any]] = []
+    for benchmark in benchmarks:
+        report = node_report(state, roles, own.get(benchmark, waivers), catalogue_data, node_name, layout_name,
+                             kubernetes=kubernetes, benchmark=benchmark)
+        if all(other.get("benchmark") != report.get("benchmark") for other in found):
+            found.append(report)
+    return found

@@ -1,0 +1,97 @@
+"""Is the Kubernetes a node runs, and the kubectl on it, still supported? Upstream supports each minor until its
+end-of-life date (the catalogue's `kubernetes_support`, from kubernetes.io/releases); your organisation may
+require a newer patch of a minor (kubeguard_release_floor: its IAVM / CTO deadlines). The STIG's V-242443
+(latest updates authorised) and V-242396 (kubectl at a supported version).
+
+A minor newer than the support data is not judged (the data is older than the release: update the collection);
+one older than all of it is out of support. "Today" is the node's date, as the waivers' expiry is judged."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ..base import releases
+from ..catalogue import checks
+
+_CLIENT_VERSION = re.compile(r"^Client Version: (v1\.[0-9]{1,3}\.[0-9]{1,4}\S*)\s*$", re.ASCII | re.MULTILINE)
+
+
+def kubectl(run: Callable[[List[str]], Tuple[int, str]], bin_dirs: Sequence[str]) -> Dict[str, Optional[str]]:
+    """{path, version} of the first kubectl on the node's binary directories (path None: there is none; version
+    None: it did not tell, `said` then holds what it answered, cut short)."""
+    path = next((os.path.join(d, "kubectl") for d in bin_dirs if os.access(os.path.join(d, "kubectl"), os.X_OK)), None)
+    if path is None:
+        return {"path": None, "version": None}
+    rc, out = run([path, "version", "--client"])
+    match = _CLIENT_VERSION.search(out or "") if rc == 0 else None
+    if match:
+        return {"path": path, "version": match.group(1)}
+    return {"path": path, "version": None, "said": (out or "").strip()[:200]}
+
+
+def _minor_key(text: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _today(state: Mapping[str, Any]) -> datetime.date:
+    given = state.get("today")
+    return datetime.date.fromisoformat(given) if isinstance(given, str) else datetime.date.today()
+
+
+def judge(what: str, version: Any, support: Mapping[str, Any], floor: Sequence[str], today: datetime.date) -> checks.Outcome:
+    """One release against upstream support and your floor. what: "this node's Kubernetes", "kubectl (/usr/bin/kubectl)"."""
+    found = releases.parse(version)
+    if found is None or found.patch is None:
+        return checks.Outcome(None, f"{what}: no release could be read ({version!r}); not judged")
+    minor = f"{found.major}.{found.minor}"
+    known = sorted((str(k) for k in support), key=_minor_key)
+    if not known:
+        return checks.Outcome(None, f"{what} {version}: no support data; not judged")
+    if minor not in support:
+        if _minor_key(minor) > _minor_key(known[-1]):
+            return checks.Outcome(None, f"{what} {version}: newer than the support data (up to v{known[-1]}); not judged - update the collection")
+        return checks.Outcome(False, f"{what} {version}: v{minor} is older than every minor upstream still lists (v{known[0]} and later)")
+    end = datetime.date.fromisoformat(str(support[minor]))
+    if today > end:
+        return checks.Outcome(False, f"{what} {version}: v{minor} reached its end of life on {end} (upstream support); upgrade")
+    wanted = next((f for f in floor if releases.minor_of(f) == (found.major, found.minor)), None)
+    least = releases.parse(wanted) if wanted else None
+    if least is not None and (found.patch, found.pre == "") < (least.patch, True):
+        return checks.Outcome(False, f"{what} {version}: older than your floor {wanted} for v{minor} (kubeguard_release_floor)")
+    said = f"at or above your floor {wanted}" if wanted else f"no floor set for v{minor} (kubeguard_release_floor)"
+    return checks.Outcome(True, f"{what} {version}: v{minor} supported upstream until {end}; {said}")
+
+
+def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[checks.Outcome]:
+    """{release: kubernetes} - the release the node runs (its report's `kubernetes.running`); {release: kubectl} - the
+    kubectl on the node, also within one minor of the node's release (Kubernetes' version skew policy); with
+    at_least, kubectl at that release or newer only."""
+    expected = state.get("expectations") or {}
+    support = state.get("kubernetes_support") or {}
+    floor = list(expected.get("release_floor") or [])
+    running = (state.get("kubernetes") or {}).get("running")
+    today = _today(state)
+    if check["release"] == "kubernetes":
+        if "kubernetes" not in state:
+            return None   # a state judged without the node's release (a predicted one): the release does not change
+        return judge("this node's Kubernetes", running, support, floor, today)
+    seen = state.get("kubectl") or {}
+    if not seen.get("path"):
+        return checks.Outcome(True, "no kubectl on this node's binary directories")
+    what = f"kubectl ({seen['path']})"
+    if not seen.get("version"):
+        return checks.Outcome(None, f"{what} did not tell its version ({seen.get('said') or 'no answer'}); not judged")
+    if check.get("at_least"):   # a rule's own bar (V-242396: v1.12.9, where kubectl cp was mended)
+        ours, least = releases.parse(seen["version"]), releases.parse(check["at_least"])
+        if ours is None or least is None or ours.patch is None:
+            return checks.Outcome(None, f"{what} {seen['version']}: not a release; not judged")
+        newer = (ours.major, ours.minor, ours.patch) >= (least.major, least.minor, least.patch or 0)
+        return checks.Outcome(newer, f"{what} {seen['version']}: {'at or above' if newer else 'older than'} {check['at_least']}")
+    outcome = judge(what, seen["version"], support, floor, today)
+    ours, node = releases.minor_of(seen["version"]), releases.minor_of(running)
+    if outcome.passed and ours and node and (ours[0] != node[0] or abs(ours[1] - node[1]) > 1):
+        return checks.Outcome(False, f"{outcome.found}; but more than one minor from this node's {running} (version skew policy)")
+    return outcome
