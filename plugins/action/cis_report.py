@@ -85,6 +85,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("report: must be the report returned by kubeguard.hardening.cis_audit")
         if not dest_dir:
             raise AnsibleActionFail("dest_dir: required (a directory on the controller)")
+        if args["benchmark_subdir"]:
+            benchmark = str(report.get("benchmark"))
+            if benchmark not in catalogue.benchmark_names(catalogue.load()):
+                raise AnsibleActionFail(f"report benchmark {benchmark!r} is not a benchmark of this collection: no directory is named after it")
+            dest_dir = os.path.join(dest_dir, benchmark)
         node = str(report["node"])
         previous_path = report_path(dest_dir, node, "report node name")
         os.makedirs(dest_dir, mode=0o755, exist_ok=True)

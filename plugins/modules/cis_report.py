@@ -24,6 +24,12 @@ options:
     description: Directory on the controller (created with mode 0755).
     type: path
     required: true
+  benchmark_subdir:
+    description:
+      - Write into O(dest_dir)/<the report's benchmark>/ (the other benchmarks of C(kubeguard_benchmark) as a list). The
+        benchmark must be one of this collection's, so that the directory is never a name a node's answer chose.
+    type: bool
+    default: false
   formats:
     description:
       - Which files to write.

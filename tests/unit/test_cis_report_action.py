@@ -44,6 +44,15 @@ def test_writes_json_junit_and_markdown(tmp_path):
     assert oct(os.stat(tmp_path / "out" / "cp1.json").st_mode & 0o777) == "0o644"
 
 
+def test_another_benchmarks_report_goes_to_its_own_directory_named_by_the_collection_never_by_the_node(tmp_path):
+    run({"report": report(benchmark="stig-v2r6"), "dest_dir": str(tmp_path / "out"), "benchmark_subdir": True, "formats": ["json"]})
+    assert os.listdir(tmp_path / "out") == ["stig-v2r6"] and os.listdir(tmp_path / "out" / "stig-v2r6") == ["cp1.json"]
+    for forged in ("../../escape", "", "unknown"):
+        with pytest.raises(AnsibleActionFail, match="not a benchmark of this collection"):
+            run({"report": report(benchmark=forged), "dest_dir": str(tmp_path / "out"), "benchmark_subdir": True})
+    assert not os.path.exists(tmp_path / "escape")
+
+
 @pytest.mark.parametrize("args, message", [
     ({"report": {"node": "x"}, "dest_dir": "/tmp"}, "report"),
     ({"report": report("../etc/passwd"), "dest_dir": "/tmp"}, "file name"),

@@ -120,6 +120,11 @@ def test_nothing_running_falls_back_to_what_is_on_disk_then_to_the_default_and_s
     (bin_dir / "kubelet").write_text("#!/bin/sh\n")
     os.chmod(bin_dir / "kubelet", 0o755)
     monkeypatch.setattr(node_facts, "BIN_DIRS", (str(bin_dir),))
+    # the test's directory is not root's alone (a temporary one): the binary is never run as root, and the plan says why
+    if os.getuid() != 0 or node_facts.untrusted(str(bin_dir / "kubelet")):
+        refused = plan(node, seed(), {str(bin_dir / "kubelet"): "Kubernetes v1.33.2\n"})
+        assert refused["version"]["version"] is None and "binary on disk is not run: " in refused["version"]["source"]
+    monkeypatch.setattr(node_facts, "untrusted", lambda path: None)   # as if root's alone
     result = plan(node, seed(), {str(bin_dir / "kubelet"): "Kubernetes v1.33.2\n"})
     assert result["version"]["used"] == "v1.33.2"
     assert result["version"]["source"].startswith(f"the kubelet binary on disk ({bin_dir / 'kubelet'} --version")

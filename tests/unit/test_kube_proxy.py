@@ -252,3 +252,21 @@ def test_the_root_may_be_procs_own_link_to_a_process_root(tmp_path):
     assert rooted.read_in_root(own, str(volume / "config.conf")) == "metricsBindAddress: 127.0.0.1:10249\n"
     with pytest.raises(rooted.RootedReadError):
         rooted.read_in_root(own, str(volume))   # a directory is not a file
+
+
+def test_a_file_is_stat_ed_as_the_process_opens_it_never_the_hosts(tmp_path):
+    """stat_in_root: the mode and owner of the file a process opens - an absolute link starts again at its root."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.base import rooted
+    root, host = tmp_path / "pod", tmp_path / "host.conf"
+    (root / "etc").mkdir(parents=True)
+    host.write_text("the host's\n")
+    os.chmod(host, 0o600)
+    (root / "etc" / "kubeconfig").write_text("the pod's\n")
+    os.chmod(root / "etc" / "kubeconfig", 0o644)
+    os.symlink(f"/../../../..{host}", root / "etc" / "escape")   # on the host this would be host.conf
+    os.symlink("/etc/kubeconfig", root / "etc" / "link")
+    assert rooted.stat_in_root(str(root), "/etc/link").st_mode & 0o777 == 0o644
+    with pytest.raises(rooted.RootedReadError):
+        rooted.stat_in_root(str(root), "/etc/escape")   # resolved inside the pod: nothing there, never the host's file
+    with pytest.raises(rooted.RootedReadError):
+        rooted.stat_in_root(str(root), "/")

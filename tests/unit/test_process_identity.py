@@ -69,6 +69,15 @@ def test_only_root_running_the_binary_it_is_named_after_counts(tmp_path):
     assert health.component_processes("kube-apiserver", str(tmp_path / "missing")) == []
 
 
+def test_k3s_retitled_by_itself_still_counts_and_a_name_alone_does_not(tmp_path):
+    """k3s sets its title to "/usr/local/bin/k3s server" (one argument); argv[0] is that argument's first word."""
+    start(tmp_path, 40, ["/usr/local/bin/k3s server"], "/usr/local/bin/k3s")
+    start(tmp_path, 41, ["/usr/local/bin/k3s server"], "/bin/sleep")                  # the title without the binary
+    start(tmp_path, 42, ["/usr/local/bin/kube-apiserver x"], APISERVER)              # only k3s is read by its first word
+    assert [p.pid for p in health.component_processes("k3s", str(tmp_path))] == ["40"]
+    assert health.component_processes("kube-apiserver", str(tmp_path)) == []
+
+
 def test_a_binary_replaced_while_it_runs_still_counts(tmp_path):
     """After an upgrade /proc/<pid>/exe reads '/usr/bin/kubelet (deleted)'."""
     start(tmp_path, 300, ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"], "/usr/bin/kubelet (deleted)")

@@ -296,7 +296,7 @@ def test_a_file_the_component_does_not_have_on_the_host_is_not_judged_and_the_ku
     root, layout = kubeadm_files
     state = audit.observe(layout, str(root / "proc"))
     results = by_id(stig_report(state, ["worker"])["results"])
-    # kube-proxy runs in a pod: its kubeconfig is not on the host - not a pass
+    # kube-proxy does not run here: no kubeconfig it reads, nothing judged - not a pass
     assert results["V-242447"]["status"] == "manual" and "not judged" in results["V-242447"]["found"]
     assert results["V-242448"]["status"] == "manual"
     # the client CA file is the one the kubelet names in its config, not the layout's guess
@@ -309,6 +309,39 @@ def test_a_file_the_component_does_not_have_on_the_host_is_not_judged_and_the_ku
     assert named != str(ca) and results["V-242449"]["status"] == "fail" and "kubelet-ca.crt mode 666" in results["V-242449"]["found"]
     state["kubelet_config"]["authentication"]["x509"]["clientCAFile"] = ""
     assert by_id(stig_report(state, ["worker"])["results"])["V-242449"]["status"] == "manual"
+
+
+def test_kube_proxys_kubeconfig_is_judged_as_kube_proxy_opens_it_inside_its_pod(kubeadm_files, tmp_path):
+    root, layout = kubeadm_files
+    pod = tmp_path / "pod-root"
+    data = pod / "var/lib/kube-proxy/..2026_12_06"
+    data.mkdir(parents=True)
+    (pod / "var/lib/kube-proxy/config.conf").write_text(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+        "clientConnection:\n  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nmetricsBindAddress: 127.0.0.1:10249\n")
+    (data / "kubeconfig.conf").write_text("apiVersion: v1\nkind: Config\n")
+    os.chmod(data / "kubeconfig.conf", 0o644)
+    # a ConfigMap volume: the file is a link to ..data/, itself a link to the dated directory; an absolute link
+    # would start again at the pod's root, never the host's
+    os.symlink("..2026_12_06", pod / "var/lib/kube-proxy/..data")
+    os.symlink("/var/lib/kube-proxy/..data/kubeconfig.conf", pod / "var/lib/kube-proxy/kubeconfig.conf")
+    start(root / "proc", 300, ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf", "--hostname-override=w1"])
+    os.symlink(pod, root / "proc" / "300" / "root")
+    # it listens where its file says (else what it runs with is not told by the file, and nothing is judged)
+    listening(root / "proc", [("0100007F:2809", "301")], {300: ["301"]})
+    results = by_id(stig_report(audit.observe(layout, str(root / "proc")), ["worker"])["results"])
+    assert results["V-242447"]["status"] == "pass", results["V-242447"]["found"]
+    assert results["V-242447"]["found"].startswith("/var/lib/kube-proxy/kubeconfig.conf (as kube-proxy, pid 300, opens it) mode 644")
+    os.chmod(data / "kubeconfig.conf", 0o666)
+    results = by_id(stig_report(audit.observe(layout, str(root / "proc")), ["worker"])["results"])
+    assert results["V-242447"]["status"] == "fail" and "mode 666" in results["V-242447"]["found"]
+    # its owner, as the pod's files are owned (root in a real pod; the test's user here)
+    owner = results["V-242448"]
+    assert owner["status"] == ("pass" if os.getuid() == 0 and os.getgid() == 0 else "fail"), owner["found"]
+    # the file gone from the pod: not judged, never a pass
+    os.unlink(data / "kubeconfig.conf")
+    results = by_id(stig_report(audit.observe(layout, str(root / "proc")), ["worker"])["results"])
+    assert results["V-242447"]["status"] == "manual" and "not judged" in results["V-242447"]["found"]
 
 
 def test_an_owner_reference_to_something_else_hides_nothing_in_the_default_namespaces():
@@ -384,6 +417,12 @@ def test_ppsm_rules_judge_the_real_components_listeners_against_the_approved_por
     assert results["V-242411"]["status"] == "pass" and "loopback only" in results["V-242411"]["found"]
     # the controller manager does not run here: its listeners are not judged
     assert results["V-242412"]["status"] == "manual"
+    # the apiserver's descriptors unreadable: its listeners cannot be told - not judged, never passed
+    os.chmod(proc / "100" / "fd", 0)
+    if not os.access(proc / "100" / "fd", os.R_OK):   # root reads it anyway
+        results = by_id(stig_report(audit.observe(layout, str(proc)), ["control_plane"])["results"])
+        assert results["V-242410"]["status"] == "manual"
+    os.chmod(proc / "100" / "fd", 0o755)
     # your registration approves 8080: the apiserver passes, with the evidence of both ports
     approved = audit.expectations({"kube-apiserver": [6443, "8000-8100"]})
     results = by_id(stig_report(audit.observe(layout, str(proc), expected=approved), ["control_plane"])["results"])
@@ -395,22 +434,48 @@ def test_ppsm_rules_judge_the_real_components_listeners_against_the_approved_por
     assert results["V-242410"]["status"] == "fail" and "(none," in results["V-242410"]["found"]
 
 
+def test_ppsm_rules_never_pass_on_listeners_they_cannot_attribute():
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import exposure
+    wide = [{"address": "0.0.0.0", "port": 9999, "pid": 40, "process": "k3s", "argv": [], "component": "k3s"},
+            {"address": "127.0.0.1", "port": 10259, "pid": 40, "process": "k3s", "argv": [], "component": "k3s"}]
+    ports = audit.expectations()["approved_ports"]
+    # k3s' one process: judged against every component's ports; 9999 is none of them
+    outcome = exposure.approved_listeners(wide, "kube-scheduler", ports, "process log", True, ["k3s"])
+    assert outcome.passed is False and "0.0.0.0:9999 k3s (pid 40)" in outcome.found
+    # k3s not identified (or its descriptors unreadable): not judged, never a pass
+    assert exposure.approved_listeners(wide, "kube-scheduler", ports, "process log", True, []).passed is None
+    # identified, but holding no socket this network namespace shows: not judged either
+    assert exposure.approved_listeners([], "kube-apiserver", ports, "process", False, ["kube-apiserver"]).passed is None
+
+
 def test_the_release_rules_judge_support_floor_and_kubectl(kubeadm_files, tmp_path):
     root, layout = kubeadm_files
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "kubectl").write_text("#!/bin/sh\n")
     os.chmod(bin_dir / "kubectl", 0o755)
-    answers = {"v": "Client Version: v1.35.4\nKustomize Version: v5.7.1\n"}
-    seen = release_support.kubectl(lambda argv: (0, answers["v"]), [str(tmp_path / "none"), str(bin_dir)])
-    assert seen == {"path": str(bin_dir / "kubectl"), "version": "v1.35.4"}
-    assert release_support.kubectl(lambda argv: (0, ""), [str(tmp_path / "none")]) == {"path": None, "version": None}
-    state = dict(audit.observe(layout, str(root / "proc")), kubectl=seen, today="2026-12-06")
 
-    def judged(running, today="2026-12-06", floor=(), kubectl=None):
+    def trusted(_path):
+        return None   # the test's own directory is not root's alone
+
+    seen = release_support.kubectl(lambda argv: (0, "Client Version: v1.35.4\nKustomize Version: v5.7.1\n"),
+                                   [str(tmp_path / "none"), str(bin_dir), str(bin_dir)], trusted)
+    assert seen == [{"path": str(bin_dir / "kubectl"), "version": "v1.35.4"}]   # one per real file
+    # kubectl before 1.28 says version.Info{...}: read too (else the oldest, the ones the rule is about, escape it)
+    old_style = 'Client Version: version.Info{Major:"1", Minor:"12", GitVersion:"v1.12.8", GitCommit:"abc"}\n'
+    assert release_support.kubectl(lambda argv: (0, old_style), [str(bin_dir)], trusted)[0]["version"] == "v1.12.8"
+    # a kubectl whose file or directory is not root's alone is never run as root: not judged
+    ran = []
+    refused = release_support.kubectl(lambda argv: ran.append(argv) or (0, ""), [str(bin_dir)], lambda path: "writable by others")
+    assert ran == [] and refused == [{"path": str(bin_dir / "kubectl"), "version": None, "said": "not run: writable by others"}]
+    assert release_support.kubectl(lambda argv: (0, ""), [str(tmp_path / "none")], trusted) == []
+    state = dict(audit.observe(layout, str(root / "proc")), kubectl=seen, today="2026-12-06")
+    running_source = "the running kube-apiserver (pid 1: /usr/local/bin/kube-apiserver --version)"
+
+    def judged(running, today="2026-12-06", floor=(), kubectl=None, source=running_source):
         one = dict(state, today=today, kubectl=seen if kubectl is None else kubectl, expectations=audit.expectations(None, list(floor)))
         report = audit.node_report(one, ["control_plane"], {}, catalogue.audit_part(DATA), "cp1", "kubeadm",
-                                   kubernetes={"version": running, "running": running}, benchmark=STIG)
+                                   kubernetes={"version": running, "running": running, "running_source": source}, benchmark=STIG)
         return by_id(report["results"])
 
     # v1.34 reached its end of life on 2026-10-27: out of support in December, supported in June
@@ -419,20 +484,61 @@ def test_the_release_rules_judge_support_floor_and_kubectl(kubeadm_files, tmp_pa
     assert judged("v1.35.4")["V-242443"]["status"] == "pass"
     # your floor: a patch older than it fails, the same passes; a release candidate is older than its release
     assert judged("v1.35.4", floor=["v1.35.5"])["V-242443"]["status"] == "fail"
-    assert judged("v1.35.5", floor=["v1.35.5"], kubectl={"path": None})["V-242443"]["status"] == "pass"
-    assert judged("v1.35.5-rc.1", floor=["v1.35.5"], kubectl={"path": None})["V-242443"]["status"] == "fail"
+    assert judged("v1.35.5", floor=["v1.35.5"], kubectl=[])["V-242443"]["status"] == "pass"
+    assert judged("v1.35.5-rc.1", floor=["v1.35.5"], kubectl=[])["V-242443"]["status"] == "fail"
     # a minor newer than the support data is not judged; one older than all of it is out of support
-    assert judged("v1.99.0", kubectl={"path": None})["V-242443"]["status"] == "manual"
-    assert judged("v1.20.1", kubectl={"path": None})["V-242443"]["status"] == "fail"
+    assert judged("v1.99.0", kubectl=[])["V-242443"]["status"] == "manual"
+    assert judged("v1.20.1", kubectl=[])["V-242443"]["status"] == "fail"
     # kubectl: more than one minor from the node's release breaks the skew policy; V-242396's own bar is v1.12.9
-    old = {"path": "/usr/bin/kubectl", "version": "v1.33.1"}
+    old = [{"path": "/usr/bin/kubectl", "version": "v1.33.1"}]
     results = judged("v1.35.4", today="2026-05-01", kubectl=old)
     assert results["V-242443"]["status"] == "fail" and "skew" in results["V-242443"]["found"]
     assert results["V-242396"]["status"] == "pass" and "at or above v1.12.9" in results["V-242396"]["found"]
-    assert judged("v1.35.4", kubectl={"path": "/usr/bin/kubectl", "version": "v1.12.8"})["V-242396"]["status"] == "fail"
+    assert judged("v1.35.4", kubectl=[{"path": "/usr/bin/kubectl", "version": "v1.12.8"}])["V-242396"]["status"] == "fail"
+    assert judged("v1.35.4", kubectl=[{"path": "/usr/bin/kubectl", "version": "v1.12.9-rc.0"}])["V-242396"]["status"] == "fail"
+    # every kubectl on the node is judged: a good one first hides no old one behind it
+    both = [{"path": "/usr/local/bin/kubectl", "version": "v1.35.4"}, {"path": "/usr/bin/kubectl", "version": "v1.12.8"}]
+    assert judged("v1.35.4", kubectl=both)["V-242396"]["status"] == "fail"
     # no kubectl on the node: nothing to judge it by passes; one that does not tell its version is not judged
-    assert judged("v1.35.4", kubectl={"path": None})["V-242396"]["status"] == "pass"
-    silent = judged("v1.35.4", kubectl={"path": "/usr/bin/kubectl", "version": None, "said": "boom"})
+    assert judged("v1.35.4", kubectl=[])["V-242396"]["status"] == "pass"
+    silent = judged("v1.35.4", kubectl=[{"path": "/usr/bin/kubectl", "version": None, "said": "boom"}])
     assert silent["V-242396"]["status"] == "manual" and "boom" in silent["V-242396"]["found"]
-    # a node whose release could not be read is not judged
-    assert judged(None, kubectl={"path": None})["V-242443"]["status"] == "manual"
+    # a node whose release could not be read is not judged; nor one read from a file rather than a running process
+    assert judged(None, kubectl=[])["V-242443"]["status"] == "manual"
+    tag = judged("v1.35.4", kubectl=[], source="the kube-apiserver static pod's image tag (/etc/kubernetes/manifests/kube-apiserver.yaml)")
+    assert tag["V-242443"]["status"] == "manual" and "not from a running process" in tag["V-242443"]["found"]
+
+
+@pytest.mark.parametrize("ports, problem", [
+    ({"kube-apiserver": ["1-65535"]}, "approves 65535 ports: a range may approve at most 4096"),
+    ({"kube-apiserver": ["9-3"]}, "low end (9) is above its high end (3)"),
+    ({"kube-apiserver": [True]}, "must be a port (1-65535)"),
+    ({"kube-apiserver": [0]}, "must be a port (1-65535)"),
+    ({"kube-apiserver": ["6443-70000"]}, "must be a port (1-65535)"),
+    ({"kubelet": 10250}, "must be a list of ports"),
+    ({"dashboard": [443]}, "has key 'dashboard'"),
+    ([6443], "must be a mapping of component"),
+])
+def test_approved_ports_that_approve_nothing_meaningful_are_refused(ports, problem):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+    with pytest.raises(hv.HardeningVarsError, match=re.escape(problem)):
+        hv.validate({"kubeguard_approved_ports": ports})
+    # a port written as text is a port; the NodePort range is one range
+    assert hv.validate({"kubeguard_approved_ports": {"kube-apiserver": ["6443", "30000-32767"]}})["kubeguard_approved_ports"]
+
+
+@pytest.mark.parametrize("floor, problem", [
+    (["v1.35.4", "v1.35.5"], "names v1.35 twice"), (["1.35"], "must be a release such as v1.35.4"),
+    ("v1.35.4", "must be a list of releases"), (["v1.35.4-rc.1"], "must be a release such as v1.35.4")])
+def test_a_release_floor_names_one_release_per_minor(floor, problem):
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
+    with pytest.raises(hv.HardeningVarsError, match=re.escape(problem)):
+        hv.validate({"kubeguard_release_floor": floor})
+
+
+def test_the_support_data_names_each_minor_as_text_with_a_real_date():
+    """An unquoted 1.40 in YAML is the float 1.4: every key must be a minor written as text."""
+    import datetime
+    support = DATA["kubernetes_support"]
+    assert support and all(isinstance(k, str) and re.fullmatch(r"1\.[0-9]{2,3}", k) for k in support)
+    assert all(datetime.date.fromisoformat(str(v)) for v in support.values())

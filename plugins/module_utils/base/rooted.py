@@ -22,9 +22,9 @@ def _components(path: str) -> List[str]:
     return [part for part in path.split("/") if part and part != "."]
 
 
-def read_in_root(root: str, path: str, cwd: str = "/", limit: int = LIMIT) -> str:
-    """The text of `path` inside `root` (a relative path starts at `cwd`, itself inside root). Raises
-    RootedReadError saying why it cannot be read (missing, not a regular file, too large, a loop)."""
+def _open_in_root(root: str, path: str, cwd: str) -> List[int]:
+    """The open descriptors of the walk from `root` to `path` (the last one is path's own; the caller closes them all).
+    Raises RootedReadError saying why (missing, a loop)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         # the root itself is ours to name and may be a link: /proc/<pid>/root is one (the kernel's, to the process's root)
@@ -60,6 +60,31 @@ def read_in_root(root: str, path: str, cwd: str = "/", limit: int = LIMIT) -> st
                 pending = _components(target) + pending
                 continue
             fds.append(fd)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def stat_in_root(root: str, path: str, cwd: str = "/") -> os.stat_result:
+    """The mode and owner of `path` as the process whose root is `root` opens it (links resolved inside root, the
+    last one followed as the process would). Raises RootedReadError when it cannot be found."""
+    fds = _open_in_root(root, path, cwd)
+    try:
+        if len(fds) == 1:
+            raise RootedReadError(f"{path}: names the root itself")
+        return os.fstat(fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def read_in_root(root: str, path: str, cwd: str = "/", limit: int = LIMIT) -> str:
+    """The text of `path` inside `root` (a relative path starts at `cwd`, itself inside root). Raises
+    RootedReadError saying why it cannot be read (missing, not a regular file, too large, a loop)."""
+    fds = _open_in_root(root, path, cwd)
+    try:
         info = os.fstat(fds[-1])
         if len(fds) == 1 or not stat.S_ISREG(info.st_mode):
             raise RootedReadError(f"{path}: not a regular file")

@@ -326,7 +326,8 @@ def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -
         cluster = rule.get("cluster")
         severity = str(rule.get("severity") or "medium")
         found.append({
-            "id": str(rule["id"]), "kind": RULE_KIND, "title": rule["title"], "severity": severity, "stig_id": rule.get("stig_id"),
+            "id": str(rule["id"]), "kind": RULE_KIND, "cis": [str(c) for c in rule.get("cis") or []], "title": rule["title"],
+            "severity": severity, "stig_id": rule.get("stig_id"),
             "level": SEVERITY_LEVELS.get(severity, 2), "section": SEVERITY_SECTIONS.get(severity, severity),
             "component": "cluster" if cluster else (parts[0]["component"] if parts else "node"),
             "automated": bool(parts) and not manual and not cluster, "parts": parts,
@@ -364,7 +365,7 @@ def rule_status(rule: Mapping[str, Any], platform: str, platform_data: Mapping[s
         return "manual", str(rule["manual"])
     if cis or rule.get("checks"):
         said = [f"CIS {c}" for c in cis] + [f"own check on {c.get('component')}" for c in rule.get("checks") or []]
-        return "automated", ", ".join(said)
+        return "automated", ", ".join(dict.fromkeys(said))
     return "", "no check, no reason"
 
 

@@ -153,16 +153,29 @@ APPROVED_PORTS_DEFAULT = {APISERVER: [6443], ETCD: ["2379-2380"], SCHEDULER: [10
                           KUBELET: [10250], KUBE_PROXY: [10256]}
 
 
+# A range approves at most this many ports (the NodePort range, 30000-32767, is 2768): a wider one approves
+# about anything, and a PPSM rule that passes on it says nothing.
+WIDEST_PORT_RANGE = 4096
+
+
 def _is_port_or_range(value: Any) -> Optional[str]:
     bad = "must be a port (1-65535) or a range \"low-high\""
     if isinstance(value, bool):
         return bad
+    if isinstance(value, str) and re.fullmatch(r"[1-9][0-9]{0,4}", value):
+        value = int(value)
     if isinstance(value, int):
         return None if 0 < value < 65536 else bad
     if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]{0,4}-[1-9][0-9]{0,4}", value):
         return bad
     low, high = (int(part) for part in value.split("-"))
-    return None if low <= high < 65536 else bad
+    if high > 65535:
+        return bad
+    if low > high:
+        return f"is a range whose low end ({low}) is above its high end ({high})"
+    if high - low + 1 > WIDEST_PORT_RANGE:
+        return f"approves {high - low + 1} ports: a range may approve at most {WIDEST_PORT_RANGE} (list the ranges you registered)"
+    return None
 
 
 def _is_approved_ports(value: Any) -> Optional[str]:

@@ -82,24 +82,31 @@ def listeners(proc_root: str = "/proc") -> Optional[List[Dict[str, Any]]]:
     return sorted(found, key=lambda e: (e["port"], e["address"]))
 
 
-def _sockets_of(proc_root: str, pid: str) -> set:
+def _sockets_of(proc_root: str, pid: str) -> Optional[set]:
+    """The socket inodes a process holds; None when its descriptors cannot be read (gone, or not ours to read)."""
     try:
         fd_dir = os.path.join(proc_root, pid, "fd")
         links = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
     except OSError:
-        return set()
+        return None
     return {link[8:-1] for link in links if link.startswith("socket:[")}
 
 
-def mark_components(found: Optional[List[Dict[str, Any]]], pids: Mapping[str, Sequence[str]], proc_root: str = "/proc") -> None:
+def mark_components(found: Optional[List[Dict[str, Any]]], pids: Mapping[str, Sequence[str]], proc_root: str = "/proc") -> List[str]:
     """Say which component owns each listener (`component`): the one whose real processes (health.component_processes:
-    binary, argv[0] and root all agree, never a name alone) hold the socket. A look-alike's sockets stay unowned."""
-    if not found:
-        return
-    owner = {inode: name for name, ids in pids.items() for pid in ids for inode in _sockets_of(proc_root, str(pid))}
-    for entry in found:
+    binary, argv[0] and root all agree, never a name alone) hold the socket. A look-alike's sockets stay unowned.
+    Returns the components whose every process's sockets were read (the others' listeners cannot be told)."""
+    owner: Dict[str, str] = {}
+    told = []
+    for name, ids in pids.items():
+        held = [_sockets_of(proc_root, str(pid)) for pid in ids]
+        if ids and all(inodes is not None for inodes in held):
+            told.append(name)
+        owner.update({inode: name for inodes in held for inode in inodes or ()})
+    for entry in found or []:
         if entry.get("inode") in owner:
             entry["component"] = owner[entry["inode"]]
+    return told
 
 
 def _port_set(ports: Sequence[Any]) -> List[Tuple[int, int]]:
@@ -111,13 +118,16 @@ def _port_set(ports: Sequence[Any]) -> List[Tuple[int, int]]:
 
 
 def approved_listeners(found: Sequence[Mapping[str, Any]], component: str, approved: Mapping[str, Sequence[Any]],
-                       source: str, k3s: bool) -> checks.Outcome:
+                       source: str, k3s: bool, told: Sequence[str]) -> checks.Outcome:
     """The STIG's PPSM rules: every TCP port the component listens on beyond loopback is one your PPSM CAL
     registration approves (kubeguard_approved_ports). k3s serves every component from its one process: its
-    listeners are judged against the ports approved for any of them."""
+    listeners are judged against the ports approved for any of them. told: the components whose processes were
+    identified and their sockets read (mark_components); for any other nothing is judged, never passed."""
     if source not in ("process", "process log"):
         return checks.Outcome(None, f"{component} does not run here as itself ({source}): its listeners are not judged")
     owner = "k3s" if k3s else component
+    if owner not in told:
+        return checks.Outcome(None, f"{owner}'s process could not be identified or its sockets read: its listeners are not judged")
     allowed = sorted({span for name, ports in approved.items() if k3s or name == component for span in _port_set(ports)})
     own = [e for e in found if e.get("component") == owner]
     wide = [e for e in own if not is_loopback(e["address"])]
@@ -127,7 +137,9 @@ def approved_listeners(found: Sequence[Mapping[str, Any]], component: str, appro
         return checks.Outcome(False, f"{owner} listens beyond loopback on ports not approved ({said}, kubeguard_approved_ports): "
                               + ", ".join(_show(e) for e in outside))
     if not wide:
-        return checks.Outcome(True, f"{owner} listens on loopback only" + (f" ({', '.join(_show(e) for e in own)})" if own else ""))
+        if not own:
+            return checks.Outcome(None, f"{owner} holds no listening socket: where it listens cannot be told; not judged")
+        return checks.Outcome(True, f"{owner} listens on loopback only ({', '.join(_show(e) for e in own)})")
     return checks.Outcome(True, f"{owner} listens beyond loopback on approved ports only ({said}): " + ", ".join(_show(e) for e in wide))
 
 

@@ -65,7 +65,9 @@ def _identify(name: str, proc_root: str, pid: str) -> Optional[Proc]:
     if not raw:
         return None          # kernel thread, zombie, or gone
     args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
-    if not args or os.path.basename(args[0]) != name:
+    # k3s retitles itself ("/usr/local/bin/k3s server" in one argument): its argv[0] is the first word there
+    called = os.path.basename(args[0].split(" ", 1)[0] if name == "k3s" and args else args[0]) if args else ""
+    if called != name:
         return None
     exe = exe_path(proc_root, pid)
     if not exe or os.path.basename(exe) != name:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlparse
@@ -74,6 +75,27 @@ _IMAGE_TAG = re.compile(r":v?(1\.[0-9]{1,3}\.[0-9]{1,4})(?:[-+][0-9A-Za-z.+-]*)?
 BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin")
 
 
+def untrusted(path: str) -> Optional[str]:
+    """Why a binary on disk is not ours to run as root (None: it is): the file, what its links lead to and every
+    directory on the way must be root's and writable by nobody else - else whoever may write there chooses what runs."""
+    chains = [path, os.path.realpath(path)]
+    for one in chains:
+        parts = one.rstrip("/").split("/")
+        for end in range(len(parts), 0, -1):
+            step = "/".join(parts[:end]) or "/"
+            try:
+                info = os.lstat(step)
+            except OSError as exc:
+                return f"{step}: {exc.strerror}"
+            if stat.S_ISLNK(info.st_mode):
+                continue   # a link's own mode means nothing; its directory and its target are checked
+            if info.st_uid != 0:
+                return f"{step} is not root's (uid {info.st_uid})"
+            if info.st_mode & 0o022:
+                return f"{step} is writable by others than root (mode {info.st_mode & 0o7777:o})"
+    return None
+
+
 def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) -> Optional[str]:
     try:
         rc, out, _ignored = run(argv)
@@ -120,6 +142,9 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
             return {"version": found, "source": f"the kube-apiserver static pod's image tag ({manifest}; {running}{said})"}
     name = names[-1]   # the binary that starts everything on this node: k3s, or the kubelet
     path = next((os.path.join(d, name) for d in BIN_DIRS if os.access(os.path.join(d, name), os.X_OK)), None)
+    refused = untrusted(path) if path else None
+    if refused:
+        return {"version": None, "source": f"the {name} binary on disk is not run: {refused}{said}"}
     found = _asked([path, "--version"], run) if path else None
     if found:
         return {"version": found, "source": f"the {name} binary on disk ({path} --version; nothing running answered{said})"}

@@ -16,20 +16,34 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ..base import releases
 from ..catalogue import checks
 
-_CLIENT_VERSION = re.compile(r"^Client Version: (v1\.[0-9]{1,3}\.[0-9]{1,4}\S*)\s*$", re.ASCII | re.MULTILINE)
+# "Client Version: v1.34.4" (kubectl 1.28 and later), or version.Info{... GitVersion:"v1.12.8" ...} before that
+_CLIENT_VERSION = re.compile(r'^Client Version: (v1\.[0-9A-Za-z.+-]{3,60})\s*$|^Client Version: version\.Info\{.*?GitVersion:"(v1\.[0-9A-Za-z.+-]{3,60})"',
+                             re.ASCII | re.MULTILINE)
 
 
-def kubectl(run: Callable[[List[str]], Tuple[int, str]], bin_dirs: Sequence[str]) -> Dict[str, Optional[str]]:
-    """{path, version} of the first kubectl on the node's binary directories (path None: there is none; version
-    None: it did not tell, `said` then holds what it answered, cut short)."""
-    path = next((os.path.join(d, "kubectl") for d in bin_dirs if os.access(os.path.join(d, "kubectl"), os.X_OK)), None)
-    if path is None:
-        return {"path": None, "version": None}
-    rc, out = run([path, "version", "--client"])
-    match = _CLIENT_VERSION.search(out or "") if rc == 0 else None
-    if match:
-        return {"path": path, "version": match.group(1)}
-    return {"path": path, "version": None, "said": (out or "").strip()[:200]}
+def kubectl(run: Callable[[List[str]], Tuple[int, str]], bin_dirs: Sequence[str],
+            refused: Callable[[str], Optional[str]]) -> List[Dict[str, Optional[str]]]:
+    """[{path, version}] of every kubectl on the node's binary directories (one per real file). version None: it did not
+    tell (`said` holds what it answered, cut short), or it was not run (`refused`: its file or a directory on the way
+    is not root's alone - whoever may write there would choose what the audit runs as root)."""
+    found: List[Dict[str, Optional[str]]] = []
+    seen = set()
+    for directory in bin_dirs:
+        path = os.path.join(directory, "kubectl")
+        if not os.access(path, os.X_OK) or os.path.realpath(path) in seen:
+            continue
+        seen.add(os.path.realpath(path))
+        why = refused(path)
+        if why:
+            found.append({"path": path, "version": None, "said": f"not run: {why}"})
+            continue
+        rc, out = run([path, "version", "--client"])
+        match = _CLIENT_VERSION.search(out or "") if rc == 0 else None
+        if match:
+            found.append({"path": path, "version": match.group(1) or match.group(2)})
+        else:
+            found.append({"path": path, "version": None, "said": (out or "").strip()[:200]})
+    return found
 
 
 def _minor_key(text: str) -> Tuple[int, ...]:
@@ -37,8 +51,9 @@ def _minor_key(text: str) -> Tuple[int, ...]:
 
 
 def _today(state: Mapping[str, Any]) -> datetime.date:
+    """The day in UTC, as the waivers' expiry is judged (tests give theirs)."""
     given = state.get("today")
-    return datetime.date.fromisoformat(given) if isinstance(given, str) else datetime.date.today()
+    return datetime.date.fromisoformat(given) if isinstance(given, str) else datetime.datetime.now(datetime.timezone.utc).date()
 
 
 def judge(what: str, version: Any, support: Mapping[str, Any], floor: Sequence[str], today: datetime.date) -> checks.Outcome:
@@ -77,21 +92,40 @@ def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[che
     if check["release"] == "kubernetes":
         if "kubernetes" not in state:
             return None   # a state judged without the node's release (a predicted one): the release does not change
+        source = str((state.get("kubernetes") or {}).get("running_source") or "")
+        if running and not source.startswith("the running "):
+            return checks.Outcome(None, f"this node's Kubernetes {running} was read from {source}, not from a running process; not judged")
         return judge("this node's Kubernetes", running, support, floor, today)
-    seen = state.get("kubectl") or {}
-    if not seen.get("path"):
+    found = state.get("kubectl") or []
+    if not found:
         return checks.Outcome(True, "no kubectl on this node's binary directories")
-    what = f"kubectl ({seen['path']})"
+    outcomes = [_kubectl(check, one, running, support, floor, today) for one in found]
+    return checks.Outcome(_all_pass([o.passed for o in outcomes]), "; ".join(o.found for o in outcomes))
+
+
+def _all_pass(passed: Sequence[Optional[bool]]) -> Optional[bool]:
+    """Every kubectl must pass: one failing fails, one not judged leaves the rest undecided unless one fails."""
+    if any(p is False for p in passed):
+        return False
+    return None if any(p is None for p in passed) else True
+
+
+def _kubectl(check: Mapping[str, Any], seen: Mapping[str, Any], running: Any, support: Mapping[str, Any], floor: Sequence[str],
+             today: datetime.date) -> checks.Outcome:
+    what = f"kubectl ({seen.get('path')})"
     if not seen.get("version"):
         return checks.Outcome(None, f"{what} did not tell its version ({seen.get('said') or 'no answer'}); not judged")
     if check.get("at_least"):   # a rule's own bar (V-242396: v1.12.9, where kubectl cp was mended)
         ours, least = releases.parse(seen["version"]), releases.parse(check["at_least"])
         if ours is None or least is None or ours.patch is None:
             return checks.Outcome(None, f"{what} {seen['version']}: not a release; not judged")
-        newer = (ours.major, ours.minor, ours.patch) >= (least.major, least.minor, least.patch or 0)
+        # a release candidate comes before its release
+        newer = (ours.major, ours.minor, ours.patch, ours.pre == "") >= (least.major, least.minor, least.patch or 0, True)
         return checks.Outcome(newer, f"{what} {seen['version']}: {'at or above' if newer else 'older than'} {check['at_least']}")
     outcome = judge(what, seen["version"], support, floor, today)
     ours, node = releases.minor_of(seen["version"]), releases.minor_of(running)
-    if outcome.passed and ours and node and (ours[0] != node[0] or abs(ours[1] - node[1]) > 1):
+    if outcome.passed and not node:
+        return checks.Outcome(outcome.passed, f"{outcome.found}; its skew from this node's release not judged (the release is unknown)")
+    if outcome.passed and ours and (ours[0] != node[0] or abs(ours[1] - node[1]) > 1):
         return checks.Outcome(False, f"{outcome.found}; but more than one minor from this node's {running} (version skew policy)")
     return outcome

@@ -14,6 +14,7 @@ import os
 import pwd
 import re
 import shlex
+import stat as stat_module
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 
@@ -31,9 +32,9 @@ from ..formats.k3s_config import K3sConfigError, arg_text, component_args
 from ..formats.k3s_effective import merge, sources
 from ..formats.kubelet_config import KubeletConfigError, load_dropins, merge_dropin
 from ..formats.manifest import ManifestError, load_manifest, load_yaml, parse_flags, running_command
-from ..observe.node_facts import BIN_DIRS, run_tool
+from ..observe.node_facts import BIN_DIRS, run_tool, untrusted
 from .reports import STATUSES
-from ..base.rooted import RootedReadError, read_in_root
+from ..base.rooted import RootedReadError, read_in_root, stat_in_root
 from ..base.yaml_support import yaml
 
 FLAG_COMPONENTS = component_registry.OBSERVED
@@ -319,7 +320,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
     api_flags = components[APISERVER]["flags"]
     encryption = _encryption_config(api_flags.get("encryption-provider-config"))
     listeners = exposure.listeners(proc_root)
-    exposure.mark_components(listeners, {name: [proc.pid for proc in procs] for name, procs in running.items()}, proc_root)
+    told = exposure.mark_components(listeners, {name: [proc.pid for proc in procs] for name, procs in running.items()}, proc_root)
     components[KUBE_PROXY] = _as_listening(components[KUBE_PROXY], listeners, running.get(KUBE_PROXY, []))
     return {
         "layout": layout.as_dict(),
@@ -334,11 +335,15 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "encryption_resources": _encryption_resources(encryption),
         "etcd_data_dir": components[ETCD]["flags"].get("data-dir") or "/var/lib/etcd",
         "listeners": listeners,
+        "listeners_told": told,   # the components whose listeners are known (process identified, sockets read)
         "integrity": _integrity(layout, checksums or {}, proc_root),
         "node_audit": node_audit.observe(layout.audit_rules, layout.as_dict(), run=audit_runner) if layout.audit_rules else None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
         "services": services.observe(proc_root),
-        "kubectl": release_support.kubectl(tool_runner or run_tool, BIN_DIRS),
+        "kubectl": release_support.kubectl(tool_runner or run_tool, BIN_DIRS, untrusted),
+        # where each component's files are, as it opens them: its real process's root (one that agrees with any other)
+        "process_roots": {name: {"root": os.path.join(proc_root, procs[0].pid, "root"), "pid": procs[0].pid}
+                          for name, procs in running.items() if procs and agree(procs)},
         "expectations": dict(expected) if expected is not None else expectations(),
     }
 
@@ -387,6 +392,19 @@ def file_facts(pattern: Any, recurse: bool = False) -> List[Dict[str, Any]]:
                 continue
             found.append({"path": shown, "mode": stat.st_mode & 0o7777, "owner": _owner_names(stat),
                           "dir": os.path.isdir(path)})
+    return found
+
+
+def _facts_in_root(where: Mapping[str, str], paths: Sequence[str], component: str) -> List[Dict[str, Any]]:
+    """file_facts of files as a process opens them: resolved inside its root (base/rooted), never beyond it."""
+    found = []
+    for path in paths:
+        try:
+            info = stat_in_root(where["root"], str(path))
+        except RootedReadError:
+            continue
+        found.append({"path": f"{path} (as {component}, pid {where['pid']}, opens it)", "mode": info.st_mode & 0o7777,
+                      "owner": _owner_names(info), "dir": stat_module.S_ISDIR(info.st_mode)})
     return found
 
 
@@ -542,8 +560,11 @@ def rendered_check(control: Mapping[str, Any], state: Mapping[str, Any]) -> Opti
     check = control.get("check")
     if not check:
         return None
+    proxy_flags = ((state.get("components") or {}).get(KUBE_PROXY) or {}).get("flags") or {}
     context = {"layout": state["layout"], "etcd_data_dir": state["etcd_data_dir"],
-               "tls": catalogue.expression_context_tls(), KUBELET: {"client_ca_file": _kubelet_client_ca(state)}}
+               "tls": catalogue.expression_context_tls(), KUBELET: {"client_ca_file": _kubelet_client_ca(state)},
+               # the kubeconfig kube-proxy runs with ('' when its flags cannot be told: not judged)
+               "kube_proxy": {"kubeconfig": "" if UNREADABLE in proxy_flags else str(proxy_flags.get("kubeconfig") or "")}}
     return _native(check, context)
 
 
@@ -568,6 +589,9 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
         return checks.Outcome(_combine("all" in check, [p.passed for p in parts]), "; ".join(dict.fromkeys(p.found for p in parts)))
     if "file" in check:
         named = [n for n in check["file"] if n] if isinstance(check["file"], list) else check["file"]
+        where = (state.get("process_roots") or {}).get(check.get("in_process") or "")
+        if where and named:   # the file as the component opens it, inside its own root (a pod's ConfigMap)
+            return _file_check(check, _facts_in_root(where, named if isinstance(named, list) else [named], check["in_process"]))
         return _file_check(check, file_reader(named, bool(check.get("recurse"))) if named else [])
     if "exposure" in check:
         if check["exposure"] == "etcd_insecure_clients":   # reads etcd's --listen-client-urls
@@ -591,7 +615,7 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
             return checks.Outcome(None, "listening sockets could not be read on this node")
         source = ((state.get("components") or {}).get(name) or {}).get("source", "absent")
         return exposure.approved_listeners(state["listeners"], name, (state.get("expectations") or {}).get("approved_ports") or {},
-                                           source, k3s)
+                                           source, k3s, state.get("listeners_told") or [])
     if "release" in check:
         return release_support.evaluate(check, state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
@@ -750,7 +774,7 @@ def _judge_rule(control: Mapping[str, Any], state: Mapping[str, Any], roles: Seq
     judged together; manual and cluster rules report what decides them."""
     cid = str(control["id"])
     layout_name = str((state.get("layout") or {}).get("name") or "")
-    exempt = catalogue.rule_exemption(control.get("not_applicable"), [str(p["cis"]) for p in control["parts"] if p.get("cis")],
+    exempt = catalogue.rule_exemption(control.get("not_applicable"), control.get("cis") or [],
                                       any(not p.get("cis") for p in control["parts"]), layout_name, platform_exempt)
     parts = [part for part in control["parts"] if part_applies(part, roles)]
     kept, notes, waived_parts, expired_parts = [], [], {}, {}

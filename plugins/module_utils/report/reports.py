@@ -24,6 +24,7 @@ CIS_REPORT_ARGUMENT_SPEC = {
     "report": {"type": "dict", "required": True},
     "dest_dir": {"type": "path", "required": True},
     "formats": {"type": "list", "elements": "str", "choices": list(FILE_FORMATS), "default": ["json", "xml", "md"]},
+    "benchmark_subdir": {"type": "bool", "default": False},
 }
 STATUSES = ("pass", "fail", "manual", "waived", "not_applicable")
 SECTION_TITLES = {
