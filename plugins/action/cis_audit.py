@@ -17,6 +17,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         for name, data in node_inputs.data_files("controls").items():
             args.setdefault(name, data)   # given: a test's own catalogue or platforms
+        args.setdefault("today", node_inputs.today())   # the controller's day, never the node's clock
         audited = self._execute_module(module_name="kubeguard.hardening.cis_audit", module_args=args, task_vars=task_vars)
         audited.pop("invocation", None)   # the data files again, tens of kB per host for every callback to copy
         result.update(audited)

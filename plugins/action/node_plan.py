@@ -15,7 +15,7 @@ from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import no
 from ansible_collections.kubeguard.hardening.plugins.plugin_utils import node_inputs
 
 display = Display()
-FILLED_HERE = ("values", "catalogue", "platforms", "checksums", "config_dir", "backup_root", "reencrypt_marker")
+FILLED_HERE = ("values", "catalogue", "platforms", "checksums", "config_dir", "backup_root", "reencrypt_marker", "today")
 
 
 class ActionModule(ActionBase):
@@ -36,7 +36,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(str(exc)) from None
         for note in notes:   # now: said even when the node then cannot be reached
             display.warning(note)
-        args.update(node_inputs.data_files("full"), values=values, checksums=values["_checksums"])
+        args.update(node_inputs.data_files("full"), values=values, checksums=values["_checksums"], today=node_inputs.today())
         # paths the run uses, returned in the plan's node_paths for the plays that run no role
         args.update(config_dir=values["kube_config_dir"], backup_root=values["kubeguard_backup_root"],
                     reencrypt_marker=values["kubeguard_reencrypt_marker"])

@@ -81,6 +81,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
+  - kubeguard.hardening.controller_day
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -131,6 +132,7 @@ def main():
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
             checksums=dict(type="dict", default={}),
+            today=dict(type="str"),
             approved_ports=dict(type="dict", default={}),
             release_floor=dict(type="list", elements="str", default=[]),
             kube_version=dict(type="str"),
@@ -150,9 +152,11 @@ def main():
         read = kube_version(layout, lambda argv: module.run_command(argv, handle_exceptions=False))
         given = f"v{p['kube_version'].strip().lstrip('v')}" if (p["kube_version"] or "").strip() else None
         info = dict(read, given=given, used=given or read["version"] or DEFAULT_KUBE_VERSION)
+        today = audit.controller_day(p["today"]) if p["today"] else None   # ValueError: failed, naming it
         state = audit.observe(layout, checksums=p["checksums"], expected=audit.expectations(p["approved_ports"], p["release_floor"]))
         report, *more = audit.node_reports(state, p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name,
-                                           kubernetes=reports.kubernetes_field(info), benchmarks=[p["benchmark"]] + p["more_benchmarks"])
+                                           kubernetes=reports.kubernetes_field(info), benchmarks=[p["benchmark"]] + p["more_benchmarks"],
+                                           today=today)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, report=report, more_reports=more)

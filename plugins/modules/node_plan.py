@@ -76,6 +76,7 @@ options:
 extends_documentation_fragment:
   - kubeguard.hardening.platform
   - kubeguard.hardening.integrity
+  - kubeguard.hardening.controller_day
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -205,6 +206,7 @@ def main():
             layout=dict(type="str", default="auto"),
             platforms=dict(type="dict"),
             checksums=dict(type="dict", default={}),
+            today=dict(type="str"),
             judge_run=dict(type="bool", default=True),
         ),
         supports_check_mode=True,

@@ -5,6 +5,7 @@ files (catalogue, platforms), read in-process. Controller side only: action plug
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -75,6 +76,11 @@ def problems_at_release(variables: Mapping[str, Any], judged_at: str, runs: Any)
 def lookalikes(names: Iterable[str]) -> List[str]:
     """The names that could be misspelt hardening variables (validate says which are and what was meant)."""
     return [name for name in names if isinstance(name, str) and LOOKALIKES.match(name)]
+
+
+def today() -> str:
+    """The controller's day (UTC, YYYY-MM-DD): waivers expire and releases end by it, whatever a node's clock says."""
+    return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
 
 
 def data_files(part: str) -> Dict[str, Any]:

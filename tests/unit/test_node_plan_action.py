@@ -4,6 +4,7 @@ with the variables and the report as text (what the roles and the verify role re
 
 from __future__ import annotations
 
+import datetime
 import json
 from unittest import mock
 
@@ -50,6 +51,8 @@ def test_the_module_gets_validated_values_data_files_and_paths():
     assert args["checksums"] == values["_checksums"] and args["config_dir"] == "/etc/kubernetes"
     assert args["backup_root"] == "/var/lib/kubeguard/other"
     assert args["reencrypt_marker"] == values["kubeguard_reencrypt_marker"]
+    # the controller's day: waivers expire and releases end by it, never by the node's clock
+    assert args["today"] == datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     # the plan with the variables; the report as text; the arguments not echoed back
     assert result["variables"] == values and "invocation" not in result and "report" not in result
     assert json.loads(result["report_json"]) == PLAN["report"]
@@ -106,3 +109,23 @@ def test_variables_wrong_at_the_release_the_node_runs_fail_the_plan_naming_it():
     k3s = dict(PLAN, version={"version": "v1.35.4+k3s1", "source": "k3s --version", "used": "v1.35.4+k3s1"})
     with pytest.raises(AnsibleActionFail, match="at v1.35.4: "):
         run(gate, module_result=k3s)
+
+
+def test_the_audit_action_hands_the_node_the_controllers_day_and_keeps_a_tests_own():
+    from ansible_collections.kubeguard.hardening.plugins.action.cis_audit import ActionModule as AuditAction
+    calls = []
+
+    def execute_module(module_name, module_args, task_vars):
+        calls.append(module_args)
+        return {"changed": False, "report": {}, "invocation": {}}
+
+    for args, day in (({"node_name": "cp1"}, datetime.datetime.now(datetime.timezone.utc).date().isoformat()),
+                      ({"node_name": "cp1", "today": "2030-01-01"}, "2030-01-01")):
+        task = mock.MagicMock()
+        task.args = args
+        task.check_mode, task.async_val = False, 0
+        action = AuditAction(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+        with mock.patch("ansible.plugins.action.ActionBase.run", return_value={}), \
+                mock.patch.object(AuditAction, "_execute_module", side_effect=execute_module):
+            result = action.run(task_vars={})
+        assert calls[-1]["today"] == day and "invocation" not in result

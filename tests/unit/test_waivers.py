@@ -89,3 +89,25 @@ def test_an_expired_waiver_waives_nothing_and_every_report_says_so(state):
 def test_the_node_report_refuses_a_bad_record_before_judging():
     with pytest.raises(ValueError, match="expires missing"):
         audit.check_waivers({"1.2.15": {"reason": "r", "owner": "o"}}, catalogue.controls(), "cis-1.12")
+
+
+def test_the_day_is_the_controllers_never_the_nodes_clock(kubeadm_files):
+    """node_report judges a waiver's expiry (and a release's end of life) by the day it is given - the controller's,
+    filled in by the actions - whatever the machine judging says its day is."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit
+    root, layout = kubeadm_files
+    state = audit.observe(layout, str(root / "proc"))
+    record = {"1.1.1": {"reason": "until the move", "owner": "ops", "expires": "2029-06-30"}}
+
+    def status(today):
+        report = audit.node_report(state, ["control_plane"], record, catalogue.audit_part(catalogue.load()), "cp1", "kubeadm",
+                                   kubernetes={"version": "v1.34.4"}, today=today)
+        return next(r for r in report["results"] if r["id"] == "1.1.1")
+
+    assert status("2029-06-30")["status"] == "waived"
+    late = status("2029-07-01")
+    assert late["status"] != "waived" and late["waiver_expired"]["owner"] == "ops"
+    with pytest.raises(ValueError, match=r"today: '2029-13-01' is not a day \(YYYY-MM-DD\)"):
+        audit.controller_day("2029-13-01")
+    assert audit.controller_day("2029-01-05") == "2029-01-05"

@@ -256,6 +256,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
 
     catalogue.install(p["catalogue"])
     values = p["values"]
+    today = audit.controller_day(p["today"]) if p.get("today") else None   # ValueError: planning failed, naming it
     layout_name = catalogue.detect_layout(p["config_dir"], p["platforms"]) if p["layout"] == "auto" else p["layout"]
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
     proc_root = p.get("proc_root") or "/proc"   # every process fact from one place (tests give a tree of their own)
@@ -328,7 +329,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         # one report per benchmark asked for (kubeguard_benchmark may be a list): the main one, then the others
         result["report"], *more = audit.node_reports(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,
                                                      kubernetes=reports.kubernetes_field(version),
-                                                     benchmarks=benchmarks_of(values.get("kubeguard_benchmark")))
+                                                     benchmarks=benchmarks_of(values.get("kubeguard_benchmark")), today=today)
         if more:
             result["more_reports"] = more
     return result

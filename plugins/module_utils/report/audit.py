@@ -681,7 +681,8 @@ def audit(state: Mapping[str, Any], roles: Sequence[str], waivers: Optional[Mapp
     manual for cluster-scope controls, not_applicable (saying why) for another role's controls. A waiver
     (waivers.parse: a reason or a record) waives until it expires; past it, the control is judged as if it had
     none and its result says so (`waiver_expired`)."""
-    today = today or waivers_model.today_utc()
+    # the day the run judges by: the controller's (node_report puts it in the state), never a node's own clock
+    today = today or (datetime.date.fromisoformat(state["today"]) if state.get("today") else None) or waivers_model.today_utc()
     parsed = waivers_model.parse(waivers)
     expired = {cid: w for cid, w in parsed.items() if w.expired(today)}
     active = {cid: w for cid, w in parsed.items() if cid not in expired}
@@ -854,11 +855,12 @@ def check_waivers(waivers: Mapping[str, Any], controls: Sequence[Mapping[str, An
 
 def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any],
                 catalogue_data: Mapping[str, Any], node_name: str, layout_name: str,
-                kubernetes: Optional[Mapping[str, Any]] = None, benchmark: str = "auto") -> Dict[str, Any]:
+                kubernetes: Optional[Mapping[str, Any]] = None, benchmark: str = "auto", today: Optional[str] = None) -> Dict[str, Any]:
     """The node's CIS report from its observed state: the roles it has (etcd and worker also when it
     runs them), every control judged or said why not. kubernetes: the release it was judged at
     (reports.kubernetes_field), the report's `kubernetes` field. benchmark: kubeguard_benchmark (auto: the
-    benchmark of that release, catalogue.choose_benchmark)."""
+    benchmark of that release, catalogue.choose_benchmark). today: the controller's day (YYYY-MM-DD) that waivers
+    expire and releases end by; None: this machine's (UTC)."""
 
     unknown_roles = sorted(set(roles) - set(ROLE_SECTIONS))
     if unknown_roles:
@@ -887,7 +889,7 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
     if state["components"][KUBELET]["source"] != "absent" and component_registry.WORKER_ROLE not in roles:
         roles.append(component_registry.WORKER_ROLE)
     # what the release rules read beside the node's state: the release it runs, and upstream's support of each minor
-    state = {**state, "kubernetes": dict(kubernetes or {}), "kubernetes_support": dict(base_support)}
+    state = {**state, "kubernetes": dict(kubernetes or {}), "kubernetes_support": dict(base_support), **({"today": today} if today else {})}
     results = audit(state, roles, parsed, controls=controls)
     return reports.build(
         node=node_name, benchmark=benchmark, roles=roles, layout=layout_name,
@@ -897,9 +899,17 @@ def node_report(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping
         **chosen)
 
 
+def controller_day(text: Any) -> str:
+    """The `today` option as a day (YYYY-MM-DD); ValueError naming it otherwise."""
+    try:
+        return datetime.date.fromisoformat(str(text)).isoformat()
+    except ValueError:
+        raise ValueError(f"today: {str(text)[:40]!r} is not a day (YYYY-MM-DD)") from None
+
+
 def node_reports(state: Mapping[str, Any], roles: Sequence[str], waivers: Mapping[str, Any], catalogue_data: Mapping[str, Any],
                  node_name: str, layout_name: str, kubernetes: Optional[Mapping[str, Any]] = None,
-                 benchmarks: Sequence[str] = ("auto",)) -> List[Dict[str, Any]]:
+                 benchmarks: Sequence[str] = ("auto",), today: Optional[str] = None) -> List[Dict[str, Any]]:
     """node_report by each benchmark (kubeguard_benchmark as a list), the main one first; a benchmark that `auto`
     already chose is judged once. A waiver names a control of any of them (or a catalogue check): each report takes
     the ones it knows; one that none knows is refused."""
@@ -918,7 +928,7 @@ def node_reports(state: Mapping[str, Any], roles: Sequence[str], waivers: Mappin
     found: List[Dict[str, Any]] = []
     for benchmark in benchmarks:
         report = node_report(state, roles, own.get(benchmark, waivers), catalogue_data, node_name, layout_name,
-                             kubernetes=kubernetes, benchmark=benchmark)
+                             kubernetes=kubernetes, benchmark=benchmark, today=today)
         if all(other.get("benchmark") != report.get("benchmark") for other in found):
             found.append(report)
     return found
