@@ -158,3 +158,30 @@ def test_several_benchmarks_each_report_in_its_directory_and_each_fails_the_run(
     (tmp_path / "again").mkdir()
     code, _results = run_verify_tasks(tmp_path / "again", _report("cis-1.12", "t1", "pass"), current, fail_on="failed", more=[stig])
     assert code == 0
+
+
+def test_each_other_benchmark_gets_its_fleet_report_in_its_directory_and_a_forged_name_none(tmp_path):
+    """fleet.yml: the main fleet report, and one in verify_report_dir/<benchmark>/ for each other benchmark whose reports
+    this run wrote there - named by the collection's benchmarks, never by a name a node's answer carried."""
+    from conftest import _collection_root
+    report_dir = tmp_path / "reports"
+    (report_dir / "stig-v2r6").mkdir(parents=True)
+    main, stig = _report("cis-1.12", "t1", "pass"), _report("stig-v2r6", "t1", "pass")
+    for one in (main, stig):
+        one["node"] = "localhost"
+    (report_dir / "localhost.json").write_text(json.dumps(main))
+    (report_dir / "stig-v2r6" / "localhost.json").write_text(json.dumps(stig))
+    written = {"results": [{"item": {"benchmark": "stig-v2r6"}, "files": ["x"]}, {"item": {"benchmark": "../../escape"}, "files": ["y"]}]}
+    playbook = tmp_path / "fleet.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "As the report task left it", "ansible.builtin.set_fact": {"verify_more_written": written}},
+                  {"name": "Fleet", "ansible.builtin.import_role": {"name": "kubeguard.hardening.verify", "tasks_from": "fleet.yml"}}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collection_root(), ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    proc = subprocess.run([ansible_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", f"verify_report_dir={report_dir}"], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert (report_dir / "fleet.json").exists() and (report_dir / "stig-v2r6" / "fleet.html").exists()
+    assert json.loads((report_dir / "stig-v2r6" / "fleet.json").read_text())["benchmark"] == "stig-v2r6"
+    assert not (tmp_path / "escape").exists() and "stig-v2r6/fleet.html" in proc.stdout

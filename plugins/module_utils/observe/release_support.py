@@ -4,7 +4,8 @@ require a newer patch of a minor (kubeguard_release_floor: its IAVM / CTO deadli
 (latest updates authorised) and V-242396 (kubectl at a supported version).
 
 A minor newer than the support data is not judged (the data is older than the release: update the collection);
-one older than all of it is out of support. "Today" is the node's date, as the waivers' expiry is judged."""
+one older than all of it is out of support. "Today" is the controller's day (the state's `today`, which the actions
+hand to the node), as for the waivers' expiry: a node's clock decides nothing."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def _minor_key(text: str) -> Tuple[int, ...]:
 
 
 def _today(state: Mapping[str, Any]) -> datetime.date:
-    """The day in UTC, as the waivers' expiry is judged (tests give theirs)."""
+    """The controller's day the node was handed (audit.node_report), else this machine's in UTC."""
     given = state.get("today")
     return datetime.date.fromisoformat(given) if isinstance(given, str) else datetime.datetime.now(datetime.timezone.utc).date()
 
