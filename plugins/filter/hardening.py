@@ -208,7 +208,8 @@ def kubeguard_cis_catalogue(part="controls", benchmark=None, version=None):
             views = [catalogue.benchmark_view(data, str(name), release) for name in (benchmark if isinstance(benchmark, list) else [benchmark])]
             cis = [view for view in views if view.get("kind") != "rules"]
             view = cis[0] if cis else catalogue.benchmark_view(data, "auto", release)
-            rules = [c for other in views if other.get("kind") == "rules" for c in other["controls"] if c.get("component") == "cluster"]
+            rules = [c for other in views if other.get("kind") == "rules" for c in other["controls"]
+                     if catalogue.judged_from_the_api(c)]
             return dict(view, controls=view["controls"] + rules) if rules else view
         except ValueError as exc:
             raise AnsibleFilterError(str(exc)) from None

@@ -58,6 +58,12 @@ options:
     type: list
     elements: str
     default: []
+  stale_image_days:
+    description:
+      - How many days an image no container uses may stay on the node (C(kubeguard_stale_image_days)); the STIG's
+        V-242442 fails on one that has been here longer (an old component left behind after an update).
+    type: int
+    default: 30
   kube_version:
     description:
       - The Kubernetes release you set (C(kube_version)), reported as the one the node is judged at. Omitted, the
@@ -135,6 +141,7 @@ def main():
             today=dict(type="str"),
             approved_ports=dict(type="dict", default={}),
             release_floor=dict(type="list", elements="str", default=[]),
+            stale_image_days=dict(type="int", default=30),
             kube_version=dict(type="str"),
             benchmark=dict(type="str", default="auto"),
             more_benchmarks=dict(type="list", elements="str", default=[]),
@@ -153,7 +160,8 @@ def main():
         given = f"v{p['kube_version'].strip().lstrip('v')}" if (p["kube_version"] or "").strip() else None
         info = dict(read, given=given, used=given or read["version"] or DEFAULT_KUBE_VERSION)
         today = audit.controller_day(p["today"]) if p["today"] else None   # ValueError: failed, naming it
-        state = audit.observe(layout, checksums=p["checksums"], expected=audit.expectations(p["approved_ports"], p["release_floor"]))
+        expected = audit.expectations(p["approved_ports"], p["release_floor"], p["stale_image_days"])
+        state = audit.observe(layout, checksums=p["checksums"], expected=expected)
         report, *more = audit.node_reports(state, p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name,
                                            kubernetes=reports.kubernetes_field(info), benchmarks=[p["benchmark"]] + p["more_benchmarks"],
                                            today=today)

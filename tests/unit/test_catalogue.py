@@ -97,6 +97,7 @@ ROLE_LEVEL = {"remove_anonymous_access", "kubelet_systemd_hardening", "etcd_depl
               "kubeguard_profile",   # tested in test_profiles
               "kubeguard_benchmark",   # tested in test_benchmarks
               "kubeguard_approved_ports", "kubeguard_release_floor",   # judged, never applied: test_stig
+              "kubeguard_stale_image_days",   # judged, never applied: test_stale_images
               "kubeguard_backup_set", "kubeguard_backup_root",   # test_backup_sets, the faults scenario
               # where the roles write their own files: the write policy (test_backup_sets), every scenario
               *[v.name for v in hv.VARIABLES if v.component == "files" and v.name in hv.PATH_KINDS],

@@ -18,6 +18,7 @@ from test_process_identity import start
 from ansible_collections.kubeguard.hardening.plugins.filter.hardening import kubeguard_cluster_version
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
 from ansible_collections.kubeguard.hardening.plugins.module_utils.observe import node_facts
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import reports
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model import hardening_vars as hv
 from ansible_collections.kubeguard.hardening.plugins.module_utils.plan import node_plan
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_audit, cluster_policy as cp, pod_security as ps
@@ -94,7 +95,7 @@ def test_a_given_kube_version_that_differs_from_what_runs_is_said_not_failed(nod
     root = node[0]
     start(root / "fakeproc", 100, ["kube-apiserver"], APISERVER)
     result = plan(node, seed(kube_version="1.34.4"), {APISERVER: "Kubernetes v1.31.4\n"})
-    assert result["version"] == {"version": "v1.31.4", "given": "v1.34.4", "used": "v1.34.4",
+    assert result["version"] == {"version": "v1.31.4", "release": "v1.31.4", "given": "v1.34.4", "used": "v1.34.4",
                                  "source": f"the running kube-apiserver (pid 100: {APISERVER} --version)"}
     assert result["plan"]["summary"][0].startswith("kube_version is v1.34.4, but this node runs v1.31.4 (the running kube-apiserver")
     assert defaults_of(result)["enforce-version"] == "v1.34"
@@ -152,9 +153,24 @@ def test_k3s_asks_k3s(tmp_path, monkeypatch):
     start(tmp_path / "proc", 300, ["/usr/local/bin/k3s", "server"], "/usr/local/bin/k3s")
     found = node_facts.kube_version(layout, runner({"/usr/local/bin/k3s": "k3s version v1.31.4+k3s1 (abcd1234)\ngo version go1.22\n"}),
                                     str(tmp_path / "proc"))
-    assert found == {"version": "v1.31.4", "source": "the running k3s (pid 300: /usr/local/bin/k3s --version)"}
+    assert found == {"version": "v1.31.4", "release": "v1.31.4", "source": "the running k3s (pid 300: /usr/local/bin/k3s --version)"}
     monkeypatch.setattr(node_facts, "BIN_DIRS", (str(tmp_path / "nothing"),))
     assert node_facts.kube_version(layout, runner({}), str(tmp_path / "empty"))["version"] is None
+
+
+@pytest.mark.parametrize("said, release", [
+    ("Kubernetes v1.37.0-rc.1\n", "v1.37.0-rc.1"), ("Kubernetes v1.37.0-alpha.2\n", "v1.37.0-alpha.2"),
+    ("k3s version v1.37.0-rc1+k3s1 (abcd1234)\n", "v1.37.0-rc1"),
+    ("Kubernetes v1.34.4-dirty\n", "v1.34.4"),   # a source build's tree state, not a pre-release
+    ("Kubernetes v1.34.4\n", "v1.34.4")])
+def test_a_release_candidate_is_reported_as_one_and_planned_at_its_release(tmp_path, said, release):
+    layout = catalogue.layout_for("k3s" if "k3s" in said else "kubeadm", "/etc/kubernetes")
+    binary = "/usr/local/bin/k3s" if "k3s" in said else APISERVER
+    start(tmp_path / "proc", 300, [binary], binary)
+    found = node_facts.kube_version(layout, runner({binary: said}), str(tmp_path / "proc"))
+    assert found["release"] == release and found["version"] == release.split("-")[0]
+    # the report's running release keeps it: the STIG's floor judges an rc older than its release
+    assert reports.kubernetes_field(dict(found, used=found["version"]))["running"] == release
 
 
 def test_variables_wrong_at_the_release_that_runs_are_refused_by_the_plan_before_any_change(node):

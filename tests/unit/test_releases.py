@@ -127,3 +127,15 @@ def test_the_variable_model_refuses_a_kube_version_with_leading_zeros(version):
     with pytest.raises(hv.HardeningVarsError, match="kube_version"):
         hv.validate({"kube_version": version})
     assert hv.validate({"kube_version": "1.34.0"})["kube_pod_security_default_enforce_version"] == "v1.34"
+
+
+@pytest.mark.parametrize("older, newer", [
+    ("v1.35.0-rc.1", "v1.35.0"), ("v1.34.9", "v1.35.0-rc.1"), ("v1.35", "v1.35.1"), ("v1.35.4", "v1.35.10"),
+    ("v1.9.0", "v1.10.0")])
+def test_releases_order_as_kubernetes_ships_them(older, newer):
+    assert releases.order(releases.parse(older)) < releases.order(releases.parse(newer))
+
+
+def test_a_build_suffix_is_its_release_and_a_minor_alone_its_dot_zero():
+    assert releases.order(releases.parse("v1.36.3+k3s1")) == releases.order(releases.parse("1.36.3"))
+    assert releases.order(releases.parse("v1.36")) == releases.order(releases.parse("v1.36.0"))

@@ -52,6 +52,12 @@ def parse(text: Any) -> Optional[Release]:
                    match.group("pre") or "", match.group("build") or "")
 
 
+def order(found: Release) -> Tuple[int, int, int, bool]:
+    """A key that sorts releases as Kubernetes ships them: a release candidate before its release (v1.35.0-rc.1 <
+    v1.35.0), a minor alone as its .0; a build suffix (+k3s1) is that release."""
+    return (found.major, found.minor, found.patch or 0, not found.pre)
+
+
 def minor_of(text: Any) -> Optional[Tuple[int, int]]:
     """(major, minor) of the release `text` names ("v1.36.3+k3s1" -> (1, 36)), None when it names none (parse)."""
     found = parse(text)

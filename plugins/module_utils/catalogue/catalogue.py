@@ -305,6 +305,11 @@ def is_rule(control: Mapping[str, Any]) -> bool:
     return control.get("kind") == RULE_KIND
 
 
+def judged_from_the_api(control: Mapping[str, Any]) -> bool:
+    """A control the cluster report judges: the cluster's own, or a rule with a side in the API (its `cluster`)."""
+    return control.get("component") == "cluster" or bool(control.get("cluster"))
+
+
 def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """A benchmark's rules as controls the audit judges: `parts` (each {check, component, cis: the catalogue id
     it is or None, role / unless_role}), all of which must pass; `manual` / `cluster` say what decides it
@@ -329,9 +334,10 @@ def rule_controls(data: Mapping[str, Any], rules: Sequence[Mapping[str, Any]]) -
             "id": str(rule["id"]), "kind": RULE_KIND, "cis": [str(c) for c in rule.get("cis") or []], "title": rule["title"],
             "severity": severity, "stig_id": rule.get("stig_id"),
             "level": SEVERITY_LEVELS.get(severity, 2), "section": SEVERITY_SECTIONS.get(severity, severity),
-            "component": "cluster" if cluster else (parts[0]["component"] if parts else "node"),
-            "automated": bool(parts) and not manual and not cluster, "parts": parts,
-            "manual": manual or cluster, "not_applicable": dict(rule.get("not_applicable") or {}),
+            # a rule with checks and `cluster` has two sides: its nodes judge the checks, the cluster report the API
+            "component": parts[0]["component"] if parts else ("cluster" if cluster else "node"),
+            "automated": bool(parts) and not manual, "parts": parts, "cluster": cluster,
+            "manual": manual or (None if parts else cluster), "not_applicable": dict(rule.get("not_applicable") or {}),
             "remediation": rule.get("remediation") or _cis_remediation(by_id, rule.get("cis") or [])})
     return found
 
@@ -353,19 +359,21 @@ def rule_exemption(not_applicable: Optional[Mapping[str, Any]], cis: Sequence[st
 
 def rule_status(rule: Mapping[str, Any], platform: str, platform_data: Mapping[str, Any]) -> Tuple[str, str]:
     """(status, why) of a benchmark rule on a platform: not_applicable (its own reason, or every catalogue check
-    it is made of does not apply there), cluster or manual (what decides it), automated (the checks)."""
+    it is made of does not apply there), cluster or manual (what decides it), automated (the checks - a rule with
+    checks and `cluster` is automated on the nodes and judged from the API too)."""
     platform_exempt = {str(k): str(v) for k, v in (platform_data.get("not_applicable") or {}).items()}
     cis = [str(c) for c in rule.get("cis") or []]
     exempt = rule_exemption(rule.get("not_applicable"), cis, bool(rule.get("checks")), platform, platform_exempt)
     if exempt:
         return "not_applicable", exempt
-    if rule.get("cluster"):
+    if rule.get("cluster") and not rule.get("checks"):
         return "cluster", str(rule["cluster"])
     if rule.get("manual"):
         return "manual", str(rule["manual"])
     if cis or rule.get("checks"):
         said = [f"CIS {c}" for c in cis] + [f"own check on {c.get('component')}" for c in rule.get("checks") or []]
-        return "automated", ", ".join(dict.fromkeys(said))
+        also = f"; and {rule['cluster']}" if rule.get("cluster") else ""
+        return "automated", ", ".join(dict.fromkeys(said)) + also
     return "", "no check, no reason"
 
 

@@ -21,6 +21,7 @@ from ..catalogue import catalogue, component_checks
 from ..base.api_resources import repeated_items
 from ..observe.exposure import too_wide
 from ..observe.integrity import checksums_problem, images_problem
+from ..observe.stale_images import DEFAULT_DAYS as STALE_IMAGE_DAYS_DEFAULT
 from ..formats.toml_edit import _split_keys  # pylint: disable=protected-access
 from ..base.yaml_support import safe_load, yaml
 
@@ -826,6 +827,9 @@ VARIABLES: Tuple[Var, ...] = (
     _v("kubeguard_release_floor", [], _is_release_floor, "cluster",
        "The oldest patch of each Kubernetes minor your organisation allows (IAVM / CTO deadlines), e.g. [v1.35.4, v1.36.3]; "
        "a node or kubectl older than its minor's floor fails STIG V-242443 / V-242396, as does a minor past upstream support"),
+    _v("kubeguard_stale_image_days", STALE_IMAGE_DAYS_DEFAULT, _int_between(0, 3650), "cluster",
+       "How many days an image no container uses may stay on a node (on it since it was pulled or imported); "
+       "one older fails STIG V-242442 (old components left behind after an update). 0: every unused image from before today fails"),
     _v("kubeguard_strict_variables", False, _bool, "cluster",
        "true: a variable that looks like one of ours but is not (a typo) fails validation instead of warning"),
     _v("kubeguard_allow_override", {}, _is_overrides, "cluster",

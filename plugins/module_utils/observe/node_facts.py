@@ -68,9 +68,10 @@ def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
     return servers
 
 
-# What `kube-apiserver --version` / `kubelet --version` ("Kubernetes v1.36.1") and `k3s --version`
-# ("k3s version v1.36.1+k3s1 (abc123)") print; nothing else is taken for a version.
-_VERSION_LINE = re.compile(r"(?:Kubernetes|k3s version) v(1\.[0-9]{1,3}\.[0-9]{1,4})\b", re.ASCII)
+# What `kube-apiserver --version` / `kubelet --version` ("Kubernetes v1.36.1", "Kubernetes v1.37.0-rc.1") and
+# `k3s --version` ("k3s version v1.36.1+k3s1 (abc123)", "v1.37.0-rc1+k3s1") print; nothing else is taken for a
+# version. Only alpha, beta and rc are pre-releases (a source build's "-dirty" is its release).
+_VERSION_LINE = re.compile(r"(?:Kubernetes|k3s version) v(1\.[0-9]{1,3}\.[0-9]{1,4})(-(?:alpha|beta|rc)\.?[0-9]{1,3})?\b", re.ASCII)
 _IMAGE_TAG = re.compile(r":v?(1\.[0-9]{1,3}\.[0-9]{1,4})(?:[-+][0-9A-Za-z.+-]*)?$", re.ASCII)
 BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin")
 
@@ -102,7 +103,7 @@ def _asked(argv: List[str], run: Callable[[List[str]], Tuple[int, str, str]]) ->
     except OSError:
         return None
     match = _VERSION_LINE.search(out or "") if rc == 0 else None
-    return f"v{match.group(1)}" if match else None
+    return f"v{match.group(1)}{match.group(2) or ''}" if match else None
 
 
 def _image_tag(manifest: str) -> Optional[str]:
@@ -119,8 +120,9 @@ def _image_tag(manifest: str) -> Optional[str]:
 
 
 def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], proc_root: str = "/proc") -> Dict[str, Optional[str]]:
-    """{version, source}: the Kubernetes release this node runs and where that was read; version None when
-    nothing tells. What runs first - kube-apiserver, k3s, the kubelet, each binary asked through
+    """{version, release, source}: the Kubernetes release this node runs (version: its MAJOR.MINOR.PATCH; release: as
+    the binary told it, a release candidate's "-rc.1" kept - it is not yet that release) and where that was read;
+    version None when nothing tells. What runs first - kube-apiserver, k3s, the kubelet, each binary asked through
     /proc/<pid>/exe (the file that runs, also when an upgrade replaced it on disk since) - then what is on
     disk: the apiserver's static pod image tag, the k3s or kubelet binary."""
 
@@ -131,7 +133,7 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
         for proc in health.component_processes(name, proc_root):
             found = _asked([os.path.join(proc_root, proc.pid, "exe"), "--version"], run)
             if found:
-                return {"version": found, "source": f"the running {name} (pid {proc.pid}: {proc.exe} --version)"}
+                return _told(found, f"the running {name} (pid {proc.pid}: {proc.exe} --version)")
             silent.append(f"{name} pid {proc.pid}")
     said = f"; {', '.join(silent)} did not answer --version" if silent else ""
     if not k3s:
@@ -139,13 +141,17 @@ def kube_version(layout: Any, run: Callable[[List[str]], Tuple[int, str, str]], 
         found = _image_tag(manifest)
         if found:
             running = "it runs" if any(s.startswith(APISERVER) for s in silent) else "it does not run"
-            return {"version": found, "source": f"the kube-apiserver static pod's image tag ({manifest}; {running}{said})"}
+            return _told(found, f"the kube-apiserver static pod's image tag ({manifest}; {running}{said})")
     name = names[-1]   # the binary that starts everything on this node: k3s, or the kubelet
     path = next((os.path.join(d, name) for d in BIN_DIRS if os.access(os.path.join(d, name), os.X_OK)), None)
     refused = untrusted(path) if path else None
     if refused:
-        return {"version": None, "source": f"the {name} binary on disk is not run: {refused}{said}"}
+        return _told(None, f"the {name} binary on disk is not run: {refused}{said}")
     found = _asked([path, "--version"], run) if path else None
     if found:
-        return {"version": found, "source": f"the {name} binary on disk ({path} --version; nothing running answered{said})"}
-    return {"version": None, "source": f"nothing here runs or holds a Kubernetes binary that tells its version{said}"}
+        return _told(found, f"the {name} binary on disk ({path} --version; nothing running answered{said})")
+    return _told(None, f"nothing here runs or holds a Kubernetes binary that tells its version{said}")
+
+
+def _told(release: Optional[str], source: str) -> Dict[str, Optional[str]]:
+    return {"version": release.split("-", 1)[0] if release else None, "release": release, "source": source}

@@ -51,7 +51,7 @@ def _minor_key(text: str) -> Tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-def _today(state: Mapping[str, Any]) -> datetime.date:
+def today_of(state: Mapping[str, Any]) -> datetime.date:
     """The controller's day the node was handed (audit.node_report), else this machine's in UTC."""
     given = state.get("today")
     return datetime.date.fromisoformat(given) if isinstance(given, str) else datetime.datetime.now(datetime.timezone.utc).date()
@@ -75,7 +75,7 @@ def judge(what: str, version: Any, support: Mapping[str, Any], floor: Sequence[s
         return checks.Outcome(False, f"{what} {version}: v{minor} reached its end of life on {end} (upstream support); upgrade")
     wanted = next((f for f in floor if releases.minor_of(f) == (found.major, found.minor)), None)
     least = releases.parse(wanted) if wanted else None
-    if least is not None and (found.patch, found.pre == "") < (least.patch, True):
+    if least is not None and releases.order(found) < releases.order(least):
         return checks.Outcome(False, f"{what} {version}: older than your floor {wanted} for v{minor} (kubeguard_release_floor)")
     said = f"at or above your floor {wanted}" if wanted else f"no floor set for v{minor} (kubeguard_release_floor)"
     return checks.Outcome(True, f"{what} {version}: v{minor} supported upstream until {end}; {said}")
@@ -89,7 +89,7 @@ def evaluate(check: Mapping[str, Any], state: Mapping[str, Any]) -> Optional[che
     support = state.get("kubernetes_support") or {}
     floor = list(expected.get("release_floor") or [])
     running = (state.get("kubernetes") or {}).get("running")
-    today = _today(state)
+    today = today_of(state)
     if check["release"] == "kubernetes":
         if "kubernetes" not in state:
             return None   # a state judged without the node's release (a predicted one): the release does not change
@@ -120,8 +120,7 @@ def _kubectl(check: Mapping[str, Any], seen: Mapping[str, Any], running: Any, su
         ours, least = releases.parse(seen["version"]), releases.parse(check["at_least"])
         if ours is None or least is None or ours.patch is None:
             return checks.Outcome(None, f"{what} {seen['version']}: not a release; not judged")
-        # a release candidate comes before its release
-        newer = (ours.major, ours.minor, ours.patch, ours.pre == "") >= (least.major, least.minor, least.patch or 0, True)
+        newer = releases.order(ours) >= releases.order(least)   # a release candidate comes before its release
         return checks.Outcome(newer, f"{what} {seen['version']}: {'at or above' if newer else 'older than'} {check['at_least']}")
     outcome = judge(what, seen["version"], support, floor, today)
     ours, node = releases.minor_of(seen["version"]), releases.minor_of(running)

@@ -228,7 +228,8 @@ def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root:
 
     read = kube_version(layout, run_command, proc_root)
     given = values["kube_version"] if "kube_version" in (values.get("_given") or ()) else None
-    info: Dict[str, Any] = {"version": read["version"], "source": read["source"], "given": given, "used": given}
+    info: Dict[str, Any] = {"version": read["version"], "release": read.get("release"), "source": read["source"], "given": given,
+                            "used": given}
     if given:
         if read["version"] and not _same_release(given, read["version"]):
             return values, info, [f"kube_version is {given}, but this node runs {read['version']} ({read['source']}): judged at {given}"
@@ -261,7 +262,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     layout = catalogue.layout_for(layout_name, p["config_dir"], p["platforms"])
     proc_root = p.get("proc_root") or "/proc"   # every process fact from one place (tests give a tree of their own)
     state = audit.observe(layout, proc_root, checksums=p.get("checksums"),
-                          expected=audit.expectations(values.get("kubeguard_approved_ports"), values.get("kubeguard_release_floor")))
+                          expected=audit.expectations(values.get("kubeguard_approved_ports"), values.get("kubeguard_release_floor"),
+                                                      values.get("kubeguard_stale_image_days")))
     running = {name: bool(health.process_args(name, proc_root)) or (state["components"].get(name) or {}).get("source") == "process log"
                for name in component_registry.WRITTEN}
     addresses = own_addresses(run_command)

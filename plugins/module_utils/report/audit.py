@@ -24,7 +24,7 @@ from . import waivers as waivers_model
 from ..formats import kube_proxy, permissions
 from ..platform import component_registry
 from ..catalogue import catalogue, checks, expressions
-from ..observe import containerd, exposure, integrity, node_audit, release_support, services
+from ..observe import containerd, exposure, integrity, node_audit, release_support, services, stale_images
 from ..catalogue.catalogue import Platform
 from ..model.hardening_vars import APPROVED_PORTS_DEFAULT
 from ..observe.health import Proc, agree, component_processes, journal_running_args
@@ -280,10 +280,13 @@ def _encryption_resources(config: Optional[Any]) -> List[str]:
             for name in entry["resources"]] if isinstance(entries, list) else []
 
 
-def expectations(approved_ports: Optional[Mapping[str, Any]] = None, release_floor: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-    """What your organisation approves that no node can tell (the STIG's PPSM and patch rules): approved_ports
-    (kubeguard_approved_ports over Kubernetes' documented ports), release_floor (kubeguard_release_floor)."""
-    return {"approved_ports": {**APPROVED_PORTS_DEFAULT, **dict(approved_ports or {})}, "release_floor": list(release_floor or [])}
+def expectations(approved_ports: Optional[Mapping[str, Any]] = None, release_floor: Optional[Sequence[str]] = None,
+                 stale_image_days: Optional[int] = None) -> Dict[str, Any]:
+    """What your organisation approves that no node can tell (the STIG's PPSM, patch and old-component rules):
+    approved_ports (kubeguard_approved_ports over Kubernetes' documented ports), release_floor (kubeguard_release_floor),
+    stale_image_days (kubeguard_stale_image_days)."""
+    return {"approved_ports": {**APPROVED_PORTS_DEFAULT, **dict(approved_ports or {})}, "release_floor": list(release_floor or []),
+            "stale_image_days": stale_images.DEFAULT_DAYS if stale_image_days is None else int(stale_image_days)}
 
 
 def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
@@ -341,6 +344,7 @@ def observe(layout: Platform, proc_root: str = "/proc", journal_reader=None,
         "container_runtime": containerd.observe(layout.container_runtime) if layout.container_runtime else None,
         "services": services.observe(proc_root),
         "kubectl": release_support.kubectl(tool_runner or run_tool, BIN_DIRS, untrusted),
+        "stale_images": stale_images.observe(layout.container_runtime, tool_runner or run_tool),
         # where each component's files are, as it opens them: its real process's root (one that agrees with any other)
         "process_roots": {name: {"root": os.path.join(proc_root, procs[0].pid, "root"), "pid": procs[0].pid}
                           for name, procs in running.items() if procs and agree(procs)},
@@ -534,6 +538,8 @@ def expected_text(check: Mapping[str, Any]) -> str:
         return f"{check['service']} {'not running' if check['op'] == 'not_running' else 'not enabled at boot'}"
     if "listeners" in check:
         return f"{check['listeners']} beyond loopback only on the ports kubeguard_approved_ports approves"
+    if "images" in check:
+        return "no image that no container uses on the node longer than kubeguard_stale_image_days"
     if "release" in check:
         if check.get("at_least"):
             return f"{check['release']} at {check['at_least']} or newer"
@@ -618,6 +624,8 @@ def _evaluate(check: Mapping[str, Any], component: str, state: Mapping[str, Any]
                                            source, k3s, state.get("listeners_told") or [])
     if "release" in check:
         return release_support.evaluate(check, state)
+    if "images" in check:
+        return stale_images.evaluate(state)
     observed = state["components"].get(component) or {"source": "absent", "flags": {}}
     if observed["source"] == "absent" and component == KUBE_PROXY:
         # No kube-proxy here (a CNI replaces it, or it is not deployed): nothing serves its metrics.
@@ -762,7 +770,7 @@ def _locations(check: Optional[Mapping[str, Any]], component: str, state: Mappin
         found.append({"component": component, "flag": f"--{check['flag']}", **({"file": manifest} if manifest else {})})
     if not found:
         kind = next((key for key in ("exposure", "integrity", "node_audit", "container_runtime", "service", "listeners", "release",
-                                     "encryption_providers") if key in check), "check")
+                                     "images", "encryption_providers") if key in check), "check")
         found.append({"component": component, "check": f"{kind}: {check.get(kind, '')}".strip()})
     return [{k: v for k, v in loc.items() if v} for loc in found]
 

@@ -69,15 +69,17 @@ def build(node: str, benchmark: str, roles: Sequence[str], layout: str, sources:
 def kubernetes_field(info: Mapping[str, Any]) -> Dict[str, Any]:
     """The report's `kubernetes` field from node_plan.node_version's {version, source, given, used}:
     version - the release the node was judged at; source - why that one: "kube_version" (you set it), where
-    it was read, or "documented default" (nothing told); running - the release read from the node (None:
-    nothing told); running_source - where that was read, or why nothing was."""
+    it was read, or "documented default" (nothing told); running - the release read from the node, a pre-release
+    suffix kept (None: nothing told); running_source - where that was read, or why nothing was."""
     if info.get("given"):
         source = "kube_version"
     elif info.get("version"):
         source = info.get("source")
     else:
         source = "documented default"
-    return {"version": info.get("used"), "source": source, "running": info.get("version"), "running_source": info.get("source")}
+    # running as the binary told it: a release candidate is not yet its release (the STIG's patch rules judge it)
+    return {"version": info.get("used"), "source": source, "running": info.get("release") or info.get("version"),
+            "running_source": info.get("source")}
 
 
 def kubernetes_text(report: Mapping[str, Any]) -> Optional[str]:
