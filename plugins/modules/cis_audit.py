@@ -33,6 +33,13 @@ options:
       expires day (verify_waivers).
     type: dict
     default: {}
+  plan_waivers:
+    description: >-
+      The collection's own waivers, from the node plan (plan.waived - a hardened setting your variables turn off,
+      with the reason); a control also in O(waivers) keeps that record (its owner and expiry decide) with both
+      reasons, so the override is never hidden.
+    type: dict
+    default: {}
   node_name:
     description: Name used in the report.
     type: str
@@ -122,7 +129,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import require_yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
-from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports
+from ansible_collections.kubeguard.hardening.plugins.module_utils.report import audit, reports, waivers
 from ansible_collections.kubeguard.hardening.plugins.module_utils.model.hardening_vars import DEFAULT_KUBE_VERSION
 from ansible_collections.kubeguard.hardening.plugins.module_utils.observe.node_facts import kube_version
 
@@ -135,6 +142,7 @@ def main():
             layout=dict(type="str", default="auto"),
             platforms=dict(type="dict"),
             waivers=dict(type="dict", default={}),
+            plan_waivers=dict(type="dict", default={}),
             node_name=dict(type="str", required=True),
             catalogue=dict(type="dict", required=True),
             checksums=dict(type="dict", default={}),
@@ -162,7 +170,8 @@ def main():
         today = audit.controller_day(p["today"]) if p["today"] else None   # ValueError: failed, naming it
         expected = audit.expectations(p["approved_ports"], p["release_floor"], p["stale_image_days"])
         state = audit.observe(layout, checksums=p["checksums"], expected=expected)
-        report, *more = audit.node_reports(state, p["roles"], p["waivers"], p["catalogue"], p["node_name"], layout_name,
+        accepted = waivers.beside_overrides(p["plan_waivers"], p["waivers"])   # ValueError: failed, naming the entry
+        report, *more = audit.node_reports(state, p["roles"], accepted, p["catalogue"], p["node_name"], layout_name,
                                            kubernetes=reports.kubernetes_field(info), benchmarks=[p["benchmark"]] + p["more_benchmarks"],
                                            today=today)
     except ValueError as exc:

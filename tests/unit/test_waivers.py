@@ -86,6 +86,24 @@ def test_an_expired_waiver_waives_nothing_and_every_report_says_so(state):
     assert said in reports.markdown(report) and said in reports.junit(report)
 
 
+def test_a_waiver_of_yours_never_hides_the_collections_override_of_the_same_control(state):
+    """plan.waived (kubeguard_allow_override) and verify_waivers on one control: your record decides - owner, expiry -
+    and the report says both reasons; past its day the control fails, override or not."""
+    override = {"1.2.15": "kubeguard_allow_override kube-apiserver.profiling: the perf team profiles the apiserver"}
+    merged = waivers.beside_overrides(override, {"1.2.15": RECORD, "1.2.16": "kept"})
+    assert merged["1.2.15"].owner == "platform@example.com" and merged["1.2.15"].expires == DAY
+    assert merged["1.2.15"].reason == "profiling for the perf team; and " + override["1.2.15"]
+    assert merged["1.2.16"] == waivers.Waiver("kept")
+    assert waivers.beside_overrides(override, {})["1.2.15"] == waivers.Waiver(override["1.2.15"])
+    control = next(c for c in catalogue.controls() if str(c["id"]) == "1.2.15")
+    live = audit.audit(state, ["control_plane"], merged, controls=[control], today=DAY)[0]
+    assert live["status"] == "waived" and "kube-apiserver.profiling" in live["waiver"] and "until 2026-12-05" in live["waiver"]
+    gone = audit.audit(state, ["control_plane"], merged, controls=[control], today=DAY + datetime.timedelta(days=1))[0]
+    assert gone["status"] == "fail" and "kube-apiserver.profiling" in gone["waiver_expired"]["reason"]
+    with pytest.raises(ValueError, match="expires missing"):   # a bad record of yours is refused, beside an override too
+        waivers.beside_overrides(override, {"1.2.15": {"reason": "r", "owner": "o"}})
+
+
 def test_the_node_report_refuses_a_bad_record_before_judging():
     with pytest.raises(ValueError, match="expires missing"):
         audit.check_waivers({"1.2.15": {"reason": "r", "owner": "o"}}, catalogue.controls(), "cis-1.12")

@@ -15,6 +15,7 @@ from ..catalogue import catalogue, checks
 from ..formats import k3s_config, k3s_effective
 from ..observe import containerd, health
 from ..report import audit, reports
+from ..report import waivers as waivers_model
 from .desired import encryption_config
 from ..formats.fileops import read_text as _read
 from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, benchmarks_of, overridden
@@ -326,7 +327,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         "encryption_fingerprint": fingerprint, "version": version}
     if p.get("audit_roles") is not None:
         # the node as it is now: the verify report of a node the run leaves untouched
-        waivers = {**plan["waived"], **(p.get("waivers") or {})}
+        waivers = waivers_model.beside_overrides(plan["waived"], p.get("waivers"))
         # with the release it was judged at and where that came from (reports.kubernetes_field)
         # one report per benchmark asked for (kubeguard_benchmark may be a list): the main one, then the others
         result["report"], *more = audit.node_reports(state, p["audit_roles"], waivers, p["catalogue"], p["node"]["name"], layout_name,

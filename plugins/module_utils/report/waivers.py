@@ -108,5 +108,18 @@ def parse(waivers: Optional[Mapping[Any, Any]]) -> Dict[str, Waiver]:
     return {str(cid): parse_one(str(cid), value) for cid, value in waivers.items()}
 
 
+def beside_overrides(own: Optional[Mapping[Any, Any]], given: Optional[Mapping[Any, Any]]) -> Dict[str, Waiver]:
+    """The collection's own waivers (plan.waived: a hardened setting your variables turn off) with yours
+    (verify_waivers). A control in both keeps your record - its owner and expiry decide, an expired one fails - and
+    both reasons: the override is never hidden behind a waiver of yours."""
+    ours, yours = parse(own), parse(given)
+    merged = dict(ours)
+    for cid, waiver in yours.items():
+        if cid in ours:
+            waiver = Waiver(f"{waiver.reason}; and {ours[cid].reason}", waiver.owner, waiver.expires, waiver.ticket)
+        merged[cid] = waiver
+    return merged
+
+
 def today_utc() -> datetime.date:
     return datetime.datetime.now(datetime.timezone.utc).date()
