@@ -173,6 +173,22 @@ def test_a_release_candidate_is_reported_as_one_and_planned_at_its_release(tmp_p
     assert reports.kubernetes_field(dict(found, used=found["version"]))["running"] == release
 
 
+@pytest.mark.parametrize("said", ["Kubernetes v1.37.0-RC.1\n", "Kubernetes v1.37.0-rc.1234\n", "Kubernetes v1.37.0-gke.1\n"])
+def test_a_suffix_that_is_no_release_of_ours_tells_no_version(tmp_path, said):
+    """Read as its release, a pre-release would pass for it: nothing is taken instead (the next source is asked)."""
+    layout = catalogue.layout_for("kubeadm", "/etc/kubernetes")
+    start(tmp_path / "proc", 300, [APISERVER], APISERVER)
+    found = node_facts.kube_version(layout, runner({APISERVER: said}), str(tmp_path / "proc"))
+    assert found["release"] is None or not found["source"].startswith("the running")
+
+
+def test_a_given_kube_version_is_compared_with_the_release_candidate_that_runs(node):
+    root = node[0]
+    start(root / "fakeproc", 100, ["kube-apiserver"], APISERVER)
+    said = plan(node, seed(kube_version="v1.34.4"), {APISERVER: "Kubernetes v1.34.4-rc.1\n"})["plan"]["summary"][0]
+    assert said.startswith("kube_version is v1.34.4, but this node runs v1.34.4-rc.1 (the running kube-apiserver")
+
+
 def test_variables_wrong_at_the_release_that_runs_are_refused_by_the_plan_before_any_change(node):
     """MutatingAdmissionPolicy resources are served from v1.32: accepted while the release is unknown, refused on a
     v1.31 node, accepted on a v1.32 one. A name wrong at every release is refused before any node is read."""

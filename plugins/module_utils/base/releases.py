@@ -53,8 +53,9 @@ def parse(text: Any) -> Optional[Release]:
 
 
 def order(found: Release) -> Tuple[int, int, int, bool]:
-    """A key that sorts releases as Kubernetes ships them: a release candidate before its release (v1.35.0-rc.1 <
-    v1.35.0), a minor alone as its .0; a build suffix (+k3s1) is that release."""
+    """A key that sorts releases as Kubernetes ships them: a pre-release before its release (v1.35.0-rc.1 <
+    v1.35.0), a minor alone as its .0; a build suffix (+k3s1) is that release. Pre-releases of one release sort
+    equal (alpha.1, rc.2): a floor or a bar is never a pre-release, so nothing needs their order."""
     return (found.major, found.minor, found.patch or 0, not found.pre)
 
 

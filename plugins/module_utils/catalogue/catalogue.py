@@ -76,6 +76,12 @@ class Platform:
         return str(self.components.get("kind", "static_pods"))
 
 
+def one_process_serves_all(layout: Optional[Mapping[str, Any]]) -> bool:
+    """A platform whose one process is every component (k3s: one config file for all, one process holds every
+    socket), from a layout's as_dict() as a node's state carries it."""
+    return str(((layout or {}).get("components") or {}).get("kind", "static_pods")) == "k3s_config"
+
+
 # libyaml's loader when PyYAML has it: the catalogue is read once per host and task.
 _LOADER = SAFE_LOADER
 PLATFORMS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "platform", "platforms")

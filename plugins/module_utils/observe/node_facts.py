@@ -70,8 +70,10 @@ def kubeconfig_servers(paths: Sequence[str]) -> List[str]:
 
 # What `kube-apiserver --version` / `kubelet --version` ("Kubernetes v1.36.1", "Kubernetes v1.37.0-rc.1") and
 # `k3s --version` ("k3s version v1.36.1+k3s1 (abc123)", "v1.37.0-rc1+k3s1") print; nothing else is taken for a
-# version. Only alpha, beta and rc are pre-releases (a source build's "-dirty" is its release).
-_VERSION_LINE = re.compile(r"(?:Kubernetes|k3s version) v(1\.[0-9]{1,3}\.[0-9]{1,4})(-(?:alpha|beta|rc)\.?[0-9]{1,3})?\b", re.ASCII)
+# version. Only alpha, beta and rc are pre-releases (a source build's "-dirty" is its release); any other suffix is
+# no version told (a pre-release misread as its release would pass for it).
+_VERSION_LINE = re.compile(r"(?:Kubernetes|k3s version) v(1\.[0-9]{1,3}\.[0-9]{1,4})(-(?:alpha|beta|rc)\.?[0-9]{1,3})?(?:-dirty)?(?=[\s+]|$)",
+                           re.ASCII)
 _IMAGE_TAG = re.compile(r":v?(1\.[0-9]{1,3}\.[0-9]{1,4})(?:[-+][0-9A-Za-z.+-]*)?$", re.ASCII)
 BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/bin", "/usr/local/sbin", "/usr/sbin", "/bin", "/sbin")
 

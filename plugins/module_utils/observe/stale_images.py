@@ -3,15 +3,22 @@ container uses - running or stopped, pods' sandboxes included - and that have be
 limit (kubeguard_stale_image_days). An upgrade leaves the previous release's control-plane images there.
 
 Read from containerd itself (`ctr`, namespace k8s.io: what the CRI and `crictl images` see). An image is its
-references grouped by the manifest they name; it is in use when any container names one of them. How long it has
+references grouped by the manifest they name. It is in use when a container's root filesystem is made from it (the
+container's snapshot stands on the image's top layer: its chain id, from the image's config) or a container names
+one of its references - the name alone would lose a running image whose tag has moved on since. How long it has
 been here is the age of its manifest in containerd's content store (written when it was pulled or imported):
 neither the CRI nor ctr tells, and an image's build date says nothing of when this node took it. An image the
-runtime pins (its sandbox image) is never stale. "Today" is the controller's day, as for the other dated checks."""
+runtime pins (its sandbox image) is never stale, but named. "Today" is the controller's day, as for the other
+dated checks. What cannot be read - a line of ctr's that is not what ctr writes, no image or no container at all (not
+the runtime the kubelet uses) - leaves the rule not judged, never passed."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import os
+import re
 import stat
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -23,6 +30,12 @@ from .release_support import today_of
 CONTENT_BLOBS = "io.containerd.content.v1.content/blobs"
 PINNED_LABEL = "io.cri-containerd.pinned=pinned"
 DEFAULT_ROOT = "/var/lib/containerd"
+CONFIG_LIMIT = 4 << 20   # an image config larger than this is no config
+# ctr images ls: REF TYPE DIGEST SIZE (two words) PLATFORMS LABELS; containers ls: CONTAINER IMAGE RUNTIME;
+# snapshots ls: KEY PARENT KIND
+_IMAGE_LINE = re.compile(r"(\S+)\s+(\S+)\s+(sha256:[0-9a-f]{64})\s+(.*\S)\s*$", re.ASCII)
+_CONTAINER_LINE = re.compile(r"([0-9A-Za-z_.-]+)\s+(\S+)\s+(\S+)\s*$", re.ASCII)
+_SNAPSHOT_LINE = re.compile(r"(\S+)\s+(sha256:[0-9a-f]{64}|)\s*(\S+)\s*$", re.ASCII)
 DEFAULT_DAYS = 30
 SHOWN = 8   # images named in a finding; the rest are counted
 
@@ -38,59 +51,129 @@ def _ctr(run: Callable[[List[str]], Tuple[int, str]], socket: str, *args: str) -
     return run(["ctr", "--address", socket, "--namespace", "k8s.io", *args])
 
 
+class UnreadableOutput(ValueError):
+    """A line of ctr's output that is not what ctr writes."""
+
+
+def _data_lines(text: str) -> List[str]:
+    return [line for line in text.splitlines()[1:] if line.strip()]
+
+
 def parse_images(text: str) -> Dict[str, Dict[str, Any]]:
     """`ctr images ls`: {target digest: {refs, pinned}} - one image per manifest, under each name it has
-    (tag, repo@digest, the image id). SIZE is two words ("26.4 MiB"); LABELS is the last column."""
+    (tag, repo@digest, the image id). UnreadableOutput on a line that is not one."""
     found: Dict[str, Dict[str, Any]] = {}
-    for line in text.splitlines()[1:]:
-        words = line.split()
-        if len(words) < 3 or not words[2].startswith("sha256:"):
-            continue
-        image = found.setdefault(words[2], {"refs": [], "pinned": False})
-        image["refs"].append(words[0])
-        image["pinned"] = image["pinned"] or PINNED_LABEL in words[-1].split(",")
+    for line in _data_lines(text):
+        match = _IMAGE_LINE.fullmatch(line)
+        if not match:
+            raise UnreadableOutput(f"ctr images ls: {line[:120]!r}")
+        image = found.setdefault(match.group(3), {"refs": [], "pinned": False})
+        image["refs"].append(match.group(1))
+        image["pinned"] = image["pinned"] or PINNED_LABEL in match.group(4).split()[-1].split(",")
     return found
 
 
-def parse_containers(text: str) -> List[str]:
-    """`ctr containers ls`: the image each container (and each pod's sandbox) was made from."""
-    return [words[1] for words in (line.split() for line in text.splitlines()[1:]) if len(words) >= 2]
+def parse_containers(text: str) -> Dict[str, str]:
+    """`ctr containers ls`: {container id: the image it names} (pods' sandboxes included)."""
+    found = {}
+    for line in _data_lines(text):
+        match = _CONTAINER_LINE.fullmatch(line)
+        if not match:
+            raise UnreadableOutput(f"ctr containers ls: {line[:120]!r}")
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def parse_snapshots(text: str) -> Dict[str, str]:
+    """`ctr snapshots ls`: {snapshot key: its parent} - a container's key is its id, its parent the image's top layer."""
+    found = {}
+    for line in _data_lines(text):
+        match = _SNAPSHOT_LINE.fullmatch(line)
+        if not match:
+            raise UnreadableOutput(f"ctr snapshots ls: {line[:120]!r}")
+        if match.group(2):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def _blob(root: str, digest: str) -> Optional[str]:
+    """A content blob's path when it is a plain file (a link would let whoever made it choose what it says)."""
+    algorithm, _sep, hexdigest = digest.partition(":")
+    if algorithm != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hexdigest):
+        return None
+    path = os.path.join(root, CONTENT_BLOBS, algorithm, hexdigest)
+    try:
+        return path if stat.S_ISREG(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
+
+
+def chain_id(root: str, config_digest: str) -> Optional[str]:
+    """The image's top layer as snapshotters name it: the chain id of its config's rootfs.diff_ids (OCI image spec)."""
+    path = _blob(root, config_digest)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(CONFIG_LIMIT + 1)
+        diff_ids = json.loads(raw)["rootfs"]["diff_ids"] if len(raw) <= CONFIG_LIMIT else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(diff_ids, list) or not diff_ids or not all(isinstance(d, str) for d in diff_ids):
+        return None
+    chain = diff_ids[0]
+    for diff in diff_ids[1:]:
+        chain = "sha256:" + hashlib.sha256(f"{chain} {diff}".encode()).hexdigest()
+    return chain
 
 
 def _since(root: str, digest: str) -> Optional[str]:
-    """When the manifest arrived in the content store (its blob's mtime, UTC, ISO); None when it is not a plain
-    file there (a link would let whoever made it choose the date)."""
-    algorithm, _sep, hexdigest = digest.partition(":")
-    if not hexdigest.isalnum():
-        return None
+    """When the manifest arrived in the content store (its blob's mtime, UTC, ISO); None when it is not a plain file."""
+    path = _blob(root, digest)
     try:
-        info = os.lstat(os.path.join(root, CONTENT_BLOBS, algorithm, hexdigest))
+        return None if path is None else datetime.datetime.fromtimestamp(os.lstat(path).st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
     except OSError:
         return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return datetime.datetime.fromtimestamp(info.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _snapshotter(spec: Mapping[str, Any]) -> List[str]:
+    """ctr's --snapshotter for the one the CRI uses, when its config names one (overlayfs by default)."""
+    text = read_text(str(spec.get("config") or "")) if spec.get("config") else None
+    for table in (("plugins", "io.containerd.cri.v1.images"), ("plugins", "io.containerd.grpc.v1.cri", "containerd")):
+        said = toml_edit.read_value(text, table, "snapshotter") if text else None
+        if isinstance(said, str) and re.fullmatch(r"[A-Za-z][0-9A-Za-z_.-]{0,63}", said):   # a name, never an option
+            return ["--snapshotter", said]
+    return []
 
 
 def observe(spec: Optional[Mapping[str, Any]], run: Callable[[List[str]], Tuple[int, str]]) -> Optional[Dict[str, Any]]:
-    """{images: [{digest, refs, used, pinned, since}], root} or {error}; None: no containerd on this platform."""
+    """{images: [{digest, refs, used, pinned, since}], containers, root} or {error}; None: no containerd here."""
     if not spec or spec.get("kind", "containerd") != "containerd":
         return None
     socket = str(spec.get("socket") or "/run/containerd/containerd.sock")
-    asked = [_ctr(run, socket, "images", "ls")]
-    if asked[0][0] == 0:
-        asked.append(_ctr(run, socket, "containers", "ls"))
-    rc, said = asked[-1]
-    if rc != 0:
-        lines = said.strip().splitlines()
-        return {"error": (lines[-1] if lines else f"ctr exit code {rc}")[:200]}
-    listed, made = asked[0][1], asked[1][1]
+    said = {}
+    for what, args in (("images", ["images", "ls"]), ("containers", ["containers", "ls"]),
+                       ("snapshots", ["snapshots", *_snapshotter(spec), "ls"])):
+        rc, out = _ctr(run, socket, *args)
+        if rc != 0:
+            lines = out.strip().splitlines()
+            return {"error": (lines[-1] if lines else f"ctr exit code {rc}")[:200]}
+        said[what] = out
+    try:
+        listed, made, snapshots = parse_images(said["images"]), parse_containers(said["containers"]), parse_snapshots(said["snapshots"])
+    except UnreadableOutput as exc:
+        return {"error": str(exc)}
     root = runtime_root(spec)
-    used = set(parse_containers(made))
-    images = [{"digest": digest, "refs": sorted(image["refs"]), "pinned": image["pinned"],
-               "used": digest in used or any(ref in used for ref in image["refs"]), "since": _since(root, digest)}
-              for digest, image in sorted(parse_images(listed).items())]
-    return {"images": images, "root": root}
+    names = set(made.values())
+    layers = {snapshots[cid] for cid in made if cid in snapshots}   # what each container's root filesystem stands on
+    images = []
+    for digest, image in sorted(listed.items()):
+        ids = [ref for ref in image["refs"] if ref.startswith("sha256:")]   # the CRI's image id: its config's digest
+        top = next((chain for chain in (chain_id(root, ref) for ref in ids) if chain), None)
+        used = digest in names or any(ref in names for ref in image["refs"]) or (top is not None and top in layers)
+        images.append({"digest": digest, "refs": sorted(image["refs"]), "pinned": image["pinned"], "used": used,
+                       "since": _since(root, digest)})
+    return {"images": images, "containers": len(made), "root": root}
 
 
 def _name(image: Mapping[str, Any]) -> str:
@@ -110,7 +193,12 @@ def evaluate(state: Mapping[str, Any]) -> checks.Outcome:
     if "error" in seen:
         return checks.Outcome(None, f"containerd's images could not be listed (ctr: {seen['error']}); not judged")
     images = seen["images"]
+    if not images or not seen.get("containers"):
+        return checks.Outcome(None, f"containerd at this socket holds {len(images)} images and {seen.get('containers', 0)} containers:"
+                                    " not the runtime the kubelet uses (or nothing runs yet); not judged")
     unused = [image for image in images if not image["used"] and not image["pinned"]]
+    pinned = [image for image in images if not image["used"] and image["pinned"]]
+    kept = f"; pinned by the runtime, unused: {', '.join(_name(i) for i in pinned[:SHOWN])}" if pinned else ""
     stale, unknown, today = [], [], today_of(state)
     for image in unused:
         if image["since"] is None:
@@ -123,11 +211,11 @@ def evaluate(state: Mapping[str, Any]) -> checks.Outcome:
         listed = "; ".join(f"{_name(image)} ({image['digest'][:19]}, here {age} days)" for image, age in stale[:SHOWN])
         more = f" and {len(stale) - SHOWN} more" if len(stale) > SHOWN else ""
         return checks.Outcome(False, f"{len(stale)} images no container uses, on this node longer than {days} days: {listed}{more}"
-                                     " - remove them (crictl rmi --prune)")
+                                     f" - remove them (crictl rmi --prune){kept}")
     if unknown:
         return checks.Outcome(None, f"{len(unknown)} unused images whose arrival could not be read in {seen['root']} "
                                     f"({', '.join(_name(i) for i in unknown[:SHOWN])}); not judged")
     if not unused:
-        return checks.Outcome(True, f"{len(images)} images, each used by a container or pinned")
+        return checks.Outcome(True, f"{len(images)} images, each used by a container or pinned{kept}")
     return checks.Outcome(True, f"{len(images)} images: {len(images) - len(unused)} used by a container or pinned, {len(unused)} unused but"
-                                f" here {days} days or less ({', '.join(_name(i) for i in unused[:SHOWN])})")
+                                f" here {days} days or less ({', '.join(_name(i) for i in unused[:SHOWN])}){kept}")

@@ -232,8 +232,9 @@ def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root:
     info: Dict[str, Any] = {"version": read["version"], "release": read.get("release"), "source": read["source"], "given": given,
                             "used": given}
     if given:
-        if read["version"] and not _same_release(given, read["version"]):
-            return values, info, [f"kube_version is {given}, but this node runs {read['version']} ({read['source']}): judged at {given}"
+        runs = read.get("release") or read["version"]   # a release candidate is not its release
+        if runs and not _same_release(given, runs):
+            return values, info, [f"kube_version is {given}, but this node runs {runs} ({read['source']}): judged at {given}"
                                   " as you set it (feature gates, Pod Security default versions); set kube_version to what runs,"
                                   " or leave it out to have it read"]
         return values, info, []

@@ -55,7 +55,7 @@ def overlay(state: Mapping[str, Any], component: str, settings: Mapping[str, Any
     after = dict(state)
     after["components"] = dict(state["components"])
     observed = after["components"][component] = copy.deepcopy(dict(state["components"].get(component) or {"source": "absent", "flags": {}}))
-    k3s = (after.get("layout") or {}).get("components", {}).get("kind") == "k3s_config"
+    k3s = catalogue.one_process_serves_all(after.get("layout"))
     if component == KUBELET and k3s:
         # k3s configures the kubelet by flags (kubelet-arg), and a flag wins over any config file
         table = catalogue.load()["kubelet_flags"]
@@ -183,7 +183,7 @@ def move_listeners(before: Mapping[str, Any], after: Dict[str, Any], component: 
     sockets = after.get("listeners")
     if old == new or sockets is None:
         return
-    k3s = (after.get("layout") or {}).get("components", {}).get("kind") == "k3s_config"
+    k3s = catalogue.one_process_serves_all(after.get("layout"))
     process = "k3s" if k3s else component
     ports = {port for _a, port in old | new if {a for a, p in old if p == port} != {a for a, p in new if p == port}}
     kept = [entry for entry in sockets if not (entry["port"] in ports and entry.get("process") in (process, "?"))]

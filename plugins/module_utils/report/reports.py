@@ -96,6 +96,8 @@ def kubernetes_text(report: Mapping[str, Any]) -> Optional[str]:
         return f"Kubernetes {version}, your kube_version (this node runs {runs}, read from {where})"
     if k8s.get("source") == "documented default":
         return f"Kubernetes {version}, the documented default: no release could be read ({where}); set kube_version"
+    if running and running != version:   # a release candidate, judged at its release
+        return f"Kubernetes {version}, read from {k8s.get('source')} (it says {running})"
     return f"Kubernetes {version}, read from {k8s.get('source')}"
 
 
