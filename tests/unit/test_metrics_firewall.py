@@ -24,7 +24,7 @@ def test_only_listeners_beyond_loopback_are_firewalled():
 def test_rules_let_loopback_and_the_declared_sources_through_and_drop_the_rest_on_those_ports_only():
     text = mf.rules([10259, 10257, 10257], ["10.233.64.0/18", "10.89.0.2", "fd00::/64"], 4)
     assert text.splitlines()[1:] == [
-        "*filter", ":KUBEGUARD-METRICS - [0:0]",
+        "*mangle", ":KUBEGUARD-METRICS - [0:0]",
         "-A KUBEGUARD-METRICS -p tcp -m multiport ! --dports 10257,10259 -j RETURN",
         "-A KUBEGUARD-METRICS -i lo -j RETURN",
         "-A KUBEGUARD-METRICS -s 10.233.64.0/18 -j RETURN", "-A KUBEGUARD-METRICS -s 10.89.0.2/32 -j RETURN",
@@ -39,9 +39,15 @@ def test_the_unit_loads_both_families_hooks_input_once_and_unhooks_on_stop():
                      "/etc/systemd/system/kubeguard-metrics-firewall.service"]
     unit = found["files"][2]["content"]
     assert "ExecStart=iptables-restore --noflush /etc/kubeguard/metrics-firewall.rules" in unit
-    assert "iptables -C INPUT -p tcp -j KUBEGUARD-METRICS 2>/dev/null || iptables -I INPUT 1 -p tcp -j KUBEGUARD-METRICS" in unit
+    # hooked into mangle INPUT, walked before filter INPUT, where a network plugin's ACCEPT would come first
+    assert ("iptables -t mangle -C INPUT -p tcp -j KUBEGUARD-METRICS 2>/dev/null || iptables -t mangle -I INPUT 1 -p tcp -j KUBEGUARD-METRICS"
+            in unit)
     assert "ExecStart=-ip6tables-restore --noflush /etc/kubeguard/metrics-firewall6.rules" in unit
-    assert "ExecStop=/bin/sh -c 'iptables -D INPUT -p tcp -j KUBEGUARD-METRICS" in unit
+    assert "ExecStop=/bin/sh -c 'iptables -t mangle -D INPUT -p tcp -j KUBEGUARD-METRICS" in unit
+    # the filter table's chain of earlier versions is taken out before loading, and on stop
+    starts = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert starts[0].startswith("ExecStart=/bin/sh -c 'iptables -t filter -D INPUT -p tcp -j KUBEGUARD-METRICS")
+    assert "ExecStop=/bin/sh -c 'iptables -t filter -D INPUT -p tcp -j KUBEGUARD-METRICS" in unit
     assert found["exposed"] == ["kube-controller-manager 10257"]
     assert [f["mode"] for f in found["files"]] == ["0600", "0600", "0644"]
 

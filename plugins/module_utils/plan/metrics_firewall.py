@@ -4,6 +4,10 @@ scrapers (default: the pod networks and the nodes) may connect.
 
 iptables rules in a chain of our own, loaded by a systemd unit at boot (persisted, idempotent: the files
 are the state the node plan compares), so a re-run changes nothing and a reboot keeps them.
+
+The chain hangs off the mangle table's INPUT, which the kernel walks before the filter table's: a network
+plugin that accepts a pod's traffic at the top of filter INPUT (kube-router's KUBE-ROUTER-INPUT does, for what its
+policies allow) would otherwise let it past the firewall. An ACCEPT in one table never skips another's DROP.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from urllib.parse import urlsplit
 from ..base.component_names import CONTROLLER_MANAGER, ETCD, SCHEDULER
 
 CHAIN = "KUBEGUARD-METRICS"
+TABLE = "mangle"
+LEGACY_TABLE = "filter"   # where versions before 0.3 hooked the chain: taken out when the unit starts or stops
 # component -> (flag with its address, flag with its port, the port when the flag is absent)
 SECURE_PORTS = {CONTROLLER_MANAGER: ("bind-address", "secure-port", 10257),
                 SCHEDULER: ("bind-address", "secure-port", 10259)}
@@ -62,7 +68,7 @@ def _family(host: str) -> int:
 def rules(ports: Sequence[int], sources: Sequence[str], version: int) -> str:
     """iptables-restore input (--noflush: only our chain is replaced)."""
     allowed = [s for s in sources if ipaddress.ip_network(s, strict=False).version == version]
-    lines = ["# Managed by kubeguard.hardening: the metrics ports only for declared scrapers", "*filter",
+    lines = ["# Managed by kubeguard.hardening: the metrics ports only for declared scrapers", f"*{TABLE}",
              f":{CHAIN} - [0:0]",
              f"-A {CHAIN} -p tcp -m multiport ! --dports {','.join(str(p) for p in sorted(set(ports)))} -j RETURN",
              f"-A {CHAIN} -i lo -j RETURN"]
@@ -74,20 +80,22 @@ def rules(ports: Sequence[int], sources: Sequence[str], version: int) -> str:
 def unit(rules_v4: str, rules_v6: str) -> str:
     """The systemd unit that loads the chains at boot and hooks them into INPUT (once)."""
     def hook(tool: str) -> str:
-        return (f"/bin/sh -c '{tool} -C INPUT -p tcp -j {CHAIN} 2>/dev/null || {tool} -I INPUT 1 -p tcp -j {CHAIN}'")
+        return (f"/bin/sh -c '{tool} -t {TABLE} -C INPUT -p tcp -j {CHAIN} 2>/dev/null || {tool} -t {TABLE} -I INPUT 1 -p tcp -j {CHAIN}'")
 
-    def unhook(tool: str) -> str:
-        return (f"/bin/sh -c '{tool} -D INPUT -p tcp -j {CHAIN} 2>/dev/null; {tool} -F {CHAIN} 2>/dev/null; "
-                f"{tool} -X {CHAIN} 2>/dev/null; true'")
+    def unhook(tool: str, table: str = TABLE) -> str:
+        return (f"/bin/sh -c '{tool} -t {table} -D INPUT -p tcp -j {CHAIN} 2>/dev/null; {tool} -t {table} -F {CHAIN} 2>/dev/null; "
+                f"{tool} -t {table} -X {CHAIN} 2>/dev/null; true'")
     return "\n".join([
         "# Managed by kubeguard.hardening (kubeguard_metrics_allowed_sources): metrics ports for declared scrapers only",
         "[Unit]", "Description=kubeguard.hardening metrics ports firewall", "After=network-pre.target",
         "Before=kubelet.service", "",
         "[Service]", "Type=oneshot", "RemainAfterExit=yes",
+        f"ExecStart={unhook('iptables', LEGACY_TABLE)}", f"ExecStart=-{unhook('ip6tables', LEGACY_TABLE)}",
         f"ExecStart=iptables-restore --noflush {rules_v4}", f"ExecStart={hook('iptables')}",
         # IPv6 where the node has it ('-': a node without ip6tables keeps its IPv4 rules)
         f"ExecStart=-ip6tables-restore --noflush {rules_v6}", f"ExecStart=-{hook('ip6tables')}",
-        f"ExecStop={unhook('iptables')}", f"ExecStop=-{unhook('ip6tables')}", "",
+        f"ExecStop={unhook('iptables')}", f"ExecStop=-{unhook('ip6tables')}",
+        f"ExecStop={unhook('iptables', LEGACY_TABLE)}", f"ExecStop=-{unhook('ip6tables', LEGACY_TABLE)}", "",
         "[Install]", "WantedBy=multi-user.target", ""])
 
 
