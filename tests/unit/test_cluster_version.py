@@ -189,6 +189,36 @@ def test_a_given_kube_version_is_compared_with_the_release_candidate_that_runs(n
     assert said.startswith("kube_version is v1.34.4, but this node runs v1.34.4-rc.1 (the running kube-apiserver")
 
 
+def _cluster_cidr(node, cidr):
+    manifest = node[1].manifests_dir + "/kube-controller-manager.yaml"
+    with open(manifest, encoding="utf-8") as handle:
+        text = handle.read()
+    with open(manifest, "w", encoding="utf-8") as handle:
+        handle.write(text.replace("--cluster-cidr=10.233.64.0/18", f"--cluster-cidr={cidr}"))
+
+
+@pytest.mark.parametrize("cidr, taken", [("10.244.0.0/16", True), ("10.244.0.0/16,fd00:10:244::/56", True),
+                                         ("0.0.0.0/0", False), ("10.244.0.0/16,::/0", False), ("not-a-network", False)])
+def test_without_kube_pods_subnet_the_firewalls_let_the_pod_network_the_node_runs_with_through(node, cidr, taken):
+    """A kubeadm cluster's podSubnet (10.244.0.0/16 is flannel's and many guides') is rarely kubespray's default:
+    the kubelet's firewall would shut its pods' scrapers out. Read from the controller-manager, never wider than /8."""
+    _cluster_cidr(node, cidr)
+    result = plan(node, seed(kubelet_systemd_hardening=True), {})
+    summary = " ".join(result["plan"]["summary"])
+    unit = result["operations"]["kubelet"]["config_files"]["files"][0]["content"]   # the kubelet unit drop-in: IPAddressAllow=
+    assert "IPAddressAllow=" in unit
+    if taken:
+        assert f"the pod network {cidr} read from kube-controller-manager (--cluster-cidr, manifest)" in summary
+        assert all(part in unit for part in cidr.split(",")) and "10.233.64.0/18" not in unit
+    else:
+        assert "is not one to open the firewalls to" in summary and "10.233.64.0/18" in unit
+        assert "0.0.0.0/0" not in unit and "::/0" not in unit
+    # yours wins, and nothing is read
+    given = plan(node, seed(kubelet_systemd_hardening=True, kube_pods_subnet="10.100.0.0/16"), {})
+    assert "10.100.0.0/16" in given["operations"]["kubelet"]["config_files"]["files"][0]["content"]
+    assert "--cluster-cidr" not in " ".join(given["plan"]["summary"])
+
+
 def test_variables_wrong_at_the_release_that_runs_are_refused_by_the_plan_before_any_change(node):
     """MutatingAdmissionPolicy resources are served from v1.32: accepted while the release is unknown, refused on a
     v1.31 node, accepted on a v1.32 one. A name wrong at every release is refused before any node is read."""

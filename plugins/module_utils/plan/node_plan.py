@@ -4,11 +4,12 @@ writer module would change, with the same functions those modules use. Runs on t
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..base import releases
-from ..base.component_names import KUBELET
+from ..base.component_names import CONTROLLER_MANAGER, KUBE_PROXY, KUBELET
 from . import desired, never_weaker, node_operations, writers
 from ..platform import component_registry
 from ..catalogue import catalogue, checks
@@ -21,6 +22,7 @@ from ..formats.fileops import read_text as _read
 from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, benchmarks_of, overridden
 from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
 from ..formats.manifest import load_yaml
+from ..observe.exposure import too_wide
 from ..observe.node_facts import kube_version, kubeconfig_servers, own_addresses, read_sysctl
 from ..base.yaml_support import error_summary, yaml
 
@@ -251,6 +253,42 @@ def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root:
     return values, info, [said + " (feature gates, Pod Security default versions)"] + notes
 
 
+POD_NETWORK_VARIABLES = ("kube_pods_subnet", "kube_pods_subnets", "kube_pods_subnet_ipv6")
+# who tells the cluster's pod network on a node, first the one that allocates it
+POD_NETWORK_SOURCES = (CONTROLLER_MANAGER, KUBE_PROXY)
+
+
+def node_pod_networks(values: Mapping[str, Any], state: Mapping[str, Any]) -> Tuple[Mapping[str, Any], List[str]]:
+    """The pod networks the kubelet's and the metrics firewall let through: yours when you set them, else the one
+    the node's controller-manager or kube-proxy is configured with (--cluster-cidr / clusterCIDR: a kubeadm cluster's
+    podSubnet is rarely kubespray's default), else kubespray's default - said either way. A network read that is
+    not a CIDR, or wider than /8 (IPv6 /16), is not taken: it would open the firewalls to (nearly) everyone."""
+    if any(name in (values.get("_given") or ()) for name in POD_NETWORK_VARIABLES):
+        return values, []
+    for component in POD_NETWORK_SOURCES:
+        observed = (state.get("components") or {}).get(component) or {}
+        told = str((observed.get("flags") or {}).get("cluster-cidr") or "")
+        parts = [part.strip() for part in told.split(",") if part.strip()]
+        if observed.get("source", "absent") == "absent" or not parts:
+            continue
+        bad = [part for part in parts if not _is_network(part) or too_wide(part)]
+        if bad:
+            return values, [f"kube_pods_subnet not set, and {component}'s --cluster-cidr {told!r} is not one to open the"
+                            f" firewalls to: {values['kube_pods_subnet']} (kubespray's default) is used - set kube_pods_subnet"]
+        return dict(values, kube_pods_subnets=",".join(parts)), [
+            f"kube_pods_subnet not set: the pod network {','.join(parts)} read from {component} (--cluster-cidr, {observed['source']})"]
+    return values, [f"kube_pods_subnet not set and no controller-manager or kube-proxy here tells the pod network:"
+                    f" {values['kube_pods_subnet']} (kubespray's default) is let through the firewalls - set it if yours differs"]
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return "/" in text
+
+
 def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     """The whole run of one node from one look at it: observe (layout, components, kernel, addresses),
     judge the settings against what runs (never weaker), build every write (node_operations),
@@ -272,6 +310,8 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
     values, version, version_lines = node_version(values, layout, run_command, proc_root)
+    values, network_lines = node_pod_networks(values, state)
+    version_lines += network_lines
     node = dict(p["node"])
     node["kubelet_running"] = running[KUBELET]
     node["node_audit"] = state.get("node_audit")
