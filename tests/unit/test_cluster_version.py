@@ -213,6 +213,9 @@ def test_without_kube_pods_subnet_the_firewalls_let_the_pod_network_the_node_run
     else:
         assert "is not one to open the firewalls to" in summary and "10.233.64.0/18" in unit
         assert "0.0.0.0/0" not in unit and "::/0" not in unit
+    # kubespray's default, which the roles' defaults always carry, is read over as if unset
+    default = plan(node, seed(kubelet_systemd_hardening=True, kube_pods_subnet="10.233.64.0/18"), {})
+    assert ("read from kube-controller-manager" in " ".join(default["plan"]["summary"])) is taken
     # yours wins, and nothing is read
     given = plan(node, seed(kubelet_systemd_hardening=True, kube_pods_subnet="10.100.0.0/16"), {})
     assert "10.100.0.0/16" in given["operations"]["kubelet"]["config_files"]["files"][0]["content"]

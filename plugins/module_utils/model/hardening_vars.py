@@ -877,8 +877,8 @@ VARIABLES: Tuple[Var, ...] = (
        "Security default versions. Not set: each node's plan reads the release it runs (the running kube-apiserver, k3s or "
        "kubelet, else their binaries on disk) and says so; v1.34.4 only when nothing tells"),
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster",
-       "Pod network (kubespray), let through the kubelet's and the metrics firewall; unset (with kube_pods_subnets), the"
-       " one the node's controller-manager or kube-proxy runs with (--cluster-cidr) is taken, else this default"),
+       "Pod network (kubespray), let through the kubelet's and the metrics firewall; left at this default (and"
+       " kube_pods_subnets unset), the one the node's controller-manager or kube-proxy runs with (--cluster-cidr) is taken"),
     _v("kube_pods_subnet_ipv6", None, _is_cidr, "cluster", "IPv6 pod network of a dual-stack cluster (kubespray)",
        nullable=True),
     _v("kube_pods_subnets", None, _is_cidr_list, "cluster",

@@ -19,7 +19,7 @@ from ..report import audit, reports
 from ..report import waivers as waivers_model
 from .desired import encryption_config
 from ..formats.fileops import read_text as _read
-from ..model.hardening_vars import DEFAULT_KUBE_VERSION, HardeningVarsError, at_version, benchmarks_of, overridden
+from ..model.hardening_vars import DEFAULT_KUBE_VERSION, VARIABLES_BY_NAME, HardeningVarsError, at_version, benchmarks_of, overridden
 from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
 from ..formats.manifest import load_yaml
 from ..observe.exposure import too_wide
@@ -259,11 +259,14 @@ POD_NETWORK_SOURCES = (CONTROLLER_MANAGER, KUBE_PROXY)
 
 
 def node_pod_networks(values: Mapping[str, Any], state: Mapping[str, Any]) -> Tuple[Mapping[str, Any], List[str]]:
-    """The pod networks the kubelet's and the metrics firewall let through: yours when you set them, else the one
+    """The pod networks the kubelet's and the metrics firewall let through: yours when you set them (other than
+    kubespray's default, which the roles' defaults carry whether you set it or not), else the one
     the node's controller-manager or kube-proxy is configured with (--cluster-cidr / clusterCIDR: a kubeadm cluster's
     podSubnet is rarely kubespray's default), else kubespray's default - said either way. A network read that is
     not a CIDR, or wider than /8 (IPv6 /16), is not taken: it would open the firewalls to (nearly) everyone."""
-    if any(name in (values.get("_given") or ()) for name in POD_NETWORK_VARIABLES):
+    given = values.get("_given") or ()
+    # kubespray's default, as the roles' defaults (and kubespray's own inventory) carry it, tells nothing of this cluster
+    if any(name in given for name in POD_NETWORK_VARIABLES[1:]) or values.get("kube_pods_subnet") != VARIABLES_BY_NAME["kube_pods_subnet"].default:
         return values, []
     for component in POD_NETWORK_SOURCES:
         observed = (state.get("components") or {}).get(component) or {}
@@ -276,7 +279,8 @@ def node_pod_networks(values: Mapping[str, Any], state: Mapping[str, Any]) -> Tu
             return values, [f"kube_pods_subnet not set, and {component}'s --cluster-cidr {told!r} is not one to open the"
                             f" firewalls to: {values['kube_pods_subnet']} (kubespray's default) is used - set kube_pods_subnet"]
         return dict(values, kube_pods_subnets=",".join(parts)), [
-            f"kube_pods_subnet not set: the pod network {','.join(parts)} read from {component} (--cluster-cidr, {observed['source']})"]
+            f"kube_pods_subnet not set (or at kubespray's default): the pod network {','.join(parts)} read from {component}"
+            f" (--cluster-cidr, {observed['source']})"]
     return values, [f"kube_pods_subnet not set and no controller-manager or kube-proxy here tells the pod network:"
                     f" {values['kube_pods_subnet']} (kubespray's default) is let through the firewalls - set it if yours differs"]
 
