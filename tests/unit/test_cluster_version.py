@@ -208,18 +208,27 @@ def test_without_kube_pods_subnet_the_firewalls_let_the_pod_network_the_node_run
     unit = result["operations"]["kubelet"]["config_files"]["files"][0]["content"]   # the kubelet unit drop-in: IPAddressAllow=
     assert "IPAddressAllow=" in unit
     if taken:
-        assert f"the pod network {cidr} read from kube-controller-manager (--cluster-cidr, manifest)" in summary
+        assert f"the pod network {cidr} read from {node[1].manifests_dir}/kube-controller-manager.yaml (--cluster-cidr)" in summary
         assert all(part in unit for part in cidr.split(",")) and "10.233.64.0/18" not in unit
     else:
-        assert "is not one to open the firewalls to" in summary and "10.233.64.0/18" in unit
+        assert "not one to open the firewalls to" in summary and "10.233.64.0/18" in unit
         assert "0.0.0.0/0" not in unit and "::/0" not in unit
     # kubespray's default, which the roles' defaults always carry, is read over as if unset
     default = plan(node, seed(kubelet_systemd_hardening=True, kube_pods_subnet="10.233.64.0/18"), {})
-    assert ("read from kube-controller-manager" in " ".join(default["plan"]["summary"])) is taken
+    assert ("kube-controller-manager.yaml (--cluster-cidr)" in " ".join(default["plan"]["summary"])) is taken
     # yours wins, and nothing is read
     given = plan(node, seed(kubelet_systemd_hardening=True, kube_pods_subnet="10.100.0.0/16"), {})
     assert "10.100.0.0/16" in given["operations"]["kubelet"]["config_files"]["files"][0]["content"]
     assert "--cluster-cidr" not in " ".join(given["plan"]["summary"])
+
+
+def test_a_process_named_like_the_controller_manager_never_chooses_what_the_firewalls_admit(node):
+    """A pod may run a binary called kube-controller-manager as root: only root's manifest tells the pod network."""
+    _cluster_cidr(node, "10.244.0.0/16")
+    start(node[0] / "fakeproc", 400, ["kube-controller-manager", "--cluster-cidr=10.0.0.0/8"], "/usr/local/bin/kube-controller-manager")
+    result = plan(node, seed(kubelet_systemd_hardening=True), {})
+    unit = result["operations"]["kubelet"]["config_files"]["files"][0]["content"]
+    assert "10.244.0.0/16" in unit and "10.0.0.0/8" not in unit
 
 
 def test_variables_wrong_at_the_release_that_runs_are_refused_by_the_plan_before_any_change(node):

@@ -324,7 +324,7 @@ def test_metrics_beyond_loopback_are_firewalled_or_said_not_to_be(node, monkeypa
     as_service = node_plan.plan_node(params, session_only)
     probes = [argv for argv in asked if argv[-2:] == ["-S", "INPUT"]]
     assert len(probes) == 1 and probes[0][0].endswith("/systemd-run") and "--wait" in probes[0] and "--pipe" in probes[0]
-    assert probes[0][-3].endswith("/iptables")
+    assert probes[0][-5].endswith("/iptables") and probes[0][-4:-2] == ["-t", "mangle"]   # the table the chain hangs off
     assert "metrics_firewall" not in as_service["operations"]
     assert any("are NOT firewalled: iptables does not work on this node (iptables v1.8.9" in line
                for line in as_service["plan"]["summary"])

@@ -878,7 +878,7 @@ VARIABLES: Tuple[Var, ...] = (
        "kubelet, else their binaries on disk) and says so; v1.34.4 only when nothing tells"),
     _v("kube_pods_subnet", "10.233.64.0/18", _is_cidr, "cluster",
        "Pod network (kubespray), let through the kubelet's and the metrics firewall; left at this default (and"
-       " kube_pods_subnets unset), the one the node's controller-manager or kube-proxy runs with (--cluster-cidr) is taken"),
+       " kube_pods_subnets unset), a control plane takes its controller-manager manifest's --cluster-cidr"),
     _v("kube_pods_subnet_ipv6", None, _is_cidr, "cluster", "IPv6 pod network of a dual-stack cluster (kubespray)",
        nullable=True),
     _v("kube_pods_subnets", None, _is_cidr_list, "cluster",

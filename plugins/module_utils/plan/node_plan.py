@@ -9,7 +9,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..base import releases
-from ..base.component_names import CONTROLLER_MANAGER, KUBE_PROXY, KUBELET
+from ..base.component_names import KUBELET
 from . import desired, never_weaker, node_operations, writers
 from ..platform import component_registry
 from ..catalogue import catalogue, checks
@@ -21,7 +21,7 @@ from .desired import encryption_config
 from ..formats.fileops import read_text as _read
 from ..model.hardening_vars import DEFAULT_KUBE_VERSION, VARIABLES_BY_NAME, HardeningVarsError, at_version, benchmarks_of, overridden
 from ..formats.kubelet_config import KubeletConfigError, dropin_overrides, load_dropins
-from ..formats.manifest import load_yaml
+from ..formats.manifest import ManifestError, load_manifest, load_yaml, running_command
 from ..observe.exposure import too_wide
 from ..observe.node_facts import kube_version, kubeconfig_servers, own_addresses, read_sysctl
 from ..base.yaml_support import error_summary, yaml
@@ -92,7 +92,7 @@ def _iptables_problem(run_command) -> Optional[str]:
     binary = _first_executable("iptables")
     if binary is None:
         return "no iptables"
-    probe = [binary, "-S", "INPUT"]
+    probe = [binary, "-t", "mangle", "-S", "INPUT"]   # the table the firewall's chain hangs off
     systemd_run = _first_executable("systemd-run")
     if systemd_run and os.path.isdir("/run/systemd/system"):   # systemd is the service manager here
         probe = [systemd_run, "--wait", "--pipe", "--quiet", "--collect", "--unit", f"kubeguard-iptables-probe-{os.getpid()}",
@@ -254,35 +254,33 @@ def node_version(values: Mapping[str, Any], layout: Any, run_command, proc_root:
 
 
 POD_NETWORK_VARIABLES = ("kube_pods_subnet", "kube_pods_subnets", "kube_pods_subnet_ipv6")
-# who tells the cluster's pod network on a node, first the one that allocates it
-POD_NETWORK_SOURCES = (CONTROLLER_MANAGER, KUBE_PROXY)
 
 
-def node_pod_networks(values: Mapping[str, Any], state: Mapping[str, Any]) -> Tuple[Mapping[str, Any], List[str]]:
+def node_pod_networks(values: Mapping[str, Any], layout: Any) -> Tuple[Mapping[str, Any], List[str]]:
     """The pod networks the kubelet's and the metrics firewall let through: yours when you set them (other than
-    kubespray's default, which the roles' defaults carry whether you set it or not), else the one
-    the node's controller-manager or kube-proxy is configured with (--cluster-cidr / clusterCIDR: a kubeadm cluster's
-    podSubnet is rarely kubespray's default), else kubespray's default - said either way. A network read that is
-    not a CIDR, or wider than /8 (IPv6 /16), is not taken: it would open the firewalls to (nearly) everyone."""
+    kubespray's default, which the roles' defaults carry whether you set it or not), else the one the control plane's
+    controller-manager static pod is given (--cluster-cidr: a kubeadm cluster's podSubnet is rarely kubespray's
+    default), else kubespray's default - said either way. Only root's own file tells it, never a process (a pod
+    named like the controller-manager, or kube-proxy's ConfigMap, would choose what the firewalls admit), so it is
+    the same on every run. A network that is not a CIDR, or wider than /8 (IPv6 /16), is not taken."""
     given = values.get("_given") or ()
-    # kubespray's default, as the roles' defaults (and kubespray's own inventory) carry it, tells nothing of this cluster
     if any(name in given for name in POD_NETWORK_VARIABLES[1:]) or values.get("kube_pods_subnet") != VARIABLES_BY_NAME["kube_pods_subnet"].default:
         return values, []
-    for component in POD_NETWORK_SOURCES:
-        observed = (state.get("components") or {}).get(component) or {}
-        told = str((observed.get("flags") or {}).get("cluster-cidr") or "")
-        parts = [part.strip() for part in told.split(",") if part.strip()]
-        if observed.get("source", "absent") == "absent" or not parts:
-            continue
-        bad = [part for part in parts if not _is_network(part) or too_wide(part)]
-        if bad:
-            return values, [f"kube_pods_subnet not set, and {component}'s --cluster-cidr {told!r} is not one to open the"
-                            f" firewalls to: {values['kube_pods_subnet']} (kubespray's default) is used - set kube_pods_subnet"]
-        return dict(values, kube_pods_subnets=",".join(parts)), [
-            f"kube_pods_subnet not set (or at kubespray's default): the pod network {','.join(parts)} read from {component}"
-            f" (--cluster-cidr, {observed['source']})"]
-    return values, [f"kube_pods_subnet not set and no controller-manager or kube-proxy here tells the pod network:"
-                    f" {values['kube_pods_subnet']} (kubespray's default) is let through the firewalls - set it if yours differs"]
+    manifest = os.path.join(layout.manifests_dir, "kube-controller-manager.yaml")
+    text = _read(manifest) if layout.config_kind == "static_pods" and not os.path.islink(manifest) else None
+    try:
+        told = str(running_command(load_manifest(text))[1].get("cluster-cidr") or "") if text else ""
+    except (ManifestError, yaml.YAMLError, ValueError, TypeError, AttributeError):
+        told = ""
+    parts = [part.strip() for part in told.split(",") if part.strip()]
+    if not parts:
+        return values, [f"kube_pods_subnet not set and no controller-manager manifest here tells the pod network:"
+                        f" {values['kube_pods_subnet']} (kubespray's default) is let through the firewalls - set it if yours differs"]
+    if any(not _is_network(part) or too_wide(part) for part in parts):
+        return values, [f"kube_pods_subnet not set, and {manifest} gives --cluster-cidr={told!r}, not one to open the"
+                        f" firewalls to: {values['kube_pods_subnet']} (kubespray's default) is used - set kube_pods_subnet"]
+    return dict(values, kube_pods_subnets=",".join(parts)), [
+        f"kube_pods_subnet not set (or at kubespray's default): the pod network {','.join(parts)} read from {manifest} (--cluster-cidr)"]
 
 
 def _is_network(text: str) -> bool:
@@ -314,7 +312,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
     endpoints = kubeconfig_servers([layout.kubelet_kubeconfig])
     # the release this node runs, read before anything is judged: gates and Pod Security versions follow it
     values, version, version_lines = node_version(values, layout, run_command, proc_root)
-    values, network_lines = node_pod_networks(values, state)
+    values, network_lines = node_pod_networks(values, layout)
     version_lines += network_lines
     node = dict(p["node"])
     node["kubelet_running"] = running[KUBELET]
