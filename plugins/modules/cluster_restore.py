@@ -16,6 +16,9 @@ description:
   - An object is put back only while it is what the run left it as (its uid and resourceVersion, recorded by the run
     beside the saved copy, C(<file>.left.json)); one changed, deleted or re-created since is listed in C(not_restored) and
     left alone, unless named in C(force).
+  - A DaemonSet or Deployment put back rolls its pods again; the module waits for that rollout (every pod on the
+    saved template, available, none restarting for C(settle) seconds) and fails, naming it, when it does not finish
+    within C(timeout) - the next step (a harden run, the next node) must not start on pods still being replaced.
   - Check mode says what would be done.
 options:
   force:
@@ -31,6 +34,8 @@ options:
     description: The backup set's C(.cluster-objects) directory.
     type: path
     required: true
+extends_documentation_fragment:
+  - kubeguard.hardening.rollout
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -62,7 +67,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import error_summary, require_yaml, safe_load, yaml
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats import backup_sets
-from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import cluster_policy, rollouts
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import LEFT_SUFFIX, Kubectl, KubectlError
 from ansible_collections.kubeguard.hardening.plugins.module_utils.formats.kubeadm_config import keep_encryption_arg
 
@@ -76,10 +81,14 @@ def _load(path):
 def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True), directory=dict(type="path", required=True),
-                           force=dict(type="list", elements="str", default=[])),
+                           force=dict(type="list", elements="str", default=[]),
+                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5)),
         supports_check_mode=True,
     )
     require_yaml(module)
+    waits = rollouts.options_problem(module.params)
+    if waits:
+        module.fail_json(msg=waits)
     directory = module.params["directory"]
     if not os.path.isdir(directory) or os.path.islink(directory):
         module.exit_json(changed=False, restored=[], not_restored=[])
@@ -89,7 +98,7 @@ def main():
         module.fail_json(msg=f"nothing was restored: {exc}", restored=[], not_restored=[])
     kubectl = Kubectl(module.run_command, module.get_bin_path("kubectl", required=True), module.params["kubeconfig"])
     forced = set(module.params["force"])
-    done, skipped = [], []
+    done, skipped, rolling = [], [], []
     try:
         for filename in sorted(os.listdir(directory)):
             if not filename.endswith((".json", ".yaml")) or filename.endswith(LEFT_SUFFIX):
@@ -127,6 +136,14 @@ def main():
             else:
                 kubectl.create(obj)
             done.append(f"{action} {name}{note}")
+            if action != "delete" and saved.get("kind") in rollouts.WORKLOAD_KINDS:
+                rolling.append((saved["kind"], meta.get("namespace"), meta["name"], name))
+        for kind, namespace, object_name, name in rolling:
+            healthy, seen = rollouts.wait(kubectl, kind, namespace, object_name, module.params["timeout"], module.params["settle"])
+            if not healthy:
+                module.fail_json(msg=f"{name} was put back but its pods did not come back healthy: {seen}",
+                                 restored=done, not_restored=skipped)
+            done.append(f"{name} rolled out ({seen})")
     except yaml.YAMLError as exc:   # a saved object's text never goes into output, only where it broke
         module.fail_json(msg=f"a saved object does not parse: {error_summary(exc)}", restored=done, not_restored=skipped)
     except (KubectlError, ValueError) as exc:

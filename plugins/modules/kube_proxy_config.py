@@ -15,9 +15,10 @@ description:
   - The text is parsed before and after (a key given twice, another C(apiVersion) or a shape a line edit cannot change
     safely is refused before any write) and must differ in that field only.
   - When the text changed, or changed since this module last rolled the pods (kube-proxy reads its file at start only),
-    the C(kube-proxy) DaemonSet's pods are rolled (a pod template annotation unique to the rollout) and the
-    rollout must finish with every pod available and no container restarting within C(timeout); otherwise what this
-    run wrote is put back (only while nobody changed it since), rolled again, and the module fails.
+    or a node's kube-proxy runs other than its file says (C(behind)), the C(kube-proxy) DaemonSet's pods are rolled (a
+    pod template annotation unique to the rollout) and the rollout must finish with every pod available and no
+    container restarting within C(timeout); otherwise what this run wrote is put back (only while nobody changed it
+    since), rolled again, and the module fails.
   - Both objects are saved in the backup set first (C(.cluster-objects)), so C(kubeguard.hardening.rollback) puts them back.
   - Without that ConfigMap and DaemonSet (kube-proxy replaced by the CNI, or k3s) nothing is done and the result says why.
   - Check mode and C(--diff) show the ConfigMap's text before and after; nothing is written.
@@ -30,18 +31,17 @@ options:
     description: Address and port kube-proxy serves its metrics on (kubespray's C(kube_proxy_metrics_bind_address)).
     type: str
     default: 127.0.0.1:10249
-  timeout:
-    description: Seconds the rollout (and a rollback's) may take.
-    type: int
-    default: 300
-  settle:
+  behind:
     description:
-      - Seconds the rolled pods must keep running before the rollout counts as healthy (a pod that crashes at start
-        is Running for a moment first); the rollout is also polled at most this often (every 3 seconds at most).
-    type: int
-    default: 5
+      - Nodes whose kube-proxy runs with other settings than its file says, each said (their plans read its sockets,
+        C(kube_proxy_behind)). kube-proxy reads its file at start only, so the pods roll for them even when the
+        ConfigMap is right.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - kubeguard.hardening.backup
+  - kubeguard.hardening.rollout
 author:
   - kubeguard.hardening developers (@kubeguard)
 """
@@ -75,6 +75,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.base.yaml_support import load_unique_keys, require_yaml
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import rollouts
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.cluster_policy import guarded_restore_action
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import (
     Kubectl, KubectlError, left_record, record_left, save_object)
@@ -86,12 +87,6 @@ NS = kube_proxy.NAMESPACE
 SAVED = {"ConfigMap": f"{NS}.configmap.{kube_proxy.CONFIG_MAP}.json", "DaemonSet": f"{NS}.daemonset.{kube_proxy.DAEMONSET}.json"}
 
 
-def _pods(kubectl):
-    return [p for p in kubectl.get("pods", NS) if any(
-        ref.get("kind") == "DaemonSet" and ref.get("name") == kube_proxy.DAEMONSET
-        for ref in (p.get("metadata") or {}).get("ownerReferences") or [])]
-
-
 def _annotated(daemonset, value):
     """The DaemonSet with its pod template annotated: the DaemonSet controller replaces the pods node by node."""
     template = dict(daemonset["spec"]["template"])
@@ -101,22 +96,7 @@ def _annotated(daemonset, value):
 
 
 def _wait(kubectl, timeout, settle):
-    """(healthy, what was seen): the rollout finished and no kube-proxy container restarted meanwhile (nor for
-    `settle` seconds after)."""
-    before = kube_proxy.restarts(_pods(kubectl))
-    deadline, seen = time.monotonic() + timeout, "not read"
-    while time.monotonic() < deadline:
-        done, seen = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
-        if done:
-            time.sleep(settle)   # a pod that crashes at start is Running for a moment first
-            crashed = sorted(name for name, count in kube_proxy.restarts(_pods(kubectl)).items() if count > before.get(name, 0))
-            done, _again = kube_proxy.rollout_done(kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET) or {})
-            if done and not crashed:
-                return True, seen
-            if crashed:
-                return False, f"{seen}; restarting: {', '.join(crashed)}"
-        time.sleep(min(3, max(settle, 1)))
-    return False, f"not rolled out within {timeout}s ({seen})"
+    return rollouts.wait(kubectl, "DaemonSet", NS, kube_proxy.DAEMONSET, timeout, settle)
 
 
 def _put_back(kubectl, written):
@@ -143,7 +123,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True),
                            metrics_bind_address=dict(type="str", default=kube_proxy.DEFAULT_METRICS),
-                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5), **BACKUP_OPTIONS),
+                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5),
+                           behind=dict(type="list", elements="str", default=[]), **BACKUP_OPTIONS),
         supports_check_mode=True,
     )
     require_yaml(module)
@@ -151,9 +132,9 @@ def main():
     problem = kube_proxy.bind_address_problem(p["metrics_bind_address"])
     if problem:
         module.fail_json(msg=f"metrics_bind_address: {p['metrics_bind_address']!r} {problem}")
-    for name, most in (("timeout", 86400), ("settle", 600)):
-        if not 0 <= p[name] <= most:
-            module.fail_json(msg=f"{name}: {p[name]} - seconds from 0 to {most}")
+    waits = rollouts.options_problem(module.params)
+    if waits:
+        module.fail_json(msg=waits)
     binary = module.get_bin_path("kubectl")
     if binary is None:
         module.exit_json(changed=False, skipped_reason="no kubectl on this node")
@@ -161,7 +142,7 @@ def main():
     try:
         config_map = kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP)
         daemonset = kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET)
-        planned = kube_proxy.plan(config_map, daemonset, p["metrics_bind_address"], load_unique_keys)
+        planned = kube_proxy.plan(config_map, daemonset, p["metrics_bind_address"], load_unique_keys, p["behind"])
     except KubectlError as exc:
         module.fail_json(msg=f"kube-proxy's objects could not be read: {exc}")
     except kube_proxy.KubeProxyConfigError as exc:

@@ -163,6 +163,12 @@ version:
       used and the summary says which; set and different from what runs, the summary warns.
   returned: always
   type: dict
+kube_proxy_behind:
+  description:
+    - "C(<node>: why) when this node's kube-proxy serves its metrics other than its file says (it started from an older
+      copy of its ConfigMap; it reads the file at start only), else null. The kube_proxy role rolls the pods for it."
+  returned: always
+  type: str
 report:
   description:
     - The node's CIS report as it is now (docs/cis-report.md), when I(audit_roles) is given.

@@ -106,6 +106,8 @@ def main(argv):
             return 1
         if current is not None:
             obj.setdefault("metadata", {})["uid"] = current["metadata"].get("uid")
+            if "status" in current:   # a subresource: a replace never changes it
+                obj["status"] = current["status"]
         if obj.get("kind") == "DaemonSet" and os.environ.get("FAKE_ROLLOUT_FAILS"):
             annotations = ((obj["spec"]["template"].get("metadata") or {}).get("annotations") or {})
             status = obj.setdefault("status", {})

@@ -63,10 +63,32 @@ def test_apply_saves_both_first_rolls_the_pods_and_a_second_run_changes_nothing(
     again = run(fake, "kube_proxy_config", **args(fake))
     assert again["changed"] is False and "failed" not in again
     # the restore the rollback runs puts both back as they were
-    restored = run(fake, "cluster_restore", directory=str(saved))
+    restored = run(fake, "cluster_restore", directory=str(saved), timeout=4, settle=1)
     assert restored["changed"] is True, restored
     assert cluster(fake)[KEY_CM]["data"]["config.conf"] == CONFIG
     assert "annotations" not in (cluster(fake)[KEY_DS]["spec"]["template"].get("metadata") or {})
+    # the rollback waited for the pods it rolled before saying done
+    assert restored["restored"][-1] == "DaemonSet/kube-system/kube-proxy rolled out (2/2 updated, 2/2 available)", restored
+
+
+def test_a_rollback_whose_pods_never_become_available_fails_naming_the_workload(fake):
+    assert run(fake, "kube_proxy_config", **args(fake))["changed"] is True
+    saved = fake / "backups" / "20261205T080000Z" / ".cluster-objects"
+    copy = saved / "kube-system.daemonset.kube-proxy.json"   # the template it puts back never comes up (the fake's rule)
+    daemonset = json.loads(copy.read_text())
+    daemonset["spec"]["template"].setdefault("metadata", {})["annotations"] = {"kubeguard.io/broken": "1"}
+    copy.write_text(json.dumps(daemonset))
+    result = run(fake, "cluster_restore", env_extra={"FAKE_ROLLOUT_FAILS": "1"}, directory=str(saved), timeout=3, settle=1)
+    assert result.get("failed") is True, result
+    assert result["msg"].startswith("DaemonSet/kube-system/kube-proxy was put back but its pods did not come back healthy:"
+                                    " not rolled out within 3s (2/2 updated, 0/2 available)"), result["msg"]
+    assert "replace DaemonSet/kube-system/kube-proxy" in result["restored"]
+
+
+@pytest.mark.parametrize("given", [{"timeout": -1}, {"settle": 601}])
+def test_a_rollback_wait_that_is_no_number_of_seconds_is_refused(fake, given):
+    result = run(fake, "cluster_restore", directory=str(fake / "none"), **given)
+    assert result.get("failed") is True and result["msg"].startswith(next(iter(given))), result
 
 
 def test_already_on_loopback_unquoted_is_left_alone(fake):
@@ -149,3 +171,17 @@ def test_a_config_that_cannot_be_edited_safely_is_refused_before_any_write(fake)
     result = run(fake, "kube_proxy_config", **args(fake))
     assert result.get("failed") is True and "given twice" in result["msg"] and "nothing was changed" in result["msg"]
     assert cluster(fake)[KEY_CM]["data"]["config.conf"] == objects[0]["data"]["config.conf"]
+
+
+def test_a_node_whose_kube_proxy_is_behind_its_file_rolls_the_pods_though_the_text_is_right(fake):
+    assert run(fake, "kube_proxy_config", **args(fake))["changed"] is True
+    said = "w1: kube-proxy (pid 9) serves its metrics on [::]:10249 though its file says 127.0.0.1:10249"
+    dry = run(fake, "kube_proxy_config", check=True, **args(fake, behind=[said]))
+    assert dry["changed"] is True and dry["why"] == [said] and [d["before"] for d in dry["diff"]] == [""]   # no text change
+    annotation = cluster(fake)[KEY_DS]["spec"]["template"]["metadata"]["annotations"]
+    import time
+    time.sleep(1.1)
+    rolled = run(fake, "kube_proxy_config", **args(fake, behind=[said]))
+    assert rolled["changed"] is True and rolled["why"] == [said]
+    assert cluster(fake)[KEY_DS]["spec"]["template"]["metadata"]["annotations"] != annotation
+    assert run(fake, "kube_proxy_config", **args(fake))["changed"] is False

@@ -137,6 +137,10 @@ def test_the_plan_rolls_for_a_change_or_a_text_changed_since_our_rollout():
     assert plan("[::1]:10249")["restart"] == ["metricsBindAddress set to [::1]:10249"]
     assert plan("127.0.0.1:10249", "0123456789abcdef-1733380000")["restart"] == [
         "the ConfigMap changed since our last rollout of its pods"]
+    # a node whose kube-proxy started from an older copy: rolled though the text is right, saying which node
+    ds = {"spec": {"template": {"metadata": {"annotations": {kube_proxy.HASH_ANNOTATION: kube_proxy.config_hash(text) + "-1"}}}}}
+    behind = ["w1: kube-proxy (pid 9) serves its metrics on [::]:10249 though its file says 127.0.0.1:10249"]
+    assert kube_proxy.plan(cm, ds, "127.0.0.1:10249", load_unique_keys, behind)["restart"] == behind
     ds = {"spec": {"template": {"metadata": {}}}}
     assert "nothing to write" in kube_proxy.plan(None, ds, "127.0.0.1:10249", load_unique_keys)["skip"]
     assert "config.conf" in kube_proxy.plan({"data": {"other": "x"}}, ds, "127.0.0.1:10249", load_unique_keys)["skip"]
@@ -170,10 +174,25 @@ def test_its_socket_wins_over_its_file(tmp_path):
     state = audit.observe(layout, proc_root=str(proc))
     outcome = audit.judge_control(CONTROL, state)
     assert outcome.passed is False and "0.0.0.0:10249 (its socket; its file says 127.0.0.1:10249)" in outcome.found
+    # the plan says so too: the kube_proxy role rolls its pods though the ConfigMap is right
+    assert audit.kube_proxy_behind_its_file(state) == (
+        "kube-proxy (pid 300) serves its metrics on 0.0.0.0:10249 though its file says 127.0.0.1:10249: it started before the file changed")
     # the file says a port nothing of kube-proxy's listens on: not judged, and it says to roll the pods
     (target / "config.conf").write_text(CONFIG.format("127.0.0.1:10300"))
-    outcome = audit.judge_control(CONTROL, audit.observe(layout, proc_root=str(proc)))
+    state = audit.observe(layout, proc_root=str(proc))
+    outcome = audit.judge_control(CONTROL, state)
     assert outcome.passed is None and "roll its pods" in outcome.found
+    assert "listens on no such port" in audit.kube_proxy_behind_its_file(state)
+    # a file that says wide and a socket that is: the ConfigMap is what is wrong (its writer rolls for that)
+    (target / "config.conf").write_text(CONFIG.format("0.0.0.0:10249"))
+    state = audit.observe(layout, proc_root=str(proc))
+    assert audit.judge_control(CONTROL, state).passed is False and audit.kube_proxy_behind_its_file(state) is None
+    # and on loopback as its file says, nothing is behind
+    table = proc / "net" / "tcp"
+    table.write_text(table.read_text().replace("00000000:2809", "0100007F:2809"))   # 127.0.0.1:10249
+    (target / "config.conf").write_text(CONFIG.format("127.0.0.1:10249"))
+    state = audit.observe(layout, proc_root=str(proc))
+    assert audit.judge_control(CONTROL, state).passed is True and audit.kube_proxy_behind_its_file(state) is None
 
 
 def test_its_sockets_are_matched_to_the_processes_its_flags_were_read_from(tmp_path, monkeypatch):

@@ -192,6 +192,7 @@ def test_one_call_observes_plans_evaluates_and_audits(node, request):
               "proc_root": str(root / "proc")}   # nothing runs: the host's processes (a live cluster beside) stay out
     result = node_plan.plan_node(params, lambda argv: (0, "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\n", ""))
     assert result["layout"] == "fixture" and result["addresses"] == ["192.0.2.5"]
+    assert result["kube_proxy_behind"] is None   # no kube-proxy runs here
     assert set(result["pending"]) >= {"kube-apiserver", "kubelet", "file_permissions"}
     assert result["operations"]["kube-apiserver"]["static_pod"]["flags"]["profiling"] == "false"
     # the kubelet firewall admits this node, its peers, and nothing it was not told about
@@ -447,3 +448,23 @@ def test_every_operation_of_a_node_is_applied_by_a_rollout_step(node):
     assert set(ops) - steps <= set(registry.APPLIED_WITH), set(ops) - steps
     rolled = [s["role"] for phase in node_operations.rollout(ops).values() for s in phase]
     assert {"apiserver", "kubelet", "file_permissions", "etcd"} <= set(rolled)
+
+
+def test_a_kube_proxy_behind_its_file_is_said_with_the_nodes_name(node, monkeypatch):
+    """What the audit read of this node's kube-proxy (test_kube_proxy) reaches the plan, named, for the kube_proxy role."""
+    from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
+    root, layout, settings = node
+    observe = audit.observe
+
+    def stale(*args, **kwargs):
+        state = observe(*args, **kwargs)
+        state["components"]["kube-proxy"]["behind_its_file"] = "kube-proxy (pid 9) serves its metrics on [::]:10249 though ..."
+        return state
+    monkeypatch.setattr(audit, "observe", stale)
+    values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
+                              kube_encrypt_secret_data=False))
+    params = {"values": values, "catalogue": catalogue.load(), "platforms": {"fixture": fixture_platform(layout)},
+              "config_dir": str(root / "etc"), "layout": "auto", "node": {"name": "w1", "control_plane": False, "etcd_host": False},
+              "peer_addresses": [], "control_plane_endpoints": [], "settings": settings, "proc_root": str(root / "proc")}
+    result = node_plan.plan_node(params, lambda argv: (0, "", ""))
+    assert result["kube_proxy_behind"] == "w1: kube-proxy (pid 9) serves its metrics on [::]:10249 though ..."

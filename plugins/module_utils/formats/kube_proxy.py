@@ -20,7 +20,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from .kubelet_config import get_field
 
@@ -186,10 +186,11 @@ def config_hash(text: str) -> str:
 
 
 def plan(config_map: Optional[Mapping[str, Any]], daemonset: Optional[Mapping[str, Any]],
-         metrics_bind_address: str, load: Callable[[str], Any]) -> Dict[str, Any]:
+         metrics_bind_address: str, load: Callable[[str], Any], behind: Sequence[str] = ()) -> Dict[str, Any]:
     """What the writer would do: {'skip': why} when there is nothing of kubeadm's to write; else
     {'config': (before, after) text, 'restart': [why the pods roll] (empty: nothing to do), 'hash': the text's hash}.
-    Raises KubeProxyConfigError when the text cannot be edited safely."""
+    behind: nodes whose kube-proxy runs other than its file says, each said (their plans saw it): the pods roll
+    for them too. Raises KubeProxyConfigError when the text cannot be edited safely."""
     if config_map is None or daemonset is None:
         return {"skip": f"no {NAMESPACE}/{CONFIG_MAP} ConfigMap and DaemonSet (kube-proxy not deployed by kubeadm, or"
                         " replaced by the CNI): nothing to write"}
@@ -207,22 +208,5 @@ def plan(config_map: Optional[Mapping[str, Any]], daemonset: Optional[Mapping[st
         # reads its file at start only). Without our annotation (kubeadm upgrade replaced the DaemonSet) the
         # pods were rolled by whoever replaced it.
         why.append("the ConfigMap changed since our last rollout of its pods")
+    why.extend(str(said) for said in behind)
     return {"config": (text, after), "hash": config_hash(after), "restart": why}
-
-
-def rollout_done(daemonset: Mapping[str, Any]) -> Tuple[bool, str]:
-    """Has the DaemonSet rolled its new template out to every node, each pod available?"""
-    meta, status = daemonset.get("metadata") or {}, daemonset.get("status") or {}
-    wanted = int(status.get("desiredNumberScheduled") or 0)
-    updated = int(status.get("updatedNumberScheduled") or 0)
-    available = int(status.get("numberAvailable") or 0)
-    observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
-    done = observed and updated == wanted and available == wanted
-    return done, f"{updated}/{wanted} updated, {available}/{wanted} available"
-
-
-def restarts(pods: List[Mapping[str, Any]]) -> Dict[str, int]:
-    """{pod name: restart count} of the DaemonSet's running pods."""
-    return {str((p.get("metadata") or {}).get("name")): sum(int(c.get("restartCount") or 0)
-                                                            for c in (p.get("status") or {}).get("containerStatuses") or [])
-            for p in pods}

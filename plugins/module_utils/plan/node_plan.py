@@ -357,6 +357,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
                                + ("they are immutable (-e 2) until the next boot" if seen.get("immutable")
                                   else seen.get("not_loaded_reason") or "auditd does not run here"))
     changes, fingerprint = evaluate(ops)
+    behind = audit.kube_proxy_behind_its_file(state)
     result = {
         "layout": layout_name, "running": running,
         "sysctls": {name: read_sysctl(name) for name in desired.KUBELET_SYSCTLS},
@@ -367,7 +368,9 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
         "node_paths": {**catalogue.node_paths(values, layout), "backup_root": p.get("backup_root"),
                        "reencrypt_marker": p.get("reencrypt_marker")}, "plan": plan, "operations": ops,
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
-        "encryption_fingerprint": fingerprint, "version": version}
+        "encryption_fingerprint": fingerprint, "version": version,
+        # the kube_proxy role rolls kube-proxy's pods when one runs other than its file says (the ConfigMap may be right)
+        "kube_proxy_behind": behind and f"{p['node']['name']}: {behind}"}
     if p.get("audit_roles") is not None:
         # the node as it is now: the verify report of a node the run leaves untouched
         waivers = waivers_model.beside_overrides(plan["waived"], p.get("waivers"))

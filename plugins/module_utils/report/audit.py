@@ -243,15 +243,27 @@ def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, A
     pids = {proc.pid for proc in procs}
     own = [entry for entry in listeners if str(entry.get("pid")) in pids and entry.get("port") == port]
     if port is None or not own:
-        return dict(observed, flags=dict(flags, **{UNREADABLE: (
-            f"its file says metricsBindAddress {configured}, but kube-proxy (pid {', '.join(sorted(pids))}) listens on no"
-            " such port: it started before the file changed - roll its pods")}))
+        said = (f"its file says metricsBindAddress {configured}, but kube-proxy (pid {', '.join(sorted(pids))}) listens on no"
+                " such port: it started before the file changed - roll its pods")
+        return dict(observed, flags=dict(flags, **{UNREADABLE: said}), behind_its_file=said)
     wide = [entry for entry in own if not kube_proxy.is_loopback(entry["address"])]
     if not wide:
         return observed
     real = kube_proxy.with_port(wide[0]["address"], port)
     # the socket's address, said as such (never read as loopback: it is not one)
-    return dict(observed, flags=dict(flags, **{"metrics-bind-address": f"{real} (its socket; its file says {configured})"}))
+    flags = dict(flags, **{"metrics-bind-address": f"{real} (its socket; its file says {configured})"})
+    if kube_proxy.is_loopback(configured):
+        # started from an older copy of its file (kube-proxy reads it at start only): rolling its pod fixes it
+        said = (f"kube-proxy (pid {', '.join(sorted(pids))}) serves its metrics on {real} though its file says {configured}:"
+                " it started before the file changed")
+        return dict(observed, flags=flags, behind_its_file=said)
+    return dict(observed, flags=flags)
+
+
+def kube_proxy_behind_its_file(state: Mapping[str, Any]) -> Optional[str]:
+    """Why this node's kube-proxy runs with other settings than its file says (None: it runs as its file says, or
+    it does not run here): what the kube_proxy role rolls its pods for even when the ConfigMap is right."""
+    return ((state.get("components") or {}).get(KUBE_PROXY) or {}).get("behind_its_file")
 
 
 def _encryption_config(path: Optional[str]) -> Optional[Any]:
