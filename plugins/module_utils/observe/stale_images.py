@@ -40,9 +40,14 @@ DEFAULT_DAYS = 30
 SHOWN = 8   # images named in a finding; the rest are counted
 
 
-def runtime_root(spec: Mapping[str, Any]) -> str:
-    """containerd's root: its config's top-level `root`, else the platform's (k3s passes --root), else the default."""
-    text = read_text(str(spec.get("config") or "")) if spec.get("config") else None
+def _config_text(spec: Mapping[str, Any]) -> Optional[str]:
+    return read_text(str(spec.get("config") or "")) if spec.get("config") else None
+
+
+def runtime_root(spec: Mapping[str, Any], text: Optional[str] = None) -> str:
+    """containerd's root: its config's top-level `root`, else the platform's (k3s passes --root), else the default.
+    text: the config as already read (read here when not given)."""
+    text = _config_text(spec) if text is None else text
     said = toml_edit.read_value(text, (), "root") if text else None
     return str(said or spec.get("root") or DEFAULT_ROOT)
 
@@ -55,18 +60,24 @@ class UnreadableOutput(ValueError):
     """A line of ctr's output that is not what ctr writes."""
 
 
-def _data_lines(text: str) -> List[str]:
-    return [line for line in text.splitlines()[1:] if line.strip()]
+def _rows(text: str, line_pattern: "re.Pattern[str]", listing: str) -> List["re.Match[str]"]:
+    """Each line under ctr's header, matched; UnreadableOutput naming the listing on a line that is not one."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        if not line.strip():
+            continue
+        match = line_pattern.fullmatch(line)
+        if not match:
+            raise UnreadableOutput(f"ctr {listing} ls: {line[:120]!r}")
+        rows.append(match)
+    return rows
 
 
 def parse_images(text: str) -> Dict[str, Dict[str, Any]]:
     """`ctr images ls`: {target digest: {refs, pinned}} - one image per manifest, under each name it has
     (tag, repo@digest, the image id). UnreadableOutput on a line that is not one."""
     found: Dict[str, Dict[str, Any]] = {}
-    for line in _data_lines(text):
-        match = _IMAGE_LINE.fullmatch(line)
-        if not match:
-            raise UnreadableOutput(f"ctr images ls: {line[:120]!r}")
+    for match in _rows(text, _IMAGE_LINE, "images"):
         image = found.setdefault(match.group(3), {"refs": [], "pinned": False})
         image["refs"].append(match.group(1))
         image["pinned"] = image["pinned"] or PINNED_LABEL in match.group(4).split()[-1].split(",")
@@ -75,46 +86,34 @@ def parse_images(text: str) -> Dict[str, Dict[str, Any]]:
 
 def parse_containers(text: str) -> Dict[str, str]:
     """`ctr containers ls`: {container id: the image it names} (pods' sandboxes included)."""
-    found = {}
-    for line in _data_lines(text):
-        match = _CONTAINER_LINE.fullmatch(line)
-        if not match:
-            raise UnreadableOutput(f"ctr containers ls: {line[:120]!r}")
-        found[match.group(1)] = match.group(2)
-    return found
+    return {match.group(1): match.group(2) for match in _rows(text, _CONTAINER_LINE, "containers")}
 
 
 def parse_snapshots(text: str) -> Dict[str, str]:
     """`ctr snapshots ls`: {snapshot key: its parent} - a container's key is its id, its parent the image's top layer."""
-    found = {}
-    for line in _data_lines(text):
-        match = _SNAPSHOT_LINE.fullmatch(line)
-        if not match:
-            raise UnreadableOutput(f"ctr snapshots ls: {line[:120]!r}")
-        if match.group(2):
-            found[match.group(1)] = match.group(2)
-    return found
+    return {match.group(1): match.group(2) for match in _rows(text, _SNAPSHOT_LINE, "snapshots") if match.group(2)}
 
 
-def _blob(root: str, digest: str) -> Optional[str]:
-    """A content blob's path when it is a plain file (a link would let whoever made it choose what it says)."""
+def _blob(root: str, digest: str) -> Optional[Tuple[str, os.stat_result]]:
+    """A content blob's path and status when it is a plain file (a link would let whoever made it choose what it says)."""
     algorithm, _sep, hexdigest = digest.partition(":")
     if algorithm != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hexdigest):
         return None
     path = os.path.join(root, CONTENT_BLOBS, algorithm, hexdigest)
     try:
-        return path if stat.S_ISREG(os.lstat(path).st_mode) else None
+        status = os.lstat(path)
     except OSError:
         return None
+    return (path, status) if stat.S_ISREG(status.st_mode) else None
 
 
 def chain_id(root: str, config_digest: str) -> Optional[str]:
     """The image's top layer as snapshotters name it: the chain id of its config's rootfs.diff_ids (OCI image spec)."""
-    path = _blob(root, config_digest)
-    if path is None:
+    found = _blob(root, config_digest)
+    if found is None:
         return None
     try:
-        with open(path, "rb") as handle:
+        with open(found[0], "rb") as handle:
             raw = handle.read(CONFIG_LIMIT + 1)
         diff_ids = json.loads(raw)["rootfs"]["diff_ids"] if len(raw) <= CONFIG_LIMIT else None
     except (OSError, ValueError, KeyError, TypeError):
@@ -129,16 +128,12 @@ def chain_id(root: str, config_digest: str) -> Optional[str]:
 
 def _since(root: str, digest: str) -> Optional[str]:
     """When the manifest arrived in the content store (its blob's mtime, UTC, ISO); None when it is not a plain file."""
-    path = _blob(root, digest)
-    try:
-        return None if path is None else datetime.datetime.fromtimestamp(os.lstat(path).st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
-    except OSError:
-        return None
+    found = _blob(root, digest)
+    return None if found is None else datetime.datetime.fromtimestamp(found[1].st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _snapshotter(spec: Mapping[str, Any]) -> List[str]:
-    """ctr's --snapshotter for the one the CRI uses, when its config names one (overlayfs by default)."""
-    text = read_text(str(spec.get("config") or "")) if spec.get("config") else None
+def _snapshotter(text: Optional[str]) -> List[str]:
+    """ctr's --snapshotter for the one the CRI uses, when its config (text) names one (overlayfs by default)."""
     for table in (("plugins", "io.containerd.cri.v1.images"), ("plugins", "io.containerd.grpc.v1.cri", "containerd")):
         said = toml_edit.read_value(text, table, "snapshotter") if text else None
         if isinstance(said, str) and re.fullmatch(r"[A-Za-z][0-9A-Za-z_.-]{0,63}", said):   # a name, never an option
@@ -151,9 +146,10 @@ def observe(spec: Optional[Mapping[str, Any]], run: Callable[[List[str]], Tuple[
     if not spec or spec.get("kind", "containerd") != "containerd":
         return None
     socket = str(spec.get("socket") or "/run/containerd/containerd.sock")
+    config = _config_text(spec)
     said = {}
     for what, args in (("images", ["images", "ls"]), ("containers", ["containers", "ls"]),
-                       ("snapshots", ["snapshots", *_snapshotter(spec), "ls"])):
+                       ("snapshots", ["snapshots", *_snapshotter(config), "ls"])):
         rc, out = _ctr(run, socket, *args)
         if rc != 0:
             lines = out.strip().splitlines()
@@ -163,7 +159,7 @@ def observe(spec: Optional[Mapping[str, Any]], run: Callable[[List[str]], Tuple[
         listed, made, snapshots = parse_images(said["images"]), parse_containers(said["containers"]), parse_snapshots(said["snapshots"])
     except UnreadableOutput as exc:
         return {"error": str(exc)}
-    root = runtime_root(spec)
+    root = runtime_root(spec, config)
     names = set(made.values())
     layers = {snapshots[cid] for cid in made if cid in snapshots}   # what each container's root filesystem stands on
     images = []
