@@ -1,5 +1,6 @@
 """Which process is the component: not whatever is named like it. A process counts only when argv[0],
-the binary it executes (/proc/<pid>/exe, which `exec -a` cannot fake) and its user (root) agree; several
+the binary it executes (/proc/<pid>/exe, which `exec -a` cannot fake), its user (root) and its network (the
+node's) agree; several
 that disagree are never decided by picking one (audit: manual listing the pids, health gate: not healthy
 yet); integrity hashes the binary that runs; k3s' log lines count only in k3s' own format; the rollback
 quotes only the component's own static pod log."""
@@ -67,6 +68,24 @@ def test_only_root_running_the_binary_it_is_named_after_counts(tmp_path):
     assert [(p.pid, p.args, p.environ, p.exe) for p in found] == [("100", [APISERVER, "--profiling=false"], {"A": "1"}, APISERVER)]
     assert health.process_args("kube-apiserver", str(proc)) == [[APISERVER, "--profiling=false"]]
     assert health.component_processes("kube-apiserver", str(tmp_path / "missing")) == []
+
+
+def test_a_pods_own_root_process_off_the_host_network_is_no_component(tmp_path):
+    """A tenant's pod may run as root a binary of its own named kube-proxy (Pod Security's baseline allows root, not
+    hostNetwork): every component runs in the node's network namespace, PID 1's."""
+    proc = tmp_path / "proc"
+    start(proc, 1, ["/sbin/init"], "/sbin/init")
+    proxy = ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf"]
+    start(proc, 300, proxy, "/usr/local/bin/kube-proxy")                   # kube-proxy's pod: hostNetwork
+    start(proc, 400, proxy, "/usr/local/bin/kube-proxy")                   # a tenant's root pod, its own network
+    start(proc, 500, proxy, "/usr/local/bin/kube-proxy")                   # namespace not readable
+    for pid, namespace in ((1, "net:[4026531840]"), (300, "net:[4026531840]"), (400, "net:[4026532999]")):
+        (proc / str(pid) / "ns").mkdir()
+        os.symlink(namespace, proc / str(pid) / "ns" / "net")
+    assert [p.pid for p in health.component_processes("kube-proxy", str(proc))] == ["300"]
+    # without PID 1's namespace to compare with (no namespaces under this root) it decides nothing
+    os.unlink(proc / "1" / "ns" / "net")
+    assert [p.pid for p in health.component_processes("kube-proxy", str(proc))] == ["300", "400", "500"]
 
 
 def test_k3s_retitled_by_itself_still_counts_and_a_name_alone_does_not(tmp_path):

@@ -4,7 +4,10 @@ answers ok. Reads /proc (real state), never our own intentions.
 Which process *is* the component (`component_processes`): a name is not enough - anyone can start
 `exec -a kube-apiserver /bin/sleep --encryption-provider-config=/tmp/fake.yaml`. A process counts only
 when its argv[0], the binary it really executes (/proc/<pid>/exe, which exec -a cannot fake) and its
-real and effective user (root) all say so. Several such processes that do not run with the same
+real and effective user (root) all say so, and it runs in the node's own network namespace: every
+component does (the kubelet and k3s on the host, static pods and kube-proxy with hostNetwork), while a
+pod that is not let onto the host network (Pod Security's baseline forbids it) may still run as root a
+binary of its own named kube-proxy. Several such processes that do not run with the same
 arguments are never decided by picking one: the callers say so instead (audit: manual, health gate:
 not healthy yet)."""
 
@@ -51,6 +54,20 @@ def _root_uids(status: bytes) -> bool:
     return False
 
 
+def on_host_network(proc_root: str, pid: str) -> bool:
+    """Does the process share PID 1's network namespace? When PID 1's cannot be read (no namespaces under this
+    proc root, or not root) nothing is decided by it (True); one that cannot be read beside a readable PID 1's
+    is not on it."""
+    try:
+        host = os.readlink(os.path.join(proc_root, "1", "ns", "net"))
+    except OSError:
+        return True
+    try:
+        return os.readlink(os.path.join(proc_root, pid, "ns", "net")) == host
+    except OSError:
+        return False
+
+
 def exe_path(proc_root: str, pid: str) -> Optional[str]:
     """The binary a process executes (None: a kernel thread, a zombie, or not ours to read)."""
     try:
@@ -75,6 +92,8 @@ def _identify(name: str, proc_root: str, pid: str) -> Optional[Proc]:
     status = _read_bytes(os.path.join(proc_root, pid, "status"))
     if status is None or not _root_uids(status):
         return None          # the components run as root; a user's copy of the binary is not one
+    if not on_host_network(proc_root, pid):
+        return None          # a pod's own process, whatever it is named: no component runs off the host network
     environ_raw = _read_bytes(os.path.join(proc_root, pid, "environ")) or b""
     pairs = [item.decode("utf-8", "replace").partition("=") for item in environ_raw.split(b"\0") if item]
     return Proc(pid, args, {key: value for key, _ignored, value in pairs}, exe)
@@ -82,9 +101,10 @@ def _identify(name: str, proc_root: str, pid: str) -> Optional[Proc]:
 
 def component_processes(name: str, proc_root: str = "/proc") -> List[Proc]:
     """Every process that is the component `name`, lowest pid first: argv[0]'s base name is `name`,
-    the base name of the binary it executes (/proc/<pid>/exe) is `name`, and it runs as root (real
-    and effective uid 0). A process in a container (a static pod) counts too: its exe is the path in
-    its own filesystem, its uid is root unless the pod says otherwise."""
+    the base name of the binary it executes (/proc/<pid>/exe) is `name`, it runs as root (real and
+    effective uid 0) and on the node's network namespace (on_host_network). A process in a container
+    (a static pod, kube-proxy's) counts too: its exe is the path in its own filesystem, its uid is root
+    unless the pod says otherwise, and its pod is on the host network."""
     try:
         pids = sorted((p for p in os.listdir(proc_root) if p.isdigit()), key=int)
     except OSError:
