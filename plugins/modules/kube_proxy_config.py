@@ -15,7 +15,7 @@ description:
   - The text is parsed before and after (a key given twice, another C(apiVersion) or a shape a line edit cannot change
     safely is refused before any write) and must differ in that field only.
   - When the text changed, or changed since this module last rolled the pods (kube-proxy reads its file at start only),
-    or a node's kube-proxy runs other than its file says (C(behind)), the C(kube-proxy) DaemonSet's pods are rolled (a
+    or a node's kube-proxy does not serve where wanted (C(behind)), the C(kube-proxy) DaemonSet's pods are rolled (a
     pod template annotation unique to the rollout) and the rollout must finish with every pod available and no
     container restarting within C(timeout); otherwise what this run wrote is put back (only while nobody changed it
     since), rolled again, and the module fails.
@@ -33,7 +33,7 @@ options:
     default: 127.0.0.1:10249
   behind:
     description:
-      - Nodes whose kube-proxy runs with other settings than its file says, each said (their plans read its sockets,
+      - Nodes whose kube-proxy does not serve its metrics where wanted, each said (their plans read its sockets,
         C(kube_proxy_behind)). kube-proxy reads its file at start only, so the pods roll for them even when the
         ConfigMap is right.
     type: list

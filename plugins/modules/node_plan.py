@@ -165,8 +165,9 @@ version:
   type: dict
 kube_proxy_behind:
   description:
-    - "C(<node>: why) when this node's kube-proxy serves its metrics other than its file says (it started from an older
-      copy of its ConfigMap; it reads the file at start only), else null. The kube_proxy role rolls the pods for it."
+    - "C(<node>: why) when this node's kube-proxy serves its metrics beyond loopback while loopback is wanted
+      (kube_proxy_metrics_bind_address), or on no port its file names - it started from an older copy of its
+      ConfigMap (it reads the file at start only) - else null. The kube_proxy role rolls the pods for it."
   returned: always
   type: str
 report:

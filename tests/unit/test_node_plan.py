@@ -450,15 +450,16 @@ def test_every_operation_of_a_node_is_applied_by_a_rollout_step(node):
     assert {"apiserver", "kubelet", "file_permissions", "etcd"} <= set(rolled)
 
 
-def test_a_kube_proxy_behind_its_file_is_said_with_the_nodes_name(node, monkeypatch):
-    """What the audit read of this node's kube-proxy (test_kube_proxy) reaches the plan, named, for the kube_proxy role."""
+def test_a_kube_proxy_serving_beyond_loopback_is_said_with_the_nodes_name(node, monkeypatch):
+    """What the audit read of this node's kube-proxy sockets (test_kube_proxy) reaches the plan, judged against the
+    address wanted and named, for the kube_proxy role."""
     from ansible_collections.kubeguard.hardening.plugins.module_utils.catalogue import catalogue
     root, layout, settings = node
     observe = audit.observe
 
     def stale(*args, **kwargs):
         state = observe(*args, **kwargs)
-        state["components"]["kube-proxy"]["behind_its_file"] = "kube-proxy (pid 9) serves its metrics on [::]:10249 though ..."
+        state["components"]["kube-proxy"].update(source="process", serves={"pids": ["9"], "addresses": ["[::]:10249"]})
         return state
     monkeypatch.setattr(audit, "observe", stale)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
@@ -467,4 +468,5 @@ def test_a_kube_proxy_behind_its_file_is_said_with_the_nodes_name(node, monkeypa
               "config_dir": str(root / "etc"), "layout": "auto", "node": {"name": "w1", "control_plane": False, "etcd_host": False},
               "peer_addresses": [], "control_plane_endpoints": [], "settings": settings, "proc_root": str(root / "proc")}
     result = node_plan.plan_node(params, lambda argv: (0, "", ""))
-    assert result["kube_proxy_behind"] == "w1: kube-proxy (pid 9) serves its metrics on [::]:10249 though ..."
+    assert result["kube_proxy_behind"] == ("w1: kube-proxy (pid 9) serves its metrics on [::]:10249, not on loopback as"
+                                           " 127.0.0.1:10249 wants: it started from an older file")

@@ -13,7 +13,7 @@ from ..base.component_names import KUBELET
 from . import desired, never_weaker, node_operations, writers
 from ..platform import component_registry
 from ..catalogue import catalogue, checks
-from ..formats import k3s_config, k3s_effective
+from ..formats import k3s_config, k3s_effective, kube_proxy
 from ..observe import containerd, health
 from ..report import audit, reports
 from ..report import waivers as waivers_model
@@ -357,7 +357,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
                                + ("they are immutable (-e 2) until the next boot" if seen.get("immutable")
                                   else seen.get("not_loaded_reason") or "auditd does not run here"))
     changes, fingerprint = evaluate(ops)
-    behind = audit.kube_proxy_behind_its_file(state)
+    behind = audit.kube_proxy_behind(state, values.get("kube_proxy_metrics_bind_address") or kube_proxy.DEFAULT_METRICS)
     result = {
         "layout": layout_name, "running": running,
         "sysctls": {name: read_sysctl(name) for name in desired.KUBELET_SYSCTLS},
@@ -369,7 +369,7 @@ def plan_node(p: Mapping[str, Any], run_command) -> Dict[str, Any]:
                        "reencrypt_marker": p.get("reencrypt_marker")}, "plan": plan, "operations": ops,
         "changes": changes, "pending": sorted(c for c, found in changes.items() if found),
         "encryption_fingerprint": fingerprint, "version": version,
-        # the kube_proxy role rolls kube-proxy's pods when one runs other than its file says (the ConfigMap may be right)
+        # the kube_proxy role rolls kube-proxy's pods when one serves other than wanted (the ConfigMap may be right)
         "kube_proxy_behind": behind and f"{p['node']['name']}: {behind}"}
     if p.get("audit_roles") is not None:
         # the node as it is now: the verify report of a node the run leaves untouched

@@ -233,8 +233,10 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
 
 def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, Any]]], procs: Sequence[Proc]) -> Dict[str, Any]:
     """kube-proxy reads its file at start only: what its sockets show on the configured metrics port wins over
-    the file (a pod started before its ConfigMap changed still serves the old address). procs: the kube-proxy
-    processes `observed` was read from."""
+    the file (a pod started before its ConfigMap changed still serves the old address; a file changed since says
+    an address the process does not serve). What it serves there is kept (`serves`: its pids and the addresses,
+    none when it listens on no such port) for the plan (kube_proxy_behind). procs: the kube-proxy processes
+    `observed` was read from."""
     flags = observed.get("flags") or {}
     if observed.get("source") != "process" or listeners is None or UNREADABLE in flags or observed.get("disputed"):
         return observed
@@ -245,25 +247,34 @@ def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, A
     if port is None or not own:
         said = (f"its file says metricsBindAddress {configured}, but kube-proxy (pid {', '.join(sorted(pids))}) listens on no"
                 " such port: it started before the file changed - roll its pods")
-        return dict(observed, flags=dict(flags, **{UNREADABLE: said}), behind_its_file=said)
-    wide = [entry for entry in own if not kube_proxy.is_loopback(entry["address"])]
-    if not wide:
-        return observed
-    real = kube_proxy.with_port(wide[0]["address"], port)
-    # the socket's address, said as such (never read as loopback: it is not one)
-    flags = dict(flags, **{"metrics-bind-address": f"{real} (its socket; its file says {configured})"})
+        return dict(observed, flags=dict(flags, **{UNREADABLE: said}), serves={"pids": sorted(pids), "addresses": []})
+    served = sorted({kube_proxy.with_port(entry["address"], port) for entry in own})
+    serves = {"pids": sorted(pids), "addresses": served}
+    wide = [address for address in served if not kube_proxy.is_loopback(address)]
+    if wide:   # the socket's address, said as such (never read as loopback: it is not one)
+        return dict(observed, flags=dict(flags, **{"metrics-bind-address": f"{wide[0]} (its socket; its file says {configured})"}),
+                    serves=serves)
     if kube_proxy.is_loopback(configured):
-        # started from an older copy of its file (kube-proxy reads it at start only): rolling its pod fixes it
-        said = (f"kube-proxy (pid {', '.join(sorted(pids))}) serves its metrics on {real} though its file says {configured}:"
-                " it started before the file changed")
-        return dict(observed, flags=flags, behind_its_file=said)
-    return dict(observed, flags=flags)
+        return dict(observed, serves=serves)
+    # its file says beyond loopback, it serves on loopback only: what it serves is judged
+    return dict(observed, flags=dict(flags, **{"metrics-bind-address": served[0]}), serves=serves)
 
 
-def kube_proxy_behind_its_file(state: Mapping[str, Any]) -> Optional[str]:
-    """Why this node's kube-proxy runs with other settings than its file says (None: it runs as its file says, or
-    it does not run here): what the kube_proxy role rolls its pods for even when the ConfigMap is right."""
-    return ((state.get("components") or {}).get(KUBE_PROXY) or {}).get("behind_its_file")
+def kube_proxy_behind(state: Mapping[str, Any], wanted: str) -> Optional[str]:
+    """Why this node's kube-proxy must start again to serve its metrics where `wanted` (kube_proxy_metrics_bind_address)
+    says, though its ConfigMap may be right: it listens on no port its file names, or beyond loopback while loopback
+    is wanted (it reads its file at start only, and a kubelet may hand a new pod a stale copy of the ConfigMap).
+    None: nothing to restart here (it serves as wanted, it does not run here, or which process it is is disputed)."""
+    serves = ((state.get("components") or {}).get(KUBE_PROXY) or {}).get("serves")
+    if not serves:
+        return None
+    pids = ", ".join(serves["pids"])
+    if not serves["addresses"]:
+        return f"kube-proxy (pid {pids}) listens on no port its file names: it started before the file changed"
+    wide = [address for address in serves["addresses"] if not kube_proxy.is_loopback(address)]
+    if wide and kube_proxy.is_loopback(wanted):
+        return f"kube-proxy (pid {pids}) serves its metrics on {wide[0]}, not on loopback as {wanted} wants: it started from an older file"
+    return None
 
 
 def _encryption_config(path: Optional[str]) -> Optional[Any]:
