@@ -8,7 +8,7 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   timeout:
-    description: Seconds a rollout may take (every pod on the new template and available), from 0 to 86400.
+    description: Seconds a rollout may take (every pod on the new template and available), from 1 to 86400.
     type: int
     default: 300
   settle:

@@ -16,7 +16,7 @@ description:
   - An object is put back only while it is what the run left it as (its uid and resourceVersion, recorded by the run
     beside the saved copy, C(<file>.left.json)); one changed, deleted or re-created since is listed in C(not_restored) and
     left alone, unless named in C(force).
-  - A DaemonSet or Deployment put back rolls its pods again; the module waits for that rollout (every pod on the
+  - A DaemonSet put back rolls its pods again; the module waits for that rollout (every pod on the
     saved template, available, none restarting for C(settle) seconds) and fails, naming it, when it does not finish
     within C(timeout) - the next step (a harden run, the next node) must not start on pods still being replaced.
   - Check mode says what would be done.
@@ -129,6 +129,8 @@ def main():
             if module.check_mode:
                 done.append(f"would {action} {name}{note}")
                 continue
+            if action != "delete" and saved.get("kind") in rollouts.WORKLOAD_KINDS:   # its pods roll: restarts from here on count
+                rolling.append((meta.get("namespace"), meta["name"], name, rollouts.baseline(kubectl, meta.get("namespace"), meta["name"])))
             if action == "delete":
                 kubectl.delete(saved.get("kind"), meta.get("namespace"), meta.get("name"))
             elif action == "replace":
@@ -136,10 +138,8 @@ def main():
             else:
                 kubectl.create(obj)
             done.append(f"{action} {name}{note}")
-            if action != "delete" and saved.get("kind") in rollouts.WORKLOAD_KINDS:
-                rolling.append((saved["kind"], meta.get("namespace"), meta["name"], name))
-        for kind, namespace, object_name, name in rolling:
-            healthy, seen = rollouts.wait(kubectl, kind, namespace, object_name, module.params["timeout"], module.params["settle"])
+        for namespace, object_name, name, restarted in rolling:
+            healthy, seen = rollouts.wait(kubectl, namespace, object_name, module.params["timeout"], module.params["settle"], before=restarted)
             if not healthy:
                 module.fail_json(msg=f"{name} was put back but its pods did not come back healthy: {seen}",
                                  restored=done, not_restored=skipped)

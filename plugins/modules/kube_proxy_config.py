@@ -95,8 +95,8 @@ def _annotated(daemonset, value):
     return dict(daemonset, spec=dict(daemonset["spec"], template=dict(template, metadata=meta)))
 
 
-def _wait(kubectl, timeout, settle):
-    return rollouts.wait(kubectl, "DaemonSet", NS, kube_proxy.DAEMONSET, timeout, settle)
+def _wait(kubectl, timeout, settle, before):
+    return rollouts.wait(kubectl, NS, kube_proxy.DAEMONSET, timeout, settle, before=before)
 
 
 def _put_back(kubectl, written):
@@ -165,13 +165,14 @@ def main():
         save_object(directory, SAVED["DaemonSet"], daemonset)
     written = {}
     try:
+        restarted = rollouts.baseline(kubectl, NS, kube_proxy.DAEMONSET)
         if after != before:
             kubectl.replace(dict(config_map, data=dict(config_map.get("data") or {}, **{kube_proxy.CONFIG_KEY: after})))
             written["ConfigMap"] = (config_map, kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))
         # unique to this rollout: the template changes even when the text returns to one rolled before
         kubectl.replace(_annotated(daemonset, f"{planned['hash']}-{int(time.time())}"))
         written["DaemonSet"] = (daemonset, kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET))
-        healthy, seen = _wait(kubectl, p["timeout"], p["settle"])
+        healthy, seen = _wait(kubectl, p["timeout"], p["settle"], restarted)
     except KubectlError as exc:
         healthy, seen = False, str(exc)
     if healthy:
@@ -182,8 +183,10 @@ def main():
     if not written:   # refused before anything was written (a conflict): nothing to put back
         module.fail_json(msg=f"kube-proxy's objects were not changed: {seen}", rollout=seen)
     try:
+        restarted = rollouts.baseline(kubectl, NS, kube_proxy.DAEMONSET)
         put_back = _put_back(kubectl, written)
-        recovered, again = _wait(kubectl, p["timeout"], p["settle"]) if "DaemonSet put back" in put_back else (False, "its pods were not rolled back")
+        recovered, again = (_wait(kubectl, p["timeout"], p["settle"], restarted) if "DaemonSet put back" in put_back
+                            else (False, "its pods were not rolled back"))
     except KubectlError as exc:
         put_back, recovered, again = [f"putting back failed: {exc}"], False, str(exc)
     module.fail_json(msg=f"kube-proxy did not come back healthy ({'; '.join(planned['restart'])}): {seen}. {'; '.join(put_back)}; "

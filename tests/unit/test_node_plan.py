@@ -459,7 +459,8 @@ def test_a_kube_proxy_serving_beyond_loopback_is_said_with_the_nodes_name(node, 
 
     def stale(*args, **kwargs):
         state = observe(*args, **kwargs)
-        state["components"]["kube-proxy"].update(source="process", serves={"pids": ["9"], "addresses": ["[::]:10249"]})
+        state["components"]["kube-proxy"].update(source="process", serves={"pids": ["9"], "addresses": ["[::]:10249"]},
+                                                 configured="127.0.0.1:10249")
         return state
     monkeypatch.setattr(audit, "observe", stale)
     values = hv.validate(dict(yaml.safe_load(open(SEED, encoding="utf-8")), etcd_data_dir=str(root / "etcd-data"),
@@ -468,5 +469,5 @@ def test_a_kube_proxy_serving_beyond_loopback_is_said_with_the_nodes_name(node, 
               "config_dir": str(root / "etc"), "layout": "auto", "node": {"name": "w1", "control_plane": False, "etcd_host": False},
               "peer_addresses": [], "control_plane_endpoints": [], "settings": settings, "proc_root": str(root / "proc")}
     result = node_plan.plan_node(params, lambda argv: (0, "", ""))
-    assert result["kube_proxy_behind"] == ("w1: kube-proxy (pid 9) serves its metrics on [::]:10249, not on loopback as"
-                                           " 127.0.0.1:10249 wants: it started from an older file")
+    assert result["kube_proxy_behind"] == ("w1: kube-proxy (pid 9) serves its metrics on [::]:10249 though its file says"
+                                           " 127.0.0.1:10249: it started from an older copy")

@@ -1,12 +1,13 @@
-"""A workload's rollout as every writer waits for it: the controller saw the template, every pod runs it and is
-available, no pod of an older template is left (a Deployment), no container restarted meanwhile; a timeout says
-what it saw last."""
+"""A DaemonSet's rollout as every writer waits for it: the controller saw the template, every node runs a pod of it
+and each is available, no container restarted since the counts taken before the write, a failing kubectl call is
+"not yet" until the deadline, and a timeout says what it saw last."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster import rollouts
+from ansible_collections.kubeguard.hardening.plugins.module_utils.cluster.kube_api import KubectlError
 
 
 def daemonset(updated=2, available=2, desired=2, generation=3, observed=3):
@@ -15,14 +16,8 @@ def daemonset(updated=2, available=2, desired=2, generation=3, observed=3):
                        "observedGeneration": observed}}
 
 
-def deployment(replicas=2, updated=2, available=2, total=2):
-    return {"kind": "Deployment", "metadata": {"name": "coredns", "generation": 1},
-            "spec": {"replicas": replicas},
-            "status": {"updatedReplicas": updated, "availableReplicas": available, "replicas": total, "observedGeneration": 1}}
-
-
-def pod(name, owner_kind, owner, restarts=0):
-    return {"metadata": {"name": name, "ownerReferences": [{"kind": owner_kind, "name": owner}]},
+def pod(name, owner="kube-proxy", restarts=0, kind="DaemonSet"):
+    return {"metadata": {"name": name, "ownerReferences": [{"kind": kind, "name": owner}]},
             "status": {"containerStatuses": [{"restartCount": restarts}]}}
 
 
@@ -31,33 +26,43 @@ def pod(name, owner_kind, owner, restarts=0):
     (daemonset(updated=1), False),
     (daemonset(available=1), False),
     (daemonset(observed=2), False),             # the controller has not seen the new template yet
-    (deployment(), True),
-    (deployment(total=3), False),               # an old pod still runs beside the new ones
-    (deployment(available=1), False),
-    (deployment(replicas=0, updated=0, available=0, total=0), True),
+    (daemonset(updated=0, available=0, desired=0), True),
 ])
 def test_rollout_done(obj, done):
     assert rollouts.rollout_done(obj)[0] is done
 
 
-def test_a_deployments_pods_are_those_of_its_replicasets_only():
-    pods = [pod("coredns-7d-a", "ReplicaSet", "coredns-7d"), pod("corednsx-1-b", "ReplicaSet", "corednsx-1"),
-            pod("kube-proxy-a", "DaemonSet", "kube-proxy")]
-    assert [p["metadata"]["name"] for p in rollouts.owned_pods(pods, "Deployment", "coredns")] == ["coredns-7d-a"]
-    assert [p["metadata"]["name"] for p in rollouts.owned_pods(pods, "DaemonSet", "kube-proxy")] == ["kube-proxy-a"]
+def test_its_pods_are_those_it_owns():
+    pods = [pod("kube-proxy-a"), pod("kube-proxy-x-b", owner="kube-proxy-x"), pod("kube-proxy-c", kind="ReplicaSet")]
+    assert [p["metadata"]["name"] for p in rollouts.owned_pods(pods, "kube-proxy")] == ["kube-proxy-a"]
+
+
+@pytest.mark.parametrize("given, says", [({"timeout": 0, "settle": 5}, "timeout: 0 - seconds from 1 to 86400"),
+                                         ({"timeout": 300, "settle": 601}, "settle: 601 - seconds from 0 to 600")])
+def test_a_wait_that_is_no_number_of_seconds_is_refused(given, says):
+    assert rollouts.options_problem(given) == says
+    assert rollouts.options_problem({"timeout": 1, "settle": 0}) is None
 
 
 class FakeKubectl:
-    """Answers from scripted sequences: each get_one / get returns the next state (the last one repeats)."""
+    """Answers from scripted sequences: each get_one / get returns the next answer (the last one repeats); an
+    exception in a sequence is raised."""
 
     def __init__(self, states, pod_lists):
         self.states, self.pod_lists = list(states), list(pod_lists)
 
+    @staticmethod
+    def _next(answers):
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
     def get_one(self, kind, namespace, name):
-        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return self._next(self.states)
 
     def get(self, kinds, namespace=None):
-        return self.pod_lists.pop(0) if len(self.pod_lists) > 1 else self.pod_lists[0]
+        return self._next(self.pod_lists)
 
 
 class Clock:
@@ -71,21 +76,32 @@ class Clock:
         self.now += seconds
 
 
-def wait(kubectl, timeout=30, settle=5):
+def wait(kubectl, timeout=30, settle=5, before=None):
     clock = Clock()
-    return rollouts.wait(kubectl, "DaemonSet", "kube-system", "kube-proxy", timeout, settle, clock=clock, sleep=clock.sleep)
+    return rollouts.wait(kubectl, "kube-system", "kube-proxy", timeout, settle, before=before, clock=clock, sleep=clock.sleep)
 
 
 def test_waits_until_every_pod_is_updated_and_available():
-    fake = FakeKubectl([daemonset(updated=0, available=1), daemonset(updated=1, available=1), daemonset()],
-                       [[pod("kube-proxy-a", "DaemonSet", "kube-proxy")]])
+    fake = FakeKubectl([daemonset(updated=0, available=1), daemonset(updated=1, available=1), daemonset()], [[pod("kube-proxy-a")]])
     assert wait(fake) == (True, "2/2 updated, 2/2 available")
 
 
 def test_a_container_restarting_after_the_rollout_is_not_healthy():
-    fake = FakeKubectl([daemonset()], [[pod("kube-proxy-a", "DaemonSet", "kube-proxy")],
-                                       [pod("kube-proxy-a", "DaemonSet", "kube-proxy", restarts=1)]])
+    fake = FakeKubectl([daemonset()], [[pod("kube-proxy-a")], [pod("kube-proxy-a", restarts=1)]])
     assert wait(fake) == (False, "2/2 updated, 2/2 available; restarting: kube-proxy-a")
+
+
+def test_a_new_pod_that_crashed_before_the_wait_began_counts_from_the_baseline_taken_before_the_write():
+    fake = FakeKubectl([daemonset()], [[pod("kube-proxy-new", restarts=2)]])
+    assert wait(fake, before={"kube-proxy-old": 0}) == (False, "2/2 updated, 2/2 available; restarting: kube-proxy-new")
+    assert wait(FakeKubectl([daemonset()], [[pod("kube-proxy-new", restarts=2)]]))[0] is True   # read late: it would pass
+
+
+def test_a_failing_kubectl_call_is_not_yet_until_the_deadline():
+    fake = FakeKubectl([KubectlError("connection refused"), KubectlError("connection refused"), daemonset()], [[]])
+    assert wait(fake) == (True, "2/2 updated, 2/2 available")
+    assert wait(FakeKubectl([KubectlError("connection refused")], [[]]), timeout=6) == (
+        False, "not rolled out within 6s (kubectl: connection refused)")
 
 
 def test_a_rollout_that_never_ends_times_out_saying_what_it_saw():
@@ -93,6 +109,10 @@ def test_a_rollout_that_never_ends_times_out_saying_what_it_saw():
     assert wait(fake, timeout=10) == (False, "not rolled out within 10s (2/2 updated, 1/2 available)")
 
 
-def test_a_workload_deleted_meanwhile_is_not_healthy():
+def test_the_shortest_wait_still_looks_once():
+    assert wait(FakeKubectl([daemonset()], [[]]), timeout=1, settle=0) == (True, "2/2 updated, 2/2 available")
+
+
+def test_a_daemonset_deleted_meanwhile_is_not_healthy():
     fake = FakeKubectl([None], [[]])
     assert wait(fake, timeout=3) == (False, "not rolled out within 3s (DaemonSet kube-proxy is gone)")

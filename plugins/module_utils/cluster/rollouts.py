@@ -1,58 +1,46 @@
-"""A workload's pods replaced and healthy: what every writer of a DaemonSet or Deployment (kube_proxy_config's
-rollout, cluster_restore's rollback) waits for before it says done and the next step runs (promise 1).
+"""A DaemonSet's pods replaced and healthy: what every writer of one (kube_proxy_config's rollout,
+cluster_restore's rollback of kube-proxy's) waits for before it says done and the next step runs (promise 1).
 
-Done means the controller saw the new template (observedGeneration), every pod runs it and is available, no
-pod of the old template is left, and no container of the workload restarted while we watched (nor for `settle`
-seconds after: a pod that crashes at start is Running for a moment first). Clock and sleep are passed in for
-the tests."""
+Done means the controller saw the new template (observedGeneration), every node runs a pod of it and each is
+available, and no container of the DaemonSet restarted since the restart counts taken before the write (nor for
+`settle` seconds after the rollout looked done: a pod that crashes at start is Running for a moment first). A
+kubectl call that fails meanwhile (the apiserver restarting) is "not yet", until the deadline. Clock and sleep are
+passed in for the tests."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from .kube_api import Kubectl
+from .kube_api import Kubectl, KubectlError
 
-WORKLOAD_KINDS = ("DaemonSet", "Deployment")
-LIMITS = {"timeout": 86400, "settle": 600}   # the rollout doc fragment's ranges, in seconds
+WORKLOAD_KINDS = ("DaemonSet",)   # the workloads we write or put back
+LIMITS = {"timeout": (1, 86400), "settle": (0, 600)}   # the rollout doc fragment's ranges, in seconds
 
 
 def options_problem(params: Mapping[str, Any]) -> Optional[str]:
     """Why the timeout or settle given is no number of seconds we wait (None: both are)."""
-    for name, most in LIMITS.items():
-        if not 0 <= params[name] <= most:
-            return f"{name}: {params[name]} - seconds from 0 to {most}"
+    for name, (least, most) in LIMITS.items():
+        if not least <= params[name] <= most:
+            return f"{name}: {params[name]} - seconds from {least} to {most}"
     return None
 
 
-def rollout_done(obj: Mapping[str, Any]) -> Tuple[bool, str]:
-    """Has the DaemonSet or Deployment rolled its template out to every pod, each available?"""
-    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+def rollout_done(daemonset: Mapping[str, Any]) -> Tuple[bool, str]:
+    """Has the DaemonSet rolled its template out to every node, each pod available?"""
+    meta, status = daemonset.get("metadata") or {}, daemonset.get("status") or {}
     observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
-    if obj.get("kind") == "Deployment":
-        wanted = int(spec.get("replicas", 1) or 0)
-        updated = int(status.get("updatedReplicas") or 0)
-        available = int(status.get("availableReplicas") or 0)
-        old = int(status.get("replicas") or 0) - updated   # pods of an older template still there
-    else:
-        wanted = int(status.get("desiredNumberScheduled") or 0)
-        updated = int(status.get("updatedNumberScheduled") or 0)
-        available = int(status.get("numberAvailable") or 0)
-        old = 0   # a node holds one daemon pod: updated on every node leaves none of the old template
-    done = observed and updated == wanted and available == wanted and old <= 0
+    wanted = int(status.get("desiredNumberScheduled") or 0)
+    updated = int(status.get("updatedNumberScheduled") or 0)
+    available = int(status.get("numberAvailable") or 0)
+    done = observed and updated == wanted and available == wanted
     return done, f"{updated}/{wanted} updated, {available}/{wanted} available"
 
 
-def owned_pods(pods: List[Mapping[str, Any]], kind: str, name: str) -> List[Mapping[str, Any]]:
-    """The workload's pods: a DaemonSet owns them itself, a Deployment through its ReplicaSets (<name>-<hash>)."""
-    def owned(pod: Mapping[str, Any]) -> bool:
-        for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
-            if kind == "Deployment" and ref.get("kind") == "ReplicaSet" and str(ref.get("name", "")).startswith(name + "-"):
-                return True
-            if ref.get("kind") == kind and ref.get("name") == name:
-                return True
-        return False
-    return [pod for pod in pods if owned(pod)]
+def owned_pods(pods: List[Mapping[str, Any]], name: str) -> List[Mapping[str, Any]]:
+    """The DaemonSet's own pods (its name in their ownerReferences)."""
+    return [pod for pod in pods if any(ref.get("kind") == "DaemonSet" and ref.get("name") == name
+                                       for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])]
 
 
 def restarts(pods: List[Mapping[str, Any]]) -> Dict[str, int]:
@@ -62,28 +50,38 @@ def restarts(pods: List[Mapping[str, Any]]) -> Dict[str, int]:
             for p in pods}
 
 
-def wait(kubectl: Kubectl, kind: str, namespace: Optional[str], name: str, timeout: int, settle: int,
+def baseline(kubectl: Kubectl, namespace: Optional[str], name: str) -> Dict[str, int]:
+    """The DaemonSet's restart counts before a write (a pod that appears later starts from 0)."""
+    return restarts(owned_pods(kubectl.get("pods", namespace), name))
+
+
+def wait(kubectl: Kubectl, namespace: Optional[str], name: str, timeout: int, settle: int,
+         before: Optional[Mapping[str, int]] = None,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Tuple[bool, str]:
-    """(healthy, what was seen): the rollout finished and no container of the workload restarted meanwhile."""
-    def pods() -> Dict[str, int]:
-        return restarts(owned_pods(kubectl.get("pods", namespace), kind, name))
-
+    """(healthy, what was seen): the rollout finished and no container of the DaemonSet restarted since `before`
+    (its baseline from before the write; read now when not given)."""
     def state() -> Tuple[bool, str]:
-        current = kubectl.get_one(kind.lower(), namespace, name)
-        return rollout_done(current) if current else (False, f"{kind} {name} is gone")
+        current = kubectl.get_one("daemonset", namespace, name)
+        return rollout_done(current) if current else (False, f"DaemonSet {name} is gone")
 
-    before = pods()
     deadline, seen = clock() + timeout, "not read"
-    while clock() < deadline:
-        done, seen = state()
-        if done:
-            sleep(settle)
-            now = pods()
-            crashed = sorted(pod for pod, count in now.items() if count > before.get(pod, 0))
-            if crashed:
-                return False, f"{seen}; restarting: {', '.join(crashed)}"
+    try:
+        before = dict(before) if before is not None else baseline(kubectl, namespace, name)
+    except KubectlError as exc:
+        before, seen = {}, f"kubectl: {exc}"
+    while True:
+        try:
             done, seen = state()
             if done:
-                return True, seen
+                sleep(settle)
+                crashed = sorted(pod for pod, count in baseline(kubectl, namespace, name).items() if count > before.get(pod, 0))
+                if crashed:
+                    return False, f"{seen}; restarting: {', '.join(crashed)}"
+                done, seen = state()
+                if done:
+                    return True, seen
+        except KubectlError as exc:   # the apiserver restarting: not yet
+            seen = f"kubectl: {exc}"
+        if clock() >= deadline:
+            return False, f"not rolled out within {timeout}s ({seen})"
         sleep(min(3, max(settle, 1)))
-    return False, f"not rolled out within {timeout}s ({seen})"

@@ -234,8 +234,8 @@ def component_flags(component: str, layout: Platform, proc_root: str = "/proc",
 def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, Any]]], procs: Sequence[Proc]) -> Dict[str, Any]:
     """kube-proxy reads its file at start only: what its sockets show on the configured metrics port wins over
     the file (a pod started before its ConfigMap changed still serves the old address; a file changed since says
-    an address the process does not serve). What it serves there is kept (`serves`: its pids and the addresses,
-    none when it listens on no such port) for the plan (kube_proxy_behind). procs: the kube-proxy processes
+    an address the process does not serve). What it serves there (`serves`: its pids and the addresses) and what
+    its file says (`configured`) are kept for the plan (kube_proxy_behind). procs: the kube-proxy processes
     `observed` was read from."""
     flags = observed.get("flags") or {}
     if observed.get("source") != "process" or listeners is None or UNREADABLE in flags or observed.get("disputed"):
@@ -247,34 +247,35 @@ def _as_listening(observed: Dict[str, Any], listeners: Optional[List[Dict[str, A
     if port is None or not own:
         said = (f"its file says metricsBindAddress {configured}, but kube-proxy (pid {', '.join(sorted(pids))}) listens on no"
                 " such port: it started before the file changed - roll its pods")
-        return dict(observed, flags=dict(flags, **{UNREADABLE: said}), serves={"pids": sorted(pids), "addresses": []})
+        return dict(observed, flags=dict(flags, **{UNREADABLE: said}))
     served = sorted({kube_proxy.with_port(entry["address"], port) for entry in own})
     serves = {"pids": sorted(pids), "addresses": served}
     wide = [address for address in served if not kube_proxy.is_loopback(address)]
     if wide:   # the socket's address, said as such (never read as loopback: it is not one)
         return dict(observed, flags=dict(flags, **{"metrics-bind-address": f"{wide[0]} (its socket; its file says {configured})"}),
-                    serves=serves)
+                    serves=serves, configured=configured)
     if kube_proxy.is_loopback(configured):
-        return dict(observed, serves=serves)
+        return dict(observed, serves=serves, configured=configured)
     # its file says beyond loopback, it serves on loopback only: what it serves is judged
-    return dict(observed, flags=dict(flags, **{"metrics-bind-address": served[0]}), serves=serves)
+    return dict(observed, flags=dict(flags, **{"metrics-bind-address": served[0]}), serves=serves, configured=configured)
 
 
 def kube_proxy_behind(state: Mapping[str, Any], wanted: str) -> Optional[str]:
-    """Why this node's kube-proxy must start again to serve its metrics where `wanted` (kube_proxy_metrics_bind_address)
-    says, though its ConfigMap may be right: it listens on no port its file names, or beyond loopback while loopback
-    is wanted (it reads its file at start only, and a kubelet may hand a new pod a stale copy of the ConfigMap).
-    None: nothing to restart here (it serves as wanted, it does not run here, or which process it is is disputed)."""
-    serves = ((state.get("components") or {}).get(KUBE_PROXY) or {}).get("serves")
-    if not serves:
+    """Why this node's kube-proxy must start again, though its ConfigMap may be right: it serves its metrics beyond
+    loopback while loopback is wanted (kube_proxy_metrics_bind_address) and its file says loopback - it started
+    from an older copy (it reads the file at start only; a kubelet may hand a new pod a stale copy of the ConfigMap
+    right after the apiserver restarted), so starting it again fixes it. Not for a kube-proxy listening on no
+    such port (another process may hold the port: rolling would not help, and anyone could make every run roll),
+    nor for one whose file says beyond loopback (its ConfigMap's writer rolls for that). None: nothing to do."""
+    seen = (state.get("components") or {}).get(KUBE_PROXY) or {}
+    serves, configured = seen.get("serves"), seen.get("configured")
+    if not serves or not kube_proxy.is_loopback(wanted) or not kube_proxy.is_loopback(configured):
         return None
-    pids = ", ".join(serves["pids"])
-    if not serves["addresses"]:
-        return f"kube-proxy (pid {pids}) listens on no port its file names: it started before the file changed"
     wide = [address for address in serves["addresses"] if not kube_proxy.is_loopback(address)]
-    if wide and kube_proxy.is_loopback(wanted):
-        return f"kube-proxy (pid {pids}) serves its metrics on {wide[0]}, not on loopback as {wanted} wants: it started from an older file"
-    return None
+    if not wide:
+        return None
+    return (f"kube-proxy (pid {', '.join(serves['pids'])}) serves its metrics on {wide[0]} though its file says {configured}:"
+            " it started from an older copy")
 
 
 def _encryption_config(path: Optional[str]) -> Optional[Any]:
