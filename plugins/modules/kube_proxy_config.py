@@ -19,6 +19,8 @@ description:
     pod template annotation unique to the rollout) and the rollout must finish with every pod available and no
     container restarting within C(timeout); otherwise what this run wrote is put back (only while nobody changed it
     since), rolled again, and the module fails.
+  - Within 35 seconds of an apiserver start, the rollout waits until then - every kubelet watches the ConfigMap again
+    (a kubelet still reconnecting would start a new pod from its old copy).
   - Both objects are saved in the backup set first (C(.cluster-objects)), so C(kubeguard.hardening.rollback) puts them back.
   - Without that ConfigMap and DaemonSet (kube-proxy replaced by the CNI, or k3s) nothing is done and the result says why.
   - Check mode and C(--diff) show the ConfigMap's text before and after; nothing is written.
@@ -67,6 +69,12 @@ rollout:
   description: The DaemonSet's rollout as it ended (C(3/3 updated, 3/3 available)).
   returned: when the pods were rolled
   type: str
+waited:
+  description:
+    - Seconds waited before the rollout for every kubelet to watch the ConfigMap again after an apiserver restart
+      (a kubelet still reconnecting hands a new pod its old copy); 0 when the apiserver has long been up.
+  returned: when the pods were rolled
+  type: int
 """
 
 import os
@@ -166,6 +174,8 @@ def main():
     written = {}
     try:
         restarted = rollouts.baseline(kubectl, NS, kube_proxy.DAEMONSET)
+        # a kubelet still reconnecting after an apiserver restart would start a new pod from its old copy
+        waited = rollouts.until_watches_are_back(kubectl, NS)
         if after != before:
             kubectl.replace(dict(config_map, data=dict(config_map.get("data") or {}, **{kube_proxy.CONFIG_KEY: after})))
             written["ConfigMap"] = (config_map, kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))
@@ -179,7 +189,7 @@ def main():
         if p["backup"]:   # what the run left them as: a rollback puts them back only while nobody changed them since
             record_left(directory, SAVED["ConfigMap"], kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))
             record_left(directory, SAVED["DaemonSet"], kubectl.get_one("daemonset", NS, kube_proxy.DAEMONSET))
-        module.exit_json(changed=True, why=planned["restart"], rollout=seen, **shown)
+        module.exit_json(changed=True, why=planned["restart"], rollout=seen, waited=round(waited), **shown)
     if not written:   # refused before anything was written (a conflict): nothing to put back
         module.fail_json(msg=f"kube-proxy's objects were not changed: {seen}", rollout=seen)
     try:

@@ -1,8 +1,11 @@
 """A DaemonSet's rollout as every writer waits for it: the controller saw the template, every node runs a pod of it
 and each is available, no container restarted since the counts taken before the write, a failing kubectl call is
-"not yet" until the deadline, and a timeout says what it saw last."""
+"not yet" until the deadline, and a timeout says what it saw last. Before pods that read a ConfigMap start again,
+every kubelet must be able to watch again since the last apiserver restart."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 
@@ -116,3 +119,41 @@ def test_the_shortest_wait_still_looks_once():
 def test_a_daemonset_deleted_meanwhile_is_not_healthy():
     fake = FakeKubectl([None], [[]])
     assert wait(fake, timeout=3) == (False, "not rolled out within 3s (DaemonSet kube-proxy is gone)")
+
+
+def apiserver_pod(started, label="kube-apiserver"):
+    return {"metadata": {"name": f"{label}-cp1", "labels": {"component": label}},
+            "status": {"containerStatuses": [{"state": {"running": {"startedAt": started}}}]}}
+
+
+NOW = datetime.datetime(2026, 12, 6, 12, 0, 30, tzinfo=datetime.timezone.utc)
+
+
+def test_the_youngest_apiserver_decides_how_long_kubelets_may_still_be_reconnecting():
+    pods = [apiserver_pod("2026-12-06T11:00:00Z"), apiserver_pod("2026-12-06T12:00:20Z"),
+            apiserver_pod("2026-12-06T12:00:29Z", label="etcd"), apiserver_pod("not a time"), {"metadata": {}}]
+    assert rollouts.apiserver_age(pods, NOW) == 10.0
+    assert rollouts.apiserver_age([apiserver_pod("2026-12-06T12:00:20")], NOW) is None   # no zone: not read
+    assert rollouts.apiserver_age([], NOW) is None
+
+
+class PodsOnly:
+    def __init__(self, pods):
+        self.pods = pods
+
+    def get(self, kinds, namespace=None):
+        return self.pods
+
+
+@pytest.mark.parametrize("started, waited", [("2026-12-06T12:00:20Z", 25.0),    # up 10 s: 25 more
+                                             ("2026-12-06T11:59:00Z", 0.0),     # long up
+                                             ("2026-12-06T12:01:00Z", 35.0)])   # a clock ahead: the whole wait, no more
+def test_a_rollout_waits_until_every_kubelet_can_watch_again(started, waited):
+    slept = []
+    assert rollouts.until_watches_are_back(PodsOnly([apiserver_pod(started)]), "kube-system", sleep=slept.append, now=NOW) == waited
+    assert slept == ([waited] if waited else [])
+
+
+def test_no_apiserver_pod_seen_waits_for_nothing():
+    slept = []
+    assert rollouts.until_watches_are_back(PodsOnly([]), "kube-system", sleep=slept.append, now=NOW) == 0.0 and slept == []

@@ -9,6 +9,7 @@ passed in for the tests."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -16,6 +17,40 @@ from .kube_api import Kubectl, KubectlError
 
 WORKLOAD_KINDS = ("DaemonSet",)   # the workloads we write or put back
 LIMITS = {"timeout": (1, 86400), "settle": (0, 600)}   # the rollout doc fragment's ranges, in seconds
+# A kubelet's ConfigMap cache is a watch: while it reconnects after an apiserver restart it still hands a new pod
+# the copy it had. client-go's reflectors back off 30 s at most, so this long after the last apiserver started
+# every kubelet watches again.
+WATCHES_BACK = 35
+
+
+def apiserver_age(pods: List[Mapping[str, Any]], now: datetime.datetime) -> Optional[float]:
+    """Seconds since the youngest running kube-apiserver container started (kube-system pods labelled
+    component=kube-apiserver, as kubeadm and kubespray run it); None: none is seen (not a static pod)."""
+    ages = []
+    for pod in pods:
+        if ((pod.get("metadata") or {}).get("labels") or {}).get("component") != "kube-apiserver":
+            continue
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            started = (((status.get("state") or {}).get("running") or {}).get("startedAt")) or ""
+            try:
+                at = datetime.datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if at.tzinfo is not None:
+                ages.append((now - at).total_seconds())
+    return min(ages) if ages else None
+
+
+def until_watches_are_back(kubectl: Kubectl, namespace: str, sleep: Callable[[float], None] = time.sleep,
+                           now: Optional[datetime.datetime] = None) -> float:
+    """Wait, before pods that read a ConfigMap start again, until every kubelet can be watching again since the
+    last apiserver restart (WATCHES_BACK); returns the seconds waited (0 when it is long up, or unseen)."""
+    age = apiserver_age(kubectl.get("pods", namespace), now or datetime.datetime.now(datetime.timezone.utc))
+    if age is None or age >= WATCHES_BACK:
+        return 0.0
+    waited = WATCHES_BACK - max(age, 0.0)
+    sleep(waited)
+    return waited
 
 
 def options_problem(params: Mapping[str, Any]) -> Optional[str]:
