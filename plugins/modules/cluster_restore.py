@@ -16,7 +16,8 @@ description:
   - An object is put back only while it is what the run left it as (its uid and resourceVersion, recorded by the run
     beside the saved copy, C(<file>.left.json)); one changed, deleted or re-created since is listed in C(not_restored) and
     left alone, unless named in C(force).
-  - A DaemonSet put back rolls its pods again; the module waits for that rollout (every pod on the
+  - A DaemonSet put back rolls its pods again (within 35 seconds of an apiserver start, once every kubelet can watch
+    again); the module waits for that rollout (every pod on the
     saved template, available, none restarting for C(settle) seconds) and fails, naming it, when it does not finish
     within C(timeout) - the next step (a harden run, the next node) must not start on pods still being replaced.
   - Check mode says what would be done.
@@ -131,6 +132,8 @@ def main():
                 continue
             if action != "delete" and saved.get("kind") in rollouts.WORKLOAD_KINDS:   # its pods roll: restarts from here on count
                 rolling.append((meta.get("namespace"), meta["name"], name, rollouts.baseline(kubectl, meta.get("namespace"), meta["name"])))
+                # the rollback restarted the apiserver just before: new pods must read the ConfigMaps put back
+                rollouts.until_watches_are_back(kubectl, "kube-system")
             if action == "delete":
                 kubectl.delete(saved.get("kind"), meta.get("namespace"), meta.get("name"))
             elif action == "replace":

@@ -13,6 +13,7 @@ import datetime
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from ..base.component_names import APISERVER
 from .kube_api import Kubectl, KubectlError
 
 WORKLOAD_KINDS = ("DaemonSet",)   # the workloads we write or put back
@@ -28,7 +29,7 @@ def apiserver_age(pods: List[Mapping[str, Any]], now: datetime.datetime) -> Opti
     component=kube-apiserver, as kubeadm and kubespray run it); None: none is seen (not a static pod)."""
     ages = []
     for pod in pods:
-        if ((pod.get("metadata") or {}).get("labels") or {}).get("component") != "kube-apiserver":
+        if ((pod.get("metadata") or {}).get("labels") or {}).get("component") != APISERVER:
             continue
         for status in (pod.get("status") or {}).get("containerStatuses") or []:
             started = (((status.get("state") or {}).get("running") or {}).get("startedAt")) or ""
