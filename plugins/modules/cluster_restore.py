@@ -83,7 +83,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True), directory=dict(type="path", required=True),
                            force=dict(type="list", elements="str", default=[]),
-                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5)),
+                           **rollouts.ROLLOUT_OPTIONS),
         supports_check_mode=True,
     )
     require_yaml(module)
@@ -133,7 +133,7 @@ def main():
             if action != "delete" and saved.get("kind") in rollouts.WORKLOAD_KINDS:   # its pods roll: restarts from here on count
                 rolling.append((meta.get("namespace"), meta["name"], name, rollouts.baseline(kubectl, meta.get("namespace"), meta["name"])))
                 # the rollback restarted the apiserver just before: new pods must read the ConfigMaps put back
-                rollouts.until_watches_are_back(kubectl, "kube-system")
+                rollouts.until_watches_are_back(kubectl)
             if action == "delete":
                 kubectl.delete(saved.get("kind"), meta.get("namespace"), meta.get("name"))
             elif action == "replace":

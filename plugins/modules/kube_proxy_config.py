@@ -131,8 +131,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(kubeconfig=dict(type="path", required=True),
                            metrics_bind_address=dict(type="str", default=kube_proxy.DEFAULT_METRICS),
-                           timeout=dict(type="int", default=300), settle=dict(type="int", default=5),
-                           behind=dict(type="list", elements="str", default=[]), **BACKUP_OPTIONS),
+                           behind=dict(type="list", elements="str", default=[]), **rollouts.ROLLOUT_OPTIONS, **BACKUP_OPTIONS),
         supports_check_mode=True,
     )
     require_yaml(module)
@@ -175,7 +174,7 @@ def main():
     try:
         restarted = rollouts.baseline(kubectl, NS, kube_proxy.DAEMONSET)
         # a kubelet still reconnecting after an apiserver restart would start a new pod from its old copy
-        waited = rollouts.until_watches_are_back(kubectl, NS)
+        waited = rollouts.until_watches_are_back(kubectl)
         if after != before:
             kubectl.replace(dict(config_map, data=dict(config_map.get("data") or {}, **{kube_proxy.CONFIG_KEY: after})))
             written["ConfigMap"] = (config_map, kubectl.get_one("configmap", NS, kube_proxy.CONFIG_MAP))

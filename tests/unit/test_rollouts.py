@@ -150,10 +150,10 @@ class PodsOnly:
                                              ("2026-12-06T12:01:00Z", 35.0)])   # a clock ahead: the whole wait, no more
 def test_a_rollout_waits_until_every_kubelet_can_watch_again(started, waited):
     slept = []
-    assert rollouts.until_watches_are_back(PodsOnly([apiserver_pod(started)]), "kube-system", sleep=slept.append, now=NOW) == waited
+    assert rollouts.until_watches_are_back(PodsOnly([apiserver_pod(started)]), sleep=slept.append, now=NOW) == waited
     assert slept == ([waited] if waited else [])
 
 
 def test_no_apiserver_pod_seen_waits_for_nothing():
     slept = []
-    assert rollouts.until_watches_are_back(PodsOnly([]), "kube-system", sleep=slept.append, now=NOW) == 0.0 and slept == []
+    assert rollouts.until_watches_are_back(PodsOnly([]), sleep=slept.append, now=NOW) == 0.0 and slept == []

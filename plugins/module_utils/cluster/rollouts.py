@@ -18,6 +18,9 @@ from .kube_api import Kubectl, KubectlError
 
 WORKLOAD_KINDS = ("DaemonSet",)   # the workloads we write or put back
 LIMITS = {"timeout": (1, 86400), "settle": (0, 600)}   # the rollout doc fragment's ranges, in seconds
+# the rollout doc fragment's options, for the argument_spec of every module that waits
+ROLLOUT_OPTIONS = {"timeout": {"type": "int", "default": 300}, "settle": {"type": "int", "default": 5}}
+APISERVER_NAMESPACE = "kube-system"   # where kubeadm and kubespray run the apiserver's static pods
 # A kubelet's ConfigMap cache is a watch: while it reconnects after an apiserver restart it still hands a new pod
 # the copy it had. client-go's reflectors back off 30 s at most, so this long after the last apiserver started
 # every kubelet watches again.
@@ -42,11 +45,11 @@ def apiserver_age(pods: List[Mapping[str, Any]], now: datetime.datetime) -> Opti
     return min(ages) if ages else None
 
 
-def until_watches_are_back(kubectl: Kubectl, namespace: str, sleep: Callable[[float], None] = time.sleep,
+def until_watches_are_back(kubectl: Kubectl, sleep: Callable[[float], None] = time.sleep,
                            now: Optional[datetime.datetime] = None) -> float:
     """Wait, before pods that read a ConfigMap start again, until every kubelet can be watching again since the
     last apiserver restart (WATCHES_BACK); returns the seconds waited (0 when it is long up, or unseen)."""
-    age = apiserver_age(kubectl.get("pods", namespace), now or datetime.datetime.now(datetime.timezone.utc))
+    age = apiserver_age(kubectl.get("pods", APISERVER_NAMESPACE), now or datetime.datetime.now(datetime.timezone.utc))
     if age is None or age >= WATCHES_BACK:
         return 0.0
     waited = WATCHES_BACK - max(age, 0.0)
